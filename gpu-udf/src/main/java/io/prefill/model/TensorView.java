@@ -1,0 +1,28 @@
+package io.prefill.model;
+
+/**
+ * A read-only view of one tensor inside a memory-mapped safetensors file. Values are
+ * converted to float on access; nothing is copied onto the heap until asked. STUB.
+ */
+public interface TensorView {
+    String name();
+
+    DType dtype();
+
+    long[] shape();
+
+    default long numel() {
+        long n = 1;
+        for (long s : shape()) n *= s;
+        return n;
+    }
+
+    /** Element at flat index i, as float. */
+    float get(long i);
+
+    /** Row r of a 2-D tensor [rows, cols], decoded into dst[0..cols). */
+    void readRow(int r, float[] dst);
+
+    /** The whole tensor as floats (only for small tensors: norms, biases, tests). */
+    float[] toFloatArray();
+}

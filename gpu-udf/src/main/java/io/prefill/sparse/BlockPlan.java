@@ -1,0 +1,26 @@
+package io.prefill.sparse;
+
+/**
+ * Which keys each 64-row query block attends to: disjoint key ranges plus leftover single
+ * columns, always under the causal mask. Every sparse pattern is turned into one of these, and
+ * both backends compute exactly the entries it names. STUB.
+ */
+public interface BlockPlan {
+    int BLOCK = 64;
+
+    int seqLen();
+
+    default int numQueryBlocks() { return (seqLen() + BLOCK - 1) / BLOCK; }
+
+    /** Flattened [start0, end0, start1, end1, ...] key ranges (end exclusive), sorted, disjoint. */
+    int[] ranges(int queryBlock);
+
+    /** Sorted key columns outside every range of this block. */
+    int[] columns(int queryBlock);
+
+    /** Whether query i attends to key j (j <= i implied). */
+    boolean contains(int i, int j);
+
+    /** Number of (i, j) entries computed, causal mask applied. */
+    long computedEntries();
+}
