@@ -57,6 +57,11 @@ public record PatternConfig(String model, int numLayers, int numHeads, int minSp
      */
     public static PatternConfig read(Path file) { return PatternConfigReader.read(file); }
 
+    /** Parses config text (either format); source names it in errors. */
+    public static PatternConfig parse(String json, String source) {
+        return PatternConfigReader.parse(json, source, source);
+    }
+
     /** This config in our schema, the most common pattern written once as "default". */
     public String toJson() { return PrefillPatternFormat.write(this); }
 

@@ -4,7 +4,6 @@ import io.prefill.engine.Backends;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
-import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
@@ -21,10 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class EngineCache {
     /** Where executors keep their local copy of remote model directories. */
     public static final String CACHE_DIR_CONF = "spark.prefill.modelCacheDir";
-
-    /** MInference's pattern for heads a config does not name, and the length under which sparse does not pay. */
-    public static final HeadPattern DEFAULT_PATTERN = new HeadPattern.VerticalSlash(1000, 6096);
-    public static final int DEFAULT_MIN_SPARSE_LENGTH = 8192;
 
     private static final Map<EngineSpec, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
 
@@ -44,7 +39,7 @@ public final class EngineCache {
         LoadedModel model = LoadedModel.open(local);
         PatternConfig patterns = spec.patternConfigJson() == null
                 ? PatternConfig.uniform("default", model.config().numLayers(), model.config().numHeads(),
-                        DEFAULT_MIN_SPARSE_LENGTH, DEFAULT_PATTERN)
+                        PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)
                 : PatternConfig.parse(spec.patternConfigJson(), spec.patternSource());
         patterns.validateFor(model.config().numLayers(), model.config().numHeads(), spec.patternSource());
         return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns), spec.options());
