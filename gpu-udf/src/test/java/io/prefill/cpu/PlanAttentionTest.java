@@ -5,6 +5,7 @@ import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.HeadPlanner;
 import io.prefill.sparse.RangePlan;
 import io.prefill.sparse.TestInputs;
+import io.prefill.sparse.VerticalSlashIndex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -52,6 +54,26 @@ class PlanAttentionTest {
         float[] expected = new float[n * D];
         AttentionReference.masked(q, k, v, n, D, plan::contains, expected);
         assertClose(expected, actual, pattern + " n=" + n);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 65, 200, 1000})
+    void anyPlanEqualsAttentionUnderItsMask(int n) {
+        // Random columns and diagonals, offset 0 left out so that leftover columns reach the
+        // diagonal; column 0 keeps every row non-empty.
+        Random random = new Random(n + 5L);
+        int[] columns = IntStream.concat(IntStream.of(0), IntStream.of(TestInputs.randomSubset(random, n, n / 3)))
+            .distinct().sorted().toArray();
+        int[] offsets = IntStream.of(TestInputs.randomSubset(random, n, n / 20 + 1)).filter(o -> o > 0).toArray();
+        BlockPlan plan = RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(columns, offsets));
+        float[] q = TestInputs.gaussian(random, n, D, 1);
+        float[] k = TestInputs.gaussian(random, n, D, 1);
+        float[] v = TestInputs.gaussian(random, n, D, 1);
+        float[] actual = new float[n * D];
+        PlanAttention.attend(q, k, v, n, D, plan, actual);
+        float[] expected = new float[n * D];
+        AttentionReference.masked(q, k, v, n, D, plan::contains, expected);
+        assertClose(expected, actual, "random plan n=" + n);
     }
 
     @ParameterizedTest

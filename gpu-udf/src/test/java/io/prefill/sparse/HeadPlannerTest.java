@@ -41,6 +41,14 @@ class HeadPlannerTest {
     }
 
     @ParameterizedTest
+    @ValueSource(ints = {65, 1000})
+    void aSequenceOfExactlyMinSparseLengthIsSparse(int n) {
+        float[] q = random(n, 7), k = random(n, 8);
+        BlockPlan plan = HeadPlanner.plan(new HeadPattern.AShape(1, 1), n, q, k, n, D);
+        assertTrue(plan.computedEntries() < TestInputs.causalEntries(n), plan.toString());
+    }
+
+    @ParameterizedTest
     @ValueSource(ints = {1537})
     void smallBudgetsAreSparse(int n) {
         float[] q = random(n, 5), k = random(n, 6);

@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Our schema, prefill-patterns/1: reading, defaults, writing, and the model check. */
 class PatternConfigTest {
@@ -51,7 +50,7 @@ class PatternConfigTest {
     @Test
     void readsTheDemoModelConfig() {
         var demo = TestInputs.projectFile("pattern-configs/demo-model.json");
-        assumeTrue(demo.isPresent(), "pattern-configs/demo-model.json not found from the working directory");
+        assertTrue(demo.isPresent(), "pattern-configs/demo-model.json not found above the working directory");
         PatternConfig config = PatternConfig.read(demo.get());
         assertEquals("demo-model", config.model());
         assertEquals(1024, config.minSparseLength());
