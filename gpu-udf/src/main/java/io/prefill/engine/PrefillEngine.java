@@ -33,7 +33,10 @@ public final class PrefillEngine implements AutoCloseable {
             int[] tokens = tokenize(options.template().render(document, question));
             promptTokens = tokens.length;
             int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
-            return prefillTokens(kept, tokens.length - kept.length);
+            DocumentResult r = prefillTokens(kept, tokens.length - kept.length);
+            // Report the prompt's own length; dropped_tokens says how much of it the policy cut.
+            return new DocumentResult(tokens.length, r.droppedTokens(), r.first(), r.attention(), r.prefillMillis(),
+                    r.backend(), null, null);
         } catch (DocumentException e) {
             return DocumentResult.failed(backend.name(), promptTokens, e.kind().label(), e.getMessage());
         } catch (RuntimeException e) {

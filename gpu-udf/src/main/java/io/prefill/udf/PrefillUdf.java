@@ -45,6 +45,22 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         return withQuestion;
     }
 
+    /**
+     * Registers the SQL functions for interactive use (a notebook, spark-shell): the model and
+     * pattern config are validated here, on the driver, before any query runs.
+     *
+     * @param patternsFile a pattern config file, or null for MInference's default
+     */
+    public static void register(SparkSession spark, String modelUri, String patternsFile, String backend, int topK) {
+        String json = patternsFile == null ? null : io.prefill.sparse.PatternConfig.read(java.nio.file.Path.of(patternsFile)).toJson();
+        EngineSpec spec = new EngineSpec(modelUri, json, patternsFile == null ? "default" : patternsFile,
+                io.prefill.engine.Backends.validate(backend),
+                new io.prefill.engine.EngineOptions(topK, 0, io.prefill.engine.LengthPolicy.ERROR,
+                        io.prefill.engine.PromptTemplate.none()));
+        EngineCache.get(spec);
+        register(spark, spec, JobCounters.create(spark));
+    }
+
     @Override
     public Row call(String text, String question) {
         DocumentResult r;
