@@ -45,6 +45,20 @@ public final class PrefillEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Tokens this document will pre-fill after templating and the length policy, or -1 if it
+     * will be an error row. Used to estimate costs before any pre-fill runs.
+     */
+    public int plannedTokens(String document, String question) {
+        try {
+            if (document == null || document.isBlank()) return -1;
+            int[] tokens = tokenize(options.template().render(document, question));
+            return options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId()).length;
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** Pre-fills token ids directly (tests compare the Spark output against this). */
     public DocumentResult prefillTokens(int[] tokens, int droppedTokens) {
         long start = System.nanoTime();

@@ -63,14 +63,29 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
     @Override
     public Row call(String text, String question) {
-        DocumentResult r;
+        FaultInjection.maybeFail();
+        int device = EngineCache.deviceFor(spec);
+        PrefillEngine engine;
         try {
-            PrefillEngine engine = EngineCache.get(spec);
-            r = engine.prefill(text, question);
+            engine = EngineCache.get(spec, device);
         } catch (RuntimeException e) {
-            // The engine could not be built on this executor (a lost GPU, an unreadable model copy):
-            // fail the task so Spark retries it elsewhere, rather than write wrong error rows.
-            throw new IllegalStateException("pre-fill engine unavailable on this executor: " + e.getMessage(), e);
+            // The engine could not be built on this executor (a lost GPU, no context, an unreadable
+            // model copy): fail the task so Spark retries it elsewhere, rather than write error rows.
+            throw new IllegalStateException("pre-fill engine unavailable on this executor"
+                    + (device >= 0 ? " (GPU " + device + ")" : "") + ": " + e.getMessage(), e);
+        }
+        DocumentResult r;
+        if (device >= 0) {
+            // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
+            var lock = GpuBinding.lock(device);
+            lock.lock();
+            try {
+                r = engine.prefill(text, question);
+            } finally {
+                lock.unlock();
+            }
+        } else {
+            r = engine.prefill(text, question);
         }
         if (counters != null) counters.record(r);
         return toRow(r);
