@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** index.html: the summary tables with the charts embedded beside the page (relative links). */
@@ -28,11 +29,11 @@ final class ReportPage {
         h.append(".</p>\n");
 
         h.append("<h2>Summary</h2>\n<table>\n");
-        row(h, "documents", String.format("%,d", s.documents()));
-        row(h, "pre-filled without error", String.format("%,d", s.succeeded()));
-        row(h, "errors", String.format("%,d", s.errors()));
-        row(h, "prompt tokens (documents without error)", String.format("%,d", s.promptTokens()));
-        row(h, "tokens cut by the length policy", String.format("%,d", s.droppedTokens()));
+        row(h, "documents", fmt("%,d", s.documents()));
+        row(h, "pre-filled without error", fmt("%,d", s.succeeded()));
+        row(h, "errors", fmt("%,d", s.errors()));
+        row(h, "prompt tokens (documents without error)", fmt("%,d", s.promptTokens()));
+        row(h, "tokens cut by the length policy", fmt("%,d", s.droppedTokens()));
         h.append("</table>\n");
 
         if (!s.series().isEmpty()) {
@@ -41,11 +42,11 @@ final class ReportPage {
              .append("<th>median attention density</th></tr>\n");
             for (OutputSummary.SeriesTiming t : s.series()) {
                 h.append("<tr><td>").append(esc(t.series())).append("</td>")
-                 .append(num(String.format("%,d", t.documents())))
-                 .append(num(String.format("%,.1f", t.medianMs())))
-                 .append(num(String.format("%,.1f", t.p90Ms())))
-                 .append(num(String.format("%,.0f", t.tokensPerSecond())))
-                 .append(num(String.format("%.2f%%", t.medianDensity() * 100))).append("</tr>\n");
+                 .append(num(fmt("%,d", t.documents())))
+                 .append(num(fmt("%,.1f", t.medianMs())))
+                 .append(num(fmt("%,.1f", t.p90Ms())))
+                 .append(num(fmt("%,.0f", t.tokensPerSecond())))
+                 .append(num(fmt("%.2f%%", t.medianDensity() * 100))).append("</tr>\n");
             }
             h.append("</table>\n");
         }
@@ -57,7 +58,7 @@ final class ReportPage {
             h.append("<table>\n<tr><th>error_kind</th><th>documents</th></tr>\n");
             for (Map.Entry<String, Long> e : s.errorsByKind().entrySet()) {
                 h.append("<tr><td>").append(esc(e.getKey())).append("</td>")
-                 .append(num(String.format("%,d", e.getValue()))).append("</tr>\n");
+                 .append(num(fmt("%,d", e.getValue()))).append("</tr>\n");
             }
             h.append("</table>\n");
         }
@@ -76,9 +77,9 @@ final class ReportPage {
              .append("<th>top-k alternatives (probability)</th></tr>\n");
             for (FirstTokenSample.Answer a : answers) {
                 h.append("<tr><td>").append(esc(a.id())).append("</td>")
-                 .append(num(String.format("%,d", a.promptTokens())))
+                 .append(num(fmt("%,d", a.promptTokens())))
                  .append("<td><code>").append(esc(a.text())).append("</code></td>")
-                 .append(num(String.format("%.3f", a.probability())))
+                 .append(num(fmt("%.3f", a.probability())))
                  .append("<td><code>").append(esc(String.join("  ", a.alternatives()))).append("</code></td></tr>\n");
             }
             h.append("</table>\n");
@@ -86,6 +87,9 @@ final class ReportPage {
         h.append("</body></html>\n");
         Files.writeString(file, h, StandardCharsets.UTF_8);
     }
+
+    /** Fixed locale: the page reads the same wherever the report was made. */
+    private static String fmt(String format, Object... args) { return String.format(Locale.ROOT, format, args); }
 
     private static void row(StringBuilder h, String name, String value) {
         h.append("<tr><th>").append(esc(name)).append("</th>").append(num(value)).append("</tr>\n");

@@ -83,8 +83,9 @@ class ChartsTest {
     private static void assertPng(JFreeChart chart, String name, int width, int height) throws Exception {
         Path file = dir.resolve(name);
         ChartStyle.writePng(chart, file, width, height);
-        if (System.getProperty("report.charts.keep") != null) {
-            Files.copy(file, Path.of(System.getProperty("report.charts.keep")).resolve(name),
+        // REPORT_KEEP_DIR=DIR keeps a copy, to look at the charts.
+        if (System.getenv("REPORT_KEEP_DIR") != null) {
+            Files.copy(file, Path.of(System.getenv("REPORT_KEEP_DIR")).resolve(name),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         BufferedImage image = ImageIO.read(file.toFile());
