@@ -40,6 +40,12 @@ public final class ReportMain {
         SparkSession spark = builder.getOrCreate();
         try {
             System.out.println("report: " + writeFor(spark, o.input(), o.patterns(), o.reportDir()).toAbsolutePath());
+        } catch (Exception e) {
+            // A missing output (Spark's AnalysisException, checked in Java) or a bad pattern config:
+            // the message names the path; a stack trace adds nothing.
+            System.err.println("report failed: " + e.getMessage());
+            spark.stop();
+            System.exit(1);
         } finally {
             spark.stop();
         }
