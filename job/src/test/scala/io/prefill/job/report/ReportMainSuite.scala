@@ -83,4 +83,11 @@ class ReportMainSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(!Files.exists(dir.resolve(ReportMain.PATTERN_MAP)))
     assert(Files.exists(dir.resolve(ReportMain.TIME_VS_LENGTH)) && Files.exists(dir.resolve(ReportMain.INDEX)))
   }
+
+  test("writeLocal (the demo's call) reuses a running session and leaves it running") {
+    val dir = output.dir.resolve("report-local")
+    assert(ReportMain.writeLocal(output.parquet, output.patterns, dir) == dir.resolve(ReportMain.INDEX))
+    assert(Files.exists(dir.resolve(ReportMain.PATTERN_MAP)))
+    assert(!spark.sparkContext.isStopped)
+  }
 }
