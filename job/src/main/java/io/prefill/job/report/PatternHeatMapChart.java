@@ -62,10 +62,6 @@ final class PatternHeatMapChart {
         NumberAxis layerAxis = integerAxis("layer", config.numLayers());
         layerAxis.setInverted(true);
         XYPlot plot = new XYPlot(data, headAxis, layerAxis, renderer);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setDomainGridlinesVisible(false);
-        plot.setRangeGridlinesVisible(false);
-        plot.setOutlineVisible(false);
 
         LegendItemCollection legend = new LegendItemCollection();
         for (Map.Entry<PatternKind, Integer> e : heads.entrySet()) {
@@ -96,6 +92,7 @@ final class PatternHeatMapChart {
                 ? "; in cells: vertical/slash, init+local, top blocks" : "";
         ChartStyle.apply(chart, config.numLayers() + " layers x " + config.numHeads() + " heads; every head runs dense "
                 + "below " + String.format("%,d", config.minSparseLength()) + " tokens" + budgets);
+        // After the common style: a grid would cut through the cells.
         plot.setDomainGridlinesVisible(false);
         plot.setRangeGridlinesVisible(false);
         plot.setOutlineVisible(false);
