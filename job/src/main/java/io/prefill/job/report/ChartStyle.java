@@ -1,0 +1,46 @@
+package io.prefill.job.report;
+
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.title.TextTitle;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** What every report chart shares: a white, lightly gridded look, a subtitle, and PNG output. */
+final class ChartStyle {
+    static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 18);
+    static final Font SUBTITLE = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
+    static final Font AXIS_LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
+    static final Font TICK_LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    static final Color GRID = new Color(0xDDDDDD);
+
+    private ChartStyle() { }
+
+    static void apply(JFreeChart chart, String subtitle) {
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getTitle().setFont(TITLE);
+        if (subtitle != null) chart.addSubtitle(new TextTitle(subtitle, SUBTITLE));
+        if (chart.getPlot() instanceof XYPlot plot) {
+            plot.setBackgroundPaint(Color.WHITE);
+            plot.setDomainGridlinePaint(GRID);
+            plot.setRangeGridlinePaint(GRID);
+            plot.setDomainGridlineStroke(new BasicStroke(1f));
+            plot.setRangeGridlineStroke(new BasicStroke(1f));
+            plot.setOutlinePaint(Color.GRAY);
+            for (var axis : new org.jfree.chart.axis.ValueAxis[]{plot.getDomainAxis(), plot.getRangeAxis()}) {
+                axis.setLabelFont(AXIS_LABEL);
+                axis.setTickLabelFont(TICK_LABEL);
+            }
+        }
+        if (chart.getLegend() != null) chart.getLegend().setItemFont(TICK_LABEL);
+    }
+
+    static void writePng(JFreeChart chart, Path file, int width, int height) throws IOException {
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, width, height);
+    }
+}

@@ -1,0 +1,109 @@
+package io.prefill.job.report;
+
+import io.prefill.sparse.PatternConfig;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The report application: reads a first-token output (Parquet, any Hadoop path) and optionally a
+ * pattern config, and writes PNG charts and index.html into a local folder, for people without
+ * Zeppelin. Only aggregates and a bounded sample of the output reach the driver.
+ */
+public final class ReportMain {
+    public static final String INDEX = "index.html";
+    public static final String TIME_VS_LENGTH = "time-vs-length.png";
+    public static final String DENSITY_HISTOGRAM = "density-histogram.png";
+    public static final String PATTERN_MAP = "pattern-map.png";
+
+    private ReportMain() { }
+
+    public static void main(String[] args) {
+        ReportOptions o;
+        try {
+            o = ReportOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        SparkSession.Builder builder = SparkSession.builder().appName("minference-prefill-report");
+        if (o.master() != null) builder.master(o.master());
+        o.sparkConf().forEach(builder::config);
+        SparkSession spark = builder.getOrCreate();
+        try {
+            System.out.println("report: " + writeFor(spark, o.input(), o.patterns(), o.reportDir()).toAbsolutePath());
+        } catch (Exception e) {
+            // A missing output (Spark's AnalysisException, checked in Java) or a bad pattern config:
+            // the message names the path; a stack trace adds nothing.
+            System.err.println("report failed: " + e.getMessage());
+            spark.stop();
+            System.exit(1);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /**
+     * Writes the report of one output into reportDir (created if needed) and returns its index.html.
+     *
+     * @param patternsFile local pattern config file, or null for no pattern map
+     */
+    public static Path writeFor(SparkSession spark, String outputPath, String patternsFile, Path reportDir) {
+        // Charts are drawn off-screen; without this AWT looks for a display on a cluster's driver.
+        System.setProperty("java.awt.headless", "true");
+        try {
+            Files.createDirectories(reportDir);
+            Dataset<Row> out = FirstTokenOutput.read(spark, outputPath).cache();
+            try {
+                List<ReportPage.Figure> figures = new ArrayList<>();
+                ChartStyle.writePng(TimeVsLengthChart.create(TimingPoints.of(out)), reportDir.resolve(TIME_VS_LENGTH),
+                        TimeVsLengthChart.WIDTH, TimeVsLengthChart.HEIGHT);
+                figures.add(new ReportPage.Figure(TIME_VS_LENGTH, "Pre-fill time against prompt length, per backend."));
+                ChartStyle.writePng(DensityHistogramChart.create(DensityHistogram.of(out)),
+                        reportDir.resolve(DENSITY_HISTOGRAM), DensityHistogramChart.WIDTH, DensityHistogramChart.HEIGHT);
+                figures.add(new ReportPage.Figure(DENSITY_HISTOGRAM,
+                        "Share of the dense causal attention matrix each document's pre-fill computed."));
+                if (patternsFile != null) {
+                    PatternConfig config = PatternConfig.read(Path.of(patternsFile));
+                    ChartStyle.writePng(PatternHeatMapChart.create(config), reportDir.resolve(PATTERN_MAP),
+                            PatternHeatMapChart.width(config), PatternHeatMapChart.height(config));
+                    figures.add(new ReportPage.Figure(PATTERN_MAP, "Head pattern per layer and head of "
+                            + Path.of(patternsFile).getFileName() + "."));
+                }
+                Path index = reportDir.resolve(INDEX);
+                ReportPage.write(index, outputPath, patternsFile, OutputSummary.of(out), figures,
+                        FirstTokenSample.leastConfident(out));
+                return index;
+            } finally {
+                out.unpersist();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the report to " + reportDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * For the demo, after its job has stopped its session: the report on a local Spark session of
+     * its own (stopped again), unless a session is still active.
+     */
+    public static Path writeLocal(String outputPath, String patternsFile, Path reportDir) {
+        boolean own = SparkSession.getActiveSession().isEmpty();
+        SparkSession spark = own
+                ? SparkSession.builder().master("local[2]").appName("minference-prefill-report")
+                    .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate()
+                : SparkSession.active();
+        try {
+            return writeFor(spark, outputPath, patternsFile, reportDir);
+        } finally {
+            if (own) spark.stop();
+        }
+    }
+}
