@@ -52,5 +52,8 @@ public final class DemoMain {
                 + (Files.isRegularFile(patterns) ? patterns : "the default config"));
         PrefillJob.main(job.toArray(String[]::new));
         System.out.println("[demo] output: " + output);
+        Path report = io.prefill.job.report.ReportMain.writeLocal(output.toString(),
+                Files.isRegularFile(patterns) ? patterns.toString() : null, work.resolve("report"));
+        System.out.println("[demo] report: " + report);
     }
 }
