@@ -75,3 +75,18 @@ extern "C" __global__ void plan_entries_k(const int* rangePtr, const int* rangeD
 extern "C" __global__ void bs_plan_pointers_k(int H, int nqb, int k, int* rangePtr, int* colPtr) {
     bs_plan_pointers(H, nqb, k, rangePtr, colPtr);
 }
+
+// Test and benchmark inputs made on the device (a 512K-token layer does not fit a Java array):
+// x[i] = bf16(sigma * N(0,1)) from a counter hash and Box-Muller; same seed, same values.
+__device__ __forceinline__ uint32_t mix32(uint32_t x) {
+    x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;
+    return x;
+}
+extern "C" __global__ void fill_random_bf16_k(bf16* x, long long count, unsigned seed, float sigma) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (long long)gridDim.x * blockDim.x) {
+        uint32_t a = mix32((uint32_t)i * 2u + seed * 0x9E3779B9u), b = mix32(a ^ (uint32_t)(i >> 31) ^ 0x85ebca6bu);
+        float u1 = ((a >> 8) + 1) * (1.0f / 16777217.0f), u2 = (b >> 8) * (1.0f / 16777216.0f);
+        x[i] = __float2bfloat16_rn(sigma * sqrtf(-2.f * logf(u1)) * cospif(2.f * u2));
+    }
+}
