@@ -92,12 +92,6 @@ __device__ __forceinline__ void load_q_frags(uint32_t sQ, uint32_t (*qf)[4]) {
 }
 
 template <int D, int WARPS>
-struct AttnSmem {
-    static constexpr int BM = 16 * WARPS;
-    static constexpr int BYTES = BM * D * 2 + 4 * 64 * D * 2 + 2 * 64 * 4;
-};
-
-template <int D, int WARPS>
 __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colData, const bf16* Kh,
                                              const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
     constexpr int CH = D / 8, NT = WARPS * 32;
@@ -117,15 +111,19 @@ __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colDat
 
 // PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
 // PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
-template <int D, int WARPS, bool PLAN>
+// MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
+// B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q fragments then
+// come from shared memory each tile instead of living in registers (the O accumulator needs them).
+template <int D, int WARPS, int MT, bool PLAN>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
                                 const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                 const int* __restrict__ colData) {
-    constexpr int BM = 16 * WARPS, CH = D / 8, NT = WARPS * 32;
+    constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
+    constexpr bool Q_IN_REGS = MT == 1;
     extern __shared__ __align__(128) unsigned char smem[];
     const uint32_t sQ = smem_u32(smem);
     const uint32_t sK0 = sQ + BM * D * 2;
@@ -147,7 +145,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         int idx = h * nqb + qb;
         cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
     } else {
-        // one implicit range [0, kEnd): rangeData unused, emulate through pos/end
+        // one implicit range [0, kEnd)
         cur.rangeData = nullptr; cur.colData = nullptr;
         cur.ri = 0; cur.rEnd = 1; cur.pos = 0; cur.end = min(r0 + BM, n); cur.ci = 0; cur.cEnd = 0;
     }
@@ -164,15 +162,31 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     cp_async_wait_all();
     __syncthreads();
 
-    uint32_t qf[KT][4];
-    load_q_frags<D>(sQ, qf);
-
-    float o[DT][4];
+    // A-fragment address of m-tile mt, k-step kk for this lane
+    auto qAddr = [&](int mt, int kk) {
+        int mi = lane >> 3;
+        int row = (warp * MT + mt) * 16 + (mi & 1) * 8 + (lane & 7);
+        return sQ + swz<D>(row, kk * 2 + (mi >> 1));
+    };
+    uint32_t qf[Q_IN_REGS ? KT : 1][4];
+    if (Q_IN_REGS) {
 #pragma unroll
-    for (int i = 0; i < DT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+        for (int kk = 0; kk < KT; ++kk) ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], qAddr(0, kk));
+    }
+
+    float o[MT][DT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int i = 0; i < DT; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float mrow[MT][2], lrow[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+        mrow[mt][0] = mrow[mt][1] = -INFINITY;
+        lrow[mt][0] = lrow[mt][1] = 0.f;
+    }
     const int g = lane >> 2, cq = lane & 3;
-    const int i0 = r0 + warp * 16 + g, i1 = i0 + 8;
+    const int rowBase = r0 + warp * MT * 16 + g;  // row of (mt, half) = rowBase + mt*16 + half*8
     int buf = 0;
 
     while (have) {
@@ -187,73 +201,100 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
 
         const uint32_t sK = sK0 + buf * 64 * D * 2, sV = sV0 + buf * 64 * D * 2;
         const int* key = sKey + buf * 64;
-        float s[8][4];
-        qk_tile<D>(qf, sK, s);
-        const bool full = t.count == 64 && t.lastKey <= r0;
-        if (!full) {
+        float s[MT][8][4];
 #pragma unroll
-            for (int j = 0; j < 8; ++j) {
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    int kj = key[j * 8 + 2 * cq + e];
-                    if (kj > i0) s[j][e] = -INFINITY;
-                    if (kj > i1) s[j][2 + e] = -INFINITY;
+            for (int j = 0; j < 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk) {
+            uint32_t a[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                if (Q_IN_REGS) { a[mt][0] = qf[kk][0]; a[mt][1] = qf[kk][1]; a[mt][2] = qf[kk][2]; a[mt][3] = qf[kk][3]; }
+                else ldsm_x4(a[mt][0], a[mt][1], a[mt][2], a[mt][3], qAddr(mt, kk));
+            }
+#pragma unroll
+            for (int np = 0; np < 4; ++np) {
+                int mi = lane >> 3;
+                int row = np * 16 + (mi >> 1) * 8 + (lane & 7);
+                uint32_t b0, b1, b2, b3;
+                ldsm_x4(b0, b1, b2, b3, sK + swz<D>(row, kk * 2 + (mi & 1)));
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816(s[mt][2 * np], a[mt], b0, b1);
+                    mma16816(s[mt][2 * np + 1], a[mt], b2, b3);
                 }
             }
         }
-        // online softmax, rows g (regs 0,1) and g+8 (regs 2,3)
-        float mx[2] = {-INFINITY, -INFINITY};
+        const bool full = t.count == 64 && t.lastKey <= r0;
+        if (!full) {
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            mx[0] = fmaxf(mx[0], fmaxf(s[j][0], s[j][1]));
-            mx[1] = fmaxf(mx[1], fmaxf(s[j][2], s[j][3]));
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    int kj = key[j * 8 + 2 * cq + e];
+#pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        if (kj > rowBase + mt * 16) s[mt][j][e] = -INFINITY;
+                        if (kj > rowBase + mt * 16 + 8) s[mt][j][2 + e] = -INFINITY;
+                    }
+                }
         }
+        uint32_t pf[MT][4][4];
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-        }
-        float alpha[2], mscaled[2];
+        for (int mt = 0; mt < MT; ++mt) {
+            // online softmax, rows g (regs 0,1) and g+8 (regs 2,3)
+            float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
-            mscaled[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: keep p = 0, no NaN
-            alpha[r] = exp2f(mrow[r] - mscaled[r]);
-            mrow[r] = mnew;
-        }
-        uint32_t pf[4][4];
-        float rs[2] = {0.f, 0.f};
+            for (int j = 0; j < 8; ++j) {
+                mx[0] = fmaxf(mx[0], fmaxf(s[mt][j][0], s[mt][j][1]));
+                mx[1] = fmaxf(mx[1], fmaxf(s[mt][j][2], s[mt][j][3]));
+            }
+            float alpha[2], msc[2];
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            float p0 = exp2f(s[j][0] * scaleLog2 - mscaled[0]);
-            float p1 = exp2f(s[j][1] * scaleLog2 - mscaled[0]);
-            float p2 = exp2f(s[j][2] * scaleLog2 - mscaled[1]);
-            float p3 = exp2f(s[j][3] * scaleLog2 - mscaled[1]);
-            rs[0] += p0 + p1;
-            rs[1] += p2 + p3;
-            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
-        }
-        lrow[0] = lrow[0] * alpha[0] + rs[0];
-        lrow[1] = lrow[1] * alpha[1] + rs[1];
+            for (int r = 0; r < 2; ++r) {
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+                float mnew = fmaxf(mrow[mt][r], mx[r] * scaleLog2);
+                msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
+                alpha[r] = exp2f(mrow[mt][r] - msc[r]);
+                mrow[mt][r] = mnew;
+            }
+            float rs[2] = {0.f, 0.f};
 #pragma unroll
-        for (int i = 0; i < DT; ++i) {
-            o[i][0] *= alpha[0]; o[i][1] *= alpha[0];
-            o[i][2] *= alpha[1]; o[i][3] *= alpha[1];
+            for (int j = 0; j < 8; ++j) {
+                float p0 = exp2f(fmaf(s[mt][j][0], scaleLog2, -msc[0]));
+                float p1 = exp2f(fmaf(s[mt][j][1], scaleLog2, -msc[0]));
+                float p2 = exp2f(fmaf(s[mt][j][2], scaleLog2, -msc[1]));
+                float p3 = exp2f(fmaf(s[mt][j][3], scaleLog2, -msc[1]));
+                rs[0] += p0 + p1;
+                rs[1] += p2 + p3;
+                pf[mt][j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+                pf[mt][j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+            }
+            lrow[mt][0] = lrow[mt][0] * alpha[0] + rs[0];
+            lrow[mt][1] = lrow[mt][1] * alpha[1] + rs[1];
+#pragma unroll
+            for (int i = 0; i < DT; ++i) {
+                o[mt][i][0] *= alpha[0]; o[mt][i][1] *= alpha[0];
+                o[mt][i][2] *= alpha[1]; o[mt][i][3] *= alpha[1];
+            }
         }
         // O += P V ; the A fragment of keys 16kk..16kk+15 is (tile 2kk rows g, g+8 ; tile 2kk+1)
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-            uint32_t a[4] = {pf[kk][0], pf[kk][1], pf[kk][2], pf[kk][3]};
 #pragma unroll
             for (int dp = 0; dp < D / 16; ++dp) {
                 int mi = lane >> 3;
                 int row = kk * 16 + (mi & 1) * 8 + (lane & 7);
-                int ch = dp * 2 + (mi >> 1);
                 uint32_t b0, b1, b2, b3;
-                ldsm_x4_t(b0, b1, b2, b3, sV + swz<D>(row, ch));
-                mma16816(o[2 * dp], a, b0, b1);
-                mma16816(o[2 * dp + 1], a, b2, b3);
+                ldsm_x4_t(b0, b1, b2, b3, sV + swz<D>(row, dp * 2 + (mi >> 1)));
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816(o[mt][2 * dp], pf[mt][kk], b0, b1);
+                    mma16816(o[mt][2 * dp + 1], pf[mt][kk], b2, b3);
+                }
             }
         }
         t = nt;
@@ -261,21 +302,25 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         buf ^= 1;
     }
 
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
-    }
-    float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
-    float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
     bf16* Oh = O + (size_t)h * n * D;
 #pragma unroll
-    for (int i = 0; i < DT; ++i) {
-        int col = i * 8 + 2 * cq;
-        if (i0 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[i][0] * inv0, o[i][1] * inv0);
-        if (i1 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[i][2] * inv1, o[i][3] * inv1);
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 1);
+            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 2);
+        }
+        const float inv0 = lrow[mt][0] > 0.f ? 1.f / lrow[mt][0] : 0.f;
+        const float inv1 = lrow[mt][1] > 0.f ? 1.f / lrow[mt][1] : 0.f;
+        const int i0 = rowBase + mt * 16, i1 = i0 + 8;
+#pragma unroll
+        for (int i = 0; i < DT; ++i) {
+            int col = i * 8 + 2 * cq;
+            if (i0 < n)
+                *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[mt][i][0] * inv0, o[mt][i][1] * inv0);
+            if (i1 < n)
+                *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[mt][i][2] * inv1, o[mt][i][3] * inv1);
+        }
     }
 }
 

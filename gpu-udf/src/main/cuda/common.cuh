@@ -76,20 +76,39 @@ __device__ void block_topk(KeyFn key, int n, int k, int* out) {
     for (int shift = 24; shift >= 0; shift -= 8) {
         for (int b = tid; b < 256; b += NT) hist[b] = 0;
         __syncthreads();
-        for (int i = tid; i < n; i += NT) {
-            uint32_t u = key(i);
-            if ((u & mask) == prefix) atomicAdd(&hist[(u >> shift) & 255u], 1u);
+        for (int base = 0; base < n; base += NT) {
+            int i = base + tid;
+            uint32_t u = i < n ? key(i) : 0u;
+            bool in = i < n && (u & mask) == prefix;
+            unsigned bin = (u >> shift) & 255u;
+            // warp-aggregated: scores share few exponents, so one bin takes most of the adds
+            unsigned peers = __match_any_sync(0xffffffffu, in ? bin : 0xFFFFFFFFu);
+            if (in && (__ffs(peers) - 1) == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
         }
         __syncthreads();
-        if (tid == 0) {
-            unsigned cum = 0;
-            int b = 255;
-            for (; b > 0; --b) {
-                if (cum + hist[b] >= need) break;
-                cum += hist[b];
+        if (warp == 0) {  // find the bin where the count from the top reaches `need`
+            unsigned local[8], sum = 0;
+#pragma unroll
+            for (int x = 0; x < 8; ++x) { local[x] = hist[255 - (lane * 8 + x)]; sum += local[x]; }
+            unsigned incl = sum;  // inclusive prefix over lanes (lane 0 = highest bins)
+#pragma unroll
+            for (int d = 1; d < 32; d <<= 1) {
+                unsigned y = __shfl_up_sync(0xffffffffu, incl, d);
+                if (lane >= d) incl += y;
             }
-            sPick = b;
-            sNeed = need - cum;
+            unsigned before = incl - sum;
+            bool crosses = before < need && incl >= need;
+            unsigned who = __ballot_sync(0xffffffffu, crosses);
+            if (lane == (who ? __ffs(who) - 1 : 31)) {
+                unsigned cum = before;
+                int x = 0;
+                for (; x < 7; ++x) {
+                    if (cum + local[x] >= need) break;
+                    cum += local[x];
+                }
+                sPick = 255 - (lane * 8 + x);
+                sNeed = need - cum;
+            }
         }
         __syncthreads();
         prefix |= sPick << shift;

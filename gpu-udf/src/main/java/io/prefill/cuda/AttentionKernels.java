@@ -7,16 +7,43 @@ import io.prefill.cuda.Kernel.Dim3;
  * dense causal flash attention and flash attention over a CSR block plan.
  */
 public final class AttentionKernels {
-    private static final int DENSE_ROWS = 128, DENSE_THREADS = 256;  // 8 warps x 16 query rows
-    private static final int PLAN_ROWS = 64, PLAN_THREADS = 128;     // the plan's 64-row blocks
     private static final double LOG2E = 1.4426950408889634;
+
+    /** Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. */
+    public enum Variant {
+        DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
+        PLAN_MT1("attention_plan_d", 4, 1), PLAN_MT2("attention_plan_mt2_d", 2, 2);
+
+        final String prefix;
+        final int warps, mtiles;
+
+        Variant(String prefix, int warps, int mtiles) {
+            this.prefix = prefix;
+            this.warps = warps;
+            this.mtiles = mtiles;
+        }
+
+        int rows() { return 16 * warps * mtiles; }
+        int threads() { return 32 * warps; }
+        int smem(int d) { return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4; }
+    }
 
     private final KernelModule module;
     private final CudaStream stream;
+    private Variant denseVariant = Variant.valueOf(System.getProperty("prefill.cuda.dense", "DENSE_MT2"));
+    private Variant planVariant = Variant.valueOf(System.getProperty("prefill.cuda.plan", "PLAN_MT1"));
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
         this.module = module;
         this.stream = stream;
+    }
+
+    /** Chooses the kernel variants (benchmarks and tests compare them). */
+    public AttentionKernels use(Variant dense, Variant plan) {
+        if (dense.rows() % 64 != 0 || plan.rows() != 64) throw new IllegalArgumentException(dense + ", " + plan);
+        this.denseVariant = dense;
+        this.planVariant = plan;
+        return this;
     }
 
     public CudaStream stream() { return stream; }
@@ -28,9 +55,9 @@ public final class AttentionKernels {
     public void dense(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {
         checkSizes(q, k, v, out, s);
         int d = s.headDim();
-        int smem = DENSE_ROWS * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4;
-        module.kernel("attention_dense_d" + d).launch(stream,
-                Dim3.of(s.heads(), (s.seqLen() + DENSE_ROWS - 1) / DENSE_ROWS), DENSE_THREADS, smem,
+        Variant x = denseVariant;
+        module.kernel(x.prefix + d).launch(stream,
+                Dim3.of(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d));
     }
 
@@ -41,8 +68,8 @@ public final class AttentionKernels {
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        int smem = PLAN_ROWS * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4;
-        module.kernel("attention_plan_d" + d).launch(stream, Dim3.of(s.heads(), s.queryBlocks()), PLAN_THREADS, smem,
+        Variant x = planVariant;
+        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }

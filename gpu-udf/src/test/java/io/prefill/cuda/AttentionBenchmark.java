@@ -65,17 +65,23 @@ public final class AttentionBenchmark {
         AttentionKernels attn = new AttentionKernels(module, stream);
         int reps = n >= 262144 ? 2 : 5;
 
-        double denseMs = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
         long denseEntries = s.denseEntries();
-        rows.add(report(n, "dense causal (ours)", denseMs, denseEntries, s, ""));
+        double denseMs = Double.MAX_VALUE;
+        for (AttentionKernels.Variant x : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1}) {
+            attn.use(x, AttentionKernels.Variant.PLAN_MT1);
+            double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
+            rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
+            denseMs = Math.min(denseMs, ms);
+        }
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
 
         VerticalSlashGpu vs = new VerticalSlashGpu(module, stream, arena);
         long m2 = arena.mark();
         DevicePlan realistic = vs.plan(realisticSelection(n, arena, stream), n);
         long vsEntries = attn.computedEntries(realistic, arena);
-        double vsMs = time(stream, reps, () -> { attn.withPlan(q, k, v, o, s, realistic); return null; });
-        rows.add(report(n, "VS(1000,6096) attention, realistic plan", vsMs, vsEntries, s,
-                String.format(Locale.ROOT, "%.1fx faster than dense", denseMs / vsMs)));
+        planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, realistic); return null; });
         arena.reset(m2);
 
         int[] vb = new int[HEADS], sb = new int[HEADS];
@@ -106,10 +112,9 @@ public final class AttentionBenchmark {
         });
         DevicePlan bsPlan = bs.plan(q, k, s, 100);
         long bsEntries = attn.computedEntries(bsPlan, arena);
-        double bsMs = time(stream, reps, () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; });
         rows.add(report(n, "block-sparse top-100 estimate + plan (wall)", bsPlanMs, 0, s, ""));
-        rows.add(report(n, "block-sparse top-100 attention", bsMs, bsEntries, s,
-                String.format(Locale.ROOT, "%.1fx faster than dense", denseMs / bsMs)));
+        planBoth(rows, attn, stream, reps, n, "block-sparse top-100 attention", bsEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; });
         arena.reset(m2);
 
         double aPlanMs = wall(stream, 3, () -> {
@@ -121,12 +126,24 @@ public final class AttentionBenchmark {
         });
         DevicePlan aPlan = vs.aShape(HEADS, n, 128, 4096);
         long aEntries = attn.computedEntries(aPlan, arena);
-        double aMs = time(stream, reps, () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; });
         rows.add(report(n, "A-shape(128,4096) plan (wall)", aPlanMs, 0, s, ""));
-        rows.add(report(n, "A-shape(128,4096) attention", aMs, aEntries, s,
-                String.format(Locale.ROOT, "%.1fx faster than dense", denseMs / aMs)));
+        planBoth(rows, attn, stream, reps, n, "A-shape(128,4096) attention", aEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; });
         arena.reset(mark);
         return rows;
+    }
+
+    /** Times a plan attention with both plan-kernel variants. */
+    static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
+                         long entries, AttentionShape s, double denseMs, Supplier<Void> work) {
+        for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_MT1,
+                AttentionKernels.Variant.PLAN_MT2}) {
+            attn.use(AttentionKernels.Variant.DENSE_MT2, x);
+            double ms = time(stream, reps, work);
+            rows.add(report(n, what + " (" + x + ")", ms, entries, s,
+                    String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+        }
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
     }
 
     /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */

@@ -63,11 +63,12 @@ class BlockSparseAndAShapeGpuTest {
                     assertArrayEquals(cpu.ranges(qb), got.head(h).ranges(qb), "ranges block " + qb);
                     assertArrayEquals(cpu.columns(qb), got.head(h).columns(qb), "columns block " + qb);
                 }
-                // A-shape semantics: j < nInit or i - j < nLocal
+                // every A-shape entry (j < nInit or i - j < nLocal) is in the plan; the plan may hold
+                // more, since a slash covers whole 64-row blocks: keys [r0 - o, r1 - 1 - o]
                 for (int i = 0; i < n; i += Math.max(1, n / 97))
                     for (int j = 0; j <= i; j++)
-                        org.junit.jupiter.api.Assertions.assertEquals(j < nInit || i - j < nLocal, cpu.contains(i, j),
-                                "a-shape entry " + i + "," + j);
+                        if (j < nInit || i - j < nLocal)
+                            org.junit.jupiter.api.Assertions.assertTrue(cpu.contains(i, j), "a-shape entry " + i + "," + j);
             }
             PlanAttentionGpuTest.check(s, q, k, v, plans);
         } finally {

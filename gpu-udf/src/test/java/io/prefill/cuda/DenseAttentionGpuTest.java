@@ -28,8 +28,10 @@ class DenseAttentionGpuTest {
         long mark = arena.mark();
         try {
             DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k"), dv = upload(v, "v");
+          for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
+                  AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1}) {
             DeviceBuffer out = poisoned(s.qElements(), "out");
-            attention().dense(dq, dk, dv, out, s);
+            attention().use(variant, AttentionKernels.Variant.PLAN_MT1).dense(dq, dk, dv, out, s);
             float[] got = downloadBf16(out, s.qElements());
             assertAllFinite(got, "dense " + s);
             int group = heads / kvHeads;
@@ -45,8 +47,9 @@ class DenseAttentionGpuTest {
                     System.arraycopy(ref, rows[r] * d, refRows, r * d, d);
                     System.arraycopy(got, (h * n + rows[r]) * d, gotRows, r * d, d);
                 }
-                assertClose(refRows, gotRows, 0, "dense " + s + " head " + h);
+                assertClose(refRows, gotRows, 0, "dense " + variant + " " + s + " head " + h);
             }
+          }
         } finally {
             arena.reset(mark);
         }

@@ -77,19 +77,21 @@ final class GpuTestSupport {
 
     /** ||got - ref|| / ||ref|| within bf16 bounds, every element finite (written). */
     static void assertClose(float[] ref, float[] got, int offset, String what) {
-        double num = 0, den = 0, worst = 0;
+        double num = 0, den = 0;
         for (int i = 0; i < ref.length; i++) {
             float g = got[offset + i];
             assertTrue(Float.isFinite(g), () -> what + ": element not written or not finite");
             double e = g - ref[i];
             num += e * e;
             den += (double) ref[i] * ref[i];
-            worst = Math.max(worst, Math.abs(e) / (0.02 + Math.abs(ref[i])));
         }
-        double rel = Math.sqrt(num / Math.max(den, 1e-30));
-        double w = worst;
+        double rms = Math.sqrt(den / Math.max(1, ref.length));
+        double worst = 0;  // bf16 P and output rounding: a few 1e-3 of the typical magnitude
+        for (int i = 0; i < ref.length; i++)
+            worst = Math.max(worst, Math.abs(got[offset + i] - ref[i]) / (rms + Math.abs(ref[i])));
+        double rel = Math.sqrt(num / Math.max(den, 1e-30)), w = worst;
         assertTrue(rel < 1e-2, () -> what + ": relative error " + rel);
-        assertTrue(w < 0.05, () -> what + ": worst element error " + w + " (relative to 0.02 + |ref|)");
+        assertTrue(w < 0.05, () -> what + ": worst element error " + w + " (relative to rms + |ref|)");
     }
 
     static void assertAllFinite(float[] got, String what) {

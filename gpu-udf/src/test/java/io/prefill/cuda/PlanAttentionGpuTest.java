@@ -37,17 +37,22 @@ class PlanAttentionGpuTest {
         long mark = arena.mark();
         try {
             DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k"), dv = upload(v, "v");
-            DeviceBuffer out = poisoned(s.qElements(), "out");
             DevicePlan plan = DevicePlan.upload(HostPlan.of(plans), arena, stream());
-            attention().withPlan(dq, dk, dv, out, s, plan);
-            float[] got = downloadBf16(out, s.qElements());
+            float[][] refs = new float[heads][];
             long entries = 0;
             for (int h = 0; h < heads; h++) {
                 BlockPlan p = plans[h];
                 entries += p.computedEntries();
-                float[] ref = CpuReference.attention(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d),
+                refs[h] = CpuReference.attention(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d),
                         n, d, p::contains, CpuReference.allRows(n));
-                assertClose(ref, got, h * n * d, "plan attention " + s + " head " + h);
+            }
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
+                    AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_MT2}) {
+                DeviceBuffer out = poisoned(s.qElements(), "out");
+                attention().use(AttentionKernels.Variant.DENSE_MT2, variant).withPlan(dq, dk, dv, out, s, plan);
+                float[] got = downloadBf16(out, s.qElements());
+                for (int h = 0; h < heads; h++)
+                    assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
             }
             org.junit.jupiter.api.Assertions.assertEquals(entries, attention().computedEntries(plan, arena),
                     "entries counted on the device");
