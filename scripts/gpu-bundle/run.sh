@@ -21,7 +21,7 @@ summary=()
 
 run_tests() {  # $1 = label, rest = prefix command (e.g. compute-sanitizer ...)
   local label="$1"; shift
-  "$@" "$java" -Xmx24g -jar "$launcher" execute --class-path "$cp_test" --select-package io.prefill \
+  "$@" "$java" -Xmx24g ${JAVA_PROPS:-} -jar "$launcher" execute --class-path "$cp_test" --select-package io.prefill \
      --include-tag gpu --details=summary --disable-banner --reports-dir "$results/junit-$label" \
      ${TEST_FILTER:+--include-classname "$TEST_FILTER"} > "$results/tests-$label.log" 2>&1
   local rc=$?
@@ -34,9 +34,11 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     tests) run_tests plain ;;
     sanitize)
-      # small shapes only: the sanitizer slows kernels 10-100x
+      # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
       for tool in memcheck racecheck; do
+        JAVA_PROPS=-Dprefill.cuda.separateAllocations=true \
         TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse).*' run_tests "$tool" \
+          timeout "${SANITIZER_TIMEOUT:-300}" \
           compute-sanitizer --tool "$tool" --target-processes all --print-limit 20 --error-exitcode 86
         summary+=("compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$results/tests-$tool.log" | sort | uniq -c | paste -sd ';')")
       done ;;

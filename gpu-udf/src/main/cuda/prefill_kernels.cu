@@ -25,6 +25,13 @@ using namespace pk;
         attention_block<D, 4, 1, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,      \
                                        colPtr, colData);                                            \
     }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 3)                                            \
+        attention_plan_occ3_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData) {    \
+        attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
+                                             rangeData, colPtr, colData);                           \
+    }                                                                                               \
     extern "C" __global__ void __launch_bounds__(64, 3)                                             \
         attention_plan_mt2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
                                 int Hkv, int n, float scaleLog2, const int* rangePtr,              \

@@ -12,7 +12,8 @@ public final class AttentionKernels {
     /** Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
-        PLAN_MT1("attention_plan_d", 4, 1), PLAN_MT2("attention_plan_mt2_d", 2, 2);
+        PLAN_MT1("attention_plan_d", 4, 1), PLAN_MT2("attention_plan_mt2_d", 2, 2),
+        PLAN_OCC3("attention_plan_occ3_d", 4, 1);
 
         final String prefix;
         final int warps, mtiles;
@@ -25,7 +26,7 @@ public final class AttentionKernels {
 
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
-        int smem(int d) { return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4; }
+        int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4; }
     }
 
     private final KernelModule module;

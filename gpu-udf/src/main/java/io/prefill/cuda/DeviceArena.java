@@ -16,13 +16,21 @@ public final class DeviceArena implements AutoCloseable {
     private final CUdeviceptr base = new CUdeviceptr();
     private final long capacity;
     private long used;
+    /**
+     * -Dprefill.cuda.separateAllocations=true: every buffer gets its own cuMemAlloc, so that
+     * compute-sanitizer memcheck sees an access past a buffer's end (inside one arena it cannot).
+     */
+    private final boolean separate = Boolean.getBoolean("prefill.cuda.separateAllocations");
+    private final java.util.ArrayDeque<long[]> separateMarks = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<CUdeviceptr> separatePointers = new java.util.ArrayDeque<>();
 
     public DeviceArena(CudaDevice device, long capacityBytes) {
         this.device = device;
         this.capacity = capacityBytes;
         device.makeCurrent();
-        check(JCudaDriver.cuMemAlloc(base, capacityBytes),
-                "cuMemAlloc(" + capacityBytes + " bytes) for the device arena on " + device);
+        if (!separate)
+            check(JCudaDriver.cuMemAlloc(base, capacityBytes),
+                    "cuMemAlloc(" + capacityBytes + " bytes) for the device arena on " + device);
     }
 
     public DeviceBuffer alloc(long bytes, String label) {
@@ -31,6 +39,13 @@ public final class DeviceArena implements AutoCloseable {
             throw new CudaException("device arena on " + device + " exhausted: " + label + " needs " + bytes
                     + " bytes, " + (capacity - start) + " of " + capacity + " left");
         used = start + Math.max(bytes, 1);
+        if (separate) {
+            CUdeviceptr p = new CUdeviceptr();
+            check(JCudaDriver.cuMemAlloc(p, Math.max(bytes, 1)), "cuMemAlloc(" + bytes + ") for " + label);
+            separateMarks.push(new long[] {start});
+            separatePointers.push(p);
+            return new DeviceBuffer(p, bytes, label);
+        }
         return new DeviceBuffer(base.withByteOffset(start), bytes, label);
     }
 
@@ -39,6 +54,10 @@ public final class DeviceArena implements AutoCloseable {
     public void reset(long mark) {
         if (mark < 0 || mark > used) throw new IllegalArgumentException("bad arena mark " + mark);
         used = mark;
+        while (separate && !separateMarks.isEmpty() && separateMarks.peek()[0] >= mark) {
+            separateMarks.pop();
+            JCudaDriver.cuMemFree(separatePointers.pop());
+        }
     }
 
     public long used() { return used; }
@@ -47,6 +66,7 @@ public final class DeviceArena implements AutoCloseable {
     @Override
     public void close() {
         device.makeCurrent();
-        JCudaDriver.cuMemFree(base);
+        reset(0);
+        if (!separate) JCudaDriver.cuMemFree(base);
     }
 }

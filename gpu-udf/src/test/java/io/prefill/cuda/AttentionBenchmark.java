@@ -137,7 +137,7 @@ public final class AttentionBenchmark {
     static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work) {
         for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_MT1,
-                AttentionKernels.Variant.PLAN_MT2}) {
+                AttentionKernels.Variant.PLAN_OCC3}) {
             attn.use(AttentionKernels.Variant.DENSE_MT2, x);
             double ms = time(stream, reps, work);
             rows.add(report(n, what + " (" + x + ")", ms, entries, s,
