@@ -11,13 +11,34 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
     /** Query heads per KV head. */
     public int groupSize() { return numHeads / numKvHeads; }
 
-    /** Parses and validates config.json; errors name the file. STUB. */
+    /** Width of the concatenated query heads (rows of q_proj). */
+    public int qDim() { return numHeads * headDim; }
+
+    /** Width of the concatenated key (or value) heads (rows of k_proj and v_proj). */
+    public int kvDim() { return numKvHeads * headDim; }
+
+    /** Parses and validates config.json; errors name the file. */
     public static ModelConfig read(Path configJson) {
-        throw new UnsupportedOperationException("stub");
+        return ModelConfigJson.read(configJson);
     }
 
-    /** Serialises in the Hugging Face layout (used by the tiny-model writer). STUB. */
+    /** Parses config.json text; {@code source} names it in error messages. */
+    public static ModelConfig fromJson(String json, String source) {
+        return ModelConfigJson.parse(json, source);
+    }
+
+    /** Serialises in the Hugging Face layout (used by the tiny-model writer); {@link #read} reads it back. */
     public String toJson() {
-        throw new UnsupportedOperationException("stub");
+        return ModelConfigJson.write(this);
+    }
+
+    /**
+     * Checks the invariants the engine relies on; {@code source} (usually the config.json path)
+     * starts every message.
+     *
+     * @throws ModelFormatException on the first violated invariant
+     */
+    public void validate(String source) {
+        ModelConfigJson.validate(this, source);
     }
 }

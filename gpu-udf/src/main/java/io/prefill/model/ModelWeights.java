@@ -1,6 +1,6 @@
 package io.prefill.model;
 
-/** Typed access to a checkpoint's tensors, every shape checked against the config when bound. STUB. */
+/** Typed access to a checkpoint's tensors, every shape checked against the config when bound. */
 public interface ModelWeights {
     TensorView embedTokens();
 

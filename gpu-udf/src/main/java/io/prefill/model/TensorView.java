@@ -1,8 +1,10 @@
 package io.prefill.model;
 
+import java.nio.ByteBuffer;
+
 /**
  * A read-only view of one tensor inside a memory-mapped safetensors file. Values are
- * converted to float on access; nothing is copied onto the heap until asked. STUB.
+ * converted to float on access; nothing is copied onto the heap until asked.
  */
 public interface TensorView {
     String name();
@@ -25,4 +27,13 @@ public interface TensorView {
 
     /** The whole tensor as floats (only for small tensors: norms, biases, tests). */
     float[] toFloatArray();
+
+    /**
+     * The tensor's bytes exactly as stored (little-endian, in {@link #dtype()}), as read-only
+     * buffers of under 2 GB each that together cover the tensor in order. Lets a backend upload
+     * weights without decoding them.
+     */
+    default ByteBuffer[] rawChunks() {
+        throw new UnsupportedOperationException(getClass().getName() + " does not expose raw bytes");
+    }
 }

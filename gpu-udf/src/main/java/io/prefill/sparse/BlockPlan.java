@@ -3,7 +3,8 @@ package io.prefill.sparse;
 /**
  * Which keys each 64-row query block attends to: disjoint key ranges plus leftover single
  * columns, always under the causal mask. Every sparse pattern is turned into one of these, and
- * both backends compute exactly the entries it names. STUB.
+ * both backends compute exactly the entries it names: query i attends to key j when j <= i and
+ * j lies in a range or is a column of i's block. {@link RangePlan} is the implementation.
  */
 public interface BlockPlan {
     int BLOCK = 64;
@@ -23,4 +24,10 @@ public interface BlockPlan {
 
     /** Number of (i, j) entries computed, causal mask applied. */
     long computedEntries();
+
+    /** Computed entries as a fraction of the n(n+1)/2 entries of dense causal attention. */
+    default double density() {
+        long n = seqLen();
+        return n == 0 ? 1.0 : computedEntries() / (n * (n + 1) / 2.0);
+    }
 }

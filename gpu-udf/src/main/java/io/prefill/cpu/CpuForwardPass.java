@@ -1,0 +1,135 @@
+package io.prefill.cpu;
+
+import io.prefill.engine.AttentionStats;
+import io.prefill.engine.ForwardBackend;
+import io.prefill.engine.ForwardOutput;
+import io.prefill.model.LayerWeights;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelWeights;
+import io.prefill.model.RopeFrequencies;
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.HeadPlanner;
+import io.prefill.sparse.PatternConfig;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+
+/**
+ * The reference pre-fill in plain Java, the executable specification the CUDA backend is checked
+ * against. Activations are fp32; weights are decoded from the mapped checkpoint on use. Each
+ * head's attention follows its pattern: the planner turns the pattern and the head's Q/K into a
+ * block plan, and {@link PlanAttention} computes exactly the plan's entries.
+ */
+public final class CpuForwardPass implements ForwardBackend {
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final PatternConfig patterns;
+    private final float[] finalNorm;
+    private final float[][] inputNorms;
+    private final float[][] postNorms;
+
+    public CpuForwardPass(ModelConfig config, ModelWeights weights, PatternConfig patterns) {
+        this.config = config;
+        this.weights = weights;
+        this.patterns = patterns;
+        this.finalNorm = weights.finalNorm().toFloatArray();
+        this.inputNorms = new float[config.numLayers()][];
+        this.postNorms = new float[config.numLayers()][];
+        for (int l = 0; l < config.numLayers(); l++) {
+            inputNorms[l] = weights.layer(l).inputNorm().toFloatArray();
+            postNorms[l] = weights.layer(l).postAttentionNorm().toFloatArray();
+        }
+    }
+
+    @Override
+    public String name() { return "cpu"; }
+
+    @Override
+    public ForwardOutput forward(int[] tokens) {
+        int n = tokens.length;
+        if (n == 0) throw new IllegalArgumentException("cannot pre-fill an empty prompt");
+        int hidden = config.hiddenSize();
+        float[] x = embed(tokens);
+        Rope rope = new Rope(RopeFrequencies.inverseFrequencies(config, n), config.headDim(), n);
+        AttentionStats stats = AttentionStats.NONE;
+        for (int l = 0; l < config.numLayers(); l++) {
+            LayerWeights w = weights.layer(l);
+            float[] normed = RmsNorm.apply(x, n, hidden, inputNorms[l], config.rmsNormEps());
+            LayerAttention attention = attention(l, w, normed, n, rope);
+            stats = stats.plus(attention.stats);
+            addInPlace(x, Linear.apply(attention.output, n, w.o(), null));
+            normed = RmsNorm.apply(x, n, hidden, postNorms[l], config.rmsNormEps());
+            addInPlace(x, mlp(w, normed, n));
+        }
+        float[] last = new float[hidden];
+        RmsNorm.normalizeRow(x, (n - 1) * hidden, hidden, finalNorm, config.rmsNormEps(), last, 0);
+        return new ForwardOutput(Linear.apply(last, 1, weights.lmHead(), null), stats);
+    }
+
+    private float[] embed(int[] tokens) {
+        int hidden = config.hiddenSize();
+        float[] x = new float[tokens.length * hidden];
+        float[] row = new float[hidden];
+        for (int t = 0; t < tokens.length; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " at position " + t
+                        + " is outside the vocabulary of " + config.vocabSize());
+            }
+            weights.embedTokens().readRow(id, row);
+            System.arraycopy(row, 0, x, t * hidden, hidden);
+        }
+        return x;
+    }
+
+    private record LayerAttention(float[] output, AttentionStats stats) { }
+
+    private LayerAttention attention(int layer, LayerWeights w, float[] normed, int n, Rope rope) {
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int d = config.headDim();
+        float[] q = Linear.apply(normed, n, w.q(), w.qBias());
+        float[] k = Linear.apply(normed, n, w.k(), w.kBias());
+        float[] v = Linear.apply(normed, n, w.v(), w.vBias());
+        rope.apply(q, n, heads);
+        rope.apply(k, n, kvHeads);
+        float[][] kHeads = new float[kvHeads][];
+        float[][] vHeads = new float[kvHeads][];
+        for (int g = 0; g < kvHeads; g++) {
+            kHeads[g] = HeadLayout.extractHead(k, n, kvHeads, d, g);
+            vHeads[g] = HeadLayout.extractHead(v, n, kvHeads, d, g);
+        }
+        float[] out = new float[n * heads * d];
+        AtomicLong computed = new AtomicLong();
+        AtomicLong sparseRuns = new AtomicLong();
+        // Heads are independent; each also parallelises internally over query blocks.
+        IntStream.range(0, heads).parallel().forEach(h -> {
+            int g = h / config.groupSize();
+            float[] qh = HeadLayout.extractHead(q, n, heads, d, h);
+            HeadPattern pattern = patterns.pattern(layer, h);
+            BlockPlan plan = HeadPlanner.plan(pattern, patterns.minSparseLength(), qh, kHeads[g], n, d);
+            float[] oh = new float[n * d];
+            PlanAttention.attend(qh, kHeads[g], vHeads[g], n, d, plan, oh);
+            HeadLayout.insertHead(oh, n, heads, d, h, out);
+            computed.addAndGet(plan.computedEntries());
+            if (!(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength()) sparseRuns.incrementAndGet();
+        });
+        long denseEntries = (long) heads * n * (n + 1L) / 2;
+        int sparse = (int) sparseRuns.get();
+        return new LayerAttention(out, new AttentionStats(computed.get(), denseEntries, sparse, heads - sparse));
+    }
+
+    private float[] mlp(LayerWeights w, float[] normed, int n) {
+        float[] gate = Linear.apply(normed, n, w.gate(), null);
+        float[] up = Linear.apply(normed, n, w.up(), null);
+        IntStream.range(0, gate.length).parallel().forEach(i -> gate[i] = silu(gate[i]) * up[i]);
+        return Linear.apply(gate, n, w.down(), null);
+    }
+
+    private static float silu(float z) { return (float) (z / (1.0 + Math.exp(-z))); }
+
+    private static void addInPlace(float[] x, float[] delta) {
+        IntStream.range(0, x.length).parallel().forEach(i -> x[i] += delta[i]);
+    }
+}

@@ -1,0 +1,27 @@
+package io.prefill.engine;
+
+import java.util.Locale;
+
+/** A problem with one document: it becomes an error row, and the job goes on. */
+public class DocumentException extends RuntimeException {
+    /** Stable error kinds, written to the output's error_kind column. */
+    public enum Kind {
+        EMPTY_TEXT, TOO_LONG, TOKENIZER, TEMPLATE, ENGINE;
+
+        public String label() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    private final Kind kind;
+
+    public DocumentException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    public DocumentException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public Kind kind() { return kind; }
+}

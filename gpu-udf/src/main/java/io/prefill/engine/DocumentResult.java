@@ -1,0 +1,15 @@
+package io.prefill.engine;
+
+/**
+ * The outcome of one document: either a first token with its metrics, or an error kind and
+ * message (first is then null). Never both, never neither.
+ */
+public record DocumentResult(int promptTokens, int droppedTokens, FirstToken first, AttentionStats attention,
+                             double prefillMillis, String backend, String errorKind, String error) {
+
+    public boolean ok() { return error == null; }
+
+    public static DocumentResult failed(String backend, int promptTokens, String kind, String message) {
+        return new DocumentResult(promptTokens, 0, null, AttentionStats.NONE, 0, backend, kind, message);
+    }
+}

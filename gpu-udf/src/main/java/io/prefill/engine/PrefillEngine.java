@@ -1,0 +1,86 @@
+package io.prefill.engine;
+
+import io.prefill.model.LoadedModel;
+import io.prefill.model.TextTokenizer;
+
+/**
+ * Document in, first-token output out: template, tokenize, apply the length policy, pre-fill on
+ * the backend, log-softmax and top-k at the last position. A problem with one document becomes
+ * an error result; only a broken engine throws.
+ */
+public final class PrefillEngine implements AutoCloseable {
+    private final LoadedModel model;
+    private final ForwardBackend backend;
+    private final EngineOptions options;
+
+    public PrefillEngine(LoadedModel model, ForwardBackend backend, EngineOptions options) {
+        this.model = model;
+        this.backend = backend;
+        this.options = options;
+    }
+
+    public LoadedModel model() { return model; }
+
+    public String backendName() { return backend.name(); }
+
+    public DocumentResult prefill(String document, String question) {
+        int promptTokens = 0;
+        try {
+            if (document == null || document.isBlank()) {
+                throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
+                        document == null ? "the document text is null" : "the document text is empty");
+            }
+            int[] tokens = tokenize(options.template().render(document, question));
+            promptTokens = tokens.length;
+            int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
+            return prefillTokens(kept, tokens.length - kept.length);
+        } catch (DocumentException e) {
+            return DocumentResult.failed(backend.name(), promptTokens, e.kind().label(), e.getMessage());
+        } catch (RuntimeException e) {
+            String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
+            return DocumentResult.failed(backend.name(), promptTokens, DocumentException.Kind.ENGINE.label(), message);
+        }
+    }
+
+    /** Pre-fills token ids directly (tests compare the Spark output against this). */
+    public DocumentResult prefillTokens(int[] tokens, int droppedTokens) {
+        long start = System.nanoTime();
+        ForwardOutput out = backend.forward(tokens);
+        double millis = (System.nanoTime() - start) / 1e6;
+        return new DocumentResult(tokens.length, droppedTokens, firstToken(out.lastLogits()), out.attention(),
+                millis, backend.name(), null, null);
+    }
+
+    public int[] tokenize(String prompt) {
+        TextTokenizer tokenizer = model.tokenizer();
+        try {
+            int[] ids = tokenizer.encode(prompt);
+            if (ids.length == 0) {
+                throw new DocumentException(DocumentException.Kind.TOKENIZER, "the tokenizer produced no tokens");
+            }
+            return ids;
+        } catch (DocumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DocumentException(DocumentException.Kind.TOKENIZER, "the tokenizer rejected the text: " + e.getMessage(), e);
+        }
+    }
+
+    private FirstToken firstToken(float[] logits) {
+        double[] logprobs = TopK.logSoftmax(logits);
+        int[] top = TopK.largest(logprobs, options.topK());
+        String[] texts = new String[top.length];
+        double[] lps = new double[top.length];
+        for (int i = 0; i < top.length; i++) {
+            texts[i] = model.tokenizer().tokenText(top[i]);
+            lps[i] = logprobs[top[i]];
+        }
+        return new FirstToken(top[0], texts[0], lps[0], top, texts, lps);
+    }
+
+    @Override
+    public void close() throws Exception {
+        backend.close();
+        model.close();
+    }
+}

@@ -1,0 +1,31 @@
+package io.prefill.engine;
+
+import java.util.Arrays;
+
+/** Log-softmax over the vocabulary and the k most likely tokens, best first (ties: smaller id). */
+public final class TopK {
+    private TopK() { }
+
+    /** Log-probabilities of logits, computed in double for a stable log-sum-exp. */
+    public static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float z : logits) max = Math.max(max, z);
+        double sum = 0;
+        for (float z : logits) sum += Math.exp(z - max);
+        double logZ = max + Math.log(sum);
+        double[] out = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) out[i] = logits[i] - logZ;
+        return out;
+    }
+
+    /** Indices of the k largest values, largest first; ties go to the smaller index. */
+    public static int[] largest(double[] values, int k) {
+        int m = Math.min(k, values.length);
+        Integer[] order = new Integer[values.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> values[a] != values[b] ? Double.compare(values[b], values[a]) : Integer.compare(a, b));
+        int[] top = new int[m];
+        for (int i = 0; i < m; i++) top[i] = order[i];
+        return top;
+    }
+}

@@ -1,0 +1,13 @@
+package io.prefill.udf;
+
+import io.prefill.engine.EngineOptions;
+
+import java.io.Serializable;
+
+/**
+ * Everything an executor needs to build the same engine as the driver validated: where the model
+ * lives (any Hadoop path), the pattern config as JSON text (so executors need no access to the
+ * driver's files), the backend and the per-document options. Equal specs share one engine per JVM.
+ */
+public record EngineSpec(String modelUri, String patternConfigJson, String patternSource, String backend,
+                         EngineOptions options) implements Serializable { }

@@ -1,0 +1,26 @@
+package io.prefill.udf;
+
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/** The columns of one first-token output row; the README documents each. */
+public final class OutputSchema {
+    private OutputSchema() { }
+
+    public static final StructType RESULT = new StructType(new StructField[]{
+            DataTypes.createStructField("prompt_tokens", DataTypes.IntegerType, false),
+            DataTypes.createStructField("dropped_tokens", DataTypes.IntegerType, false),
+            DataTypes.createStructField("first_token_id", DataTypes.IntegerType, true),
+            DataTypes.createStructField("first_token_text", DataTypes.StringType, true),
+            DataTypes.createStructField("first_token_logprob", DataTypes.DoubleType, true),
+            DataTypes.createStructField("top_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), true),
+            DataTypes.createStructField("top_texts", DataTypes.createArrayType(DataTypes.StringType, true), true),
+            DataTypes.createStructField("top_logprobs", DataTypes.createArrayType(DataTypes.DoubleType, false), true),
+            DataTypes.createStructField("attention_density", DataTypes.DoubleType, true),
+            DataTypes.createStructField("prefill_ms", DataTypes.DoubleType, false),
+            DataTypes.createStructField("backend", DataTypes.StringType, false),
+            DataTypes.createStructField("error_kind", DataTypes.StringType, true),
+            DataTypes.createStructField("error", DataTypes.StringType, true),
+    });
+}

@@ -1,0 +1,93 @@
+package io.prefill.udf;
+
+import io.prefill.engine.DocumentResult;
+import io.prefill.engine.FirstToken;
+import io.prefill.engine.PrefillEngine;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.util.LongAccumulator;
+
+import java.util.Arrays;
+
+import static org.apache.spark.sql.functions.udf;
+
+/**
+ * The pre-fill as a Spark SQL function: {@code minference_prefill(text)} and
+ * {@code minference_prefill_q(text, question)} return one struct per row (see {@link OutputSchema}).
+ * Marked non-deterministic so the optimizer never duplicates it when the struct is expanded into
+ * columns: each document is pre-filled exactly once per evaluation.
+ */
+public final class PrefillUdf implements UDF2<String, String, Row> {
+    private static final long serialVersionUID = 1L;
+    public static final String NAME = "minference_prefill";
+    public static final String NAME_WITH_QUESTION = "minference_prefill_q";
+
+    private final EngineSpec spec;
+    private final JobCounters counters;
+
+    public PrefillUdf(EngineSpec spec, JobCounters counters) {
+        this.spec = spec;
+        this.counters = counters;
+    }
+
+    /** Registers both SQL functions on the session and returns the two-argument one. */
+    public static UserDefinedFunction register(SparkSession spark, EngineSpec spec, JobCounters counters) {
+        PrefillUdf f = new PrefillUdf(spec, counters);
+        UserDefinedFunction withQuestion = udf(f, OutputSchema.RESULT).asNondeterministic();
+        UserDefinedFunction textOnly = udf((UDF1<String, Row>) text -> f.call(text, null), OutputSchema.RESULT)
+                .asNondeterministic();
+        spark.udf().register(NAME_WITH_QUESTION, withQuestion);
+        spark.udf().register(NAME, textOnly);
+        return withQuestion;
+    }
+
+    @Override
+    public Row call(String text, String question) {
+        DocumentResult r;
+        try {
+            PrefillEngine engine = EngineCache.get(spec);
+            r = engine.prefill(text, question);
+        } catch (RuntimeException e) {
+            // The engine could not be built on this executor (a lost GPU, an unreadable model copy):
+            // fail the task so Spark retries it elsewhere, rather than write wrong error rows.
+            throw new IllegalStateException("pre-fill engine unavailable on this executor: " + e.getMessage(), e);
+        }
+        if (counters != null) counters.record(r);
+        return toRow(r);
+    }
+
+    static Row toRow(DocumentResult r) {
+        FirstToken f = r.first();
+        return RowFactory.create(
+                r.promptTokens(), r.droppedTokens(),
+                f == null ? null : f.tokenId(),
+                f == null ? null : f.tokenText(),
+                f == null ? null : f.logprob(),
+                f == null ? null : Arrays.stream(f.topIds()).boxed().toArray(Integer[]::new),
+                f == null ? null : f.topTexts(),
+                f == null ? null : Arrays.stream(f.topLogprobs()).boxed().toArray(Double[]::new),
+                r.ok() ? r.attention().density() : null,
+                r.prefillMillis(), r.backend(), r.errorKind(), r.error());
+    }
+
+    /** Spark accumulators the driver reads for progress lines. */
+    public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator errors,
+                              LongAccumulator prefillMicros) implements java.io.Serializable {
+        public static JobCounters create(SparkSession spark) {
+            var sc = spark.sparkContext();
+            return new JobCounters(sc.longAccumulator("prefill documents"), sc.longAccumulator("prefill tokens"),
+                    sc.longAccumulator("prefill errors"), sc.longAccumulator("prefill micros"));
+        }
+
+        void record(DocumentResult r) {
+            documents.add(1);
+            tokens.add(r.promptTokens() - r.droppedTokens());
+            if (!r.ok()) errors.add(1);
+            prefillMicros.add((long) (r.prefillMillis() * 1000));
+        }
+    }
+}

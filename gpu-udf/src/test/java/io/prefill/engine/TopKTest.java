@@ -1,0 +1,31 @@
+package io.prefill.engine;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class TopKTest {
+    @Test
+    void logSoftmaxSumsToOneAndKeepsOrder() {
+        float[] logits = {1f, 3f, -2f, 3f, 0.5f};
+        double[] lp = TopK.logSoftmax(logits);
+        double sum = 0;
+        for (double v : lp) sum += Math.exp(v);
+        assertEquals(1.0, sum, 1e-12);
+        assertEquals(Math.log(Math.exp(3) / (Math.exp(1) + 2 * Math.exp(3) + Math.exp(-2) + Math.exp(0.5))), lp[1], 1e-12);
+    }
+
+    @Test
+    void logSoftmaxIsStableForHugeLogits() {
+        double[] lp = TopK.logSoftmax(new float[]{1e30f, 1e30f});
+        assertEquals(Math.log(0.5), lp[0], 1e-12);
+    }
+
+    @Test
+    void largestIsBestFirstWithTiesToSmallerIndex() {
+        double[] v = {0.1, 0.7, 0.3, 0.7, 0.5};
+        assertArrayEquals(new int[]{1, 3, 4}, TopK.largest(v, 3));
+        assertArrayEquals(new int[]{1, 3, 4, 2, 0}, TopK.largest(v, 10));
+    }
+}

@@ -1,0 +1,124 @@
+package io.prefill.job;
+
+import io.prefill.engine.Backends;
+import io.prefill.engine.LengthPolicy;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Command-line options of the pre-fill job. Parsing fails fast with a message naming the option,
+ * so a typo never costs a cluster run.
+ */
+public record JobOptions(String input, InputFormat inputFormat, String idColumn, String textColumn,
+                         String questionColumn, String question, String output, WriteMode writeMode,
+                         String model, String patterns, String backend, int topK, int maxTokens,
+                         LengthPolicy lengthPolicy, String template, int partitions, String master,
+                         Map<String, String> sparkConf, boolean printSummary) {
+
+    public enum InputFormat { PARQUET, JSONL, TEXT }
+
+    public enum WriteMode { ERROR, OVERWRITE }
+
+    public static final String USAGE = String.join("\n",
+            "usage: spark-submit --class io.prefill.job.PrefillJob job-*-spark.jar [options]",
+            "  --input PATH            corpus: Parquet, JSON lines, or a folder of .txt files (required)",
+            "  --input-format F        parquet | jsonl | text (default: from the path's extension, else parquet)",
+            "  --id-column NAME        id column for parquet/jsonl (default id; text: the file name)",
+            "  --text-column NAME      text column for parquet/jsonl (default text)",
+            "  --question-column NAME  column with a per-document question for the template's {question}",
+            "  --question TEXT         one question for every document",
+            "  --output PATH           Parquet output directory (required)",
+            "  --write-mode M          error (default: refuse an existing output) | overwrite",
+            "  --model URI             Hugging Face model directory on any Hadoop path (required)",
+            "  --patterns FILE         pattern config (ours or MInference's); default: vertical-slash(1000, 6096) for all heads",
+            "  --backend B             cpu (default) | cuda",
+            "  --top-k K               alternatives kept per document (default 5)",
+            "  --max-tokens N          longest prompt pre-filled; 0 = no limit (default)",
+            "  --length-policy P       over the maximum: error (default) | head | tail",
+            "  --template T            prompt template with {document} and optionally {question}",
+            "  --partitions N          partitions of the corpus (default: Spark's default parallelism)",
+            "  --master URL            Spark master when not launched by spark-submit (e.g. local[2])",
+            "  --conf KEY=VALUE        any Spark setting (repeatable)",
+            "  --no-summary            do not print the result table at the end");
+
+    public static JobOptions parse(String[] args) {
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> conf = new LinkedHashMap<>();
+        boolean summary = true;
+        List<String> known = List.of("--input", "--input-format", "--id-column", "--text-column", "--question-column",
+                "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
+                "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf");
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--no-summary")) {
+                summary = false;
+                continue;
+            }
+            if (a.equals("--help") || a.equals("-h")) throw new IllegalArgumentException(USAGE);
+            if (!known.contains(a)) throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
+            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + a + " needs a value");
+            String v = args[++i];
+            if (a.equals("--conf")) {
+                int eq = v.indexOf('=');
+                if (eq <= 0) throw new IllegalArgumentException("--conf expects KEY=VALUE, got '" + v + "'");
+                conf.put(v.substring(0, eq), v.substring(eq + 1));
+            } else {
+                values.put(a, v);
+            }
+        }
+        String input = required(values, "--input");
+        String output = required(values, "--output");
+        String model = required(values, "--model");
+        if (values.containsKey("--question") && values.containsKey("--question-column")) {
+            throw new IllegalArgumentException("give either --question or --question-column, not both");
+        }
+        return new JobOptions(input, inputFormat(values.get("--input-format"), input),
+                values.getOrDefault("--id-column", "id"), values.getOrDefault("--text-column", "text"),
+                values.get("--question-column"), values.get("--question"), output,
+                enumOption(WriteMode.class, "--write-mode", values.getOrDefault("--write-mode", "error")),
+                model, values.get("--patterns"), Backends.validate(values.getOrDefault("--backend", "cpu")),
+                intOption(values, "--top-k", 5, 1), intOption(values, "--max-tokens", 0, 0),
+                LengthPolicy.parse(values.getOrDefault("--length-policy", "error")), values.get("--template"),
+                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary);
+    }
+
+    private static String required(Map<String, String> values, String name) {
+        String v = values.get(name);
+        if (v == null || v.isBlank()) throw new IllegalArgumentException("missing required option " + name + "\n" + USAGE);
+        return v;
+    }
+
+    private static int intOption(Map<String, String> values, String name, int dflt, int min) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        try {
+            int x = Integer.parseInt(v.trim());
+            if (x < min) throw new IllegalArgumentException("option " + name + " must be at least " + min + ", got " + x);
+            return x;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    private static <E extends Enum<E>> E enumOption(Class<E> type, String name, String v) {
+        try {
+            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            List<String> allowed = new ArrayList<>();
+            for (E c : type.getEnumConstants()) allowed.add(c.name().toLowerCase(Locale.ROOT));
+            throw new IllegalArgumentException("option " + name + ": '" + v + "' is not one of " + allowed);
+        }
+    }
+
+    private static InputFormat inputFormat(String explicit, String input) {
+        if (explicit != null) return enumOption(InputFormat.class, "--input-format", explicit);
+        String lower = input.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".jsonl") || lower.endsWith(".json")) return InputFormat.JSONL;
+        if (lower.endsWith(".txt")) return InputFormat.TEXT;
+        return InputFormat.PARQUET;
+    }
+}

@@ -1,0 +1,120 @@
+package io.prefill.job;
+
+import io.prefill.engine.EngineOptions;
+import io.prefill.engine.PromptTemplate;
+import io.prefill.sparse.PatternConfig;
+import io.prefill.udf.EngineCache;
+import io.prefill.udf.EngineSpec;
+import io.prefill.udf.PrefillUdf;
+import io.prefill.udf.PrefillUdf.JobCounters;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * The spark-submit application: corpus in, one Parquet row per document out (first-token output or
+ * an error), pre-filled by the {@code minference_prefill} UDF. Everything that can be checked
+ * before the corpus is read (options, model, pattern config) is checked first.
+ */
+public final class PrefillJob {
+    private PrefillJob() { }
+
+    public static void main(String[] args) {
+        JobOptions options;
+        try {
+            options = JobOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        SparkSession.Builder builder = SparkSession.builder().appName("minference-prefill");
+        if (options.master() != null) builder.master(options.master());
+        options.sparkConf().forEach(builder::config);
+        SparkSession spark = builder.getOrCreate();
+        try {
+            JobSummary summary = run(spark, options, System.out);
+            if (options.printSummary()) summary.print(System.out);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** Runs the whole job on an existing session; returns what was written. */
+    public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
+        EngineSpec spec = validate(spark, o);
+        checkOutput(spark, o);
+
+        Dataset<Row> corpus = CorpusReader.read(spark, o);
+        if (o.partitions() > 0) corpus = corpus.repartition(o.partitions());
+        int partitions = corpus.rdd().getNumPartitions();
+
+        JobCounters counters = JobCounters.create(spark);
+        UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
+        Dataset<Row> results = corpus
+                .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"))
+                .select(col(CorpusReader.ID), col("r.*"));
+
+        ProgressListener progress = new ProgressListener(counters, partitions, log);
+        spark.sparkContext().addSparkListener(progress);
+        long start = System.nanoTime();
+        try {
+            spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ") of " + o.input()
+                    + " -> " + o.output());
+            results.write().mode(o.writeMode() == JobOptions.WriteMode.OVERWRITE ? SaveMode.Overwrite
+                    : SaveMode.ErrorIfExists).parquet(o.output());
+        } finally {
+            spark.sparkContext().removeSparkListener(progress);
+            spark.sparkContext().setJobDescription(null);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        spark.sparkContext().setJobDescription("reading back " + o.output());
+        JobSummary summary = JobSummary.read(spark, o.output(), seconds);
+        spark.sparkContext().setJobDescription(null);
+        return summary;
+    }
+
+    /** Loads the model and pattern config on the driver so that a bad one fails before any work. */
+    static EngineSpec validate(SparkSession spark, JobOptions o) {
+        PatternConfig patterns;
+        String source;
+        if (o.patterns() != null) {
+            patterns = PatternConfig.read(Path.of(o.patterns()));
+            source = o.patterns();
+        } else {
+            patterns = null;
+            source = "default vertical-slash(1000, 6096)";
+        }
+        EngineOptions engineOptions = new EngineOptions(o.topK(), o.maxTokens(), o.lengthPolicy(),
+                PromptTemplate.of(o.template()));
+        if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
+            throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
+        }
+        EngineSpec spec = new EngineSpec(o.model(), patterns == null ? null : patterns.toJson(), source, o.backend(), engineOptions);
+        // Builds (and caches) the engine here: in local mode the executors share this JVM and reuse it.
+        EngineCache.get(spec);
+        return spec;
+    }
+
+    private static void checkOutput(SparkSession spark, JobOptions o) {
+        if (o.writeMode() != JobOptions.WriteMode.ERROR) return;
+        try {
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(o.output());
+            FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (fs.exists(out)) {
+                throw new IllegalArgumentException("output " + o.output() + " already exists; use --write-mode overwrite "
+                        + "or choose another path");
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot check output path " + o.output() + ": " + e.getMessage(), e);
+        }
+    }
+}

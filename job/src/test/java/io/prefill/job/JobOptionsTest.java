@@ -1,0 +1,69 @@
+package io.prefill.job;
+
+import io.prefill.engine.LengthPolicy;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JobOptionsTest {
+    private static final String[] BASE = {"--input", "in.jsonl", "--output", "out", "--model", "hdfs:///models/m"};
+
+    private static String[] with(String... extra) {
+        String[] all = new String[BASE.length + extra.length];
+        System.arraycopy(BASE, 0, all, 0, BASE.length);
+        System.arraycopy(extra, 0, all, BASE.length, extra.length);
+        return all;
+    }
+
+    @Test
+    void defaults() {
+        JobOptions o = JobOptions.parse(BASE);
+        assertEquals(JobOptions.InputFormat.JSONL, o.inputFormat());
+        assertEquals("cpu", o.backend());
+        assertEquals(5, o.topK());
+        assertEquals(0, o.maxTokens());
+        assertEquals(LengthPolicy.ERROR, o.lengthPolicy());
+        assertEquals(JobOptions.WriteMode.ERROR, o.writeMode());
+    }
+
+    @Test
+    void everyOptionIsRead() {
+        JobOptions o = JobOptions.parse(with("--input-format", "parquet", "--id-column", "k", "--text-column", "body",
+                "--question", "why?", "--backend", "CUDA", "--top-k", "3", "--max-tokens", "4096",
+                "--length-policy", "tail", "--template", "{document} {question}", "--partitions", "8",
+                "--conf", "spark.executor.memory=8g", "--conf", "a=b=c", "--write-mode", "overwrite", "--no-summary"));
+        assertEquals(JobOptions.InputFormat.PARQUET, o.inputFormat());
+        assertEquals("k", o.idColumn());
+        assertEquals("body", o.textColumn());
+        assertEquals("why?", o.question());
+        assertEquals("cuda", o.backend());
+        assertEquals(3, o.topK());
+        assertEquals(4096, o.maxTokens());
+        assertEquals(LengthPolicy.TAIL, o.lengthPolicy());
+        assertEquals(8, o.partitions());
+        assertEquals("8g", o.sparkConf().get("spark.executor.memory"));
+        assertEquals("b=c", o.sparkConf().get("a"));
+        assertEquals(JobOptions.WriteMode.OVERWRITE, o.writeMode());
+        assertEquals(false, o.printSummary());
+    }
+
+    @Test
+    void badOptionsNameTheOption() {
+        assertMessage("--output", "--input", "a", "--model", "m");
+        assertMessage("--bogus", with("--bogus", "1"));
+        assertMessage("--max-tokens", with("--max-tokens", "-1"));
+        assertMessage("--top-k", with("--top-k", "x"));
+        assertMessage("--conf", with("--conf", "novalue"));
+        assertMessage("--write-mode", with("--write-mode", "append"));
+        assertMessage("--input-format", with("--input-format", "csv"));
+        assertMessage("--question", with("--question", "a", "--question-column", "q"));
+        assertMessage("--partitions", with("--partitions"));
+    }
+
+    private static void assertMessage(String expected, String... args) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobOptions.parse(args));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+}
