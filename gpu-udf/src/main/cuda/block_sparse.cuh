@@ -1,7 +1,10 @@
 // Block-sparse estimate: mean-pool Q and K over 64-row blocks, score pooled query block qb against
-// pooled key blocks kb <= qb (dot product; the order is all that matters), keep the top-k key
-// blocks per query block (block 0 and the diagonal block always), emit them as 64-key ranges.
-// The plan has exactly min(k, qb+1) ranges per block, so its CSR pointers are closed-form.
+// pooled key blocks kb <= qb, keep the top-k key blocks per query block (block 0 and the diagonal
+// block always, so k >= 2 is passed in), emit them as 64-key ranges. The plan has exactly
+// min(k, qb+1) ranges per block, so its CSR pointers are closed-form.
+// Numerics follow the CPU planner (io.prefill.sparse.BlockSparseEstimator) bit for bit: means
+// summed in double and rounded to float, scores float(double dot * (1/sqrt(d))) with products
+// and sums rounded separately in index order (no FMA contraction), so the GPU plan is identical.
 #pragma once
 #include "vertical_slash.cuh"
 
@@ -15,10 +18,10 @@ __device__ void mean_pool(const bf16* Q, const bf16* K, int H, int Hkv, int n, f
     const bool isQ = hh < H;
     const bf16* src = isQ ? Q + (size_t)hh * n * D : K + (size_t)(hh - H) * n * D;
     const int r0 = qb * 64, r1 = min(r0 + 64, n);
-    float acc = 0.f;
-    for (int r = r0; r < r1; ++r) acc += __bfloat162float(src[(size_t)r * D + d]);
+    double acc = 0.0;
+    for (int r = r0; r < r1; ++r) acc = __dadd_rn(acc, (double)__bfloat162float(src[(size_t)r * D + d]));
     float* dst = isQ ? pooledQ + ((size_t)hh * nqb + qb) * D : pooledK + ((size_t)(hh - H) * nqb + qb) * D;
-    dst[d] = acc / (float)(r1 - r0);
+    dst[d] = __double2float_rn(__ddiv_rn(acc, (double)(r1 - r0)));
 }
 
 __device__ __forceinline__ long long bs_prefix(long long qb, long long k) {
@@ -48,18 +51,20 @@ __device__ void bs_select(const float* pooledQ, const float* pooledK, int H, int
     for (int d = threadIdx.x; d < D; d += blockDim.x) pq[d] = pooledQ[((size_t)h * nqb + qb) * D + d];
     __syncthreads();
     const float* pk = pooledK + (size_t)kvh * nqb * D;
+    const double scale = 1.0 / sqrt((double)D);
     for (int kb = threadIdx.x; kb <= qb; kb += blockDim.x) {
         const float4* row = reinterpret_cast<const float4*>(pk + (size_t)kb * D);
-        float acc = 0.f;
-#pragma unroll 8
+        double acc = 0.0;
+#pragma unroll 4
         for (int d4 = 0; d4 < D / 4; ++d4) {
             float4 v = row[d4];
-            acc += pq[4 * d4] * v.x;
-            acc += pq[4 * d4 + 1] * v.y;
-            acc += pq[4 * d4 + 2] * v.z;
-            acc += pq[4 * d4 + 3] * v.w;
+            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4], (double)v.x));
+            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 1], (double)v.y));
+            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 2], (double)v.z));
+            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 3], (double)v.w));
         }
-        keys[kb] = (kb == 0 || kb == qb) ? KEY_FORCED : order_key(acc);
+        float score = __double2float_rn(__dmul_rn(acc, scale));
+        keys[kb] = (kb == 0 || kb == qb) ? KEY_FORCED : order_key(score);
     }
     __syncthreads();
     const int take = min(k, qb + 1);

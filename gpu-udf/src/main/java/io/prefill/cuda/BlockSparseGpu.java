@@ -22,8 +22,13 @@ public final class BlockSparseGpu {
         return qb <= k ? qb * (qb + 1) / 2 : k * (k + 1) / 2 + (qb - k) * k;
     }
 
+    /**
+     * Block 0 and the diagonal block count in the budget, which is therefore at least 2 (as in
+     * io.prefill.sparse.BlockSparseEstimator): query block b keeps min(max(topBlocks, 2), b + 1).
+     */
     public DevicePlan plan(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int topBlocks) {
         if (topBlocks < 1) throw new IllegalArgumentException("topBlocks must be >= 1, got " + topBlocks);
+        topBlocks = Math.max(topBlocks, 2);
         int n = s.seqLen(), heads = s.heads(), d = s.headDim(), nqb = s.queryBlocks(), slots = heads * nqb;
         long totalRanges = heads * rangesBefore(nqb, topBlocks);
         if (2 * totalRanges > Integer.MAX_VALUE) throw new IllegalArgumentException("block-sparse plan too large: " + s);

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static io.prefill.cuda.GpuTestSupport.*;
 
+import io.prefill.cpu.PlanAttention;
 import io.prefill.sparse.BlockPlan;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,10 +29,15 @@ class PlanAttentionGpuTest {
                 v = randomBf16(rnd, s.kvElements(), 1.0);
         BlockPlan[] plans = new BlockPlan[heads];
         for (int h = 0; h < heads; h++) plans[h] = randomPlan(rnd, n);
-        check(s, q, k, v, plans);
+        check(s, q, k, v, plans, false);
     }
 
-    static void check(AttentionShape s, float[] q, float[] k, float[] v, BlockPlan[] plans) {
+    /**
+     * GPU attention over the plans vs a CPU reference: the project's io.prefill.cpu.PlanAttention
+     * (planner-made plans, every row has a key) or the brute-force one here (random plans, which
+     * may leave rows empty: those must come out 0).
+     */
+    static void check(AttentionShape s, float[] q, float[] k, float[] v, BlockPlan[] plans, boolean projectReference) {
         int n = s.seqLen(), d = s.headDim(), heads = s.heads(), group = heads / s.kvHeads();
         DeviceArena arena = arena();
         long mark = arena.mark();
@@ -43,8 +49,13 @@ class PlanAttentionGpuTest {
             for (int h = 0; h < heads; h++) {
                 BlockPlan p = plans[h];
                 entries += p.computedEntries();
-                refs[h] = CpuReference.attention(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d),
-                        n, d, p::contains, CpuReference.allRows(n));
+                if (projectReference) {
+                    refs[h] = new float[n * d];
+                    PlanAttention.attend(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d), n, d, p, refs[h]);
+                } else {
+                    refs[h] = CpuReference.attention(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d),
+                            n, d, p::contains, CpuReference.allRows(n));
+                }
             }
             for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
                     AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_MT2,
