@@ -39,46 +39,66 @@ __device__ void bs_plan_pointers(int H, int nqb, int k, int* rangePtr, int* colP
     colPtr[idx] = 0;
 }
 
-// grid (nqb, H), 256 threads, dynamic smem nqb * 4 bytes (+ D floats): scores then top-k.
+// grid (nqb, H / hg), 256 threads, dynamic smem hg * (D + nqb) * 4 bytes: the hg query heads of
+// one CTA share a KV head (hg divides H / Hkv), so each pooled key row read from L2 feeds hg dot
+// products; at long n these reads, not the arithmetic, set the time.
+constexpr int BS_MAX_HEADS_PER_CTA = 8;
+
 template <int D>
 __device__ void bs_select(const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k,
-                          const int* rangePtr, int* rangeData) {
+                          int hg, const int* rangePtr, int* rangeData) {
     extern __shared__ __align__(128) unsigned char smem[];
-    float* pq = reinterpret_cast<float*>(smem);
-    uint32_t* keys = reinterpret_cast<uint32_t*>(smem + D * 4);
-    const int qb = blockIdx.x, h = blockIdx.y, nqb = gridDim.x;
-    const int kvh = h / (H / Hkv);
-    for (int d = threadIdx.x; d < D; d += blockDim.x) pq[d] = pooledQ[((size_t)h * nqb + qb) * D + d];
+    const int qb = blockIdx.x, nqb = gridDim.x, h0 = blockIdx.y * hg;
+    float* pq = reinterpret_cast<float*>(smem);                      // [hg][D]
+    uint32_t* keys = reinterpret_cast<uint32_t*>(smem + hg * D * 4);  // [hg][nqb]
+    const int kvh = h0 / (H / Hkv);
+    for (int x = threadIdx.x; x < hg * D; x += blockDim.x)
+        pq[x] = pooledQ[((size_t)(h0 + x / D) * nqb + qb) * D + x % D];
     __syncthreads();
     const float* pk = pooledK + (size_t)kvh * nqb * D;
     const double scale = 1.0 / sqrt((double)D);
     for (int kb = threadIdx.x; kb <= qb; kb += blockDim.x) {
         const float4* row = reinterpret_cast<const float4*>(pk + (size_t)kb * D);
-        double acc = 0.0;
-#pragma unroll 4
+        double acc[BS_MAX_HEADS_PER_CTA];
+#pragma unroll
+        for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) acc[g] = 0.0;
+#pragma unroll 2
         for (int d4 = 0; d4 < D / 4; ++d4) {
-            float4 v = row[d4];
-            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4], (double)v.x));
-            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 1], (double)v.y));
-            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 2], (double)v.z));
-            acc = __dadd_rn(acc, __dmul_rn((double)pq[4 * d4 + 3], (double)v.w));
+            float4 v = row[d4];  // read once, used by every head of the CTA
+#pragma unroll
+            for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) {
+                if (g >= hg) break;
+                const float* q = pq + g * D + 4 * d4;
+                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[0], (double)v.x));
+                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[1], (double)v.y));
+                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[2], (double)v.z));
+                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[3], (double)v.w));
+            }
         }
-        float score = __double2float_rn(__dmul_rn(acc, scale));
-        keys[kb] = (kb == 0 || kb == qb) ? KEY_FORCED : order_key(score);
+#pragma unroll
+        for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) {
+            if (g >= hg) break;
+            float score = __double2float_rn(__dmul_rn(acc[g], scale));
+            keys[g * nqb + kb] = (kb == 0 || kb == qb) ? KEY_FORCED : order_key(score);
+        }
     }
     __syncthreads();
     const int take = min(k, qb + 1);
-    int* out = rangeData + 2 * (size_t)rangePtr[h * nqb + qb];
-    // indices first (into the second half of the output slot), then expand to ranges in place
-    int* idx = out + take;
-    block_topk<256>([&](int i) { return keys[i]; }, qb + 1, take, idx);
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        for (int r = 0; r < take; ++r) {  // forward walk: idx[r] lives at out[take + r] >= out[2r+1]
-            int kb = idx[r];
-            out[2 * r] = kb * 64;
-            out[2 * r + 1] = min(kb * 64 + 64, n);
+    for (int g = 0; g < hg; ++g) {
+        int* out = rangeData + 2 * (size_t)rangePtr[(h0 + g) * nqb + qb];
+        // indices first (into the second half of the output slot), then expand to ranges in place
+        int* idx = out + take;
+        const uint32_t* kg = keys + g * nqb;
+        block_topk<256>([&](int i) { return kg[i]; }, qb + 1, take, idx);
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            for (int r = 0; r < take; ++r) {  // forward walk: idx[r] lives at out[take + r] >= out[2r+1]
+                int kb = idx[r];
+                out[2 * r] = kb * 64;
+                out[2 * r + 1] = min(kb * 64 + 64, n);
+            }
         }
+        __syncthreads();
     }
 }
 

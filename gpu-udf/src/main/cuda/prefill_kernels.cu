@@ -53,9 +53,9 @@ using namespace pk;
         mean_pool<D>(Q, K, H, Hkv, n, pooledQ, pooledK);                                            \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(256) bs_select_d##D(                              \
-        const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k,                   \
+        const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k, int hg,           \
         const int* rangePtr, int* rangeData) {                                                      \
-        bs_select<D>(pooledQ, pooledK, H, Hkv, n, k, rangePtr, rangeData);                          \
+        bs_select<D>(pooledQ, pooledK, H, Hkv, n, k, hg, rangePtr, rangeData);                      \
     }
 
 ATTENTION_KERNELS(64)

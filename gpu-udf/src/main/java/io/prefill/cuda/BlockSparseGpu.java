@@ -18,6 +18,20 @@ public final class BlockSparseGpu {
         this.arena = arena;
     }
 
+    /**
+     * Query heads scored per CTA: as many heads of one KV group as fit (at most 8, see
+     * BS_MAX_HEADS_PER_CTA) with their block scores in shared memory; each pooled key row read
+     * from L2 then serves all of them.
+     */
+    int headsPerCta(AttentionShape s) {
+        int limit = module.device().attribute(
+                jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN) - 4096;
+        int group = s.heads() / s.kvHeads();
+        for (int hg = Math.min(8, group); hg > 1; hg--)
+            if (group % hg == 0 && (long) hg * (s.headDim() + s.queryBlocks()) * 4 <= limit) return hg;
+        return 1;
+    }
+
     static long rangesBefore(long qb, long k) {
         return qb <= k ? qb * (qb + 1) / 2 : k * (k + 1) / 2 + (qb - k) * k;
     }
@@ -43,8 +57,9 @@ public final class BlockSparseGpu {
                 heads, nqb, topBlocks, rangePtr, colPtr);
         module.kernel("mean_pool_d" + d).launch(stream, Dim3.of(nqb, heads + s.kvHeads()), d, 0,
                 q, k, heads, s.kvHeads(), n, pooledQ, pooledK);
-        module.kernel("bs_select_d" + d).launch(stream, Dim3.of(nqb, heads), 256, d * 4 + nqb * 4,
-                pooledQ, pooledK, heads, s.kvHeads(), n, topBlocks, rangePtr, rangeData);
+        int hg = headsPerCta(s);
+        module.kernel("bs_select_d" + d).launch(stream, Dim3.of(nqb, heads / hg), 256, hg * (d + nqb) * 4,
+                pooledQ, pooledK, heads, s.kvHeads(), n, topBlocks, hg, rangePtr, rangeData);
         stream.synchronize();
         arena.reset(mark);
         return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, (int) totalRanges, 0);
