@@ -5,7 +5,7 @@
 using namespace pk;
 
 #define ATTENTION_KERNELS(D)                                                                        \
-    /* dense: 4 warps x 2 m-tiles = 128 rows; plan: 64-row blocks, 4 warps x 1 or 2 warps x 2 */  \
+    /* dense: 4 warps x 2 m-tiles = 128 rows (or 8 x 1); plan: 64-row blocks, 4 warps x 1 */      \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
                              int n, float scaleLog2) {                                              \
@@ -31,13 +31,6 @@ using namespace pk;
                                  const int* rangeData, const int* colPtr, const int* colData) {    \
         attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
                                              rangeData, colPtr, colData);                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(64, 3)                                             \
-        attention_plan_mt2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                int Hkv, int n, float scaleLog2, const int* rangePtr,              \
-                                const int* rangeData, const int* colPtr, const int* colData) {     \
-        attention_block<D, 2, 2, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,      \
-                                       colPtr, colData);                                            \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \

@@ -9,11 +9,15 @@ import io.prefill.cuda.Kernel.Dim3;
 public final class AttentionKernels {
     private static final double LOG2E = 1.4426950408889634;
 
-    /** Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. */
+    /**
+     * Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. Measured
+     * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
+     * aliased into a K buffer, 3 CTAs per SM) are within noise of each other. A 2-warp x 32-row
+     * plan variant ran at 172 TFLOP/s and was dropped.
+     */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
-        PLAN_MT1("attention_plan_d", 4, 1), PLAN_MT2("attention_plan_mt2_d", 2, 2),
-        PLAN_OCC3("attention_plan_occ3_d", 4, 1);
+        PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1);
 
         final String prefix;
         final int warps, mtiles;
