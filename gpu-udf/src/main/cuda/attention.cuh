@@ -121,12 +121,36 @@ __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colDat
 // MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
 // B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q fragments then
 // come from shared memory each tile instead of living in registers (the O accumulator needs them).
-template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false>
+// PAIR (PLAN, 4 warps x 2 m-tiles): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it
+// walks the pair plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128
+// rows, and masks each key by the own block's plan (blk*: the 64-row plan) - warps 0,1 hold A's
+// rows, warps 2,3 B's.
+struct BlockLists {
+    const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
+};
+
+__device__ __forceinline__ bool in_block(int key, const BlockLists& b, int slot) {
+    int lo = b.rangePtr[slot], hi = b.rangePtr[slot + 1];
+    const int rb = lo;
+    while (lo < hi) {  // last range with start <= key
+        int mid = (lo + hi) >> 1;
+        if (b.rangeData[2 * mid] <= key) lo = mid + 1; else hi = mid;
+    }
+    if (lo > rb && key < b.rangeData[2 * (lo - 1) + 1]) return true;
+    int a = b.colPtr[slot], e = b.colPtr[slot + 1];
+    while (a < e) {
+        int mid = (a + e) >> 1;
+        if (b.colData[mid] < key) a = mid + 1; else e = mid;
+    }
+    return a < b.colPtr[slot + 1] && b.colData[a] == key;
+}
+
+template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
                                 const int* __restrict__ rangeData, const int* __restrict__ colPtr,
-                                const int* __restrict__ colData) {
+                                const int* __restrict__ colData, BlockLists blk = BlockLists{}) {
     constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
@@ -140,12 +164,19 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
     const uint32_t sQ = ALIAS_Q ? sK0 + 64 * D * 2 : smem_u32(smem);
     int* sKey = reinterpret_cast<int*>(smem + Q_BYTES + 4 * 64 * D * 2);
+    // PAIR: per buffer, membership bits of the 64 keys for block A (2 words), block B, and
+    // whether the tile needs no mask at all
+    uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
+    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
 
     const int h = blockIdx.x;
     const int nqb = gridDim.y;
     const int qb = nqb - 1 - blockIdx.y;  // longest causal rows first
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
+    const int nqb64 = (n + 63) / 64;
+    const int slotA = h * nqb64 + 2 * qb, slotB = slotA + 1;
+    const bool hasB = PAIR && 2 * qb + 1 < nqb64;
     const bf16* Qh = Q + (size_t)h * n * D;
     const bf16* Kh = K + (size_t)kvh * n * D;
     const bf16* Vh = V + (size_t)kvh * n * D;
@@ -168,7 +199,20 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     }
     KeyTile t;
     bool have = cur.next(t);
-    if (have) load_kv_tile<D, WARPS>(t, colData, Kh, Vh, sK0, sV0, sKey);
+    auto pairMasks = [&](const KeyTile& tt, int b) {
+        if (!PAIR || tid >= 64) return;
+        bool valid = tid < tt.count;
+        int key = valid ? (tt.gather ? colData[tt.start + tid] : tt.start + tid) : INT_MAX;
+        bool mA = valid && in_block(key, blk, slotA);
+        bool mB = valid && hasB && in_block(key, blk, slotB);
+        unsigned wA = __ballot_sync(0xffffffffu, mA), wB = __ballot_sync(0xffffffffu, mB);
+        unsigned wF = __ballot_sync(0xffffffffu, mA && (mB || !hasB) && key <= r0);
+        if (lane == 0) {
+            uint32_t* m = sMask + b * 6;
+            m[warp] = wA; m[2 + warp] = wB; m[4 + warp] = wF == 0xffffffffu;
+        }
+    };
+    if (have) { load_kv_tile<D, WARPS>(t, colData, Kh, Vh, sK0, sV0, sKey); pairMasks(t, 0); }
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
@@ -205,9 +249,11 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         bool haveNext = cur.next(nt);
         cp_async_wait_all();
         __syncthreads();
-        if (haveNext)
+        if (haveNext) {
             load_kv_tile<D, WARPS>(nt, colData, Kh, Vh, sK0 + (buf ^ 1) * 64 * D * 2,
                                    sV0 + (buf ^ 1) * 64 * D * 2, sKey + (buf ^ 1) * 64);
+            pairMasks(nt, buf ^ 1);
+        }
         cp_async_commit();
 
         const uint32_t sK = sK0 + buf * 64 * D * 2, sV = sV0 + buf * 64 * D * 2;
@@ -238,13 +284,17 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
                 }
             }
         }
-        const bool full = t.count == 64 && t.lastKey <= r0;
+        const uint32_t* pm = sMask + buf * 6;
+        const bool full = PAIR ? (pm[4] && pm[5]) : (t.count == 64 && t.lastKey <= r0);
+        const uint32_t own0 = PAIR ? pm[warp < 2 ? 0 : 2] : ~0u, own1 = PAIR ? pm[warp < 2 ? 1 : 3] : ~0u;
         if (!full) {
 #pragma unroll
             for (int j = 0; j < 8; ++j)
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
-                    int kj = key[j * 8 + 2 * cq + e];
+                    const int col = j * 8 + 2 * cq + e;
+                    int kj = key[col];
+                    if (PAIR && !(((col < 32 ? own0 : own1) >> (col & 31)) & 1u)) kj = INT_MAX;
 #pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         if (kj > rowBase + mt * 16) s[mt][j][e] = -INFINITY;

@@ -1,6 +1,7 @@
 // The kernels the Java side loads by name (io.prefill.cuda.KernelNames). One translation unit so
 // that one nvcc call builds one fatbin. Layout and algorithms are described in the headers.
 #include "block_sparse.cuh"
+#include "pair_plan.cuh"
 
 using namespace pk;
 
@@ -31,6 +32,16 @@ using namespace pk;
                                  const int* rangeData, const int* colPtr, const int* colData) {    \
         attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
                                              rangeData, colPtr, colData);                           \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_pair_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData,      \
+                                 const int* bRangePtr, const int* bRangeData, const int* bColPtr,  \
+                                 const int* bColData) {                                             \
+        attention_block<D, 4, 2, true, false, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,    \
+                                                    rangeData, colPtr, colData,                     \
+                                                    BlockLists{bRangePtr, bRangeData, bColPtr, bColData}); \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
@@ -103,4 +114,16 @@ extern "C" __global__ void fill_random_bf16_k(bf16* x, long long count, unsigned
         float u1 = ((a >> 8) + 1) * (1.0f / 16777217.0f), u2 = (b >> 8) * (1.0f / 16777216.0f);
         x[i] = __float2bfloat16_rn(sigma * sqrtf(-2.f * logf(u1)) * cospif(2.f * u2));
     }
+}
+
+extern "C" __global__ void pair_plan_count_k(const int* rangePtr, const int* rangeData, const int* colPtr,
+                                             const int* colData, int H, int n, int* rangeCount, int* colCount) {
+    pair_plan<false>(rangePtr, rangeData, colPtr, colData, H, n, rangeCount, colCount, nullptr, nullptr,
+                     nullptr, nullptr);
+}
+extern "C" __global__ void pair_plan_fill_k(const int* rangePtr, const int* rangeData, const int* colPtr,
+                                            const int* colData, int H, int n, const int* outRangePtr,
+                                            int* outRangeData, const int* outColPtr, int* outColData) {
+    pair_plan<true>(rangePtr, rangeData, colPtr, colData, H, n, nullptr, nullptr, outRangePtr, outRangeData,
+                    outColPtr, outColData);
 }

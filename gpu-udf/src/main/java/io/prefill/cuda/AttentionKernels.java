@@ -17,7 +17,9 @@ public final class AttentionKernels {
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
-        PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1);
+        PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
+        /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
+        PLAN_PAIR("attention_plan_pair_d", 4, 2);
 
         final String prefix;
         final int warps, mtiles;
@@ -30,7 +32,7 @@ public final class AttentionKernels {
 
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
-        int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4; }
+        int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64; }
     }
 
     private final KernelModule module;
@@ -76,6 +78,48 @@ public final class AttentionKernels {
         Variant x = planVariant;
         module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+    }
+
+    /**
+     * The pair plan of a 64-row plan: per (head, 128-row pair of query blocks) the union of both
+     * blocks' keys, so that {@link #withPairPlan} reads each K/V tile once for 128 query rows.
+     * Allocated in `arena` (count, scan, fill on the device; one small read-back for the sizes).
+     */
+    public DevicePlan pairPlan(DevicePlan plan, DeviceArena arena) {
+        int heads = plan.heads(), n = plan.seqLen(), nqb = (n + 63) / 64, slots = heads * ((nqb + 1) / 2);
+        DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "pair.rangePtr");
+        DeviceBuffer colPtr = arena.alloc(4L * (slots + 1), "pair.colPtr");
+        DeviceBuffer rangeCount = arena.alloc(4L * slots, "pair.rangeCount");
+        DeviceBuffer colCount = arena.alloc(4L * slots, "pair.colCount");
+        Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
+        module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
+                plan.colPtr(), plan.colData(), heads, n, rangeCount, colCount);
+        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
+        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
+        int[] total = new int[1];
+        rangePtr.withOffsetDownload(stream, slots, total);
+        int numRanges = total[0];
+        colPtr.withOffsetDownload(stream, slots, total);
+        int numCols = total[0];
+        DeviceBuffer rangeData = arena.alloc(8L * Math.max(1, numRanges), "pair.rangeData");
+        DeviceBuffer colData = arena.alloc(4L * Math.max(1, numCols), "pair.colData");
+        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
+                plan.colPtr(), plan.colData(), heads, n, rangePtr, rangeData, colPtr, colData);
+        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, numRanges, numCols);
+    }
+
+    /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
+    public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
+                             DevicePlan plan, DevicePlan pair) {
+        checkSizes(q, k, v, out, s);
+        if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen() || pair.seqLen() != s.seqLen())
+            throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
+        int d = s.headDim();
+        Variant x = Variant.PLAN_PAIR;
+        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+                pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
 

@@ -80,8 +80,12 @@ public final class AttentionBenchmark {
         long m2 = arena.mark();
         DevicePlan realistic = vs.plan(realisticSelection(n, arena, stream), n);
         long vsEntries = attn.computedEntries(realistic, arena);
+        double pairMs = wall(stream, 3, () -> { long m = arena.mark(); attn.pairPlan(realistic, arena); arena.reset(m); return null; });
+        rows.add(report(n, "VS realistic: pair plan build (wall)", pairMs, 0, s, ""));
+        DevicePlan vsPair = attn.pairPlan(realistic, arena);
         planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
-                () -> { attn.withPlan(q, k, v, o, s, realistic); return null; });
+                () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair));
         arena.reset(m2);
 
         int[] vb = new int[HEADS], sb = new int[HEADS];
@@ -113,8 +117,10 @@ public final class AttentionBenchmark {
         DevicePlan bsPlan = bs.plan(q, k, s, 100);
         long bsEntries = attn.computedEntries(bsPlan, arena);
         rows.add(report(n, "block-sparse top-100 estimate + plan (wall)", bsPlanMs, 0, s, ""));
+        DevicePlan bsPair = attn.pairPlan(bsPlan, arena);
         planBoth(rows, attn, stream, reps, n, "block-sparse top-100 attention", bsEntries, s, denseMs,
-                () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; });
+                () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, bsPlan, bsPair));
         arena.reset(m2);
 
         double aPlanMs = wall(stream, 3, () -> {
@@ -127,15 +133,27 @@ public final class AttentionBenchmark {
         DevicePlan aPlan = vs.aShape(HEADS, n, 128, 4096);
         long aEntries = attn.computedEntries(aPlan, arena);
         rows.add(report(n, "A-shape(128,4096) plan (wall)", aPlanMs, 0, s, ""));
+        DevicePlan aPair = attn.pairPlan(aPlan, arena);
         planBoth(rows, attn, stream, reps, n, "A-shape(128,4096) attention", aEntries, s, denseMs,
-                () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; });
+                () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, aPlan, aPair));
         arena.reset(mark);
         return rows;
     }
 
-    /** Times a plan attention with both plan-kernel variants. */
+    /** Times a plan attention with the 64-row plan-kernel variants and the pair kernel. */
     static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work) {
+        planBoth(rows, attn, stream, reps, n, what, entries, s, denseMs, work, null);
+    }
+
+    static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
+                         long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
+        if (pairWork != null) {
+            double ms = time(stream, reps, () -> { pairWork.run(); return null; });
+            rows.add(report(n, what + " (PLAN_PAIR)", ms, entries, s,
+                    String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+        }
         for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_MT1,
                 AttentionKernels.Variant.PLAN_OCC3}) {
             attn.use(AttentionKernels.Variant.DENSE_MT2, x);

@@ -65,6 +65,12 @@ class PlanAttentionGpuTest {
                 for (int h = 0; h < heads; h++)
                     assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
             }
+            DeviceBuffer out = poisoned(s.qElements(), "out");
+            AttentionKernels attn = attention();
+            attn.withPairPlan(dq, dk, dv, out, s, plan, attn.pairPlan(plan, arena));
+            float[] got = downloadBf16(out, s.qElements());
+            for (int h = 0; h < heads; h++)
+                assertClose(refs[h], got, h * n * d, "plan attention PLAN_PAIR " + s + " head " + h);
             org.junit.jupiter.api.Assertions.assertEquals(entries, attention().computedEntries(plan, arena),
                     "entries counted on the device");
         } finally {
