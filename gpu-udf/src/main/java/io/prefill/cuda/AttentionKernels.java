@@ -12,8 +12,9 @@ public final class AttentionKernels {
     /**
      * Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. Measured
      * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
-     * aliased into a K buffer, 3 CTAs per SM) are within noise of each other. A 2-warp x 32-row
-     * plan variant ran at 172 TFLOP/s and was dropped.
+     * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
+     * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
+     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped.
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
