@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-demo-output}"
-mvn -B -q -DskipTests package exec:exec@demo -Ddemo.dir="$dir"
+echo "[demo] building (mvn install -DskipTests) ..."
+mvn -B -q -DskipTests install
+mvn -B -q -f job/pom.xml exec:exec@demo -Ddemo.dir="$(realpath -m "$dir")"

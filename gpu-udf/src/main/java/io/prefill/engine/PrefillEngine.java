@@ -33,12 +33,29 @@ public final class PrefillEngine implements AutoCloseable {
             int[] tokens = tokenize(options.template().render(document, question));
             promptTokens = tokens.length;
             int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
-            return prefillTokens(kept, tokens.length - kept.length);
+            DocumentResult r = prefillTokens(kept, tokens.length - kept.length);
+            // Report the prompt's own length; dropped_tokens says how much of it the policy cut.
+            return new DocumentResult(tokens.length, r.droppedTokens(), r.first(), r.attention(), r.prefillMillis(),
+                    r.backend(), null, null);
         } catch (DocumentException e) {
             return DocumentResult.failed(backend.name(), promptTokens, e.kind().label(), e.getMessage());
         } catch (RuntimeException e) {
             String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
             return DocumentResult.failed(backend.name(), promptTokens, DocumentException.Kind.ENGINE.label(), message);
+        }
+    }
+
+    /**
+     * Tokens this document will pre-fill after templating and the length policy, or -1 if it
+     * will be an error row. Used to estimate costs before any pre-fill runs.
+     */
+    public int plannedTokens(String document, String question) {
+        try {
+            if (document == null || document.isBlank()) return -1;
+            int[] tokens = tokenize(options.template().render(document, question));
+            return options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId()).length;
+        } catch (RuntimeException e) {
+            return -1;
         }
     }
 

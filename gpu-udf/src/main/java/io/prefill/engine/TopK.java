@@ -12,9 +12,10 @@ public final class TopK {
         for (float z : logits) max = Math.max(max, z);
         double sum = 0;
         for (float z : logits) sum += Math.exp(z - max);
-        double logZ = max + Math.log(sum);
+        double logSum = Math.log(sum);
         double[] out = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) out[i] = logits[i] - logZ;
+        // (z - max) first: adding max back would lose log(sum) when the logits are huge.
+        for (int i = 0; i < logits.length; i++) out[i] = (logits[i] - max) - logSum;
         return out;
     }
 

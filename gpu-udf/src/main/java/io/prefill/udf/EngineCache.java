@@ -21,7 +21,10 @@ public final class EngineCache {
     /** Where executors keep their local copy of remote model directories. */
     public static final String CACHE_DIR_CONF = "spark.prefill.modelCacheDir";
 
-    private static final Map<EngineSpec, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
+    /** An engine is bound to one device: the same spec on two GPUs is two engines. */
+    private record Key(EngineSpec spec, int device) { }
+
+    private static final Map<Key, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(EngineCache::closeAll, "prefill-engine-shutdown"));
@@ -29,20 +32,47 @@ public final class EngineCache {
 
     private EngineCache() { }
 
+    /** The engine for spec on the device this task was given (device -1 for the cpu backend). */
     public static PrefillEngine get(EngineSpec spec) {
-        return ENGINES.computeIfAbsent(spec, EngineCache::open);
+        return get(spec, deviceFor(spec));
     }
+
+    public static PrefillEngine get(EngineSpec spec, int device) {
+        return ENGINES.computeIfAbsent(new Key(spec, device), k -> open(k.spec()));
+    }
+
+    /** -1 for backends without a device; else the GPU Spark assigned to the running task. */
+    public static int deviceFor(EngineSpec spec) {
+        if (!"cuda".equals(spec.backend())) return -1;
+        SparkEnv env = SparkEnv.get();
+        return GpuBinding.deviceForTask(env == null ? null : env.conf().get(GpuBinding.FALLBACK_DEVICE_CONF, null));
+    }
+
+    /** Engines alive in this JVM (one per spec and device). */
+    public static int size() { return ENGINES.size(); }
 
     /** Builds an engine outside the cache (the driver's fail-fast check, tests). */
     public static PrefillEngine open(EngineSpec spec) {
         Path local = localize(spec.modelUri());
         LoadedModel model = LoadedModel.open(local);
+        PatternConfig patterns;
+        try {
+            patterns = patternsOf(spec, model.config());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns), spec.options());
+    }
+
+    /** The spec's pattern config, checked against the model; MInference's default when it has none. */
+    public static PatternConfig patternsOf(EngineSpec spec, io.prefill.model.ModelConfig config) {
         PatternConfig patterns = spec.patternConfigJson() == null
-                ? PatternConfig.uniform("default", model.config().numLayers(), model.config().numHeads(),
+                ? PatternConfig.uniform("default", config.numLayers(), config.numHeads(),
                         PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)
                 : PatternConfig.parse(spec.patternConfigJson(), spec.patternSource());
-        patterns.validateFor(model.config().numLayers(), model.config().numHeads(), spec.patternSource());
-        return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns), spec.options());
+        patterns.validateFor(config.numLayers(), config.numHeads(), spec.patternSource());
+        return patterns;
     }
 
     static Path localize(String uri) {

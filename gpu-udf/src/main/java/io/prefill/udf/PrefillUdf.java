@@ -45,16 +45,47 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         return withQuestion;
     }
 
+    /**
+     * Registers the SQL functions for interactive use (a notebook, spark-shell): the model and
+     * pattern config are validated here, on the driver, before any query runs.
+     *
+     * @param patternsFile a pattern config file, or null for MInference's default
+     */
+    public static void register(SparkSession spark, String modelUri, String patternsFile, String backend, int topK) {
+        String json = patternsFile == null ? null : io.prefill.sparse.PatternConfig.read(java.nio.file.Path.of(patternsFile)).toJson();
+        EngineSpec spec = new EngineSpec(modelUri, json, patternsFile == null ? "default" : patternsFile,
+                io.prefill.engine.Backends.validate(backend),
+                new io.prefill.engine.EngineOptions(topK, 0, io.prefill.engine.LengthPolicy.ERROR,
+                        io.prefill.engine.PromptTemplate.none()));
+        EngineCache.get(spec);
+        register(spark, spec, JobCounters.create(spark));
+    }
+
     @Override
     public Row call(String text, String question) {
-        DocumentResult r;
+        FaultInjection.maybeFail();
+        int device = EngineCache.deviceFor(spec);
+        PrefillEngine engine;
         try {
-            PrefillEngine engine = EngineCache.get(spec);
-            r = engine.prefill(text, question);
+            engine = EngineCache.get(spec, device);
         } catch (RuntimeException e) {
-            // The engine could not be built on this executor (a lost GPU, an unreadable model copy):
-            // fail the task so Spark retries it elsewhere, rather than write wrong error rows.
-            throw new IllegalStateException("pre-fill engine unavailable on this executor: " + e.getMessage(), e);
+            // The engine could not be built on this executor (a lost GPU, no context, an unreadable
+            // model copy): fail the task so Spark retries it elsewhere, rather than write error rows.
+            throw new IllegalStateException("pre-fill engine unavailable on this executor"
+                    + (device >= 0 ? " (GPU " + device + ")" : "") + ": " + e.getMessage(), e);
+        }
+        DocumentResult r;
+        if (device >= 0) {
+            // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
+            var lock = GpuBinding.lock(device);
+            lock.lock();
+            try {
+                r = engine.prefill(text, question);
+            } finally {
+                lock.unlock();
+            }
+        } else {
+            r = engine.prefill(text, question);
         }
         if (counters != null) counters.record(r);
         return toRow(r);

@@ -63,7 +63,8 @@ class CpuForwardPassTest {
             PatternConfig sparse = PatternConfig.uniform("t", 2, 4, 0, new HeadPattern.AShape(16, 64));
             ForwardOutput out = new CpuForwardPass(model.config(), model.weights(), sparse)
                     .forward(randomTokens(2000, model.config().vocabSize(), 9));
-            assertTrue(out.attention().density() < 0.1, "density " + out.attention().density());
+            // sinks + a window rounded to 64-row blocks: about (16 + 64 + 32) / 1000 of dense at n = 2000
+            assertTrue(out.attention().density() < 0.15, "density " + out.attention().density());
             assertEquals(8, out.attention().sparseHeadRuns());
             for (float z : out.lastLogits()) assertTrue(Float.isFinite(z));
         }

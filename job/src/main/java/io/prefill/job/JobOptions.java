@@ -21,7 +21,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
-    public enum WriteMode { ERROR, OVERWRITE }
+    public enum WriteMode { ERROR, OVERWRITE, RESUME }
 
     public static final String USAGE = String.join("\n",
             "usage: spark-submit --class io.prefill.job.PrefillJob job-*-spark.jar [options]",
@@ -32,7 +32,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "  --question-column NAME  column with a per-document question for the template's {question}",
             "  --question TEXT         one question for every document",
             "  --output PATH           Parquet output directory (required)",
-            "  --write-mode M          error (default: refuse an existing output) | overwrite",
+            "  --write-mode M          error (default: refuse an existing output) | overwrite | resume (skip ids already written)",
             "  --model URI             Hugging Face model directory on any Hadoop path (required)",
             "  --patterns FILE         pattern config (ours or MInference's); default: vertical-slash(1000, 6096) for all heads",
             "  --backend B             cpu (default) | cuda",
@@ -40,7 +40,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "  --max-tokens N          longest prompt pre-filled; 0 = no limit (default)",
             "  --length-policy P       over the maximum: error (default) | head | tail",
             "  --template T            prompt template with {document} and optionally {question}",
-            "  --partitions N          partitions of the corpus (default: Spark's default parallelism)",
+            "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
             "  --master URL            Spark master when not launched by spark-submit (e.g. local[2])",
             "  --conf KEY=VALUE        any Spark setting (repeatable)",
             "  --no-summary            do not print the result table at the end");

@@ -51,35 +51,55 @@ public final class PrefillJob {
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
         EngineSpec spec = validate(spark, o);
-        checkOutput(spark, o);
+        boolean outputExists = checkOutput(spark, o);
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
-        if (o.partitions() > 0) corpus = corpus.repartition(o.partitions());
-        int partitions = corpus.rdd().getNumPartitions();
+        if (o.writeMode() == JobOptions.WriteMode.RESUME && outputExists) {
+            // Resuming: documents already in the output (with a result or an error) are not redone.
+            Dataset<Row> done = spark.read().parquet(o.output()).select(col(CorpusReader.ID)).distinct();
+            corpus = corpus.join(done, corpus.col(CorpusReader.ID).eqNullSafe(done.col(CorpusReader.ID)), "left_anti");
+        }
+        PatternConfig patterns = EngineCache.patternsOf(spec, EngineCache.get(spec, -1).model().config());
+        CostPlanner.Planned planned = CostPlanner.plan(spark, corpus, spec, patterns, o.partitions());
+        log.printf("[prefill] %d documents, %s estimated, in %d cost-balanced partitions (heaviest/lightest %.2f)%n",
+                planned.documents(), flops(planned.totalGflops()), planned.plan().partitions(),
+                planned.plan().imbalance());
 
         JobCounters counters = JobCounters.create(spark);
         UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
-        Dataset<Row> results = corpus
-                .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"))
-                .select(col(CorpusReader.ID), col("r.*"));
+        Dataset<Row> results = planned.corpus()
+                .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
+                        col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION));
 
-        ProgressListener progress = new ProgressListener(counters, partitions, log);
+        ProgressListener progress = new ProgressListener(counters, planned.plan(), log);
         spark.sparkContext().addSparkListener(progress);
         long start = System.nanoTime();
         try {
-            spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ") of " + o.input()
-                    + " -> " + o.output());
-            results.write().mode(o.writeMode() == JobOptions.WriteMode.OVERWRITE ? SaveMode.Overwrite
-                    : SaveMode.ErrorIfExists).parquet(o.output());
+            spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ") of "
+                    + planned.documents() + " documents from " + o.input() + " -> " + o.output());
+            SaveMode mode = switch (o.writeMode()) {
+                case OVERWRITE -> SaveMode.Overwrite;
+                case RESUME -> SaveMode.Append;
+                default -> SaveMode.ErrorIfExists;
+            };
+            results.write().mode(mode).parquet(o.output());
         } finally {
             spark.sparkContext().removeSparkListener(progress);
             spark.sparkContext().setJobDescription(null);
+            planned.corpus().unpersist();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spark.sparkContext().setJobDescription("reading back " + o.output());
         JobSummary summary = JobSummary.read(spark, o.output(), seconds);
         spark.sparkContext().setJobDescription(null);
         return summary;
+    }
+
+    static String flops(double gflops) {
+        if (gflops >= 1e6) return String.format("%.1f PFLOP", gflops / 1e6);
+        if (gflops >= 1e3) return String.format("%.1f TFLOP", gflops / 1e3);
+        return String.format("%.1f GFLOP", gflops);
     }
 
     /** Loads the model and pattern config on the driver so that a bad one fails before any work. */
@@ -100,19 +120,21 @@ public final class PrefillJob {
         }
         EngineSpec spec = new EngineSpec(o.model(), patterns == null ? null : patterns.toJson(), source, o.backend(), engineOptions);
         // Builds (and caches) the engine here: in local mode the executors share this JVM and reuse it.
-        EngineCache.get(spec);
+        EngineCache.get(spec, -1);
         return spec;
     }
 
-    private static void checkOutput(SparkSession spark, JobOptions o) {
-        if (o.writeMode() != JobOptions.WriteMode.ERROR) return;
+    /** Whether the output exists; under write mode error, that is a failure before any work. */
+    private static boolean checkOutput(SparkSession spark, JobOptions o) {
         try {
             org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(o.output());
             FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            if (fs.exists(out)) {
+            boolean exists = fs.exists(out);
+            if (exists && o.writeMode() == JobOptions.WriteMode.ERROR) {
                 throw new IllegalArgumentException("output " + o.output() + " already exists; use --write-mode overwrite "
-                        + "or choose another path");
+                        + " (start over) or --write-mode resume (skip documents already there), or choose another path");
             }
+            return exists;
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("cannot check output path " + o.output() + ": " + e.getMessage(), e);
         }

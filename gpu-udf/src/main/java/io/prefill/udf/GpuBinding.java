@@ -1,0 +1,59 @@
+package io.prefill.udf;
+
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import scala.Option;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Which GPU a task may use, as Spark's resource scheduler assigned it
+ * (spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount), and one lock per device.
+ * With a fractional task amount several tasks share a GPU; their pre-fills take turns on the
+ * device lock, each using the whole card's memory budget, instead of racing for memory.
+ */
+public final class GpuBinding {
+    public static final String RESOURCE = "gpu";
+    /** Used when a task has no GPU from the scheduler (local runs without resource settings). */
+    public static final String FALLBACK_DEVICE_CONF = "spark.prefill.cuda.device";
+
+    private static final Map<Integer, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
+
+    private GpuBinding() { }
+
+    /** The device index Spark gave the running task, or -1 when it gave none (or outside a task). */
+    public static int assignedDevice() {
+        TaskContext task = TaskContext.get();
+        if (task == null) return -1;
+        Option<ResourceInformation> gpu = task.resources().get(RESOURCE);
+        if (gpu.isEmpty() || gpu.get().addresses().length == 0) return -1;
+        return deviceOf(gpu.get().addresses());
+    }
+
+    /** The device a task uses among the addresses Spark gave it: the first, as a CUDA index. */
+    static int deviceOf(String[] addresses) {
+        String address = addresses[0];
+        try {
+            int device = Integer.parseInt(address.trim());
+            if (device < 0) throw new NumberFormatException();
+            return device;
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("GPU address '" + address + "' from Spark's resource discovery is not a "
+                    + "device index; the discovery script must print indices such as \"0\", \"1\"");
+        }
+    }
+
+    /** The device for this task: the scheduler's choice, else the fallback setting, else 0. */
+    public static int deviceForTask(String fallback) {
+        int assigned = assignedDevice();
+        if (assigned >= 0) return assigned;
+        if (fallback != null && !fallback.isBlank()) return Integer.parseInt(fallback.trim());
+        return 0;
+    }
+
+    public static ReentrantLock lock(int device) {
+        return LOCKS.computeIfAbsent(device, d -> new ReentrantLock(true));
+    }
+}

@@ -1,0 +1,115 @@
+package io.prefill.job;
+
+import io.prefill.engine.CostModel;
+import io.prefill.engine.PrefillEngine;
+import io.prefill.sparse.PatternConfig;
+import io.prefill.udf.EngineCache;
+import io.prefill.udf.EngineSpec;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+
+/**
+ * Length-aware partitioning: tokenizes every document once (on the executors), estimates its
+ * pre-fill cost from its token count and the pattern config, bin-packs documents into partitions
+ * of about equal estimated cost, and moves each row to its partition. Rows gain two columns:
+ * estimated_gflops and partition.
+ */
+final class CostPlanner {
+    static final String ROW = "_row";
+    static final String COST = "estimated_gflops";
+    static final String PARTITION = "partition";
+
+    /** The repartitioned corpus and the plan it follows. */
+    record Planned(Dataset<Row> corpus, BalancedPartitions plan, double totalGflops, long documents) { }
+
+    private CostPlanner() { }
+
+    static Planned plan(SparkSession spark, Dataset<Row> corpus, EngineSpec spec, PatternConfig patterns,
+                        int requestedPartitions) {
+        // A stable row key, and the corpus kept so the token pass and the pre-fill read the same rows.
+        Dataset<Row> keyed = corpus.withColumn(ROW, monotonically_increasing_id())
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        spark.sparkContext().setJobDescription("minference pre-fill: counting tokens for cost-balanced partitions");
+        List<Row> counts = keyed.select(col(ROW), col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).javaRDD()
+                .mapPartitions(rows -> {
+                    PrefillEngine engine = EngineCache.get(spec, EngineCache.deviceFor(spec));
+                    java.util.ArrayList<Row> out = new java.util.ArrayList<>();
+                    while (rows.hasNext()) {
+                        Row r = rows.next();
+                        out.add(RowFactory.create(r.getLong(0), engine.plannedTokens(r.getString(1), r.getString(2))));
+                    }
+                    return out.iterator();
+                }).collect();
+
+        PrefillEngine driverEngine = EngineCache.get(spec, -1);
+        CostModel model = new CostModel(driverEngine.model().config(), patterns);
+        double[] costs = new double[counts.size()];
+        long[] rowIds = new long[counts.size()];
+        double total = 0;
+        for (int i = 0; i < counts.size(); i++) {
+            rowIds[i] = counts.get(i).getLong(0);
+            int tokens = counts.get(i).getInt(1);
+            // error rows cost next to nothing, but still need a partition
+            costs[i] = tokens < 0 ? 0 : model.flops(tokens) / 1e9;
+            total += costs[i];
+        }
+        int partitions = requestedPartitions > 0 ? requestedPartitions : spark.sparkContext().defaultParallelism();
+        BalancedPartitions plan = BalancedPartitions.plan(costs, Math.max(1, Math.min(partitions, costs.length)));
+
+        Map<Long, Tuple2<Integer, Double>> placement = new HashMap<>(costs.length * 2);
+        for (int i = 0; i < costs.length; i++) placement.put(rowIds[i], new Tuple2<>(plan.partitionOf(i), costs[i]));
+        Broadcast<Map<Long, Tuple2<Integer, Double>>> where =
+                JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(placement);
+
+        StructType schema = keyed.schema().add(COST, DataTypes.DoubleType, false).add(PARTITION, DataTypes.IntegerType, false);
+        int rowIndex = keyed.schema().fieldIndex(ROW);
+        JavaRDD<Row> moved = keyed.javaRDD()
+                .mapToPair(r -> {
+                    Tuple2<Integer, Double> p = where.value().get(r.getLong(rowIndex));
+                    Object[] values = new Object[r.size() + 2];
+                    for (int i = 0; i < r.size(); i++) values[i] = r.get(i);
+                    values[r.size()] = p._2();
+                    values[r.size() + 1] = p._1();
+                    return new Tuple2<>(p._1(), RowFactory.create(values));
+                })
+                .partitionBy(new ExactPartitioner(plan.partitions()))
+                .values();
+        spark.sparkContext().setJobDescription(null);
+        return new Planned(spark.createDataFrame(moved, schema), plan, total, costs.length);
+    }
+
+    /** Sends key k to partition k: the plan already decided where each document goes. */
+    static final class ExactPartitioner extends org.apache.spark.Partitioner {
+        private final int partitions;
+
+        ExactPartitioner(int partitions) { this.partitions = partitions; }
+
+        @Override
+        public int numPartitions() { return partitions; }
+
+        @Override
+        public int getPartition(Object key) { return (Integer) key; }
+
+        @Override
+        public boolean equals(Object o) { return o instanceof ExactPartitioner e && e.partitions == partitions; }
+
+        @Override
+        public int hashCode() { return partitions; }
+    }
+}
