@@ -29,7 +29,9 @@ class CostModelTest {
         CostModel vs = new CostModel(llama, PatternConfig.uniform("m", 32, 32, 8192, new HeadPattern.VerticalSlash(1000, 6096)));
         assertEquals(4.0, dense.attentionFlops(200_000) / dense.attentionFlops(100_000), 0.01);
         assertEquals(2.0, vs.attentionFlops(200_000) / vs.attentionFlops(100_000), 0.01);
-        assertTrue(vs.flops(131072) < dense.flops(131072) / 3, "sparse pre-fill at 128K should cost far less");
+        // at 128K sparse attention is ~9x cheaper, and the whole pre-fill over 2x (the GEMMs remain)
+        assertTrue(vs.attentionFlops(131072) < dense.attentionFlops(131072) / 8);
+        assertTrue(vs.flops(131072) < dense.flops(131072) / 2);
         // below the minimum sparse length every head is dense
         assertEquals(dense.flops(4096), vs.flops(4096), 1e-6 * dense.flops(4096));
     }

@@ -1,0 +1,58 @@
+package io.prefill.udf;
+
+import io.prefill.engine.EngineOptions;
+import io.prefill.engine.PrefillEngine;
+import io.prefill.model.TinyModelSpec;
+import io.prefill.model.TinyModelWriter;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EngineCacheTest {
+    @TempDir
+    Path dir;
+
+    private EngineSpec spec(String patternsJson) {
+        return new EngineSpec(dir.resolve("m").toString(), patternsJson, "test", "cpu", EngineOptions.defaults());
+    }
+
+    @Test
+    void oneEnginePerSpecAndDeviceSharedByConcurrentTasks() {
+        TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);
+        EngineSpec spec = spec(null);
+        Set<PrefillEngine> seen = ConcurrentHashMap.newKeySet();
+        IntStream.range(0, 16).parallel().forEach(i -> seen.add(EngineCache.get(spec, 0)));
+        assertEquals(1, seen.size(), "concurrent first uses must build one engine");
+        assertSame(EngineCache.get(spec, 0), EngineCache.get(spec, 0));
+        assertNotSame(EngineCache.get(spec, 0), EngineCache.get(spec, 1), "each device gets its own engine");
+        EngineSpec other = spec(PatternConfig.uniform("m", 2, 4, 0, new HeadPattern.Dense()).toJson());
+        assertNotSame(EngineCache.get(spec, 0), EngineCache.get(other, 0));
+    }
+
+    @Test
+    void theCpuBackendNeedsNoDevice() {
+        assertEquals(-1, EngineCache.deviceFor(spec(null)));
+    }
+
+    @Test
+    void aConfigThatDoesNotFitTheModelNamesItsSource() {
+        TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);
+        EngineSpec wrong = new EngineSpec(dir.resolve("m").toString(),
+                PatternConfig.uniform("m", 5, 4, 0, new HeadPattern.Dense()).toJson(), "five-layers.json", "cpu",
+                EngineOptions.defaults());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EngineCache.get(wrong, -1));
+        assertTrue(e.getMessage().contains("five-layers.json"), e.getMessage());
+    }
+}
