@@ -1,0 +1,388 @@
+// Flash attention (FA2-style) over a list of 64-key tiles: dense causal, or any block plan.
+//
+// Layout (all row-major, bf16): Q and O [heads, n, D], K and V [kvHeads, n, D]; query head h
+// reads kv head h / (heads / kvHeads). One CTA = one head x BM = 16*WARPS query rows; each warp
+// owns 16 rows, keeps its Q fragments and the O accumulator (fp32) in registers, and walks the
+// key tiles with an online softmax. K/V tiles are double-buffered with cp.async; S = Q K^T and
+// O += P V use mma.sync m16n8k16 with ldmatrix from an XOR-swizzled tile.
+//
+// Cost (dense causal, per head): 4*D*n*(n+1)/2 FLOPs (two GEMMs) against ~ 4*n*D*2 bytes of
+// compulsory traffic (Q, K, V, O once): at n = 32K, D = 128 that is 2^40/2 FLOPs vs 32 MiB, so
+// the kernel is bound by tensor-core issue and shared-memory bandwidth, not by HBM.
+//
+// Tiles come from a per-(head, 64-row query block) plan in CSR form:
+//   ranges: rangePtr[h*nqb + qb] .. rangePtr[h*nqb + qb + 1] index pairs (start, end) in rangeData
+//   columns: colPtr[...] .. colPtr[... + 1] sorted key indices in colData (gathered 64 at a time)
+// A range is cut into 64-key tiles (its start need not be 64-aligned); columns are gathered.
+// The causal mask j <= i is applied to every tile that reaches past the block's first row.
+#pragma once
+#include "common.cuh"
+#include <limits.h>
+
+namespace pk {
+
+struct KeyTile {
+    int start;   // first key (contiguous) or index into colData (gathered)
+    int count;   // 1..64 keys
+    int lastKey; // largest key in the tile
+    bool gather;
+};
+
+// Walks the ranges then the gathered columns of one query block, 64 keys at a time.
+struct TileCursor {
+    const int* rangeData;
+    const int* colData;
+    int ri, rEnd, pos, end, ci, cEnd;
+
+    __device__ void init(const int* rd, int rBeg, int rEnd_, const int* cd, int cBeg, int cEnd_) {
+        rangeData = rd; colData = cd; ri = rBeg; rEnd = rEnd_; ci = cBeg; cEnd = cEnd_;
+        pos = 0; end = 0;
+        if (ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
+    }
+    __device__ bool next(KeyTile& t) {
+        while (ri < rEnd) {
+            if (pos < end) {
+                t.gather = false; t.start = pos; t.count = min(64, end - pos);
+                t.lastKey = pos + t.count - 1; pos += t.count;
+                return true;
+            }
+            if (++ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
+        }
+        if (ci < cEnd) {
+            t.gather = true; t.start = ci; t.count = min(64, cEnd - ci);
+            t.lastKey = colData[ci + t.count - 1]; ci += t.count;
+            return true;
+        }
+        return false;
+    }
+};
+
+// 2^x on the SFU; flushing denormal results to 0 skips the range fix-up exp2f would add.
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// S[16 x 64] = Q_warp[16 x D] * K_tile[64 x D]^T for this warp's 16 rows (fragments in qf).
+template <int D>
+__device__ __forceinline__ void qk_tile(const uint32_t (*qf)[4], uint32_t sK, float (*s)[4]) {
+    const int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+        for (int np = 0; np < 4; ++np) {
+            int mi = lane >> 3;
+            int row = np * 16 + (mi >> 1) * 8 + (lane & 7);
+            int ch = kk * 2 + (mi & 1);
+            uint32_t b0, b1, b2, b3;
+            ldsm_x4(b0, b1, b2, b3, sK + swz<D>(row, ch));
+            mma16816(s[2 * np], qf[kk], b0, b1);
+            mma16816(s[2 * np + 1], qf[kk], b2, b3);
+        }
+    }
+}
+
+// Q fragments of this warp's 16 rows from a swizzled [rows][D] tile.
+template <int D>
+__device__ __forceinline__ void load_q_frags(uint32_t sQ, uint32_t (*qf)[4]) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        int mi = lane >> 3;
+        int row = warp * 16 + (mi & 1) * 8 + (lane & 7);
+        int ch = kk * 2 + (mi >> 1);
+        ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + swz<D>(row, ch));
+    }
+}
+
+template <int D, int WARPS>
+__device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colData, const bf16* Kh,
+                                             const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
+    constexpr int CH = D / 8, NT = WARPS * 32;
+    for (int c = threadIdx.x; c < 64 * CH; c += NT) {
+        int r = c / CH, ch = c % CH;
+        bool valid = r < t.count;
+        int key = valid ? (t.gather ? colData[t.start + r] : t.start + r) : 0;
+        uint32_t off = swz<D>(r, ch);
+        cp_async16(sK + off, Kh + (size_t)key * D + ch * 8, valid);
+        cp_async16(sV + off, Vh + (size_t)key * D + ch * 8, valid);
+    }
+    if (threadIdx.x < 64) {
+        int r = threadIdx.x;
+        sKey[r] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : INT_MAX;
+    }
+}
+
+// PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
+// PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
+// MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
+// B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q fragments then
+// come from shared memory each tile instead of living in registers (the O accumulator needs them).
+// PAIR (PLAN, 4 warps x 2 m-tiles): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it
+// walks the pair plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128
+// rows, and masks each key by the own block's plan (blk*: the 64-row plan) - warps 0,1 hold A's
+// rows, warps 2,3 B's.
+struct BlockLists {
+    const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
+};
+
+__device__ __forceinline__ bool in_block(int key, const BlockLists& b, int slot) {
+    int lo = b.rangePtr[slot], hi = b.rangePtr[slot + 1];
+    const int rb = lo;
+    while (lo < hi) {  // last range with start <= key
+        int mid = (lo + hi) >> 1;
+        if (b.rangeData[2 * mid] <= key) lo = mid + 1; else hi = mid;
+    }
+    if (lo > rb && key < b.rangeData[2 * (lo - 1) + 1]) return true;
+    int a = b.colPtr[slot], e = b.colPtr[slot + 1];
+    while (a < e) {
+        int mid = (a + e) >> 1;
+        if (b.colData[mid] < key) a = mid + 1; else e = mid;
+    }
+    return a < b.colPtr[slot + 1] && b.colData[a] == key;
+}
+
+template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false>
+__device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
+                                int n, float scaleLog2, const int* __restrict__ rangePtr,
+                                const int* __restrict__ rangeData, const int* __restrict__ colPtr,
+                                const int* __restrict__ colData, BlockLists blk = BlockLists{}) {
+    constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
+    constexpr int KT = D / 16;  // k-steps over head_dim
+    constexpr int DT = D / 8;   // 8-wide output column tiles
+    constexpr bool Q_IN_REGS = MT == 1;
+    // ALIAS_Q (MT=1, BM=64): Q lives in K buffer 1 until its fragments are in registers, which
+    // saves 16 KB per CTA (3 CTAs per SM instead of 2 on Hopper).
+    static_assert(!ALIAS_Q || (MT == 1 && BM == 64), "Q aliasing needs Q in registers and BM = 64");
+    extern __shared__ __align__(128) unsigned char smem[];
+    constexpr int Q_BYTES = ALIAS_Q ? 0 : BM * D * 2;
+    const uint32_t sK0 = smem_u32(smem) + Q_BYTES;
+    const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
+    const uint32_t sQ = ALIAS_Q ? sK0 + 64 * D * 2 : smem_u32(smem);
+    int* sKey = reinterpret_cast<int*>(smem + Q_BYTES + 4 * 64 * D * 2);
+    // PAIR: per buffer, membership bits of the 64 keys for block A (2 words), block B, and
+    // whether the tile needs no mask at all
+    uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
+    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
+
+    const int h = blockIdx.x;
+    const int nqb = gridDim.y;
+    const int qb = nqb - 1 - blockIdx.y;  // longest causal rows first
+    const int r0 = qb * BM;
+    const int kvh = h / (H / Hkv);
+    const int nqb64 = (n + 63) / 64;
+    const int slotA = h * nqb64 + 2 * qb, slotB = slotA + 1;
+    const bool hasB = PAIR && 2 * qb + 1 < nqb64;
+    const bf16* Qh = Q + (size_t)h * n * D;
+    const bf16* Kh = K + (size_t)kvh * n * D;
+    const bf16* Vh = V + (size_t)kvh * n * D;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+
+    TileCursor cur;
+    if (PLAN) {
+        int idx = h * nqb + qb;
+        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    } else {
+        // one implicit range [0, kEnd)
+        cur.rangeData = nullptr; cur.colData = nullptr;
+        cur.ri = 0; cur.rEnd = 1; cur.pos = 0; cur.end = min(r0 + BM, n); cur.ci = 0; cur.cEnd = 0;
+    }
+
+    for (int c = tid; c < BM * CH; c += NT) {
+        int r = c / CH, ch = c % CH;
+        bool valid = r0 + r < n;
+        cp_async16(sQ + swz<D>(r, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8, valid);
+    }
+    KeyTile t;
+    bool have = cur.next(t);
+    auto pairMasks = [&](const KeyTile& tt, int b) {
+        if (!PAIR || tid >= 64) return;
+        bool valid = tid < tt.count;
+        int key = valid ? (tt.gather ? colData[tt.start + tid] : tt.start + tid) : INT_MAX;
+        bool mA = valid && in_block(key, blk, slotA);
+        bool mB = valid && hasB && in_block(key, blk, slotB);
+        unsigned wA = __ballot_sync(0xffffffffu, mA), wB = __ballot_sync(0xffffffffu, mB);
+        unsigned wF = __ballot_sync(0xffffffffu, mA && (mB || !hasB) && key <= r0);
+        if (lane == 0) {
+            uint32_t* m = sMask + b * 6;
+            m[warp] = wA; m[2 + warp] = wB; m[4 + warp] = wF == 0xffffffffu;
+        }
+    };
+    if (have) { load_kv_tile<D, WARPS>(t, colData, Kh, Vh, sK0, sV0, sKey); pairMasks(t, 0); }
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+
+    // A-fragment address of m-tile mt, k-step kk for this lane
+    auto qAddr = [&](int mt, int kk) {
+        int mi = lane >> 3;
+        int row = (warp * MT + mt) * 16 + (mi & 1) * 8 + (lane & 7);
+        return sQ + swz<D>(row, kk * 2 + (mi >> 1));
+    };
+    uint32_t qf[Q_IN_REGS ? KT : 1][4];
+    if (Q_IN_REGS) {
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk) ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], qAddr(0, kk));
+    }
+
+    float o[MT][DT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int i = 0; i < DT; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float mrow[MT][2], lrow[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+        mrow[mt][0] = mrow[mt][1] = -INFINITY;
+        lrow[mt][0] = lrow[mt][1] = 0.f;
+    }
+    const int g = lane >> 2, cq = lane & 3;
+    const int rowBase = r0 + warp * MT * 16 + g;  // row of (mt, half) = rowBase + mt*16 + half*8
+    int buf = 0;
+
+    while (have) {
+        KeyTile nt;
+        bool haveNext = cur.next(nt);
+        cp_async_wait_all();
+        __syncthreads();
+        if (haveNext) {
+            load_kv_tile<D, WARPS>(nt, colData, Kh, Vh, sK0 + (buf ^ 1) * 64 * D * 2,
+                                   sV0 + (buf ^ 1) * 64 * D * 2, sKey + (buf ^ 1) * 64);
+            pairMasks(nt, buf ^ 1);
+        }
+        cp_async_commit();
+
+        const uint32_t sK = sK0 + buf * 64 * D * 2, sV = sV0 + buf * 64 * D * 2;
+        const int* key = sKey + buf * 64;
+        float s[MT][8][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int j = 0; j < 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk) {
+            uint32_t a[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                if (Q_IN_REGS) { a[mt][0] = qf[kk][0]; a[mt][1] = qf[kk][1]; a[mt][2] = qf[kk][2]; a[mt][3] = qf[kk][3]; }
+                else ldsm_x4(a[mt][0], a[mt][1], a[mt][2], a[mt][3], qAddr(mt, kk));
+            }
+#pragma unroll
+            for (int np = 0; np < 4; ++np) {
+                int mi = lane >> 3;
+                int row = np * 16 + (mi >> 1) * 8 + (lane & 7);
+                uint32_t b0, b1, b2, b3;
+                ldsm_x4(b0, b1, b2, b3, sK + swz<D>(row, kk * 2 + (mi & 1)));
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816(s[mt][2 * np], a[mt], b0, b1);
+                    mma16816(s[mt][2 * np + 1], a[mt], b2, b3);
+                }
+            }
+        }
+        const uint32_t* pm = sMask + buf * 6;
+        const bool full = PAIR ? (pm[4] && pm[5]) : (t.count == 64 && t.lastKey <= r0);
+        const uint32_t own0 = PAIR ? pm[warp < 2 ? 0 : 2] : ~0u, own1 = PAIR ? pm[warp < 2 ? 1 : 3] : ~0u;
+        if (!full) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int col = j * 8 + 2 * cq + e;
+                    int kj = key[col];
+                    if (PAIR && !(((col < 32 ? own0 : own1) >> (col & 31)) & 1u)) kj = INT_MAX;
+#pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        if (kj > rowBase + mt * 16) s[mt][j][e] = -INFINITY;
+                        if (kj > rowBase + mt * 16 + 8) s[mt][j][2 + e] = -INFINITY;
+                    }
+                }
+        }
+        uint32_t pf[MT][4][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+            // online softmax, rows g (regs 0,1) and g+8 (regs 2,3)
+            float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                mx[0] = fmaxf(mx[0], fmaxf(s[mt][j][0], s[mt][j][1]));
+                mx[1] = fmaxf(mx[1], fmaxf(s[mt][j][2], s[mt][j][3]));
+            }
+            float alpha[2], msc[2];
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+                float mnew = fmaxf(mrow[mt][r], mx[r] * scaleLog2);
+                msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
+                alpha[r] = fast_exp2(mrow[mt][r] - msc[r]);
+                mrow[mt][r] = mnew;
+            }
+            float rs[2] = {0.f, 0.f};
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                float p0 = fast_exp2(fmaf(s[mt][j][0], scaleLog2, -msc[0]));
+                float p1 = fast_exp2(fmaf(s[mt][j][1], scaleLog2, -msc[0]));
+                float p2 = fast_exp2(fmaf(s[mt][j][2], scaleLog2, -msc[1]));
+                float p3 = fast_exp2(fmaf(s[mt][j][3], scaleLog2, -msc[1]));
+                rs[0] += p0 + p1;
+                rs[1] += p2 + p3;
+                pf[mt][j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+                pf[mt][j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+            }
+            lrow[mt][0] = lrow[mt][0] * alpha[0] + rs[0];
+            lrow[mt][1] = lrow[mt][1] * alpha[1] + rs[1];
+#pragma unroll
+            for (int i = 0; i < DT; ++i) {
+                o[mt][i][0] *= alpha[0]; o[mt][i][1] *= alpha[0];
+                o[mt][i][2] *= alpha[1]; o[mt][i][3] *= alpha[1];
+            }
+        }
+        // O += P V ; the A fragment of keys 16kk..16kk+15 is (tile 2kk rows g, g+8 ; tile 2kk+1)
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+#pragma unroll
+            for (int dp = 0; dp < D / 16; ++dp) {
+                int mi = lane >> 3;
+                int row = kk * 16 + (mi & 1) * 8 + (lane & 7);
+                uint32_t b0, b1, b2, b3;
+                ldsm_x4_t(b0, b1, b2, b3, sV + swz<D>(row, dp * 2 + (mi >> 1)));
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816(o[mt][2 * dp], pf[mt][kk], b0, b1);
+                    mma16816(o[mt][2 * dp + 1], pf[mt][kk], b2, b3);
+                }
+            }
+        }
+        t = nt;
+        have = haveNext;
+        buf ^= 1;
+    }
+
+    bf16* Oh = O + (size_t)h * n * D;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 1);
+            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 2);
+        }
+        const float inv0 = lrow[mt][0] > 0.f ? 1.f / lrow[mt][0] : 0.f;
+        const float inv1 = lrow[mt][1] > 0.f ? 1.f / lrow[mt][1] : 0.f;
+        const int i0 = rowBase + mt * 16, i1 = i0 + 8;
+#pragma unroll
+        for (int i = 0; i < DT; ++i) {
+            int col = i * 8 + 2 * cq;
+            if (i0 < n)
+                *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[mt][i][0] * inv0, o[mt][i][1] * inv0);
+            if (i1 < n)
+                *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[mt][i][2] * inv1, o[mt][i][3] * inv1);
+        }
+    }
+}
+
+}  // namespace pk

@@ -1,0 +1,129 @@
+// The kernels the Java side loads by name (io.prefill.cuda.KernelNames). One translation unit so
+// that one nvcc call builds one fatbin. Layout and algorithms are described in the headers.
+#include "block_sparse.cuh"
+#include "pair_plan.cuh"
+
+using namespace pk;
+
+#define ATTENTION_KERNELS(D)                                                                        \
+    /* dense: 4 warps x 2 m-tiles = 128 rows (or 8 x 1); plan: 64-row blocks, 4 warps x 1 */      \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
+                             int n, float scaleLog2) {                                              \
+        attention_block<D, 4, 2, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
+                                        nullptr, nullptr);                                          \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(256, 1)                                            \
+        attention_dense_mt1_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2) {                                 \
+        attention_block<D, 8, 1, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
+                                        nullptr, nullptr);                                          \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv,  \
+                            int n, float scaleLog2, const int* rangePtr, const int* rangeData,     \
+                            const int* colPtr, const int* colData) {                                \
+        attention_block<D, 4, 1, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,      \
+                                       colPtr, colData);                                            \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 3)                                            \
+        attention_plan_occ3_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData) {    \
+        attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
+                                             rangeData, colPtr, colData);                           \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_pair_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData,      \
+                                 const int* bRangePtr, const int* bRangeData, const int* bColPtr,  \
+                                 const int* bColData) {                                             \
+        attention_block<D, 4, 2, true, false, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,    \
+                                                    rangeData, colPtr, colData,                     \
+                                                    BlockLists{bRangePtr, bRangeData, bColPtr, bColData}); \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
+        vs_row_stats<D>(Q, K, H, Hkv, n, stats);                                                    \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128) vs_sums_d##D(                                \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat, float* colScore, \
+        float* diagPart) {                                                                          \
+        vs_sums<D>(Q, K, H, Hkv, n, rowStat, colScore, diagPart);                                   \
+    }                                                                                               \
+    extern "C" __global__ void mean_pool_d##D(const bf16* Q, const bf16* K, int H, int Hkv, int n, \
+                                              float* pooledQ, float* pooledK) {                     \
+        mean_pool<D>(Q, K, H, Hkv, n, pooledQ, pooledK);                                            \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(256) bs_select_d##D(                              \
+        const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k, int hg,           \
+        const int* rangePtr, int* rangeData) {                                                      \
+        bs_select<D>(pooledQ, pooledK, H, Hkv, n, k, hg, rangePtr, rangeData);                      \
+    }
+
+ATTENTION_KERNELS(64)
+ATTENTION_KERNELS(128)
+
+extern "C" __global__ void vs_row_combine_k(const float2* stats, int chunks, float2* rowStat) {
+    vs_row_combine(stats, chunks, rowStat);
+}
+extern "C" __global__ void vs_slash_combine_k(const float* diagPart, int H, int n, float* slash) {
+    vs_slash_combine(diagPart, H, n, slash);
+}
+extern "C" __global__ void __launch_bounds__(1024) vs_topk_k(const float* colScore, const float* slash,
+                                                             int n, const int* kCols, const int* kOffs,
+                                                             int kColsMax, int kOffsMax, int* selCols,
+                                                             int* selOffs) {
+    vs_topk(colScore, slash, n, kCols, kOffs, kColsMax, kOffsMax, selCols, selOffs);
+}
+extern "C" __global__ void vs_plan_count_k(const int* selCols, const int* kCols, int kColsMax,
+                                           const int* selOffs, const int* kOffs, int kOffsMax, int H,
+                                           int n, int* rangeCount, int* colCount) {
+    vs_block_plan<false>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, rangeCount,
+                         colCount, nullptr, nullptr, nullptr, nullptr);
+}
+extern "C" __global__ void vs_plan_fill_k(const int* selCols, const int* kCols, int kColsMax,
+                                          const int* selOffs, const int* kOffs, int kOffsMax, int H,
+                                          int n, const int* rangePtr, int* rangeData,
+                                          const int* colPtr, int* colData) {
+    vs_block_plan<true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr,
+                        rangePtr, rangeData, colPtr, colData);
+}
+extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_k(const int* counts, int len, int* ptr) {
+    exclusive_scan(counts, len, ptr);
+}
+extern "C" __global__ void plan_entries_k(const int* rangePtr, const int* rangeData, const int* colPtr,
+                                          const int* colData, int H, int n, unsigned long long* total) {
+    plan_entries(rangePtr, rangeData, colPtr, colData, H, n, total);
+}
+extern "C" __global__ void bs_plan_pointers_k(int H, int nqb, int k, int* rangePtr, int* colPtr) {
+    bs_plan_pointers(H, nqb, k, rangePtr, colPtr);
+}
+
+// Test and benchmark inputs made on the device (a 512K-token layer does not fit a Java array):
+// x[i] = bf16(sigma * N(0,1)) from a counter hash and Box-Muller; same seed, same values.
+__device__ __forceinline__ uint32_t mix32(uint32_t x) {
+    x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;
+    return x;
+}
+extern "C" __global__ void fill_random_bf16_k(bf16* x, long long count, unsigned seed, float sigma) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (long long)gridDim.x * blockDim.x) {
+        uint32_t a = mix32((uint32_t)i * 2u + seed * 0x9E3779B9u), b = mix32(a ^ (uint32_t)(i >> 31) ^ 0x85ebca6bu);
+        float u1 = ((a >> 8) + 1) * (1.0f / 16777217.0f), u2 = (b >> 8) * (1.0f / 16777216.0f);
+        x[i] = __float2bfloat16_rn(sigma * sqrtf(-2.f * logf(u1)) * cospif(2.f * u2));
+    }
+}
+
+extern "C" __global__ void pair_plan_count_k(const int* rangePtr, const int* rangeData, const int* colPtr,
+                                             const int* colData, int H, int n, int* rangeCount, int* colCount) {
+    pair_plan<false>(rangePtr, rangeData, colPtr, colData, H, n, rangeCount, colCount, nullptr, nullptr,
+                     nullptr, nullptr);
+}
+extern "C" __global__ void pair_plan_fill_k(const int* rangePtr, const int* rangeData, const int* colPtr,
+                                            const int* colData, int H, int n, const int* outRangePtr,
+                                            int* outRangeData, const int* outColPtr, int* outColData) {
+    pair_plan<true>(rangePtr, rangeData, colPtr, colData, H, n, nullptr, nullptr, outRangePtr, outRangeData,
+                    outColPtr, outColData);
+}

@@ -1,0 +1,358 @@
+// Vertical-slash online estimate and its conversion to the CSR block plan, all heads per launch.
+//
+// Estimate (per query head h, q = min(64, n) last queries at positions n-q+a):
+//   P = softmax(Q_last K^T / sqrt(D)) in fp32, causal inside the last q x q corner;
+//   column score j = sum_a P[a][j];  slash score o = sum_a P[a][n-q+a-o].
+// Three passes over the keys, split in chunks of ESTIMATE_CHUNK keys per CTA:
+//   vs_row_stats  : per chunk partial (max, sum exp) of each row   (tensor-core scores)
+//   vs_row_combine: per row global (max, sum)
+//   vs_sums       : recompute scores, P to shared memory, column sums (direct) and the 127 tile
+//                   diagonals (partials, combined in fixed order by vs_slash_combine: deterministic)
+#pragma once
+#include "attention.cuh"
+
+namespace pk {
+
+constexpr int ESTIMATE_TILES = 8;  // 64-key tiles per CTA
+constexpr int DIAGS = 127;         // diagonals crossing one 64x64 tile
+
+template <int D>
+struct EstimateSmem {
+    static constexpr int BYTES = 64 * D * 2 + 2 * 64 * D * 2 + 64 * 65 * 4;
+};
+
+// Loads the last q query rows of head h (zero rows past q) and returns their fragments.
+template <int D>
+__device__ void load_last_queries(const bf16* Qh, int n, int q, uint32_t sQ, uint32_t (*qf)[4]) {
+    constexpr int CH = D / 8;
+    for (int c = threadIdx.x; c < 64 * CH; c += 128) {
+        int r = c / CH, ch = c % CH;
+        bool valid = r < q;
+        cp_async16(sQ + swz<D>(r, ch), Qh + (size_t)(valid ? n - q + r : 0) * D + ch * 8, valid);
+    }
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    load_q_frags<D>(sQ, qf);
+}
+
+template <int D>
+__device__ __forceinline__ void load_k_tile(const bf16* Kh, int j0, int n, uint32_t sK) {
+    constexpr int CH = D / 8;
+    for (int c = threadIdx.x; c < 64 * CH; c += 128) {
+        int r = c / CH, ch = c % CH;
+        bool valid = j0 + r < n;
+        cp_async16(sK + swz<D>(r, ch), Kh + (size_t)(valid ? j0 + r : 0) * D + ch * 8, valid);
+    }
+    cp_async_commit();
+}
+
+// Scores of one tile, scaled by 1/sqrt(D), -inf where masked (key >= n, key > query, row >= q).
+template <int D>
+__device__ __forceinline__ void estimate_scores(const uint32_t (*qf)[4], uint32_t sK, int j0, int n,
+                                                int q, float scale, float (*s)[4]) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    qk_tile<D>(qf, sK, s);
+    const int a0 = warp * 16 + (lane >> 2), a1 = a0 + 8;
+    const int p0 = n - q + a0, p1 = n - q + a1;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            int key = j0 + j * 8 + 2 * (lane & 3) + e;
+            s[j][e] = (key < n && key <= p0 && a0 < q) ? s[j][e] * scale : -INFINITY;
+            s[j][2 + e] = (key < n && key <= p1 && a1 < q) ? s[j][2 + e] * scale : -INFINITY;
+        }
+}
+
+// grid (chunks, H), 128 threads. stats[(h*chunks + c)*64 + a] = (max, sum exp(s - max)).
+template <int D>
+__device__ void vs_row_stats(const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const uint32_t sQ = smem_u32(smem), sK0 = sQ + 64 * D * 2;
+    const int h = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
+    const int q = min(64, n);
+    const bf16* Kh = K + (size_t)(h / (H / Hkv)) * n * D;
+    uint32_t qf[D / 16][4];
+    load_last_queries<D>(Q + (size_t)h * n * D, n, q, sQ, qf);
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    const float scale = rsqrtf((float)D);
+    const int jBeg = chunk * ESTIMATE_TILES * 64, jEnd = min(n, jBeg + ESTIMATE_TILES * 64);
+    if (jBeg < jEnd) load_k_tile<D>(Kh, jBeg, n, sK0);
+    int buf = 0;
+    for (int j0 = jBeg; j0 < jEnd; j0 += 64, buf ^= 1) {
+        cp_async_wait_all();
+        __syncthreads();
+        if (j0 + 64 < jEnd) load_k_tile<D>(Kh, j0 + 64, n, sK0 + (buf ^ 1) * 64 * D * 2);
+        float s[8][4];
+        estimate_scores<D>(qf, sK0 + buf * 64 * D * 2, j0, n, q, scale, s);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            float mx = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < 8; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * r], s[j][2 * r + 1]));
+            float mn = fmaxf(m[r], mx);
+            if (mn == -INFINITY) continue;
+            float acc = 0.f;
+#pragma unroll
+            for (int j = 0; j < 8; ++j) acc += expf(s[j][2 * r] - mn) + expf(s[j][2 * r + 1] - mn);
+            l[r] = l[r] * expf(m[r] - mn) + acc;
+            m[r] = mn;
+        }
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+#pragma unroll
+        for (int x = 1; x <= 2; x <<= 1) {
+            float mo = __shfl_xor_sync(0xffffffffu, m[r], x), lo = __shfl_xor_sync(0xffffffffu, l[r], x);
+            float mn = fmaxf(m[r], mo);
+            if (mn != -INFINITY) l[r] = l[r] * expf(m[r] - mn) + lo * expf(mo - mn);
+            m[r] = mn;
+        }
+        if ((lane & 3) == 0) {
+            int a = warp * 16 + (lane >> 2) + 8 * r;
+            stats[((size_t)h * chunks + chunk) * 64 + a] = make_float2(m[r], l[r]);
+        }
+    }
+}
+
+// grid H, 64 threads: rowStat[h*64 + a] = (max, 1/sum).
+__device__ void vs_row_combine(const float2* stats, int chunks, float2* rowStat) {
+    const int h = blockIdx.x, a = threadIdx.x;
+    float m = -INFINITY, l = 0.f;
+    for (int c = 0; c < chunks; ++c) {
+        float2 st = stats[((size_t)h * chunks + c) * 64 + a];
+        float mn = fmaxf(m, st.x);
+        if (mn == -INFINITY) continue;
+        l = l * expf(m - mn) + st.y * expf(st.x - mn);
+        m = mn;
+    }
+    rowStat[h * 64 + a] = make_float2(m, l > 0.f ? l : 1.f);
+}
+
+// grid (chunks, H), 128 threads. colScore[h*n + j]; diagPart[(h*tiles + t)*127 + (a - c + 63)].
+template <int D>
+__device__ void vs_sums(const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat,
+                        float* colScore, float* diagPart) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const uint32_t sQ = smem_u32(smem), sK0 = sQ + 64 * D * 2;
+    float* sP = reinterpret_cast<float*>(smem + 64 * D * 2 + 2 * 64 * D * 2);  // [64][65]
+    const int h = blockIdx.y, chunk = blockIdx.x;
+    const int q = min(64, n), tiles = (n + 63) / 64;
+    const bf16* Kh = K + (size_t)(h / (H / Hkv)) * n * D;
+    uint32_t qf[D / 16][4];
+    load_last_queries<D>(Q + (size_t)h * n * D, n, q, sQ, qf);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, tid = threadIdx.x;
+    const int a0 = warp * 16 + (lane >> 2), a1 = a0 + 8;
+    const float2 st0 = rowStat[h * 64 + a0], st1 = rowStat[h * 64 + a1];
+    const float scale = rsqrtf((float)D);
+    const int jBeg = chunk * ESTIMATE_TILES * 64, jEnd = min(n, jBeg + ESTIMATE_TILES * 64);
+    if (jBeg < jEnd) load_k_tile<D>(Kh, jBeg, n, sK0);
+    int buf = 0;
+    for (int j0 = jBeg; j0 < jEnd; j0 += 64, buf ^= 1) {
+        cp_async_wait_all();
+        __syncthreads();  // also: previous tile's sP readers are done
+        if (j0 + 64 < jEnd) load_k_tile<D>(Kh, j0 + 64, n, sK0 + (buf ^ 1) * 64 * D * 2);
+        float s[8][4];
+        estimate_scores<D>(qf, sK0 + buf * 64 * D * 2, j0, n, q, scale, s);
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                int c = j * 8 + 2 * (lane & 3) + e;
+                sP[a0 * 65 + c] = s[j][e] == -INFINITY ? 0.f : expf(s[j][e] - st0.x) / st0.y;
+                sP[a1 * 65 + c] = s[j][2 + e] == -INFINITY ? 0.f : expf(s[j][2 + e] - st1.x) / st1.y;
+            }
+        __syncthreads();
+        if (tid < 64) {
+            float acc = 0.f;
+            for (int a = 0; a < 64; ++a) acc += sP[a * 65 + tid];
+            if (j0 + tid < n) colScore[(size_t)h * n + j0 + tid] = acc;
+        }
+        // diagonal partials: dd = a - c + 63, one thread each
+        for (int dd = tid; dd < DIAGS; dd += 128) {
+            int delta = dd - 63;  // a - c
+            float acc = 0.f;
+            int aBeg = max(0, delta), aEnd = min(64, 64 + delta);
+            for (int a = aBeg; a < aEnd; ++a) acc += sP[a * 65 + (a - delta)];
+            diagPart[((size_t)h * tiles + j0 / 64) * DIAGS + dd] = acc;
+        }
+    }
+}
+
+// One thread per (h, o): slash[h*n + o] = sum of the (at most two) tile partials, in tile order.
+__device__ void vs_slash_combine(const float* diagPart, int H, int n, float* slash) {
+    size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (size_t)H * n) return;
+    const int h = (int)(idx / n), o = (int)(idx % n);
+    const int q = min(64, n), tiles = (n + 63) / 64;
+    const int base = n - q - o;  // j0 in [base - 63, base + 63]
+    const int tLo = base - 63 <= 0 ? 0 : base / 64;       // ceil((base - 63) / 64)
+    const int tHi = min((base + 63) / 64, tiles - 1);     // base >= 1 - q, so base + 63 >= 0
+    float acc = 0.f;
+    for (int t = tLo; t <= tHi; ++t) {
+        int dd = 63 - base + 64 * t;  // a - c + 63 with a - c = o - (n-q) + j0
+        if (dd >= 0 && dd < DIAGS) acc += diagPart[((size_t)h * tiles + t) * DIAGS + dd];
+    }
+    slash[idx] = acc;
+}
+
+constexpr int FORCED_COLUMNS = 30;
+constexpr int FORCED_OFFSETS = 100;
+
+// grid (H, 2), 1024 threads. y = 0: columns, y = 1: offsets. Budgets already clamped per head.
+__device__ void vs_topk(const float* colScore, const float* slash, int n, const int* kCols,
+                        const int* kOffs, int kColsMax, int kOffsMax, int* selCols, int* selOffs) {
+    const int h = blockIdx.x;
+    if (blockIdx.y == 0) {
+        const float* sc = colScore + (size_t)h * n;
+        block_topk<1024>([&](int i) { return i < FORCED_COLUMNS ? KEY_FORCED : order_key(sc[i]); }, n,
+                         kCols[h], selCols + (size_t)h * kColsMax);
+    } else {
+        const float* sc = slash + (size_t)h * n;
+        block_topk<1024>([&](int i) { return i < FORCED_OFFSETS ? KEY_FORCED : order_key(sc[i]); }, n,
+                         kOffs[h], selOffs + (size_t)h * kOffsMax);
+    }
+}
+
+__device__ __forceinline__ int lower_bound(const int* a, int len, int x) {
+    int lo = 0, hi = len;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (a[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+// One warp per (h, 64-row query block). Offsets o sorted ascending cover keys [r0-o, r1-1-o]
+// clipped to [0, r1-1]; equal-length ranges merge exactly where consecutive offsets differ by at
+// most L = r1 - r0, and once a merged range is clipped at 0 it contains all later ones. So the
+// ranges are the runs of the offset list, in reverse order, up to the first clipped run.
+// Leftover = selected columns c <= r1-1 with no selected offset in [max(0, r0-c), r1-1-c].
+template <bool FILL>
+__device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax, const int* selOffs,
+                              const int* kOffs, int kOffsMax, int H, int n, int* rangeCount,
+                              int* colCount, const int* rangePtr, int* rangeData, const int* colPtr,
+                              int* colData) {
+    const int nqb = (n + 63) / 64;
+    const int gw = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (gw >= H * nqb) return;
+    const int h = gw / nqb, qb = gw % nqb;
+    const int r0 = qb * 64, r1 = min(r0 + 64, n), L = r1 - r0;
+    const int* offs = selOffs + (size_t)h * kOffsMax;
+    const int* cols = selCols + (size_t)h * kColsMax;
+    const int m = lower_bound(offs, kOffs[h], r1);  // offsets o <= r1-1
+    const unsigned lt = (1u << lane) - 1u;
+
+    int segs = 0, endsLow = 0;
+    for (int base = 0; base < m; base += 32) {
+        int k = base + lane;
+        bool valid = k < m;
+        int o = valid ? offs[k] : 0;
+        bool isEnd = valid && (k == m - 1 || offs[k + 1] - o > L);
+        segs += __popc(__ballot_sync(0xffffffffu, isEnd));
+        endsLow += __popc(__ballot_sync(0xffffffffu, isEnd && o < r0));
+    }
+    const int numRanges = endsLow == segs ? segs : endsLow + 1;
+    if (FILL) {
+        int* out = rangeData + 2 * (size_t)rangePtr[gw];
+        int endsBefore = 0;
+        for (int base = 0; base < m; base += 32) {
+            int k = base + lane;
+            bool valid = k < m;
+            int o = valid ? offs[k] : 0;
+            bool isStart = valid && (k == 0 || o - offs[k - 1] > L);
+            bool isEnd = valid && (k == m - 1 || offs[k + 1] - o > L);
+            unsigned endBal = __ballot_sync(0xffffffffu, isEnd);
+            int seg = endsBefore + __popc(endBal & lt);  // segment holding offset k
+            if (seg < numRanges) {
+                int pos = numRanges - 1 - seg;
+                if (isStart) out[2 * pos + 1] = r1 - o;
+                if (isEnd) out[2 * pos] = max(0, r0 - o);
+            }
+            endsBefore += __popc(endBal);
+        }
+    }
+    const int mc = lower_bound(cols, kCols[h], r1);
+    int left = 0;
+    int* colOut = FILL ? colData + colPtr[gw] : nullptr;
+    for (int base = 0; base < mc; base += 32) {
+        int k = base + lane;
+        bool leftover = false;
+        if (k < mc) {
+            int c = cols[k];
+            int lo = max(0, r0 - c), hi = r1 - 1 - c;
+            int idx = lower_bound(offs, m, lo);
+            leftover = !(idx < m && offs[idx] <= hi);
+        }
+        unsigned bal = __ballot_sync(0xffffffffu, leftover);
+        if (FILL && leftover) colOut[left + __popc(bal & lt)] = cols[k];
+        left += __popc(bal);
+    }
+    if (!FILL && lane == 0) {
+        rangeCount[gw] = numRanges;
+        colCount[gw] = left;
+    }
+}
+
+// Single CTA of 1024 threads: ptr[0..len] = exclusive prefix sum of counts, ptr[len] = total.
+__device__ void exclusive_scan(const int* counts, int len, int* ptr) {
+    __shared__ int warpSum[32];
+    __shared__ int carry;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    if (tid == 0) carry = 0;
+    __syncthreads();
+    for (int base = 0; base < len; base += 1024) {
+        int i = base + tid;
+        int v = i < len ? counts[i] : 0;
+        int x = v;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            int y = __shfl_up_sync(0xffffffffu, x, d);
+            if (lane >= d) x += y;
+        }
+        if (lane == 31) warpSum[warp] = x;
+        __syncthreads();
+        if (warp == 0) {
+            int w = warpSum[lane];
+#pragma unroll
+            for (int d = 1; d < 32; d <<= 1) {
+                int y = __shfl_up_sync(0xffffffffu, w, d);
+                if (lane >= d) w += y;
+            }
+            warpSum[lane] = w;  // inclusive over warps
+        }
+        __syncthreads();
+        int excl = carry + (warp > 0 ? warpSum[warp - 1] : 0) + x - v;
+        if (i < len) ptr[i] = excl;
+        __syncthreads();
+        if (tid == 0) carry += warpSum[31];
+        __syncthreads();
+    }
+    if (tid == 0) ptr[len] = carry;
+}
+
+// One thread per (h, query block): computed entries (causal) of the plan, summed into *total.
+__device__ void plan_entries(const int* rangePtr, const int* rangeData, const int* colPtr,
+                             const int* colData, int H, int n, unsigned long long* total) {
+    const int nqb = (n + 63) / 64;
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned long long cnt = 0;
+    if (idx < H * nqb) {
+        const int qb = idx % nqb, r0 = qb * 64, r1 = min(r0 + 64, n);
+        for (int r = rangePtr[idx]; r < rangePtr[idx + 1]; ++r) {
+            int s = rangeData[2 * r], e = rangeData[2 * r + 1];
+            for (int i = r0; i < r1; ++i) cnt += (unsigned long long)max(0, min(e, i + 1) - s);
+        }
+        for (int c = colPtr[idx]; c < colPtr[idx + 1]; ++c) {
+            int col = colData[c];
+            cnt += (unsigned long long)max(0, r1 - max(r0, col));
+        }
+    }
+    for (int x = 16; x > 0; x >>= 1) cnt += __shfl_xor_sync(0xffffffffu, cnt, x);
+    if ((threadIdx.x & 31) == 0 && cnt) atomicAdd(total, cnt);
+}
+
+}  // namespace pk

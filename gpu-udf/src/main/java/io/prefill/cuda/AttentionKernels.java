@@ -1,0 +1,154 @@
+package io.prefill.cuda;
+
+import io.prefill.cuda.Kernel.Dim3;
+
+/**
+ * Launches the attention kernels for all heads of a layer at once (one launch per stage):
+ * dense causal flash attention and flash attention over a CSR block plan.
+ */
+public final class AttentionKernels {
+    private static final double LOG2E = 1.4426950408889634;
+
+    /**
+     * Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. Measured
+     * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
+     * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
+     * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
+     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped.
+     */
+    public enum Variant {
+        DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
+        PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
+        /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
+        PLAN_PAIR("attention_plan_pair_d", 4, 2);
+
+        final String prefix;
+        final int warps, mtiles;
+
+        Variant(String prefix, int warps, int mtiles) {
+            this.prefix = prefix;
+            this.warps = warps;
+            this.mtiles = mtiles;
+        }
+
+        int rows() { return 16 * warps * mtiles; }
+        int threads() { return 32 * warps; }
+        int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64; }
+    }
+
+    private final KernelModule module;
+    private final CudaStream stream;
+    private Variant denseVariant = Variant.valueOf(System.getProperty("prefill.cuda.dense", "DENSE_MT2"));
+    private Variant planVariant = Variant.valueOf(System.getProperty("prefill.cuda.plan", "PLAN_MT1"));
+
+    public AttentionKernels(KernelModule module, CudaStream stream) {
+        this.module = module;
+        this.stream = stream;
+    }
+
+    /** Chooses the kernel variants (benchmarks and tests compare them). */
+    public AttentionKernels use(Variant dense, Variant plan) {
+        if (dense.rows() % 64 != 0 || plan.rows() != 64) throw new IllegalArgumentException(dense + ", " + plan);
+        this.denseVariant = dense;
+        this.planVariant = plan;
+        return this;
+    }
+
+    public CudaStream stream() { return stream; }
+    public KernelModule module() { return module; }
+
+    static float scaleLog2(int headDim) { return (float) (LOG2E / Math.sqrt(headDim)); }
+
+    /** out = causal softmax(q k^T / sqrt(d)) v, all heads. Buffers bf16 in the layout of AttentionShape. */
+    public void dense(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {
+        checkSizes(q, k, v, out, s);
+        int d = s.headDim();
+        Variant x = denseVariant;
+        module.kernel(x.prefix + d).launch(stream,
+                Dim3.of(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d));
+    }
+
+    /** out = softmax restricted to the plan's entries (causal), all heads. */
+    public void withPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
+                         DevicePlan plan) {
+        checkSizes(q, k, v, out, s);
+        if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen())
+            throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
+        int d = s.headDim();
+        Variant x = planVariant;
+        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+    }
+
+    /**
+     * The pair plan of a 64-row plan: per (head, 128-row pair of query blocks) the union of both
+     * blocks' keys, so that {@link #withPairPlan} reads each K/V tile once for 128 query rows.
+     * Allocated in `arena` (count, scan, fill on the device; one small read-back for the sizes).
+     */
+    public DevicePlan pairPlan(DevicePlan plan, DeviceArena arena) {
+        int heads = plan.heads(), n = plan.seqLen(), nqb = (n + 63) / 64, slots = heads * ((nqb + 1) / 2);
+        DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "pair.rangePtr");
+        DeviceBuffer colPtr = arena.alloc(4L * (slots + 1), "pair.colPtr");
+        DeviceBuffer rangeCount = arena.alloc(4L * slots, "pair.rangeCount");
+        DeviceBuffer colCount = arena.alloc(4L * slots, "pair.colCount");
+        Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
+        module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
+                plan.colPtr(), plan.colData(), heads, n, rangeCount, colCount);
+        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
+        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
+        int[] total = new int[1];
+        rangePtr.withOffsetDownload(stream, slots, total);
+        int numRanges = total[0];
+        colPtr.withOffsetDownload(stream, slots, total);
+        int numCols = total[0];
+        DeviceBuffer rangeData = arena.alloc(8L * Math.max(1, numRanges), "pair.rangeData");
+        DeviceBuffer colData = arena.alloc(4L * Math.max(1, numCols), "pair.colData");
+        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
+                plan.colPtr(), plan.colData(), heads, n, rangePtr, rangeData, colPtr, colData);
+        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, numRanges, numCols);
+    }
+
+    /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
+    public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
+                             DevicePlan plan, DevicePlan pair) {
+        checkSizes(q, k, v, out, s);
+        if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen() || pair.seqLen() != s.seqLen())
+            throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
+        int d = s.headDim();
+        Variant x = Variant.PLAN_PAIR;
+        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+                pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
+                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+    }
+
+    /** Causal (i, j) entries the plan computes, all heads (counted on the device). */
+    public long computedEntries(DevicePlan plan, DeviceArena arena) {
+        long mark = arena.mark();
+        try {
+            DeviceBuffer total = arena.alloc(8, "entries");
+            total.zero(stream);
+            int slots = plan.heads() * ((plan.seqLen() + 63) / 64);
+            module.kernel("plan_entries_k").launch(stream, Dim3.of((slots + 255) / 256), 256, 0,
+                    plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), plan.heads(), plan.seqLen(), total);
+            long[] host = new long[1];
+            total.download(stream, host);
+            return host[0];
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    private static void checkSizes(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {
+        need(q, 2 * s.qElements(), "q", s);
+        need(out, 2 * s.qElements(), "out", s);
+        need(k, 2 * s.kvElements(), "k", s);
+        need(v, 2 * s.kvElements(), "v", s);
+    }
+
+    private static void need(DeviceBuffer b, long bytes, String what, AttentionShape s) {
+        if (b.bytes() < bytes) throw new IllegalArgumentException(what + " holds " + b.bytes() + " bytes, " + s + " needs " + bytes);
+    }
+}

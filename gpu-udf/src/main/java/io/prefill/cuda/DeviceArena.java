@@ -1,0 +1,72 @@
+package io.prefill.cuda;
+
+import static io.prefill.cuda.CudaCheck.check;
+
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One cuMemAlloc up front, then bump sub-allocation: launches never allocate, and a layer's
+ * scratch is released at once with {@link #reset(long)} back to a {@link #mark()}.
+ * Not thread-safe: one arena per engine thread and device.
+ */
+public final class DeviceArena implements AutoCloseable {
+    private static final long ALIGN = 256;
+    private final CudaDevice device;
+    private final CUdeviceptr base = new CUdeviceptr();
+    private final long capacity;
+    private long used;
+    /**
+     * -Dprefill.cuda.separateAllocations=true: every buffer gets its own cuMemAlloc, so that
+     * compute-sanitizer memcheck sees an access past a buffer's end (inside one arena it cannot).
+     */
+    private final boolean separate = Boolean.getBoolean("prefill.cuda.separateAllocations");
+    private final java.util.ArrayDeque<long[]> separateMarks = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<CUdeviceptr> separatePointers = new java.util.ArrayDeque<>();
+
+    public DeviceArena(CudaDevice device, long capacityBytes) {
+        this.device = device;
+        this.capacity = capacityBytes;
+        device.makeCurrent();
+        if (!separate)
+            check(JCudaDriver.cuMemAlloc(base, capacityBytes),
+                    "cuMemAlloc(" + capacityBytes + " bytes) for the device arena on " + device);
+    }
+
+    public DeviceBuffer alloc(long bytes, String label) {
+        long start = (used + ALIGN - 1) / ALIGN * ALIGN;
+        if (start + bytes > capacity)
+            throw new CudaException("device arena on " + device + " exhausted: " + label + " needs " + bytes
+                    + " bytes, " + (capacity - start) + " of " + capacity + " left");
+        used = start + Math.max(bytes, 1);
+        if (separate) {
+            CUdeviceptr p = new CUdeviceptr();
+            check(JCudaDriver.cuMemAlloc(p, Math.max(bytes, 1)), "cuMemAlloc(" + bytes + ") for " + label);
+            separateMarks.push(new long[] {start});
+            separatePointers.push(p);
+            return new DeviceBuffer(p, bytes, label);
+        }
+        return new DeviceBuffer(base.withByteOffset(start), bytes, label);
+    }
+
+    public long mark() { return used; }
+
+    public void reset(long mark) {
+        if (mark < 0 || mark > used) throw new IllegalArgumentException("bad arena mark " + mark);
+        used = mark;
+        while (separate && !separateMarks.isEmpty() && separateMarks.peek()[0] >= mark) {
+            separateMarks.pop();
+            JCudaDriver.cuMemFree(separatePointers.pop());
+        }
+    }
+
+    public long used() { return used; }
+    public long capacity() { return capacity; }
+
+    @Override
+    public void close() {
+        device.makeCurrent();
+        reset(0);
+        if (!separate) JCudaDriver.cuMemFree(base);
+    }
+}

@@ -1,0 +1,28 @@
+package io.prefill.cuda;
+
+/** A CSR plan on the device (layout in {@link HostPlan}); what the sparse attention kernel reads. */
+public record DevicePlan(int heads, int seqLen, DeviceBuffer rangePtr, DeviceBuffer rangeData,
+                         DeviceBuffer colPtr, DeviceBuffer colData, int numRanges, int numColumns) {
+
+    public HostPlan download(CudaStream s) {
+        int slots = heads * ((seqLen + 63) / 64) + 1;
+        int[] rp = new int[slots], cp = new int[slots], rd = new int[2 * numRanges], cd = new int[numColumns];
+        rangePtr.download(s, rp);
+        colPtr.download(s, cp);
+        if (rd.length > 0) rangeData.download(s, rd);
+        if (cd.length > 0) colData.download(s, cd);
+        return new HostPlan(heads, seqLen, rp, rd, cp, cd);
+    }
+
+    public static DevicePlan upload(HostPlan p, DeviceArena arena, CudaStream s) {
+        DeviceBuffer rp = arena.alloc(4L * p.rangePtr().length, "plan.rangePtr");
+        DeviceBuffer cp = arena.alloc(4L * p.colPtr().length, "plan.colPtr");
+        DeviceBuffer rd = arena.alloc(4L * Math.max(1, p.rangeData().length), "plan.rangeData");
+        DeviceBuffer cd = arena.alloc(4L * Math.max(1, p.colData().length), "plan.colData");
+        rp.upload(s, p.rangePtr());
+        cp.upload(s, p.colPtr());
+        rd.upload(s, p.rangeData());
+        cd.upload(s, p.colData());
+        return new DevicePlan(p.heads(), p.seqLen(), rp, rd, cp, cd, p.rangeData().length / 2, p.colData().length);
+    }
+}

@@ -1,0 +1,60 @@
+package io.prefill.cuda;
+
+import static io.prefill.cuda.CudaCheck.check;
+
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One kernel of the fatbin with a typed launch: arguments are DeviceBuffer (pointer), Integer,
+ * Float or Long, in the kernel's parameter order. Launch errors name the kernel and its shape.
+ */
+public final class Kernel {
+    private static final int DEFAULT_SMEM_LIMIT = 48 * 1024;
+    private final String name;
+    private final CUfunction function;
+    private int smemLimit = DEFAULT_SMEM_LIMIT;
+
+    Kernel(String name, CUfunction function) {
+        this.name = name;
+        this.function = function;
+    }
+
+    public String name() { return name; }
+
+    public void launch(CudaStream stream, Dim3 grid, int threads, int smemBytes, Object... args) {
+        String shape = name + " grid=" + grid + " block=" + threads + " smem=" + smemBytes;
+        if (grid.x() <= 0 || grid.y() <= 0 || grid.z() <= 0) return;  // nothing to do (e.g. n = 0)
+        if (smemBytes > smemLimit) {
+            check(JCudaDriver.cuFuncSetAttribute(function,
+                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smemBytes),
+                    "raise dynamic shared memory of " + shape);
+            smemLimit = smemBytes;
+        }
+        NativePointerObject[] params = new NativePointerObject[args.length];
+        for (int i = 0; i < args.length; i++) params[i] = param(args[i], i, shape);
+        check(JCudaDriver.cuLaunchKernel(function, grid.x(), grid.y(), grid.z(), threads, 1, 1, smemBytes,
+                stream.handle(), Pointer.to(params), null), "launch " + shape);
+        if (Boolean.getBoolean("prefill.cuda.syncLaunches")) {  // debugging: pin an async fault to its kernel
+            check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
+        }
+    }
+
+    private static Pointer param(Object a, int i, String shape) {
+        if (a instanceof DeviceBuffer b) return Pointer.to(b.pointer());
+        if (a instanceof Integer v) return Pointer.to(new int[] {v});
+        if (a instanceof Float v) return Pointer.to(new float[] {v});
+        if (a instanceof Long v) return Pointer.to(new long[] {v});
+        throw new IllegalArgumentException(shape + ": argument " + i + " has unsupported type " + a);
+    }
+
+    /** Grid size. */
+    public record Dim3(int x, int y, int z) {
+        public static Dim3 of(long x) { return new Dim3(Math.toIntExact(x), 1, 1); }
+        public static Dim3 of(long x, long y) { return new Dim3(Math.toIntExact(x), Math.toIntExact(y), 1); }
+        @Override public String toString() { return "(" + x + "," + y + "," + z + ")"; }
+    }
+}

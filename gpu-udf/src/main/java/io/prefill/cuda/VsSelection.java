@@ -1,0 +1,49 @@
+package io.prefill.cuda;
+
+/**
+ * Chosen key columns and diagonal offsets of every head, ascending, on the device:
+ * head h has kCols[h] columns at cols[h * colsMax ..] and kOffs[h] offsets at offs[h * offsMax ..].
+ */
+public record VsSelection(int heads, DeviceBuffer cols, DeviceBuffer kCols, int colsMax,
+                          DeviceBuffer offs, DeviceBuffer kOffs, int offsMax) {
+
+    /** Uploads host lists (each sorted ascending, values in [0, n)), e.g. an A-shape or a benchmark plan. */
+    public static VsSelection upload(int[][] cols, int[][] offs, DeviceArena arena, CudaStream s) {
+        int heads = cols.length;
+        int colsMax = 1, offsMax = 1;
+        for (int h = 0; h < heads; h++) {
+            colsMax = Math.max(colsMax, cols[h].length);
+            offsMax = Math.max(offsMax, offs[h].length);
+        }
+        int[] c = new int[heads * colsMax], o = new int[heads * offsMax], kc = new int[heads], ko = new int[heads];
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(cols[h], 0, c, h * colsMax, cols[h].length);
+            System.arraycopy(offs[h], 0, o, h * offsMax, offs[h].length);
+            kc[h] = cols[h].length;
+            ko[h] = offs[h].length;
+        }
+        VsSelection sel = allocate(heads, colsMax, offsMax, arena);
+        sel.cols.upload(s, c);
+        sel.offs.upload(s, o);
+        sel.kCols.upload(s, kc);
+        sel.kOffs.upload(s, ko);
+        return sel;
+    }
+
+    static VsSelection allocate(int heads, int colsMax, int offsMax, DeviceArena arena) {
+        return new VsSelection(heads, arena.alloc(4L * heads * colsMax, "vs.cols"), arena.alloc(4L * heads, "vs.kCols"),
+                colsMax, arena.alloc(4L * heads * offsMax, "vs.offs"), arena.alloc(4L * heads, "vs.kOffs"), offsMax);
+    }
+
+    public int[][] downloadColumns(CudaStream s) { return download(s, cols, kCols, colsMax); }
+    public int[][] downloadOffsets(CudaStream s) { return download(s, offs, kOffs, offsMax); }
+
+    private int[][] download(CudaStream s, DeviceBuffer data, DeviceBuffer counts, int max) {
+        int[] all = new int[heads * max], k = new int[heads];
+        data.download(s, all);
+        counts.download(s, k);
+        int[][] out = new int[heads][];
+        for (int h = 0; h < heads; h++) out[h] = java.util.Arrays.copyOfRange(all, h * max, h * max + k[h]);
+        return out;
+    }
+}

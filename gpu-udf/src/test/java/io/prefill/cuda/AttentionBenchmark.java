@@ -1,0 +1,256 @@
+package io.prefill.cuda;
+
+import io.prefill.cuda.Kernel.Dim3;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * Benchmark program (not a test): one layer of 32 query heads, 8 KV heads, head_dim 128, bf16,
+ * random inputs made on the device. Prints ms and TFLOP/s counted on the entries each kernel
+ * actually computes. Usage:
+ *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv]
+ *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
+ */
+public final class AttentionBenchmark {
+    static final int HEADS = 32, KV_HEADS = 8, D = 128;
+
+    public static void main(String[] args) throws IOException {
+        List<Integer> sizes = List.of(32768, 131072, 524288);
+        Path out = null, dump = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
+                case "--out" -> out = Path.of(args[++i]);
+                case "--dump" -> dump = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.available()) throw new IllegalStateException("CUDA backend unavailable: " + a.reason());
+        CudaDevice device = CudaDevice.open(0);
+        KernelModule module = KernelModule.of(device);
+        try (CudaStream stream = new CudaStream(device);
+             DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
+            if (dump != null) {
+                dumpDense(module, stream, arena, dump);
+                return;
+            }
+            System.out.println("device: " + device + ", " + a.reason());
+            List<String> rows = new ArrayList<>();
+            rows.add("n\tcase\tms\tentries\tTFLOPs\tnote");
+            for (int n : sizes) rows.addAll(runSize(module, stream, arena, n));
+            if (out != null) Files.write(out, rows);
+        }
+    }
+
+    static List<String> runSize(KernelModule module, CudaStream stream, DeviceArena arena, int n) {
+        AttentionShape s = new AttentionShape(HEADS, KV_HEADS, n, D);
+        long mark = arena.mark();
+        List<String> rows = new ArrayList<>();
+        DeviceBuffer q = arena.alloc(2 * s.qElements(), "q"), k = arena.alloc(2 * s.kvElements(), "k"),
+                v = arena.alloc(2 * s.kvElements(), "v"), o = arena.alloc(2 * s.qElements(), "out");
+        fillRandom(module, stream, q, s.qElements(), 1);
+        fillRandom(module, stream, k, s.kvElements(), 2);
+        fillRandom(module, stream, v, s.kvElements(), 3);
+        AttentionKernels attn = new AttentionKernels(module, stream);
+        int reps = n >= 262144 ? 2 : 5;
+
+        long denseEntries = s.denseEntries();
+        double denseMs = Double.MAX_VALUE;
+        for (AttentionKernels.Variant x : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1}) {
+            attn.use(x, AttentionKernels.Variant.PLAN_MT1);
+            double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
+            rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
+            denseMs = Math.min(denseMs, ms);
+        }
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+
+        VerticalSlashGpu vs = new VerticalSlashGpu(module, stream, arena);
+        long m2 = arena.mark();
+        DevicePlan realistic = vs.plan(realisticSelection(n, arena, stream), n);
+        long vsEntries = attn.computedEntries(realistic, arena);
+        double pairMs = wall(stream, 3, () -> { long m = arena.mark(); attn.pairPlan(realistic, arena); arena.reset(m); return null; });
+        rows.add(report(n, "VS realistic: pair plan build (wall)", pairMs, 0, s, ""));
+        DevicePlan vsPair = attn.pairPlan(realistic, arena);
+        planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair));
+        arena.reset(m2);
+
+        int[] vb = new int[HEADS], sb = new int[HEADS];
+        Arrays.fill(vb, 1000);
+        Arrays.fill(sb, 6096);
+        double estMs = wall(stream, 3, () -> {
+            long m = arena.mark();
+            vs.plan(vs.estimate(q, k, s, vb, sb), n);
+            stream.synchronize();
+            arena.reset(m);
+            return null;
+        });
+        rows.add(report(n, "VS estimate + plan, 32 heads (wall)", estMs, 0, s, ""));
+        if (n <= 131072) {
+            DevicePlan est = vs.plan(vs.estimate(q, k, s, vb, sb), n);
+            long e = attn.computedEntries(est, arena);
+            double ms = time(stream, reps, () -> { attn.withPlan(q, k, v, o, s, est); return null; });
+            rows.add(report(n, "VS(1000,6096) attention, estimated plan (random inputs)", ms, e, s, ""));
+            arena.reset(m2);
+        }
+
+        BlockSparseGpu bs = new BlockSparseGpu(module, stream, arena);
+        double bsPlanMs = wall(stream, 3, () -> {
+            long m = arena.mark();
+            bs.plan(q, k, s, 100);
+            arena.reset(m);
+            return null;
+        });
+        DevicePlan bsPlan = bs.plan(q, k, s, 100);
+        long bsEntries = attn.computedEntries(bsPlan, arena);
+        rows.add(report(n, "block-sparse top-100 estimate + plan (wall)", bsPlanMs, 0, s, ""));
+        DevicePlan bsPair = attn.pairPlan(bsPlan, arena);
+        planBoth(rows, attn, stream, reps, n, "block-sparse top-100 attention", bsEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, bsPlan, bsPair));
+        arena.reset(m2);
+
+        double aPlanMs = wall(stream, 3, () -> {
+            long m = arena.mark();
+            vs.aShape(HEADS, n, 128, 4096);
+            stream.synchronize();
+            arena.reset(m);
+            return null;
+        });
+        DevicePlan aPlan = vs.aShape(HEADS, n, 128, 4096);
+        long aEntries = attn.computedEntries(aPlan, arena);
+        rows.add(report(n, "A-shape(128,4096) plan (wall)", aPlanMs, 0, s, ""));
+        DevicePlan aPair = attn.pairPlan(aPlan, arena);
+        planBoth(rows, attn, stream, reps, n, "A-shape(128,4096) attention", aEntries, s, denseMs,
+                () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; },
+                () -> attn.withPairPlan(q, k, v, o, s, aPlan, aPair));
+        arena.reset(mark);
+        return rows;
+    }
+
+    /** Times a plan attention with the 64-row plan-kernel variants and the pair kernel. */
+    static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
+                         long entries, AttentionShape s, double denseMs, Supplier<Void> work) {
+        planBoth(rows, attn, stream, reps, n, what, entries, s, denseMs, work, null);
+    }
+
+    static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
+                         long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
+        if (pairWork != null) {
+            double ms = time(stream, reps, () -> { pairWork.run(); return null; });
+            rows.add(report(n, what + " (PLAN_PAIR)", ms, entries, s,
+                    String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+        }
+        for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_MT1,
+                AttentionKernels.Variant.PLAN_OCC3}) {
+            attn.use(AttentionKernels.Variant.DENSE_MT2, x);
+            double ms = time(stream, reps, work);
+            rows.add(report(n, what + " (" + x + ")", ms, entries, s,
+                    String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+        }
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+    }
+
+    /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */
+    static VsSelection realisticSelection(int n, DeviceArena arena, CudaStream stream) {
+        Random rnd = new Random(n);
+        int[][] cols = new int[HEADS][], offs = new int[HEADS][];
+        int[] o = java.util.stream.IntStream.range(0, Math.min(6096, n)).toArray();
+        for (int h = 0; h < HEADS; h++) {
+            TreeSet<Integer> c = new TreeSet<>();
+            for (int x = 0; x < Math.min(30, n); x++) c.add(x);
+            while (c.size() < Math.min(1000, n)) c.add(30 + rnd.nextInt(n - 30));
+            cols[h] = c.stream().mapToInt(Integer::intValue).toArray();
+            offs[h] = o;
+        }
+        return VsSelection.upload(cols, offs, arena, stream);
+    }
+
+    static String report(int n, String what, double ms, long entries, AttentionShape s, String note) {
+        double tflops = entries > 0 ? s.flops(entries) / (ms * 1e-3) / 1e12 : 0;
+        System.out.printf(Locale.ROOT, "n=%-7d %-58s %10.3f ms  %s %s%n", n, what, ms,
+                entries > 0 ? String.format(Locale.ROOT, "%7.1f TFLOP/s (%.3g entries)", tflops, (double) entries) : "", note);
+        return String.format(Locale.ROOT, "%d\t%s\t%.3f\t%d\t%.1f\t%s", n, what, ms, entries, tflops, note);
+    }
+
+    /** Median device time of `reps` runs after one warm-up. */
+    static double time(CudaStream stream, int reps, Supplier<Void> work) {
+        work.get();
+        stream.synchronize();
+        double[] ms = new double[reps];
+        try (GpuTimer t = new GpuTimer(stream)) {
+            for (int r = 0; r < reps; r++) {
+                t.start();
+                work.get();
+                ms[r] = t.stopMillis();
+            }
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+
+    /** Median host wall time (for stages that synchronize inside, like plan building). */
+    static double wall(CudaStream stream, int reps, Supplier<Void> work) {
+        work.get();
+        stream.synchronize();
+        double[] ms = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            work.get();
+            stream.synchronize();
+            ms[r] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+
+    static void fillRandom(KernelModule module, CudaStream stream, DeviceBuffer b, long count, int seed) {
+        module.kernel("fill_random_bf16_k").launch(stream, Dim3.of(4096), 256, 0, b, count, seed, 1.0f);
+    }
+
+    /** A small dense case written as raw little-endian bf16 for the torch cross-check. */
+    static void dumpDense(KernelModule module, CudaStream stream, DeviceArena arena, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        int[][] cases = {{8, 2, 1000, 128}, {4, 1, 4097, 64}, {32, 8, 8192, 128}};
+        StringBuilder meta = new StringBuilder();
+        AttentionKernels attn = new AttentionKernels(module, stream);
+        for (int[] c : cases) {
+            AttentionShape s = new AttentionShape(c[0], c[1], c[2], c[3]);
+            long mark = arena.mark();
+            DeviceBuffer q = arena.alloc(2 * s.qElements(), "q"), k = arena.alloc(2 * s.kvElements(), "k"),
+                    v = arena.alloc(2 * s.kvElements(), "v"), o = arena.alloc(2 * s.qElements(), "out");
+            fillRandom(module, stream, q, s.qElements(), 11);
+            fillRandom(module, stream, k, s.kvElements(), 12);
+            fillRandom(module, stream, v, s.kvElements(), 13);
+            o.fill32(stream, GpuTestSupport.POISON);
+            attn.dense(q, k, v, o, s);
+            String name = "dense_h" + c[0] + "_kv" + c[1] + "_n" + c[2] + "_d" + c[3];
+            for (var e : List.of(new Object[] {"q", q, s.qElements()}, new Object[] {"k", k, s.kvElements()},
+                    new Object[] {"v", v, s.kvElements()}, new Object[] {"out", o, s.qElements()})) {
+                short[] host = new short[Math.toIntExact((Long) e[2])];
+                ((DeviceBuffer) e[1]).download(stream, host);
+                ByteBuffer bb = ByteBuffer.allocate(host.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+                bb.asShortBuffer().put(host);
+                Files.write(dir.resolve(name + "." + e[0] + ".bf16"), bb.array());
+            }
+            meta.append(name).append(' ').append(c[0]).append(' ').append(c[1]).append(' ').append(c[2])
+                    .append(' ').append(c[3]).append('\n');
+            arena.reset(mark);
+        }
+        Files.writeString(dir.resolve("cases.txt"), meta.toString());
+        System.out.println("dumped dense cases to " + dir);
+    }
+}

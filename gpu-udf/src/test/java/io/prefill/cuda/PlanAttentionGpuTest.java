@@ -1,0 +1,108 @@
+package io.prefill.cuda;
+
+import static io.prefill.cuda.GpuTestSupport.*;
+
+import io.prefill.cpu.PlanAttention;
+import io.prefill.sparse.BlockPlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Attention over random CSR plans: unaligned ranges, gathered columns, empty blocks. */
+@Tag("gpu")
+class PlanAttentionGpuTest {
+
+    @BeforeEach
+    void gpu() { assumeGpu(); }
+
+    @ParameterizedTest(name = "heads={0} kv={1} n={2} d={3}")
+    @CsvSource({"1,1,1,64", "2,1,63,128", "4,1,65,64", "8,2,1000,128", "8,8,1000,64", "8,1,777,128", "4,4,2049,128"})
+    void planAttentionMatchesMaskedReference(int heads, int kvHeads, int n, int d) {
+        AttentionShape s = new AttentionShape(heads, kvHeads, n, d);
+        Random rnd = new Random(17L * n + d + heads);
+        float[] q = randomBf16(rnd, s.qElements(), 1.0), k = randomBf16(rnd, s.kvElements(), 1.0),
+                v = randomBf16(rnd, s.kvElements(), 1.0);
+        BlockPlan[] plans = new BlockPlan[heads];
+        for (int h = 0; h < heads; h++) plans[h] = randomPlan(rnd, n);
+        check(s, q, k, v, plans, false);
+    }
+
+    /**
+     * GPU attention over the plans vs a CPU reference: the project's io.prefill.cpu.PlanAttention
+     * (planner-made plans, every row has a key) or the brute-force one here (random plans, which
+     * may leave rows empty: those must come out 0).
+     */
+    static void check(AttentionShape s, float[] q, float[] k, float[] v, BlockPlan[] plans, boolean projectReference) {
+        int n = s.seqLen(), d = s.headDim(), heads = s.heads(), group = heads / s.kvHeads();
+        DeviceArena arena = arena();
+        long mark = arena.mark();
+        try {
+            DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k"), dv = upload(v, "v");
+            DevicePlan plan = DevicePlan.upload(HostPlan.of(plans), arena, stream());
+            float[][] refs = new float[heads][];
+            long entries = 0;
+            for (int h = 0; h < heads; h++) {
+                BlockPlan p = plans[h];
+                entries += p.computedEntries();
+                if (projectReference) {
+                    refs[h] = new float[n * d];
+                    PlanAttention.attend(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d), n, d, p, refs[h]);
+                } else {
+                    refs[h] = CpuReference.attention(head(q, h, n, d), head(k, h / group, n, d), head(v, h / group, n, d),
+                            n, d, p::contains, CpuReference.allRows(n));
+                }
+            }
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
+                    AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_OCC3}) {
+                DeviceBuffer out = poisoned(s.qElements(), "out");
+                attention().use(AttentionKernels.Variant.DENSE_MT2, variant).withPlan(dq, dk, dv, out, s, plan);
+                float[] got = downloadBf16(out, s.qElements());
+                for (int h = 0; h < heads; h++)
+                    assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
+            }
+            DeviceBuffer out = poisoned(s.qElements(), "out");
+            AttentionKernels attn = attention();
+            attn.withPairPlan(dq, dk, dv, out, s, plan, attn.pairPlan(plan, arena));
+            float[] got = downloadBf16(out, s.qElements());
+            for (int h = 0; h < heads; h++)
+                assertClose(refs[h], got, h * n * d, "plan attention PLAN_PAIR " + s + " head " + h);
+            org.junit.jupiter.api.Assertions.assertEquals(entries, attention().computedEntries(plan, arena),
+                    "entries counted on the device");
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    /** Random disjoint ranges (any alignment, inside [0, r1)) plus leftover columns outside them. */
+    static BlockPlan randomPlan(Random rnd, int n) {
+        int nqb = (n + 63) / 64;
+        int[][] ranges = new int[nqb][], cols = new int[nqb][];
+        for (int qb = 0; qb < nqb; qb++) {
+            int r1 = Math.min(qb * 64 + 64, n);
+            TreeSet<Integer> cuts = new TreeSet<>();
+            int pieces = rnd.nextInt(4) * 2;
+            for (int x = 0; x < pieces; x++) cuts.add(rnd.nextInt(r1 + 1));
+            if (rnd.nextBoolean()) { cuts.add(Math.max(0, r1 - 1 - rnd.nextInt(200))); cuts.add(r1); }
+            List<Integer> c = new ArrayList<>(cuts);
+            if (c.size() % 2 == 1) c.remove(c.size() - 1);
+            List<Integer> rs = new ArrayList<>();
+            for (int x = 0; x + 1 < c.size(); x += 2) if (c.get(x) < c.get(x + 1)) { rs.add(c.get(x)); rs.add(c.get(x + 1)); }
+            ranges[qb] = rs.stream().mapToInt(Integer::intValue).toArray();
+            TreeSet<Integer> left = new TreeSet<>();
+            int want = rnd.nextInt(100);
+            for (int x = 0; x < want; x++) {
+                int j = rnd.nextInt(r1);
+                boolean inside = false;
+                for (int y = 0; y < ranges[qb].length; y += 2) inside |= j >= ranges[qb][y] && j < ranges[qb][y + 1];
+                if (!inside) left.add(j);
+            }
+            cols[qb] = left.stream().mapToInt(Integer::intValue).toArray();
+        }
+        return new CpuReference.ListPlan(n, ranges, cols);
+    }
+}

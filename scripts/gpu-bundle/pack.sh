@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Packs a self-contained GPU test bundle (<= 60 MiB) for a GPU node without Java:
+#   jre.tar.xz      jlink'd Java 17 runtime
+#   lib/            jcuda + linux natives, JUnit console launcher (no Spark)
+#   classes/        gpu-udf classes (with the nvcc-built fatbin) and test classes
+#   bench/          python reference scripts (torch)
+#   run.sh          the command to run on the node (see run.sh)
+# Usage: scripts/gpu-bundle/pack.sh [OUT_DIR]   (default: <repo>/.bundle)
+# Needs: JDK 17 (jlink), mvn, nvcc (else the bundle has no kernels and the GPU tests skip).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="${1:-$repo/.bundle}"
+m2="${M2_REPO:-$HOME/.m2/repository}"
+jcuda_version=12.6.0
+junit_platform_version=1.14.1
+
+echo "[pack] building gpu-udf classes, fatbin and test classes"
+(cd "$repo" && mvn -B -q -pl gpu-udf -DskipTests test-compile)
+[[ -f "$repo/gpu-udf/target/classes/io/prefill/cuda/prefill-kernels.fatbin" ]] \
+  || echo "[pack] WARNING: no fatbin (nvcc missing?): GPU tests will skip on the node"
+
+console="$m2/org/junit/platform/junit-platform-console-standalone/$junit_platform_version/junit-platform-console-standalone-$junit_platform_version.jar"
+if [[ ! -f "$console" ]]; then
+  (cd "$repo" && mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit_platform_version)
+fi
+
+rm -rf "$out"
+mkdir -p "$out/lib" "$out/classes" "$out/test-classes" "$out/bench"
+cp "$m2/org/jcuda/jcuda/$jcuda_version/jcuda-$jcuda_version.jar" "$out/lib/"
+cp "$m2/org/jcuda/jcuda-natives/$jcuda_version/jcuda-natives-$jcuda_version-linux-x86_64.jar" "$out/lib/"
+cp "$console" "$out/lib/junit-platform-console-standalone.jar"
+cp -r "$repo/gpu-udf/target/classes/." "$out/classes/"
+cp -r "$repo/gpu-udf/target/test-classes/." "$out/test-classes/"
+cp "$repo"/bench/*.py "$out/bench/" 2>/dev/null || true
+cp "$repo/scripts/gpu-bundle/run.sh" "$out/run.sh"
+chmod +x "$out/run.sh"
+
+jre_cache="$repo/gpu-udf/target/gpu-bundle-jre.tar.xz"
+if [[ ! -f "$jre_cache" ]]; then
+  echo "[pack] jlink a Java 17 runtime"
+  tmp="$(mktemp -d)"
+  jlink --add-modules java.base,jdk.unsupported,java.logging,java.xml,java.management,jdk.management \
+        --strip-debug --no-header-files --no-man-pages --compress=2 --output "$tmp/jre"
+  tar -C "$tmp" -cJf "$jre_cache" jre
+  rm -rf "$tmp"
+fi
+cp "$jre_cache" "$out/jre.tar.xz"
+size=$(du -sm "$out" | cut -f1)
+echo "[pack] bundle at $out: ${size} MiB"
+(( size <= 60 )) || { echo "[pack] ERROR: bundle over 60 MiB"; exit 1; }
