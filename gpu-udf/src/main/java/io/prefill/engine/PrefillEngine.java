@@ -25,6 +25,9 @@ public final class PrefillEngine implements AutoCloseable {
 
     public String backendName() { return backend.name(); }
 
+    /** Whether {@link #prefillWithKvSummary} works on this engine's backend. */
+    public boolean supportsKvSummary() { return backend.supportsKvSummary(); }
+
     public DocumentResult prefill(String document, String question) {
         int promptTokens = 0;
         try {
