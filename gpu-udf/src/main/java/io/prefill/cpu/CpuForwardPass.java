@@ -3,6 +3,9 @@ package io.prefill.cpu;
 import io.prefill.engine.AttentionStats;
 import io.prefill.engine.ForwardBackend;
 import io.prefill.engine.ForwardOutput;
+import io.prefill.kv.KvSummaryCollector;
+import io.prefill.kv.KvSummaryOptions;
+import io.prefill.kv.LayerKvObserver;
 import io.prefill.model.LayerWeights;
 import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelWeights;
@@ -47,6 +50,21 @@ public final class CpuForwardPass implements ForwardBackend {
 
     @Override
     public ForwardOutput forward(int[] tokens) {
+        return forward(tokens, (LayerKvObserver) null);
+    }
+
+    @Override
+    public boolean supportsKvSummary() { return true; }
+
+    @Override
+    public ForwardOutput forward(int[] tokens, KvSummaryOptions kv) {
+        KvSummaryCollector collector = new KvSummaryCollector(config.numLayers(), config.numKvHeads(), kv);
+        ForwardOutput out = forward(tokens, collector);
+        return new ForwardOutput(out.lastLogits(), out.attention(), collector.summary());
+    }
+
+    /** The pre-fill; observer (may be null) sees every layer's Q, K and V after RoPE. */
+    public ForwardOutput forward(int[] tokens, LayerKvObserver observer) {
         int n = tokens.length;
         if (n == 0) throw new IllegalArgumentException("cannot pre-fill an empty prompt");
         int hidden = config.hiddenSize();
@@ -56,7 +74,7 @@ public final class CpuForwardPass implements ForwardBackend {
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights w = weights.layer(l);
             float[] normed = RmsNorm.apply(x, n, hidden, inputNorms[l], config.rmsNormEps());
-            LayerAttention attention = attention(l, w, normed, n, rope);
+            LayerAttention attention = attention(l, w, normed, n, rope, observer);
             stats = stats.plus(attention.stats);
             addInPlace(x, Linear.apply(attention.output, n, w.o(), null));
             normed = RmsNorm.apply(x, n, hidden, postNorms[l], config.rmsNormEps());
@@ -85,7 +103,8 @@ public final class CpuForwardPass implements ForwardBackend {
 
     private record LayerAttention(float[] output, AttentionStats stats) { }
 
-    private LayerAttention attention(int layer, LayerWeights w, float[] normed, int n, Rope rope) {
+    private LayerAttention attention(int layer, LayerWeights w, float[] normed, int n, Rope rope,
+                                     LayerKvObserver observer) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int d = config.headDim();
@@ -115,6 +134,11 @@ public final class CpuForwardPass implements ForwardBackend {
             computed.addAndGet(plan.computedEntries());
             if (!(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength()) sparseRuns.incrementAndGet();
         });
+        if (observer != null) {
+            float[][] qHeads = new float[heads][];
+            for (int h = 0; h < heads; h++) qHeads[h] = HeadLayout.extractHead(q, n, heads, d, h);
+            observer.onLayer(layer, n, d, qHeads, kHeads, vHeads);
+        }
         long denseEntries = (long) heads * n * (n + 1L) / 2;
         int sparse = (int) sparseRuns.get();
         return new LayerAttention(out, new AttentionStats(computed.get(), denseEntries, sparse, heads - sparse));
@@ -127,7 +151,7 @@ public final class CpuForwardPass implements ForwardBackend {
         return Linear.apply(gate, n, w.down(), null);
     }
 
-    private static float silu(float z) { return (float) (z / (1.0 + Math.exp(-z))); }
+    static float silu(float z) { return (float) (z / (1.0 + Math.exp(-z))); }
 
     private static void addInPlace(float[] x, float[] delta) {
         IntStream.range(0, x.length).parallel().forEach(i -> x[i] += delta[i]);

@@ -1,4 +1,13 @@
 package io.prefill.engine;
 
-/** What a backend's pre-fill returns: logits at the last prompt position only, and its work. */
-public record ForwardOutput(float[] lastLogits, AttentionStats attention) { }
+import io.prefill.kv.KvSummary;
+
+/**
+ * What a backend's pre-fill returns: logits at the last prompt position only, and its work; plus
+ * the KV summary when one was asked for (else null).
+ */
+public record ForwardOutput(float[] lastLogits, AttentionStats attention, KvSummary kvSummary) {
+    public ForwardOutput(float[] lastLogits, AttentionStats attention) {
+        this(lastLogits, attention, null);
+    }
+}

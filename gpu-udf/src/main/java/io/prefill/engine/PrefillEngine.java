@@ -1,5 +1,7 @@
 package io.prefill.engine;
 
+import io.prefill.kv.KvSummaryOptions;
+import io.prefill.kv.KvSummaryResult;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.TextTokenizer;
 
@@ -23,6 +25,9 @@ public final class PrefillEngine implements AutoCloseable {
 
     public String backendName() { return backend.name(); }
 
+    /** Whether {@link #prefillWithKvSummary} works on this engine's backend. */
+    public boolean supportsKvSummary() { return backend.supportsKvSummary(); }
+
     public DocumentResult prefill(String document, String question) {
         int promptTokens = 0;
         try {
@@ -43,6 +48,49 @@ public final class PrefillEngine implements AutoCloseable {
             String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
             return DocumentResult.failed(backend.name(), promptTokens, DocumentException.Kind.ENGINE.label(), message);
         }
+    }
+
+    /**
+     * One pre-fill giving both the first token and a KV summary (selected layer by layer during the
+     * pre-fill). A summary over {@code kv.maxBytes()} is refused from its size, known from the
+     * token count before the pre-fill; the first token is still computed. Problems with the
+     * document fail both outputs with the same kind.
+     *
+     * @param modelId written into the summary (see {@link io.prefill.kv.ModelIdentity})
+     */
+    public DocumentOutputs prefillWithKvSummary(String document, String question, KvSummaryOptions kv, String modelId) {
+        int promptTokens = 0;
+        try {
+            if (document == null || document.isBlank()) {
+                throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
+                        document == null ? "the document text is null" : "the document text is empty");
+            }
+            int[] tokens = tokenize(options.template().render(document, question));
+            promptTokens = tokens.length;
+            int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
+            var c = model.config();
+            long bytes = kv.summaryBytes(kept.length, c.numLayers(), c.numKvHeads(), c.headDim());
+            boolean tooLarge = kv.maxBytes() > 0 && bytes > kv.maxBytes();
+            long start = System.nanoTime();
+            ForwardOutput out = tooLarge ? backend.forward(kept) : backend.forward(kept, kv);
+            double millis = (System.nanoTime() - start) / 1e6;
+            DocumentResult first = new DocumentResult(tokens.length, tokens.length - kept.length,
+                    firstToken(out.lastLogits()), out.attention(), millis, backend.name(), null, null);
+            KvSummaryResult summary = tooLarge
+                    ? KvSummaryResult.tooLarge(kept.length, kept.length, bytes, kv, c.numLayers(), c.numKvHeads(), c.headDim())
+                    : KvSummaryResult.ok(out.kvSummary().withModel(modelId));
+            return new DocumentOutputs(first, summary);
+        } catch (DocumentException e) {
+            return failedBoth(promptTokens, e.kind().label(), e.getMessage());
+        } catch (RuntimeException e) {
+            String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
+            return failedBoth(promptTokens, DocumentException.Kind.ENGINE.label(), message);
+        }
+    }
+
+    private DocumentOutputs failedBoth(int promptTokens, String kind, String message) {
+        return new DocumentOutputs(DocumentResult.failed(backend.name(), promptTokens, kind, message),
+                KvSummaryResult.failed(promptTokens, kind, message));
     }
 
     /**

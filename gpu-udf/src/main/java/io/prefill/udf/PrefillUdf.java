@@ -63,6 +63,16 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
     @Override
     public Row call(String text, String question) {
+        DocumentResult r = onEngine(spec, engine -> engine.prefill(text, question));
+        if (counters != null) counters.record(r);
+        return toRow(r);
+    }
+
+    /**
+     * Runs one document's work on this executor's engine for spec, holding the GPU's lock when the
+     * engine is bound to one (shared by every pre-fill SQL function).
+     */
+    static <T> T onEngine(EngineSpec spec, java.util.function.Function<PrefillEngine, T> work) {
         FaultInjection.maybeFail();
         int device = EngineCache.deviceFor(spec);
         PrefillEngine engine;
@@ -74,21 +84,15 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
             throw new IllegalStateException("pre-fill engine unavailable on this executor"
                     + (device >= 0 ? " (GPU " + device + ")" : "") + ": " + e.getMessage(), e);
         }
-        DocumentResult r;
-        if (device >= 0) {
-            // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
-            var lock = GpuBinding.lock(device);
-            lock.lock();
-            try {
-                r = engine.prefill(text, question);
-            } finally {
-                lock.unlock();
-            }
-        } else {
-            r = engine.prefill(text, question);
+        if (device < 0) return work.apply(engine);
+        // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
+        var lock = GpuBinding.lock(device);
+        lock.lock();
+        try {
+            return work.apply(engine);
+        } finally {
+            lock.unlock();
         }
-        if (counters != null) counters.record(r);
-        return toRow(r);
     }
 
     static Row toRow(DocumentResult r) {

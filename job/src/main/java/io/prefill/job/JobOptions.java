@@ -2,6 +2,7 @@ package io.prefill.job;
 
 import io.prefill.engine.Backends;
 import io.prefill.engine.LengthPolicy;
+import io.prefill.kv.KvSummaryOptions;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,9 +18,22 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          String questionColumn, String question, String output, WriteMode writeMode,
                          String model, String patterns, String backend, int topK, int maxTokens,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
-                         Map<String, String> sparkConf, boolean printSummary) {
+                         Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
+                         KvSummaryOptions kvSummary) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
+
+    /** What the job writes: first tokens, KV summaries, or both from one pre-fill per document. */
+    public enum Mode {
+        FIRST_TOKEN, KV_SUMMARY, BOTH;
+
+        public boolean writesKv() { return this != FIRST_TOKEN; }
+    }
+
+    /** Where --mode both writes the KV summaries unless --kv-output says otherwise: a sibling of --output. */
+    public static String defaultKvOutput(String output) {
+        return output.replaceAll("/+$", "") + "-kv";
+    }
 
     public enum WriteMode { ERROR, OVERWRITE, RESUME }
 
@@ -41,6 +55,15 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "  --length-policy P       over the maximum: error (default) | head | tail",
             "  --template T            prompt template with {document} and optionally {question}",
             "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
+            "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
+            "                          first tokens to --output, KV summaries to --kv-output)",
+            "  --kv-output PATH        KV-summary output for --mode both (default: --output with -kv appended)",
+            "  --kv-window W           KV observation window: the last W prompt queries vote, and are kept (default 32)",
+            "  --kv-top-k K            positions kept per layer and KV head by vote (default 1024)",
+            "  --kv-sinks S            first positions always kept (default 4)",
+            "  --kv-pool-kernel N      odd width of the pooling filter over the votes (default 7)",
+            "  --kv-pooling P          max (default) | avg",
+            "  --kv-max-bytes B        larger summaries become kv_too_large error rows; 0 = no limit (default 1073741824)",
             "  --master URL            Spark master when not launched by spark-submit (e.g. local[2])",
             "  --conf KEY=VALUE        any Spark setting (repeatable)",
             "  --no-summary            do not print the result table at the end");
@@ -51,7 +74,9 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         boolean summary = true;
         List<String> known = List.of("--input", "--input-format", "--id-column", "--text-column", "--question-column",
                 "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
-                "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf");
+                "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
+                "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
+                "--kv-max-bytes");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--no-summary")) {
@@ -76,14 +101,41 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         if (values.containsKey("--question") && values.containsKey("--question-column")) {
             throw new IllegalArgumentException("give either --question or --question-column, not both");
         }
+        Mode mode = enumOption(Mode.class, "--mode", values.getOrDefault("--mode", "first-token"));
+        WriteMode writeMode = enumOption(WriteMode.class, "--write-mode", values.getOrDefault("--write-mode", "error"));
+        boolean kvOptionGiven = values.keySet().stream().anyMatch(k -> k.startsWith("--kv-"));
+        if (!mode.writesKv() && kvOptionGiven) {
+            throw new IllegalArgumentException("--kv-* options need --mode kv-summary or --mode both");
+        }
+        if (values.containsKey("--kv-output") && mode != Mode.BOTH) {
+            throw new IllegalArgumentException("--kv-output is for --mode both; with --mode kv-summary the summaries go to --output");
+        }
+        if (mode == Mode.BOTH && writeMode == WriteMode.RESUME) {
+            // Two outputs could disagree on which documents are done; resume each mode on its own.
+            throw new IllegalArgumentException("--write-mode resume is not supported with --mode both");
+        }
+        String kvOutput = mode == Mode.BOTH ? values.getOrDefault("--kv-output", defaultKvOutput(output)) : null;
+        if (kvOutput != null && kvOutput.replaceAll("/+$", "").equals(output.replaceAll("/+$", ""))) {
+            throw new IllegalArgumentException("--kv-output must differ from --output");
+        }
+        KvSummaryOptions kv;
+        try {
+            kv = new KvSummaryOptions(intOption(values, "--kv-window", KvSummaryOptions.DEFAULT_WINDOW, 1),
+                    intOption(values, "--kv-top-k", KvSummaryOptions.DEFAULT_TOP_K, 0),
+                    intOption(values, "--kv-sinks", KvSummaryOptions.DEFAULT_SINKS, 0),
+                    intOption(values, "--kv-pool-kernel", KvSummaryOptions.DEFAULT_KERNEL, 1),
+                    KvSummaryOptions.Pooling.parse(values.getOrDefault("--kv-pooling", "max")),
+                    longOption(values, "--kv-max-bytes", KvSummaryOptions.DEFAULT_MAX_BYTES));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("KV summary options: " + e.getMessage(), e);
+        }
         return new JobOptions(input, inputFormat(values.get("--input-format"), input),
                 values.getOrDefault("--id-column", "id"), values.getOrDefault("--text-column", "text"),
                 values.get("--question-column"), values.get("--question"), output,
-                enumOption(WriteMode.class, "--write-mode", values.getOrDefault("--write-mode", "error")),
-                model, values.get("--patterns"), Backends.validate(values.getOrDefault("--backend", "cpu")),
+                writeMode, model, values.get("--patterns"), Backends.validate(values.getOrDefault("--backend", "cpu")),
                 intOption(values, "--top-k", 5, 1), intOption(values, "--max-tokens", 0, 0),
                 LengthPolicy.parse(values.getOrDefault("--length-policy", "error")), values.get("--template"),
-                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary);
+                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv);
     }
 
     private static String required(Map<String, String> values, String name) {
@@ -104,12 +156,24 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         }
     }
 
+    private static long longOption(Map<String, String> values, String name, long dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        try {
+            long x = Long.parseLong(v.trim());
+            if (x < 0) throw new IllegalArgumentException("option " + name + " must be at least 0, got " + x);
+            return x;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
     private static <E extends Enum<E>> E enumOption(Class<E> type, String name, String v) {
         try {
-            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             List<String> allowed = new ArrayList<>();
-            for (E c : type.getEnumConstants()) allowed.add(c.name().toLowerCase(Locale.ROOT));
+            for (E c : type.getEnumConstants()) allowed.add(c.name().toLowerCase(Locale.ROOT).replace('_', '-'));
             throw new IllegalArgumentException("option " + name + ": '" + v + "' is not one of " + allowed);
         }
     }

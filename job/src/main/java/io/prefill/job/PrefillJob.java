@@ -5,6 +5,7 @@ import io.prefill.engine.PromptTemplate;
 import io.prefill.sparse.PatternConfig;
 import io.prefill.udf.EngineCache;
 import io.prefill.udf.EngineSpec;
+import io.prefill.udf.KvSummaryUdf;
 import io.prefill.udf.PrefillUdf;
 import io.prefill.udf.PrefillUdf.JobCounters;
 import org.apache.hadoop.fs.FileSystem;
@@ -13,6 +14,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.storage.StorageLevel;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -51,7 +53,12 @@ public final class PrefillJob {
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
         EngineSpec spec = validate(spark, o);
-        boolean outputExists = checkOutput(spark, o);
+        if (o.mode().writesKv() && !EngineCache.get(spec, -1).supportsKvSummary()) {
+            throw new IllegalArgumentException("--mode " + o.mode().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                    + ": backend '" + spec.backend() + "' cannot produce KV summaries yet");
+        }
+        boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
+        if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
         if (o.writeMode() == JobOptions.WriteMode.RESUME && outputExists) {
@@ -66,32 +73,57 @@ public final class PrefillJob {
                 planned.plan().imbalance());
 
         JobCounters counters = JobCounters.create(spark);
-        UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
-        Dataset<Row> results = planned.corpus()
-                .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
-                        col(CostPlanner.COST), col(CostPlanner.PARTITION))
-                .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION));
-
         ProgressListener progress = new ProgressListener(counters, planned.plan(), log);
         spark.sparkContext().addSparkListener(progress);
         long start = System.nanoTime();
+        Dataset<Row> prefilled = null;
         try {
-            spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ") of "
+            spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ", " + o.mode() + ") of "
                     + planned.documents() + " documents from " + o.input() + " -> " + o.output());
             SaveMode mode = switch (o.writeMode()) {
                 case OVERWRITE -> SaveMode.Overwrite;
                 case RESUME -> SaveMode.Append;
                 default -> SaveMode.ErrorIfExists;
             };
-            results.write().mode(mode).parquet(o.output());
+            if (o.mode() == JobOptions.Mode.FIRST_TOKEN) {
+                UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
+                Dataset<Row> results = planned.corpus()
+                        .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
+                                col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                        .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION));
+                results.write().mode(mode).parquet(o.output());
+            } else {
+                UserDefinedFunction prefill = KvSummaryUdf.register(spark, spec, o.kvSummary(), counters);
+                prefilled = planned.corpus()
+                        .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
+                                col(CostPlanner.COST), col(CostPlanner.PARTITION));
+                Dataset<Row> kvRows = KvOutput.rows(prefilled, "r");
+                if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
+                    kvRows.write().mode(mode).parquet(o.output());
+                } else {
+                    // One pre-fill feeds both outputs: the first write fills the disk cache, the second
+                    // reads it. Only a lost cache block would pre-fill its documents again.
+                    prefilled.persist(StorageLevel.DISK_ONLY());
+                    prefilled.select(col(CorpusReader.ID), col("r.first.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                            .write().mode(mode).parquet(o.output());
+                    kvRows.write().mode(mode).parquet(o.kvOutput());
+                }
+            }
         } finally {
             spark.sparkContext().removeSparkListener(progress);
             spark.sparkContext().setJobDescription(null);
+            if (prefilled != null) prefilled.unpersist();
             planned.corpus().unpersist();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spark.sparkContext().setJobDescription("reading back " + o.output());
-        JobSummary summary = JobSummary.read(spark, o.output(), seconds);
+        JobSummary summary;
+        if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
+            summary = KvOutput.summary(spark, o.output(), seconds);
+        } else {
+            summary = JobSummary.read(spark, o.output(), seconds);
+        }
+        if (o.mode().writesKv()) KvOutput.logLine(spark, o.mode() == JobOptions.Mode.BOTH ? o.kvOutput() : o.output(), log);
         spark.sparkContext().setJobDescription(null);
         return summary;
     }
@@ -125,18 +157,18 @@ public final class PrefillJob {
     }
 
     /** Whether the output exists; under write mode error, that is a failure before any work. */
-    private static boolean checkOutput(SparkSession spark, JobOptions o) {
+    private static boolean checkOutput(SparkSession spark, String output, JobOptions.WriteMode writeMode) {
         try {
-            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(o.output());
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
             FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
             boolean exists = fs.exists(out);
-            if (exists && o.writeMode() == JobOptions.WriteMode.ERROR) {
-                throw new IllegalArgumentException("output " + o.output() + " already exists; use --write-mode overwrite "
+            if (exists && writeMode == JobOptions.WriteMode.ERROR) {
+                throw new IllegalArgumentException("output " + output + " already exists; use --write-mode overwrite "
                         + " (start over) or --write-mode resume (skip documents already there), or choose another path");
             }
             return exists;
         } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("cannot check output path " + o.output() + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot check output path " + output + ": " + e.getMessage(), e);
         }
     }
 }
