@@ -30,14 +30,14 @@ class NotebookSuite extends AnyFunSuite with BeforeAndAfterAll {
   override def beforeAll(): Unit = {
     spark = ReportTestOutput.session()
     val output = ReportTestOutput.get(spark)
-    forms = Map("output" -> output.parquet, "patterns" -> output.patterns)
+    forms = Map("output" -> output.parquet, "patterns" -> output.patterns, "kv_output" -> output.kv)
   }
 
   override def afterAll(): Unit = if (spark != null) spark.stop()
 
   test("notebooks/ holds the output and pattern notes, each importable: a name, an id, paragraphs with ids") {
     val names = notes.map(ZeppelinNote.read(_).name)
-    assert(names.contains("Pre-fill output") && names.contains("Pattern config"), names)
+    assert(names.contains("Pre-fill output") && names.contains("Pattern config") && names.contains("KV summaries"), names)
     for (n <- notes.map(ZeppelinNote.read)) {
       assert(n.id.matches("[A-Z0-9]{9}"), s"${n.file}: Zeppelin note ids are 9 upper-case characters")
       assert(n.file.getFileName.toString.endsWith("_" + n.id + ".zpln"), s"${n.file}: Zeppelin names files <name>_<id>.zpln")

@@ -12,7 +12,7 @@ import org.apache.spark.sql.SparkSession
  * sparse heads run: the demo config is dense below 1024), and three error rows of two kinds (empty text, null text, one document over --max-tokens).
  */
 object ReportTestOutput {
-  final case class Output(parquet: String, patterns: String, dir: Path)
+  final case class Output(parquet: String, patterns: String, dir: Path, kv: String)
 
   private val lengths = Array(300, 700, 1000, 1300, 2000)
   /** Under the longest document, so that it becomes a too_long error row. */
@@ -38,11 +38,12 @@ object ReportTestOutput {
       val tok = TextTokenizer.load(model.resolve("tokenizer.json"))
       try DemoCorpus.write(corpus, tok, lengths, 9L) finally tok.close()
       val out = work.resolve("first-tokens.parquet").toString
+      val kv = work.resolve("kv-summaries.parquet").toString
       PrefillJob.run(spark, JobOptions.parse(Array("--input", corpus.toString, "--model", model.toString,
         "--template", template, "--question-column", "question", "--patterns", demoPatterns.toString,
         "--max-tokens", maxTokens.toString, "--length-policy", "error", "--partitions", "2",
-        "--output", out, "--no-summary")), System.out)
-      val o = Output(out, demoPatterns.toString, work)
+        "--output", out, "--mode", "both", "--kv-output", kv, "--kv-top-k", "64", "--no-summary")), System.out)
+      val o = Output(out, demoPatterns.toString, work, kv)
       produced = Some(o)
       o
     }
