@@ -15,20 +15,12 @@ import io.prefill.model.RopeFrequencies;
 public final class CpuDecodeStep {
     private final ModelConfig config;
     private final ModelWeights weights;
-    private final float[] finalNorm;
-    private final float[][] inputNorms;
-    private final float[][] postNorms;
+    private final NormWeights norms;
 
     public CpuDecodeStep(ModelConfig config, ModelWeights weights) {
         this.config = config;
         this.weights = weights;
-        this.finalNorm = weights.finalNorm().toFloatArray();
-        this.inputNorms = new float[config.numLayers()][];
-        this.postNorms = new float[config.numLayers()][];
-        for (int l = 0; l < config.numLayers(); l++) {
-            inputNorms[l] = weights.layer(l).inputNorm().toFloatArray();
-            postNorms[l] = weights.layer(l).postAttentionNorm().toFloatArray();
-        }
+        this.norms = NormWeights.of(weights, config.numLayers());
     }
 
     /**
@@ -47,7 +39,7 @@ public final class CpuDecodeStep {
         double[] inv = RopeFrequencies.inverseFrequencies(config, position + 1);
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights w = weights.layer(l);
-            float[] normed = RmsNorm.apply(x, 1, hidden, inputNorms[l], config.rmsNormEps());
+            float[] normed = RmsNorm.apply(x, 1, hidden, norms.input()[l], config.rmsNormEps());
             float[] q = Linear.apply(normed, 1, w.q(), w.qBias());
             float[] k = Linear.apply(normed, 1, w.k(), w.kBias());
             float[] v = Linear.apply(normed, 1, w.v(), w.vBias());
@@ -59,14 +51,14 @@ public final class CpuDecodeStep {
                 attendHead(q, h, k, v, g, d, cache.k()[l][g], cache.v()[l][g], cache.kept(l, g), attn);
             }
             add(x, Linear.apply(attn, 1, w.o(), null));
-            normed = RmsNorm.apply(x, 1, hidden, postNorms[l], config.rmsNormEps());
+            normed = RmsNorm.apply(x, 1, hidden, norms.postAttention()[l], config.rmsNormEps());
             float[] gate = Linear.apply(normed, 1, w.gate(), null);
             float[] up = Linear.apply(normed, 1, w.up(), null);
             for (int i = 0; i < gate.length; i++) gate[i] = CpuForwardPass.silu(gate[i]) * up[i];
             add(x, Linear.apply(gate, 1, w.down(), null));
         }
         float[] last = new float[hidden];
-        RmsNorm.normalizeRow(x, 0, hidden, finalNorm, config.rmsNormEps(), last, 0);
+        RmsNorm.normalizeRow(x, 0, hidden, norms.last(), config.rmsNormEps(), last, 0);
         return Linear.apply(last, 1, weights.lmHead(), null);
     }
 

@@ -28,21 +28,13 @@ public final class CpuForwardPass implements ForwardBackend {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final PatternConfig patterns;
-    private final float[] finalNorm;
-    private final float[][] inputNorms;
-    private final float[][] postNorms;
+    private final NormWeights norms;
 
     public CpuForwardPass(ModelConfig config, ModelWeights weights, PatternConfig patterns) {
         this.config = config;
         this.weights = weights;
         this.patterns = patterns;
-        this.finalNorm = weights.finalNorm().toFloatArray();
-        this.inputNorms = new float[config.numLayers()][];
-        this.postNorms = new float[config.numLayers()][];
-        for (int l = 0; l < config.numLayers(); l++) {
-            inputNorms[l] = weights.layer(l).inputNorm().toFloatArray();
-            postNorms[l] = weights.layer(l).postAttentionNorm().toFloatArray();
-        }
+        this.norms = NormWeights.of(weights, config.numLayers());
     }
 
     @Override
@@ -73,15 +65,15 @@ public final class CpuForwardPass implements ForwardBackend {
         AttentionStats stats = AttentionStats.NONE;
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights w = weights.layer(l);
-            float[] normed = RmsNorm.apply(x, n, hidden, inputNorms[l], config.rmsNormEps());
+            float[] normed = RmsNorm.apply(x, n, hidden, norms.input()[l], config.rmsNormEps());
             LayerAttention attention = attention(l, w, normed, n, rope, observer);
             stats = stats.plus(attention.stats);
             addInPlace(x, Linear.apply(attention.output, n, w.o(), null));
-            normed = RmsNorm.apply(x, n, hidden, postNorms[l], config.rmsNormEps());
+            normed = RmsNorm.apply(x, n, hidden, norms.postAttention()[l], config.rmsNormEps());
             addInPlace(x, mlp(w, normed, n));
         }
         float[] last = new float[hidden];
-        RmsNorm.normalizeRow(x, (n - 1) * hidden, hidden, finalNorm, config.rmsNormEps(), last, 0);
+        RmsNorm.normalizeRow(x, (n - 1) * hidden, hidden, norms.last(), config.rmsNormEps(), last, 0);
         return new ForwardOutput(Linear.apply(last, 1, weights.lmHead(), null), stats);
     }
 
