@@ -33,6 +33,8 @@ class HeadSearchTest {
         List<CandidateScore> scores = HeadSearch.evaluate(head, OPTIONS);
         CandidateScore chosen = HeadSearch.choose(scores, OPTIONS);
         String table = scores.toString();
+        // For the record in target/surefire-reports: how clear the win was.
+        System.out.println(expected + " head: chose " + chosen + "\n  candidates " + table);
         assertEquals(expected, chosen.family().patternName(), table);
         assertTrue(chosen.error() < 0.1, "planted pattern should be nearly exact: " + table);
         assertTrue(chosen.recall() > 0.9, table);
