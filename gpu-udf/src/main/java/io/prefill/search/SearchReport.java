@@ -36,19 +36,21 @@ public final class SearchReport {
             + "mass inside the plan, mean over ").append(o.options().recallRows()).append(" sampled rows; both averaged "
             + "over the documents. Budgets are fitted on the longest document.\n\n");
 
-        md.append("## Patterns per layer\n\n| layer | dense | a_shape | vertical_slash | block_sparse | mean score |\n"
-            + "|---:|---:|---:|---:|---:|---:|\n");
+        md.append("## Patterns per layer\n\n| layer | dense | a_shape | vertical_slash | block_sparse | mean cost | mean score |\n"
+            + "|---:|---:|---:|---:|---:|---:|---:|\n");
         for (int l = 0; l < o.config().numLayers(); l++) {
             Map<String, Integer> counts = new LinkedHashMap<>();
             for (String name : new String[] {"dense", "a_shape", "vertical_slash", "block_sparse"}) counts.put(name, 0);
-            double score = 0;
+            double score = 0, cost = 0;
             for (int h = 0; h < o.config().numHeads(); h++) {
                 counts.merge(name(o.config().pattern(l, h)), 1, Integer::sum);
                 score += o.head(l, h).chosen().score();
+                cost += o.head(l, h).chosen().cost();
             }
             md.append("| ").append(l);
             for (int c : counts.values()) md.append(" | ").append(c);
-            md.append(String.format(Locale.ROOT, " | %.4f |%n", score / o.config().numHeads()));
+            int heads = o.config().numHeads();
+            md.append(String.format(Locale.ROOT, " | %.4f | %.4f |%n", cost / heads, score / heads));
         }
 
         md.append("\n## Heads\n\nchosen pattern, its cost, error, recall and score; then every candidate's error "
