@@ -61,7 +61,9 @@ public final class SearchReport {
                 HeadOutcome head = o.head(l, h);
                 CandidateScore c = head.chosen();
                 md.append(String.format(Locale.ROOT, "| %d | %d | %s | %.4f | %.4f | %.4f | %.4f | %s |%n", l, h,
-                    describe(c.pattern()) + (head.pinned() ? " (pinned)" : ""), c.cost(), c.error(), c.recall(),
+                    describe(c.pattern()) + (head.pinned() ? " (pinned)" : "")
+                        + (!head.pinned() && c.cost() > o.options().targetCost() * 1.1 ? " (over target: no family fits)" : ""),
+                    c.cost(), c.error(), c.recall(),
                     c.score(), candidates(head)));
             }
         }

@@ -75,6 +75,17 @@ class PatternSearchTest {
     }
 
     @Test
+    void aTargetNoFamilyCanMeetTakesTheCheapestAndSaysSo() {
+        SearchOptions tight = new SearchOptions(0.01, 512, 16, 0.1, List.of(PatternFamily.values()));
+        SearchOutcome outcome = PatternSearch.run("demo-model", model.config(), model.weights(),
+            List.of(doc("a", 600, 7)), tight, null, null);
+        HeadOutcome head = outcome.head(0, 0);
+        double cheapest = head.candidates().stream().mapToDouble(CandidateScore::cost).min().orElseThrow();
+        assertEquals(cheapest, head.chosen().cost());
+        assertTrue(SearchReport.markdown(outcome).contains("(over target: no family fits)"));
+    }
+
+    @Test
     void refusesADocumentShorterThanTheMinimumSparseLength() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PatternSearch.run(
             "demo-model", model.config(), model.weights(), List.of(doc("long", 600, 4), doc("short", 100, 5)),
