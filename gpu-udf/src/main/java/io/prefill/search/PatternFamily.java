@@ -34,11 +34,13 @@ public enum PatternFamily {
     /** budget columns and budget diagonals beyond the forced ones. */
     VERTICAL_SLASH("vertical_slash") {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, budget); }
+        @Override int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
     },
     /** budget columns and 4 x budget diagonals beyond the forced ones: MInference's published budgets lean to slashes (1000, 6096). */
     VERTICAL_SLASH_WIDE("vertical_slash") {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, 4L * budget); }
+        @Override int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
     };
 
@@ -53,7 +55,7 @@ public enum PatternFamily {
 
     public abstract HeadPattern pattern(int budget);
 
-    int minBudget() { return this == A_SHAPE || this == BLOCK_SPARSE ? 1 : 0; }
+    int minBudget() { return 1; }
 
     /**
      * The forced columns (0..29) and diagonals (0..99) take the first slots of the online budgets,
