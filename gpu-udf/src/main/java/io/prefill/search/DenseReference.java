@@ -1,0 +1,87 @@
+package io.prefill.search;
+
+import io.prefill.cpu.PlanAttention;
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.RangePlan;
+
+import java.util.stream.IntStream;
+
+/**
+ * A head's dense attention, against which candidate plans are scored: the full dense output (for
+ * the relative L2 error) and the dense softmax of a sample of rows (for the recall of attention mass).
+ */
+public final class DenseReference {
+    private final HeadInputs in;
+    private final float[] denseOut;
+    private final double denseNorm;
+    private final int[] sampleRows;
+    private final double[][] probabilities;
+
+    public DenseReference(HeadInputs in, int recallRows) {
+        this.in = in;
+        this.denseOut = attend(RangePlan.dense(in.n()));
+        this.denseNorm = Math.sqrt(sumSquares(denseOut, null));
+        this.sampleRows = sampleRows(in.n(), recallRows);
+        this.probabilities = new double[sampleRows.length][];
+        IntStream.range(0, sampleRows.length).parallel().forEach(r -> probabilities[r] = softmaxRow(sampleRows[r]));
+    }
+
+    /** ||out(plan) - out(dense)|| / ||out(dense)|| over every row and channel. */
+    public double relativeError(BlockPlan plan) {
+        float[] out = attend(plan);
+        double diff = Math.sqrt(sumSquares(out, denseOut));
+        return denseNorm == 0 ? diff : diff / denseNorm;
+    }
+
+    /** Dense softmax probability that lands inside the plan, averaged over the sampled rows. */
+    public double recall(BlockPlan plan) {
+        double total = 0;
+        for (int r = 0; r < sampleRows.length; r++) {
+            int i = sampleRows[r];
+            double inside = 0;
+            for (int j = 0; j <= i; j++) if (plan.contains(i, j)) inside += probabilities[r][j];
+            total += inside;
+        }
+        return total / sampleRows.length;
+    }
+
+    private float[] attend(BlockPlan plan) {
+        float[] out = new float[in.n() * in.d()];
+        PlanAttention.attend(in.q(), in.k(), in.v(), in.n(), in.d(), plan, out);
+        return out;
+    }
+
+    private double[] softmaxRow(int i) {
+        int d = in.d();
+        double scale = 1.0 / Math.sqrt(d);
+        double[] p = new double[i + 1];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j <= i; j++) {
+            double dot = 0;
+            for (int c = 0; c < d; c++) dot += (double) in.q()[i * d + c] * in.k()[j * d + c];
+            p[j] = dot * scale;
+            max = Math.max(max, p[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j <= i; j++) { p[j] = Math.exp(p[j] - max); sum += p[j]; }
+        for (int j = 0; j <= i; j++) p[j] /= sum;
+        return p;
+    }
+
+    /** Evenly spaced rows, always including the last (the row that sees the whole prompt). */
+    static int[] sampleRows(int n, int count) {
+        int m = Math.max(1, Math.min(count, n));
+        int[] rows = new int[m];
+        for (int r = 0; r < m; r++) rows[r] = (int) ((long) (n - 1) * (r + 1) / m);
+        return rows;
+    }
+
+    private static double sumSquares(float[] a, float[] minus) {
+        double sum = 0;
+        for (int t = 0; t < a.length; t++) {
+            double x = minus == null ? a[t] : (double) a[t] - minus[t];
+            sum += x * x;
+        }
+        return sum;
+    }
+}

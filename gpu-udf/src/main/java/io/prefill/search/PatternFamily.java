@@ -1,0 +1,84 @@
+package io.prefill.search;
+
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.BlockSparseEstimator;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.RangePlan;
+import io.prefill.sparse.VerticalSlashEstimator;
+import io.prefill.sparse.VerticalSlashIndex;
+
+import java.util.function.IntFunction;
+
+/**
+ * The candidate families the search tries, each with one integer budget that the search fits to
+ * the target cost. Listed in order of preference on a near tie: a static pattern needs no online
+ * estimate, and the block-sparse estimate is cheaper than the vertical-slash one.
+ */
+public enum PatternFamily {
+    /** Sinks [0, 64) plus a window of budget diagonals. */
+    A_SHAPE("a_shape") {
+        @Override public HeadPattern pattern(int budget) { return new HeadPattern.AShape(A_SHAPE_SINKS, budget); }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) {
+            return b -> RangePlan.fromVerticalSlash(in.n(), VerticalSlashIndex.aShape(in.n(), A_SHAPE_SINKS, b));
+        }
+    },
+    /** budget key blocks per query block. */
+    BLOCK_SPARSE("block_sparse") {
+        @Override public HeadPattern pattern(int budget) { return new HeadPattern.BlockSparse(budget); }
+        @Override int maxBudget(int n) { return (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK; }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) {
+            return b -> RangePlan.fromKeyBlocks(in.n(),
+                BlockSparseEstimator.topKeyBlocks(in.q(), in.k(), in.n(), in.d(), b));
+        }
+    },
+    /** budget columns and budget diagonals beyond the forced ones. */
+    VERTICAL_SLASH("vertical_slash") {
+        @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, budget); }
+        @Override int minBudget() { return 0; }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
+    },
+    /** budget columns and 4 x budget diagonals beyond the forced ones: MInference's published budgets lean to slashes (1000, 6096). */
+    VERTICAL_SLASH_WIDE("vertical_slash") {
+        @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, 4L * budget); }
+        @Override int minBudget() { return 0; }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
+    };
+
+    static final int A_SHAPE_SINKS = 64;
+
+    private final String patternName;
+
+    PatternFamily(String patternName) { this.patternName = patternName; }
+
+    /** The pattern name in configs (both vertical-slash shapes are "vertical_slash"). */
+    public String patternName() { return patternName; }
+
+    public abstract HeadPattern pattern(int budget);
+
+    int minBudget() { return 1; }
+
+    /**
+     * The forced columns (0..29) and diagonals (0..99) take the first slots of the online budgets,
+     * so the budgets count extra columns and diagonals on top of them.
+     */
+    private static HeadPattern verticalSlash(long extraColumns, long extraDiagonals) {
+        return new HeadPattern.VerticalSlash(
+            (int) Math.min(Integer.MAX_VALUE, VerticalSlashEstimator.FORCED_COLUMNS + extraColumns),
+            (int) Math.min(Integer.MAX_VALUE, VerticalSlashEstimator.FORCED_OFFSETS + extraDiagonals));
+    }
+
+    int maxBudget(int n) { return n; }
+
+    /** Budget -> this input's plan, exactly as {@link io.prefill.sparse.HeadPlanner} builds it. */
+    abstract IntFunction<BlockPlan> planner(HeadInputs in);
+
+    /** The online scores depend only on Q and K, so they are estimated once and re-selected per budget. */
+    private static IntFunction<BlockPlan> vsPlanner(HeadInputs in, PatternFamily family) {
+        VerticalSlashEstimator.Scores scores = VerticalSlashEstimator.scores(in.q(), in.k(), in.n(), in.d());
+        return b -> {
+            HeadPattern.VerticalSlash p = (HeadPattern.VerticalSlash) family.pattern(b);
+            return RangePlan.fromVerticalSlash(in.n(),
+                VerticalSlashEstimator.select(scores, in.n(), p.verticalSize(), p.slashSize()));
+        };
+    }
+}

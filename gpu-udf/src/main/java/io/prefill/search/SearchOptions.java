@@ -1,0 +1,29 @@
+package io.prefill.search;
+
+import java.util.List;
+
+/**
+ * @param targetCost      fraction of dense causal attention each candidate may compute, in (0, 1]
+ * @param minSparseLength written to the config; calibration documents must be at least this long
+ * @param recallRows      rows sampled for the recall of attention mass
+ * @param tieTolerance    a family within (1 + tol) x best error + tol/10 counts as tied and wins if earlier in
+ *                        {@link PatternFamily}'s preference order
+ * @param families        the candidate families tried
+ */
+public record SearchOptions(double targetCost, int minSparseLength, int recallRows, double tieTolerance,
+                            List<PatternFamily> families) {
+    public SearchOptions {
+        if (!(targetCost > 0 && targetCost <= 1)) {
+            throw new IllegalArgumentException("target cost must be a fraction of dense in (0, 1], got " + targetCost);
+        }
+        if (minSparseLength < 0) throw new IllegalArgumentException("min_sparse_length must be >= 0, got " + minSparseLength);
+        if (recallRows < 1) throw new IllegalArgumentException("recall rows must be >= 1, got " + recallRows);
+        if (tieTolerance < 0) throw new IllegalArgumentException("tie tolerance must be >= 0, got " + tieTolerance);
+        if (families.isEmpty()) throw new IllegalArgumentException("no candidate families");
+        families = List.copyOf(families);
+    }
+
+    public static SearchOptions defaults(double targetCost, int minSparseLength) {
+        return new SearchOptions(targetCost, minSparseLength, 256, 0.1, List.of(PatternFamily.values()));
+    }
+}

@@ -1,0 +1,95 @@
+package io.prefill.search;
+
+import io.prefill.sparse.HeadPattern;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** A Markdown report of a search: pattern counts per layer, then every head's candidates and scores. */
+public final class SearchReport {
+    private SearchReport() { }
+
+    public static void write(SearchOutcome outcome, Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        Files.writeString(file, markdown(outcome));
+    }
+
+    public static String markdown(SearchOutcome o) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Pattern search: ").append(o.config().model()).append("\n\n");
+        md.append(String.format(Locale.ROOT, "- target cost: %.3f of dense causal attention (computed entries after "
+            + "64x64 block rounding, as the kernels compute them)%n", o.options().targetCost()));
+        md.append("- min_sparse_length: ").append(o.options().minSparseLength()).append('\n');
+        md.append("- calibration documents: ");
+        for (int i = 0; i < o.documentIds().size(); i++) {
+            md.append(i == 0 ? "" : ", ").append(o.documentIds().get(i)).append(" (")
+                .append(o.documentLengths().get(i)).append(" tokens)");
+        }
+        md.append('\n');
+        md.append(String.format(Locale.ROOT, "- search time: %.1f s (CPU backend)%n", o.seconds()));
+        md.append("- error: relative L2 error of the head's attention output against dense; recall: dense softmax "
+            + "mass inside the plan, mean over ").append(o.options().recallRows()).append(" sampled rows; both averaged "
+            + "over the documents. Budgets are fitted on the longest document.\n\n");
+
+        md.append("## Patterns per layer\n\n| layer | dense | a_shape | vertical_slash | block_sparse | mean cost | mean score |\n"
+            + "|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (int l = 0; l < o.config().numLayers(); l++) {
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            for (String name : new String[] {"dense", "a_shape", "vertical_slash", "block_sparse"}) counts.put(name, 0);
+            double score = 0, cost = 0;
+            for (int h = 0; h < o.config().numHeads(); h++) {
+                counts.merge(name(o.config().pattern(l, h)), 1, Integer::sum);
+                score += o.head(l, h).chosen().score();
+                cost += o.head(l, h).chosen().cost();
+            }
+            md.append("| ").append(l);
+            for (int c : counts.values()) md.append(" | ").append(c);
+            int heads = o.config().numHeads();
+            md.append(String.format(Locale.ROOT, " | %.4f | %.4f |%n", cost / heads, score / heads));
+        }
+
+        md.append("\n## Heads\n\nchosen pattern, its cost, error, recall and score; then every candidate's error "
+            + "(cost) at the same target.\n\n| layer | head | chosen | cost | error | recall | score | candidates |\n"
+            + "|---:|---:|---|---:|---:|---:|---:|---|\n");
+        for (int l = 0; l < o.config().numLayers(); l++) {
+            for (int h = 0; h < o.config().numHeads(); h++) {
+                HeadOutcome head = o.head(l, h);
+                CandidateScore c = head.chosen();
+                md.append(String.format(Locale.ROOT, "| %d | %d | %s | %.4f | %.4f | %.4f | %.4f | %s |%n", l, h,
+                    describe(c.pattern()) + (head.pinned() ? " (pinned)" : "")
+                        + (!head.pinned() && c.cost() > o.options().targetCost() * 1.1 ? " (over target: no family fits)" : ""),
+                    c.cost(), c.error(), c.recall(),
+                    c.score(), candidates(head)));
+            }
+        }
+        return md.toString();
+    }
+
+    private static String candidates(HeadOutcome head) {
+        StringBuilder s = new StringBuilder();
+        for (CandidateScore c : head.candidates()) {
+            s.append(s.length() == 0 ? "" : "; ").append(describe(c.pattern()))
+                .append(String.format(Locale.ROOT, " %.4f (%.3f)", c.error(), c.cost()));
+        }
+        return s.toString();
+    }
+
+    static String describe(HeadPattern p) {
+        if (p instanceof HeadPattern.AShape a) return "a_shape(" + a.nInit() + ", " + a.nLocal() + ")";
+        if (p instanceof HeadPattern.VerticalSlash vs) return "vertical_slash(" + vs.verticalSize() + ", " + vs.slashSize() + ")";
+        if (p instanceof HeadPattern.BlockSparse bs) return "block_sparse(" + bs.topBlocks() + ")";
+        return "dense";
+    }
+
+    private static String name(HeadPattern p) {
+        if (p instanceof HeadPattern.AShape) return "a_shape";
+        if (p instanceof HeadPattern.VerticalSlash) return "vertical_slash";
+        if (p instanceof HeadPattern.BlockSparse) return "block_sparse";
+        return "dense";
+    }
+}

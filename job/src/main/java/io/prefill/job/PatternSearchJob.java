@@ -1,0 +1,77 @@
+package io.prefill.job;
+
+import io.prefill.job.search.CalibrationReader;
+import io.prefill.job.search.SearchJobOptions;
+import io.prefill.model.LoadedModel;
+import io.prefill.search.CalibrationDocument;
+import io.prefill.search.PatternSearch;
+import io.prefill.search.SearchOptions;
+import io.prefill.search.SearchOutcome;
+import io.prefill.search.SearchReport;
+import io.prefill.search.SearchedConfigWriter;
+import io.prefill.sparse.PatternConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Offline pattern search (issue 7), a spark-submit main that runs on the driver with the CPU
+ * backend: reads the calibration documents, pre-fills them dense, searches every layer and head
+ * for the pattern that best matches dense at the target cost, and writes the config (our schema,
+ * per-head scores) and a Markdown report next to it. A search needs a few documents, not a
+ * corpus, so no executors are used.
+ */
+public final class PatternSearchJob {
+    private PatternSearchJob() { }
+
+    public static void main(String[] args) throws Exception {
+        SearchJobOptions o;
+        try {
+            o = SearchJobOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        try {
+            SearchOutcome outcome = run(o);
+            System.out.printf(Locale.ROOT, "[pattern-search] %d layers x %d heads in %.1f s; config %s, report %s%n",
+                outcome.config().numLayers(), outcome.config().numHeads(), outcome.seconds(),
+                o.output(), o.report());
+        } catch (RuntimeException e) {
+            // Bad input (short documents, a mismatched config, an unreadable model): the message says it all.
+            System.err.println("[pattern-search] failed: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** The whole application without exiting: for tests and callers in the same JVM. */
+    public static SearchOutcome run(SearchJobOptions o) throws java.io.IOException {
+        List<CalibrationReader.Text> texts = CalibrationReader.read(o.calibration());
+        try (LoadedModel model = LoadedModel.open(o.model())) {
+            PatternConfig pinned = o.pinned() == null ? null : PatternConfig.read(o.pinned());
+            List<CalibrationDocument> docs = new ArrayList<>();
+            for (CalibrationReader.Text t : texts) docs.add(new CalibrationDocument(t.id(), tokens(model, t, o.maxTokens())));
+            System.out.println("[pattern-search] " + docs.size() + " calibration document(s), tokens "
+                + docs.stream().map(d -> d.tokens().length).toList() + ", target cost " + o.targetCost());
+            SearchOptions options = new SearchOptions(o.targetCost(), o.minSparseLength(), Math.max(1, o.recallRows()),
+                0.1, SearchOptions.defaults(o.targetCost(), o.minSparseLength()).families());
+            SearchOutcome outcome = PatternSearch.run(o.modelName(), model.config(), model.weights(), docs, options,
+                pinned, o.pinned() == null ? null : o.pinned().toString());
+            SearchedConfigWriter.write(outcome, o.output());
+            SearchReport.write(outcome, o.report());
+            PatternConfig.read(o.output()).validateFor(model.config().numLayers(), model.config().numHeads(),
+                o.output().toString());
+            return outcome;
+        }
+    }
+
+    /** The document's tokens, the first maxTokens of them when maxTokens > 0. */
+    private static int[] tokens(LoadedModel model, CalibrationReader.Text t, int maxTokens) {
+        int[] ids = model.tokenizer().encode(t.text());
+        return maxTokens > 0 && ids.length > maxTokens ? Arrays.copyOf(ids, maxTokens) : ids;
+    }
+}

@@ -1,0 +1,93 @@
+package io.prefill.job.search;
+
+import io.prefill.job.DemoCorpus;
+import io.prefill.job.PatternSearchJob;
+import io.prefill.model.TextTokenizer;
+import io.prefill.model.TinyModelSpec;
+import io.prefill.model.TinyModelWriter;
+import io.prefill.search.SearchOutcome;
+import io.prefill.sparse.PatternConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The application end to end on a tiny model, its options, and its calibration reader. */
+class PatternSearchJobTest {
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void writeInputs() throws Exception {
+        TinyModelWriter.write(dir.resolve("model"), TinyModelSpec.demo(), 42L);
+        try (TextTokenizer tokenizer = TextTokenizer.load(dir.resolve("model").resolve("tokenizer.json"))) {
+            DemoCorpus.write(dir.resolve("calibration.jsonl"), tokenizer, new int[] {600}, 3L);
+        }
+    }
+
+    private static String[] args(String... extra) {
+        List<String> all = new java.util.ArrayList<>(List.of("--model", dir.resolve("model").toString(),
+            "--calibration", dir.resolve("calibration.jsonl").toString(), "--output", dir.resolve("out/c.json").toString(),
+            "--model-name", "demo-model", "--target-cost", "0.5", "--recall-rows", "32"));
+        all.addAll(List.of(extra));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void writesAConfigThatReadsBackAndAReportBesideIt() throws Exception {
+        SearchOutcome outcome = PatternSearchJob.run(SearchJobOptions.parse(args("--min-sparse-length", "256")));
+        Path config = dir.resolve("out/c.json");
+        assertEquals(outcome.config(), PatternConfig.read(config));
+        String report = Files.readString(dir.resolve("out/c.report.md"));
+        assertTrue(report.contains("# Pattern search: demo-model") && report.contains("## Heads"), report);
+        assertEquals(1, outcome.documentIds().size(), "the empty and null rows are skipped");
+    }
+
+    @Test
+    void refusesCalibrationShorterThanTheMinimumSparseLength() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> PatternSearchJob.run(SearchJobOptions.parse(args("--min-sparse-length", "100000"))));
+        assertTrue(e.getMessage().contains("fewer than min_sparse_length 100000"), e.getMessage());
+    }
+
+    @Test
+    void refusesAPinnedConfigForAnotherModel() throws Exception {
+        Path other = dir.resolve("other.json");
+        PatternConfig.uniform("other", 3, 8, 0, new io.prefill.sparse.HeadPattern.Dense()).write(other);
+        RuntimeException e = assertThrows(RuntimeException.class, () -> PatternSearchJob.run(
+            SearchJobOptions.parse(args("--min-sparse-length", "256", "--pinned", other.toString()))));
+        assertTrue(e.getMessage().contains("3 layers x 8 heads, but the model has 2 layers x 4 attention heads"),
+            e.getMessage());
+    }
+
+    @Test
+    void optionsHaveDefaultsAndCheckTheirValues() {
+        SearchJobOptions o = SearchJobOptions.parse(new String[] {"--model", "m", "--calibration", "a.txt,b", "--output", "x.json"});
+        assertEquals(0.1, o.targetCost());
+        assertEquals(PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, o.minSparseLength());
+        assertEquals(Path.of("x.report.md"), o.report());
+        assertEquals(List.of(Path.of("a.txt"), Path.of("b")), o.calibration());
+        assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--target-cost", "0")));
+        assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--target-cost", "2")));
+        assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(new String[] {"--output", "x.json"}));
+        assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--bogus", "1")));
+    }
+
+    @Test
+    void readsTextFilesAndFolders() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("texts"));
+        Files.writeString(folder.resolve("b.txt"), "second");
+        Files.writeString(folder.resolve("a.txt"), "first");
+        Files.writeString(folder.resolve("notes.md"), "ignored");
+        List<CalibrationReader.Text> docs = CalibrationReader.read(List.of(folder));
+        assertEquals(List.of(new CalibrationReader.Text("a.txt", "first"), new CalibrationReader.Text("b.txt", "second")), docs);
+        assertThrows(IllegalArgumentException.class, () -> CalibrationReader.read(List.of(dir.resolve("missing"))));
+    }
+}
