@@ -31,11 +31,7 @@ public final class PrefillEngine implements AutoCloseable {
     public DocumentResult prefill(String document, String question) {
         int promptTokens = 0;
         try {
-            if (document == null || document.isBlank()) {
-                throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
-                        document == null ? "the document text is null" : "the document text is empty");
-            }
-            int[] tokens = tokenize(options.template().render(document, question));
+            int[] tokens = promptTokens(document, question);
             promptTokens = tokens.length;
             int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
             DocumentResult r = prefillTokens(kept, tokens.length - kept.length);
@@ -45,7 +41,7 @@ public final class PrefillEngine implements AutoCloseable {
         } catch (DocumentException e) {
             return DocumentResult.failed(backend.name(), promptTokens, e.kind().label(), e.getMessage());
         } catch (RuntimeException e) {
-            String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
+            String message = engineMessage(e);
             return DocumentResult.failed(backend.name(), promptTokens, DocumentException.Kind.ENGINE.label(), message);
         }
     }
@@ -61,11 +57,7 @@ public final class PrefillEngine implements AutoCloseable {
     public DocumentOutputs prefillWithKvSummary(String document, String question, KvSummaryOptions kv, String modelId) {
         int promptTokens = 0;
         try {
-            if (document == null || document.isBlank()) {
-                throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
-                        document == null ? "the document text is null" : "the document text is empty");
-            }
-            int[] tokens = tokenize(options.template().render(document, question));
+            int[] tokens = promptTokens(document, question);
             promptTokens = tokens.length;
             int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
             var c = model.config();
@@ -83,7 +75,7 @@ public final class PrefillEngine implements AutoCloseable {
         } catch (DocumentException e) {
             return failedBoth(promptTokens, e.kind().label(), e.getMessage());
         } catch (RuntimeException e) {
-            String message = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
+            String message = engineMessage(e);
             return failedBoth(promptTokens, DocumentException.Kind.ENGINE.label(), message);
         }
     }
@@ -99,12 +91,24 @@ public final class PrefillEngine implements AutoCloseable {
      */
     public int plannedTokens(String document, String question) {
         try {
-            if (document == null || document.isBlank()) return -1;
-            int[] tokens = tokenize(options.template().render(document, question));
+            int[] tokens = promptTokens(document, question);
             return options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId()).length;
         } catch (RuntimeException e) {
             return -1;
         }
+    }
+
+    /** The templated prompt's token ids, before the length policy; a document problem throws. */
+    private int[] promptTokens(String document, String question) {
+        if (document == null || document.isBlank()) {
+            throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
+                    document == null ? "the document text is null" : "the document text is empty");
+        }
+        return tokenize(options.template().render(document, question));
+    }
+
+    private static String engineMessage(RuntimeException e) {
+        return e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     /** Pre-fills token ids directly (tests compare the Spark output against this). */
