@@ -2,6 +2,8 @@
 // that one nvcc call builds one fatbin. Layout and algorithms are described in the headers.
 #include "block_sparse.cuh"
 #include "pair_plan.cuh"
+#include "gemm.cuh"
+#include "model_ops.cuh"
 
 using namespace pk;
 

@@ -19,6 +19,14 @@ public final class DeviceBuffer {
     }
 
     public CUdeviceptr pointer() { return pointer; }
+
+    /** A view of bytes [offset, offset + length) of this buffer (e.g. one chunk of tokens). */
+    public DeviceBuffer slice(long offset, long length, String sliceLabel) {
+        if (offset < 0 || length < 0 || offset + length > bytes)
+            throw new IllegalArgumentException(label + ": slice [" + offset + ", " + (offset + length)
+                    + ") outside " + bytes + " bytes");
+        return new DeviceBuffer(pointer.withByteOffset(offset), length, sliceLabel);
+    }
     public long bytes() { return bytes; }
     public String label() { return label; }
 
