@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs a self-contained GPU test bundle (<= 60 MiB) for a GPU node without Java:
 #   jre.tar.xz      jlink'd Java 17 runtime
-#   lib/            jcuda + linux natives, JUnit console launcher (no Spark)
+#   lib/            jcuda + linux natives, Jackson (config.json, safetensors headers), JUnit console launcher (no Spark)
 #   classes/        gpu-udf classes (with the nvcc-built fatbin) and test classes
-#   bench/          python reference scripts (torch)
+#   bench/          python reference scripts (torch; transformers for the hf and model-bench steps)
 #   run.sh          the command to run on the node (see run.sh)
 # Usage: scripts/gpu-bundle/pack.sh [OUT_DIR]   (default: <repo>/.bundle)
 # Needs: JDK 17 (jlink), mvn, nvcc (else the bundle has no kernels and the GPU tests skip).
@@ -29,6 +29,15 @@ mkdir -p "$out/lib" "$out/classes" "$out/test-classes" "$out/bench"
 cp "$m2/org/jcuda/jcuda/$jcuda_version/jcuda-$jcuda_version.jar" "$out/lib/"
 cp "$m2/org/jcuda/jcuda-natives/$jcuda_version/jcuda-natives-$jcuda_version-linux-x86_64.jar" "$out/lib/"
 cp "$console" "$out/lib/junit-platform-console-standalone.jar"
+# Jackson: the model loader (config.json, safetensors headers, pattern configs) needs it; same jars as the build
+jackson_cp="$(mktemp)"
+(cd "$repo" && mvn -B -q -pl gpu-udf dependency:build-classpath -DincludeGroupIds=com.fasterxml.jackson.core \
+   -Dmdep.outputFile="$jackson_cp")
+tr ':' '\n' < "$jackson_cp" | grep -E '/jackson-(core|databind|annotations)-[^/]*\.jar$' | while read -r jar; do
+  cp "$jar" "$out/lib/"
+done
+rm -f "$jackson_cp"
+[[ $(ls "$out"/lib/jackson-*.jar 2>/dev/null | wc -l) -eq 3 ]] || { echo "[pack] ERROR: Jackson jars not found"; exit 1; }
 cp -r "$repo/gpu-udf/target/classes/." "$out/classes/"
 cp -r "$repo/gpu-udf/target/test-classes/." "$out/test-classes/"
 cp "$repo"/bench/*.py "$out/bench/" 2>/dev/null || true

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
-#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch]
-#     tests     JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
-#     sanitize  the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
-#     bench     io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
-#     torch     torch SDPA timings (same sizes) and the dense cross-check against torch
+#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]]
+#     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
+#     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
+#     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
+#     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
+#     hf           bench/hf_fixtures.py (tiny Llama/Qwen2 checkpoints and transformers' logits, needs
+#                  transformers) into $RESULTS/hf-fixtures, then HuggingFaceParityGpuTest on them
+#     model-bench  whole-model pre-fill: io.prefill.cuda.forward.PrefillBenchmark (--sizes SIZES when
+#                  given), io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py, then
+#                  bench/hf_prefill_bench.py (transformers on a random Llama-3-8B; SIZES when given,
+#                  else 32768,131072 and a try at 262144); a missing class or script is skipped
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,6 +19,7 @@ mkdir -p "$results"
 [[ -x "$here/jre/bin/java" ]] || tar -C "$here" -xJf "$here/jre.tar.xz"
 java="$here/jre/bin/java"
 cp_main="$here/classes:$here/lib/jcuda-12.6.0.jar:$here/lib/jcuda-natives-12.6.0-linux-x86_64.jar"
+for jar in "$here"/lib/jackson-*.jar; do [[ -f "$jar" ]] && cp_main+=":$jar"; done  # model loader (config.json)
 cp_test="$here/test-classes:$cp_main"
 launcher="$here/lib/junit-platform-console-standalone.jar"
 args=("$@"); [[ ${#args[@]} -eq 0 ]] && args=(tests)
@@ -28,6 +35,16 @@ run_tests() {  # $1 = label, rest = prefix command (e.g. compute-sanitizer ...)
   summary+=("tests[$label]: exit $rc; $(grep -E 'tests (successful|failed|skipped|aborted)' "$results/tests-$label.log" | tr -s ' ' | paste -sd ',')")
   grep -E "MethodSource|=>|Error|Exception|=========" "$results/tests-$label.log" | head -40
   return 0
+}
+
+has_class() {  # $1 = fully qualified class name, in the bundle's classes or test classes
+  local f="${1//.//}.class"
+  [[ -f "$here/classes/$f" || -f "$here/test-classes/$f" ]]
+}
+
+next_sizes() {  # the step's optional SIZES argument: prints it and returns 0 when args[i+1] is one
+  if [[ $((i + 1)) -lt ${#args[@]} && "${args[$((i + 1))]}" =~ ^[0-9,]+$ ]]; then echo "${args[$((i + 1))]}"; return 0; fi
+  return 1
 }
 
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -53,6 +70,46 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       rm -rf "$results/dense-dump"
       PYTHONUNBUFFERED=1 python3 "$here/bench/torch_attention_bench.py" "$sizes" "$results/torch_bench.tsv" 2>&1 | tee "$results/torch-bench.log"
       summary+=("torch bench: exit ${PIPESTATUS[0]}") ;;
+    hf)
+      fixtures="$results/hf-fixtures"
+      rm -rf "$fixtures"
+      PYTHONUNBUFFERED=1 python3 "$here/bench/hf_fixtures.py" "$fixtures" 2>&1 | tee "$results/hf-fixtures.log"
+      summary+=("hf fixtures: exit ${PIPESTATUS[0]}")
+      if [[ -f "$fixtures/manifest.json" ]]; then
+        JAVA_PROPS="-Dprefill.hf.fixtures=$fixtures" TEST_FILTER='.*HuggingFaceParityGpuTest' run_tests hf
+        grep -F '[hf-parity]' "$results/tests-hf.log"
+        summary+=("hf parity: $(grep -F '[hf-parity]' "$results/tests-hf.log" | grep -c '  ok') cases ok, $(grep -F '[hf-parity]' "$results/tests-hf.log" | grep -c '  FAIL') failed")
+      else
+        summary+=("hf parity: not run (no fixtures, see hf-fixtures.log)")
+      fi ;;
+    model-bench)
+      msizes=""
+      if msizes="$(next_sizes)"; then i=$((i + 1)); else msizes=""; fi
+      if has_class io.prefill.cuda.forward.PrefillBenchmark; then
+        "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark ${msizes:+--sizes "$msizes"} \
+          --out "$results/prefill.tsv" 2>&1 | tee "$results/prefill.log"
+        summary+=("prefill bench: exit ${PIPESTATUS[0]}")
+      else
+        echo "[run] io.prefill.cuda.forward.PrefillBenchmark is not in this bundle: skipped"
+        summary+=("prefill bench: skipped (class not in this bundle)")
+      fi
+      if has_class io.prefill.cuda.GemmBenchmark; then
+        "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.GemmBenchmark --out "$results/gemm.tsv" 2>&1 | tee "$results/gemm.log"
+        summary+=("gemm bench: exit ${PIPESTATUS[0]}")
+      else
+        echo "[run] io.prefill.cuda.GemmBenchmark is not in this bundle: skipped"
+        summary+=("gemm bench: skipped (class not in this bundle)")
+      fi
+      if [[ -f "$here/bench/torch_gemm_bench.py" ]]; then
+        PYTHONUNBUFFERED=1 python3 "$here/bench/torch_gemm_bench.py" "$results/torch_gemm.tsv" 2>&1 | tee "$results/torch-gemm.log"
+        summary+=("torch gemm bench: exit ${PIPESTATUS[0]}")
+      else
+        echo "[run] bench/torch_gemm_bench.py is not in this bundle: skipped"
+        summary+=("torch gemm bench: skipped (script not in this bundle)")
+      fi
+      PYTHONUNBUFFERED=1 python3 "$here/bench/hf_prefill_bench.py" "$results/hf_prefill.tsv" $msizes 2>&1 \
+        | tee "$results/hf-prefill.log"
+      summary+=("hf prefill bench: exit ${PIPESTATUS[0]}; $(tail -n +2 "$results/hf_prefill.tsv" 2>/dev/null | cut -f2-4 | tr '\t' ' ' | paste -sd ',')") ;;
     *) echo "unknown step ${args[$i]}"; exit 2 ;;
   esac
 done
