@@ -5,6 +5,8 @@
 #     sanitize  the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
 #     bench     io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
 #     torch     torch SDPA timings (same sizes) and the dense cross-check against torch
+#     gemm      io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py at the same shapes, and
+#               GemmGpuTest under compute-sanitizer memcheck
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,6 +55,15 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       rm -rf "$results/dense-dump"
       PYTHONUNBUFFERED=1 python3 "$here/bench/torch_attention_bench.py" "$sizes" "$results/torch_bench.tsv" 2>&1 | tee "$results/torch-bench.log"
       summary+=("torch bench: exit ${PIPESTATUS[0]}") ;;
+    gemm)
+      "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.GemmBenchmark --out "$results/gemm.tsv" 2>&1 | tee "$results/gemm.log"
+      summary+=("gemm bench: exit ${PIPESTATUS[0]}")
+      PYTHONUNBUFFERED=1 python3 "$here/bench/torch_gemm_bench.py" "$results/torch_gemm.tsv" 2>&1 | tee "$results/torch-gemm.log"
+      summary+=("torch gemm bench: exit ${PIPESTATUS[0]}")
+      JAVA_PROPS=-Dprefill.cuda.separateAllocations=true TEST_FILTER='.*GemmGpuTest' run_tests gemm-memcheck \
+        timeout "${SANITIZER_TIMEOUT:-300}" \
+        compute-sanitizer --tool memcheck --target-processes all --print-limit 20 --error-exitcode 86
+      summary+=("compute-sanitizer memcheck (gemm): $(grep -E 'ERROR SUMMARY' "$results/tests-gemm-memcheck.log" | sort | uniq -c | paste -sd ';')") ;;
     *) echo "unknown step ${args[$i]}"; exit 2 ;;
   esac
 done
