@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
-#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]]
+#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
@@ -11,6 +11,8 @@
 #                  given), io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py, then
 #                  bench/hf_prefill_bench.py (transformers on a random Llama-3-8B; SIZES when given,
 #                  else 32768,131072 and a try at 262144); a missing class or script is skipped
+#     gemm         io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py at the same shapes, and
+#                  GemmGpuTest under compute-sanitizer memcheck
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -110,6 +112,15 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       PYTHONUNBUFFERED=1 python3 "$here/bench/hf_prefill_bench.py" "$results/hf_prefill.tsv" $msizes 2>&1 \
         | tee "$results/hf-prefill.log"
       summary+=("hf prefill bench: exit ${PIPESTATUS[0]}; $(tail -n +2 "$results/hf_prefill.tsv" 2>/dev/null | cut -f2-4 | tr '\t' ' ' | paste -sd ',')") ;;
+    gemm)
+      "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.GemmBenchmark --out "$results/gemm.tsv" 2>&1 | tee "$results/gemm.log"
+      summary+=("gemm bench: exit ${PIPESTATUS[0]}")
+      PYTHONUNBUFFERED=1 python3 "$here/bench/torch_gemm_bench.py" "$results/torch_gemm.tsv" 2>&1 | tee "$results/torch-gemm.log"
+      summary+=("torch gemm bench: exit ${PIPESTATUS[0]}")
+      JAVA_PROPS=-Dprefill.cuda.separateAllocations=true TEST_FILTER='.*GemmGpuTest' run_tests gemm-memcheck \
+        timeout "${SANITIZER_TIMEOUT:-300}" \
+        compute-sanitizer --tool memcheck --target-processes all --print-limit 20 --error-exitcode 86
+      summary+=("compute-sanitizer memcheck (gemm): $(grep -E 'ERROR SUMMARY' "$results/tests-gemm-memcheck.log" | sort | uniq -c | paste -sd ';')") ;;
     *) echo "unknown step ${args[$i]}"; exit 2 ;;
   esac
 done

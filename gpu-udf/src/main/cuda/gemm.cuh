@@ -1,3 +1,286 @@
-// Tensor-core GEMM for the model's projections (filled in by the GEMM work).
+// Tensor-core GEMM for the model's projections: C[M,N] (op)= A[M,K] * W[N,K]^T (+ bias[N]).
+//
+// A: activations, row-major, K contiguous. W: a PyTorch Linear weight [out = N, in = K], row-major,
+// K contiguous. Both operands are K-major, which is exactly what mma.sync ...row.col wants (the
+// same layout as Q K^T in attention.cuh), so both go through ldmatrix without .trans.
+// bf16 in, fp32 accumulate. Output modes (template OUT): GEMM_OUT_BF16 stores bf16 C,
+// GEMM_OUT_F32 stores fp32 C, GEMM_ADD_F32 does C += result in fp32 (the residual add after the
+// O- and down-projections). Optional fp32 bias[N] (nullptr: none) is added in fp32 before the store
+// (or the add) in every mode.
+// Requirements: M >= 1 (any), N and K multiples of 8 (16-byte rows), A, W, C 16-byte aligned.
+// Partial tiles in M, N and K: rows past M or N and 8-element K chunks past K are zero-filled by
+// cp.async (src-size 0), and the epilogue stores only rows < M, columns < N (N % 8 == 0, so an
+// 8-column mma tile is entirely in or out).
+//
+// Cost, per GEMM: 2*M*N*K FLOPs against 2*(M*K + N*K) + (2 or 4 or 8)*M*N bytes. For the real
+// shapes (M = 16384 tokens; README.md has the table) that is 137 GFLOP .. 3.85 TFLOP against
+// 0.18 .. 1.3 GB, i.e. 800 .. 3000 FLOP per byte: at 3 TB/s the bytes take 0.06 .. 0.44 ms and the
+// FLOPs at ~790 TFLOP/s 0.17 .. 4.9 ms. Every shape is bound by tensor-core issue, never by HBM.
+//
+// Design (CUTLASS-2 style multistage kernel; one CTA = one BM x BN tile of C):
+//  - 8 warps (256 threads), each a WM x WN warp tile: 128x256 CTA with 64x64 warps ("L": 4-stage,
+//    192 KB of shared memory, 1 CTA/SM, for Hopper) or 128x128 with 64x32 warps ("S": 3-stage,
+//    96 KB, fits the 99 KB of sm_86/89 and the A100, also used for tests).
+//  - BK = 64: a tile row is 128 bytes = 8 chunks of 16 B, stored with the XOR swizzle
+//    chunk ^ (row & 7) (common.cuh swz<64>): the 8 rows one ldmatrix phase reads land in 8
+//    different bank groups, and each warp's cp.async stores cover whole rows (conflict-free).
+//  - STAGES-deep cp.async ring (cp.async.cg 16 B, zero-fill predication), one __syncthreads per
+//    k-tile; fragments (ldmatrix.x4 for both operands) are double-buffered in registers across the
+//    four k16 steps of a tile and across tiles, so ldmatrix of step s+1 overlaps the mma of step s.
+//  - Why 64x64 warp tiles: mma.sync on Hopper is bound by shared-memory bandwidth. Per k16 step a
+//    64x64 warp tile reads 8 ldmatrix.x4 (4 KB) for 32 mma (128 KFLOP) = 32 FLOP/B; with the
+//    cp.async stores (128x256x64 per 48 KB = 85 FLOP/B) that is ~117 B/clk/SM at the ~2700
+//    FLOP/clk/SM mma.sync can issue, just under the 128 B/clk of shared memory. 64x32 would need
+//    ~170 B/clk and cannot reach that rate.
+//  - Grid: 1-D, rasterised in groups of 16 M-tiles (M-tile index fastest inside a group) so that
+//    the ~132 concurrent CTAs share A and W tiles in L2 (~16 A row blocks + ~8 W column blocks).
+//  - Epilogue: straight from the accumulator fragments (float2 / packed bf16x2 stores; each quad
+//    of lanes writes a full 32-byte sector per row in fp32). C is 1-8% of the bytes and the
+//    stores overlap other CTAs' main loops, so no shared-memory staging.
+//
+// GEMM_HOST_EMULATION: gpu-udf/src/test/cuda/gemm_emulator.cpp compiles this file as host C++
+// with its own emulation of cp.async, ldmatrix, mma.sync and the thread hierarchy (from the PTX
+// ISA's fragment layouts) to check the index arithmetic and the pipeline on a machine without a
+// GPU. Everything the kernel body uses from the device comes through the pk:: helpers below.
 #pragma once
+#ifndef GEMM_HOST_EMULATION
 #include "common.cuh"
+#endif
+
+namespace pk {
+
+enum GemmOut { GEMM_OUT_BF16 = 0, GEMM_OUT_F32 = 1, GEMM_ADD_F32 = 2 };
+
+#ifndef GEMM_HOST_EMULATION
+// Wait until at most N of this thread's committed cp.async groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait_group() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+__device__ __forceinline__ void gemm_st_f32x2(float* p, float x, float y) {
+    *reinterpret_cast<float2*>(p) = make_float2(x, y);
+}
+__device__ __forceinline__ void gemm_add_f32x2(float* p, float x, float y) {
+    float2 v = *reinterpret_cast<const float2*>(p);
+    *reinterpret_cast<float2*>(p) = make_float2(v.x + x, v.y + y);
+}
+__device__ __forceinline__ void gemm_st_bf16x2(bf16* p, float x, float y) {
+    *reinterpret_cast<uint32_t*>(p) = pack_bf16(x, y);
+}
+__device__ __forceinline__ void gemm_ld_bias2(const float* p, float& x, float& y) {
+    float2 v = __ldg(reinterpret_cast<const float2*>(p));
+    x = v.x;
+    y = v.y;
+}
+#endif
+
+template <int BM_, int BN_, int WM_, int WN_, int STAGES_>
+struct GemmCfg {
+    static constexpr int BM = BM_, BN = BN_, WM = WM_, WN = WN_, STAGES = STAGES_;
+    static constexpr int BK = 64;                        // 128-byte rows: swz<64>
+    static constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN;
+    static constexpr int WARPS = WARPS_M * WARPS_N, THREADS = 32 * WARPS;
+    static constexpr int MT = WM / 16, NT = WN / 8;      // m16 / n8 mma tiles per warp
+    static constexpr int KSTEPS = BK / 16;
+    static constexpr int ROW_BYTES = BK * 2;
+    static constexpr int A_BYTES = BM * ROW_BYTES, W_BYTES = BN * ROW_BYTES;
+    static constexpr int STAGE_BYTES = A_BYTES + W_BYTES;
+    static constexpr int SMEM = STAGES * STAGE_BYTES;
+    static constexpr int LOAD_ROWS = THREADS / 8;        // rows one pass of cp.async covers
+    static constexpr int A_PASSES = BM / LOAD_ROWS, W_PASSES = BN / LOAD_ROWS;
+    static constexpr int GROUP_M = 16;                   // rasterisation: M-tiles per group
+    static_assert(BM % WM == 0 && BN % WN == 0 && WM % 16 == 0 && WN % 16 == 0, "warp tiling");
+    static_assert(BM % LOAD_ROWS == 0 && BN % LOAD_ROWS == 0 && LOAD_ROWS % 8 == 0, "load passes");
+    static_assert(A_PASSES <= 32 && W_PASSES <= 32, "row masks are 32-bit");
+    static_assert(KSTEPS >= 2 && KSTEPS % 2 == 0, "fragment double buffering needs an even step count >= 2");
+    static_assert(STAGES >= 2, "pipeline depth");
+};
+
+using GemmL = GemmCfg<128, 256, 64, 64, 4>;  // 196608 B shared memory, Hopper
+using GemmS = GemmCfg<128, 128, 64, 32, 3>;  //  98304 B, sm_80/86/89 and small problems
+
+// Tile (tm, tn) of linear block id: groups of GROUP_M M-tiles; inside a group the M-tile index
+// runs fastest and the N-tile index sweeps, so concurrent CTAs share both operands in L2.
+__device__ __forceinline__ void gemm_raster(int bid, int tilesM, int tilesN, int groupM, int& tm, int& tn) {
+    const int perGroup = groupM * tilesN;
+    const int group = bid / perGroup;
+    const int first = group * groupM;
+    const int rows = min(groupM, tilesM - first);
+    const int local = bid - group * perGroup;
+    tm = first + local % rows;
+    tn = local / rows;
+}
+
+template <class Cfg, int OUT>
+__device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __restrict__ A,
+                                           const bf16* __restrict__ W, void* __restrict__ Cv,
+                                           const float* __restrict__ bias, int M, int N, int K) {
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+    constexpr int MT = Cfg::MT, NT = Cfg::NT, KSTEPS = Cfg::KSTEPS, RB = Cfg::ROW_BYTES;
+    constexpr int LOAD_ROWS = Cfg::LOAD_ROWS;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+
+    const int tilesM = (M + BM - 1) / BM, tilesN = (N + BN - 1) / BN;
+    int tm, tn;
+    gemm_raster(blockIdx.x, tilesM, tilesN, Cfg::GROUP_M, tm, tn);
+    const int m0 = tm * BM, n0 = tn * BN;
+    const int KT = (K + BK - 1) / BK;  // k-tiles; the last one may be partial (K % 8 == 0)
+
+    const uint32_t sBase = smem_u32(smem);
+
+    // ---- global -> shared loader: thread owns chunk lc of rows lr + i * LOAD_ROWS
+    const int lr = tid >> 3, lc = tid & 7;
+    const uint32_t ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));  // swz<64>(lr, lc)
+    uint32_t aMask = 0, wMask = 0;  // bit i: row lr + i * LOAD_ROWS of the tile exists
+#pragma unroll
+    for (int i = 0; i < Cfg::A_PASSES; ++i)
+        if (m0 + lr + i * LOAD_ROWS < M) aMask |= 1u << i;
+#pragma unroll
+    for (int i = 0; i < Cfg::W_PASSES; ++i)
+        if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
+    // Row pointers are formed only for rows that exist (clamped to the tile's first row otherwise);
+    // a zero-filled chunk is then given the matrix base as its never-read source.
+    const bf16* aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
+    const bf16* wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
+    const size_t passStride = (size_t)LOAD_ROWS * K;
+
+    auto load_tile = [&](int stage, int kt) {
+        const int kOff = kt * BK;
+        const bool kOk = kOff + lc * 8 < K;
+        const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
+        const uint32_t sW = sA + Cfg::A_BYTES;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_PASSES; ++i) {
+            const bool v = kOk && ((aMask >> i) & 1u);
+            cp_async16(sA + i * LOAD_ROWS * RB, v ? aRow + i * passStride + kOff : A, v);
+        }
+#pragma unroll
+        for (int i = 0; i < Cfg::W_PASSES; ++i) {
+            const bool v = kOk && ((wMask >> i) & 1u);
+            cp_async16(sW + i * LOAD_ROWS * RB, v ? wRow + i * passStride + kOff : W, v);
+        }
+    };
+
+    // ---- fragment addresses (the ldmatrix lane roles of attention.cuh's load_q_frags/qk_tile)
+    const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
+    const int mi = lane >> 3, r8 = lane & 7;
+    // A, m-tile mt, k-step s: matrices (rows 0-7, k 0-7) (rows 8-15, k 0-7) (rows 0-7, k 8-15)
+    // (rows 8-15, k 8-15) = a0..a3 of mma.m16n8k16; lane supplies row (mi & 1) * 8 + r8 at
+    // chunk 2s + (mi >> 1). All rows here are = r8 mod 8, so the swizzle XORs with r8.
+    const uint32_t aLane = static_cast<uint32_t>((wm * Cfg::WM + (mi & 1) * 8 + r8) * RB);
+    const int aHi = mi >> 1;
+    // W, n-tile pair p, k-step s: matrices (n 0-7, k 0-7) (n 0-7, k 8-15) (n 8-15, k 0-7)
+    // (n 8-15, k 8-15) = b0, b1 of n-tile 2p and b0, b1 of n-tile 2p+1.
+    const uint32_t bLane = static_cast<uint32_t>(Cfg::A_BYTES + (wn * Cfg::WN + (mi >> 1) * 8 + r8) * RB);
+    const int bHi = mi & 1;
+
+    uint32_t af[2][MT][4], bfr[2][NT][2];
+    auto load_frags = [&](int stage, int s, uint32_t (*a)[4], uint32_t (*b)[2]) {
+        const uint32_t st = sBase + stage * Cfg::STAGE_BYTES;
+        const uint32_t ca = static_cast<uint32_t>(((2 * s + aHi) ^ r8) << 4);
+        const uint32_t cb = static_cast<uint32_t>(((2 * s + bHi) ^ r8) << 4);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+            ldsm_x4(a[mt][0], a[mt][1], a[mt][2], a[mt][3], st + aLane + mt * 16 * RB + ca);
+#pragma unroll
+        for (int p = 0; p < NT / 2; ++p)
+            ldsm_x4(b[2 * p][0], b[2 * p][1], b[2 * p + 1][0], b[2 * p + 1][1], st + bLane + p * 16 * RB + cb);
+    };
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.f;
+
+    // ---- pipeline. Group g of cp.async holds k-tile g (groups past KT are empty), in stage g % STAGES.
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < KT) load_tile(s, s);
+        cp_async_commit();
+    }
+    cp_async_wait_group<STAGES - 2>();  // tile 0 landed (this thread's part) ...
+    __syncthreads();                    // ... and everyone's
+    int rs = 0;                // stage being read
+    int ws = STAGES - 1;       // stage the next load writes: the one read in the previous k-tile
+    int kLoad = STAGES - 1;    // k-tile the next load fetches
+    load_frags(0, 0, af[0], bfr[0]);
+
+    for (int kt = 0; kt < KT; ++kt) {
+#pragma unroll
+        for (int s = 0; s < KSTEPS; ++s) {
+            // Fragments of step s+1; after the last step, step 0 of the next k-tile (next stage,
+            // made visible by the barrier at step KSTEPS-2 below). After the final k-tile this
+            // reads a stage nobody fills: harmless, the registers are never used.
+            if (s == KSTEPS - 1) rs = (rs + 1 == STAGES) ? 0 : rs + 1;
+            load_frags(rs, (s + 1) % KSTEPS, af[(s + 1) & 1], bfr[(s + 1) & 1]);
+            if (s == 0) {
+                // Refill the stage read in k-tile kt-1: every warp finished its ldmatrix of that
+                // stage before the barrier at step KSTEPS-2 of k-tile kt-1.
+                if (kLoad < KT) load_tile(ws, kLoad);
+                cp_async_commit();  // always, so that group index == k-tile index
+                ws = (ws + 1 == STAGES) ? 0 : ws + 1;
+                ++kLoad;
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int nt = 0; nt < NT; ++nt)
+                    mma16816(acc[mt][nt], af[s & 1][mt], bfr[s & 1][nt][0], bfr[s & 1][nt][1]);
+            if (s == KSTEPS - 2) {
+                // STAGES + kt groups committed so far; leaving STAGES-2 in flight means groups
+                // 0..kt+1 are complete: k-tile kt+1, read from the next step on, is in place.
+                cp_async_wait_group<STAGES - 2>();
+                __syncthreads();
+            }
+        }
+    }
+    cp_async_wait_group<0>();  // only empty groups can be left; retire them before exiting
+
+    // ---- epilogue: acc[mt][nt] = rows (g, g+8) x cols (2*t4, 2*t4+1) of its 16x8 tile
+    const int g = lane >> 2, t4 = lane & 3;
+    const int rowBase = m0 + wm * Cfg::WM + g;
+    const int colBase = n0 + wn * Cfg::WN + 2 * t4;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        const int col = colBase + nt * 8;
+        if (col >= N) continue;  // N % 8 == 0: the whole 8-column tile is out
+        float b0 = 0.f, b1 = 0.f;
+        if (bias != nullptr) gemm_ld_bias2(bias + col, b0, b1);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int row = rowBase + mt * 16 + h * 8;
+                if (row >= M) continue;
+                const float x = acc[mt][nt][2 * h] + b0, y = acc[mt][nt][2 * h + 1] + b1;
+                const size_t off = (size_t)row * N + col;
+                if (OUT == GEMM_OUT_BF16) gemm_st_bf16x2(static_cast<bf16*>(Cv) + off, x, y);
+                else if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
+                else gemm_add_f32x2(static_cast<float*>(Cv) + off, x, y);
+            }
+        }
+    }
+}
+
+}  // namespace pk
+
+#ifndef GEMM_HOST_EMULATION
+// Entry points: gemm_<BM>x<BN>_<out>(A, W, C, bias or null, M, N, K); 1-D grid of
+// ceil(M/BM) * ceil(N/BN) CTAs, 256 threads, dynamic shared memory Cfg::SMEM (see Gemm.java).
+#define PK_GEMM_KERNEL(NAME, CFG, MINB, OUT, CTYPE)                                                  \
+    extern "C" __global__ void __launch_bounds__(CFG::THREADS, MINB)                                \
+        NAME(const bf16* __restrict__ A, const bf16* __restrict__ W, CTYPE* __restrict__ C,        \
+             const float* __restrict__ bias, int M, int N, int K) {                                 \
+        extern __shared__ __align__(128) unsigned char gemm_smem[];                                 \
+        pk::gemm_block<CFG, OUT>(gemm_smem, A, W, C, bias, M, N, K);                                \
+    }
+
+PK_GEMM_KERNEL(gemm_128x256_bf16, pk::GemmL, 1, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_KERNEL(gemm_128x256_f32, pk::GemmL, 1, pk::GEMM_OUT_F32, float)
+PK_GEMM_KERNEL(gemm_128x256_add_f32, pk::GemmL, 1, pk::GEMM_ADD_F32, float)
+PK_GEMM_KERNEL(gemm_128x128_bf16, pk::GemmS, 1, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_KERNEL(gemm_128x128_f32, pk::GemmS, 1, pk::GEMM_OUT_F32, float)
+PK_GEMM_KERNEL(gemm_128x128_add_f32, pk::GemmS, 1, pk::GEMM_ADD_F32, float)
+#undef PK_GEMM_KERNEL
+#endif

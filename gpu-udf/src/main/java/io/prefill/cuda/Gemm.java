@@ -1,0 +1,126 @@
+package io.prefill.cuda;
+
+import io.prefill.cuda.Kernel.Dim3;
+import jcuda.driver.CUdevice_attribute;
+
+/**
+ * The model's projections on the tensor cores (gemm.cuh): C[m,n] (op)= A[m,k] · W[n,k]^T (+ bias[n]),
+ * bf16 operands, fp32 accumulation. A is row-major activations [m, k]; W is a PyTorch Linear weight
+ * [out = n, in = k] as stored (row-major, k contiguous), so no transpose is ever materialised.
+ *
+ * <p>Buffers must start 16-byte aligned (arena allocations are 256-aligned; a slice must start at a
+ * multiple of 16 bytes): the kernel reads 16-byte chunks with cp.async. n and k must be multiples
+ * of 8 for the same reason (every row starts on a 16-byte boundary); m is free.
+ */
+public final class Gemm {
+    /** What the kernel does with the result. */
+    public enum Output {
+        /** C (bf16) = result. */
+        BF16("bf16", 2),
+        /** C (fp32) = result. */
+        F32("f32", 4),
+        /** C (fp32) += result: the residual add after the O- and down-projections. */
+        ADD_F32("add_f32", 4);
+
+        final String suffix;
+        final int bytes;
+
+        Output(String suffix, int bytes) {
+            this.suffix = suffix;
+            this.bytes = bytes;
+        }
+    }
+
+    /**
+     * CTA tiles of gemm.cuh (8 warps each; BK = 64; shared memory = stages x (BM + BN) x 128 bytes).
+     * T128x256 is the fast one (64x64 warp tiles, 4 stages, 192 KB: Hopper's 227 KB opt-in, not
+     * the A100's 163 KB nor sm_86/89's 99 KB); T128x128 (64x32 warp tiles, 3 stages, 96 KB) runs on
+     * every sm_80+ card.
+     */
+    public enum Tile {
+        T128x256("gemm_128x256_", 128, 256, 4),
+        T128x128("gemm_128x128_", 128, 128, 3);
+
+        final String prefix;
+        final int bm, bn, stages;
+
+        Tile(String prefix, int bm, int bn, int stages) {
+            this.prefix = prefix;
+            this.bm = bm;
+            this.bn = bn;
+            this.stages = stages;
+        }
+
+        public int smemBytes() { return stages * (bm + bn) * 64 * 2; }
+
+        long ctas(int m, int n) { return (long) ((m + bm - 1) / bm) * ((n + bn - 1) / bn); }
+    }
+
+    static final int THREADS = 256;
+
+    private final KernelModule module;
+    private final CudaStream stream;
+    private Tile tile;
+
+    /** Uses the largest tile the device's shared memory allows. */
+    public Gemm(KernelModule module, CudaStream stream) {
+        this(module, stream, largestTile(module.device()));
+    }
+
+    Gemm(KernelModule module, CudaStream stream, Tile tile) {
+        this.module = module;
+        this.stream = stream;
+        this.tile = tile;
+    }
+
+    static Tile largestTile(CudaDevice device) {
+        int optin = device.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+        return optin >= Tile.T128x256.smemBytes() ? Tile.T128x256 : Tile.T128x128;
+    }
+
+    /** Chooses the tile (tests and benchmarks compare them). */
+    public Gemm use(Tile t) {
+        this.tile = t;
+        return this;
+    }
+
+    public Tile tile() { return tile; }
+
+    /** FLOPs of one product (a multiply and an add per term). */
+    public static double flops(long m, long n, long k) { return 2.0 * m * n * k; }
+
+    /**
+     * c (op)= a · w^T (+ bias). a: bf16 [m, k]; w: bf16 [n, k]; c: [m, n], bf16 for {@link Output#BF16},
+     * fp32 otherwise; biasOrNull: fp32 [n] or null. Asynchronous on this object's stream.
+     */
+    public void run(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,
+                    DeviceBuffer biasOrNull) {
+        checkArgs(a, w, c, m, n, k, out, biasOrNull);
+        if (m == 0) return;
+        // A null bias goes to the kernel as a 0 pointer (Kernel.launch passes a Long as 8 bytes).
+        Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
+        module.kernel(tile.prefix + out.suffix).launch(stream, Dim3.of(tile.ctas(m, n)), THREADS, tile.smemBytes(),
+                a, w, c, bias, m, n, k);
+    }
+
+    static void checkArgs(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,
+                          DeviceBuffer bias) {
+        String shape = "gemm m=" + m + " n=" + n + " k=" + k + " out=" + out;
+        if (a == null || w == null || c == null || out == null)
+            throw new IllegalArgumentException(shape + ": a, w, c and out must not be null");
+        if (m < 0 || n <= 0 || k <= 0)
+            throw new IllegalArgumentException(shape + ": needs m >= 0, n > 0, k > 0");
+        if (n % 8 != 0 || k % 8 != 0)
+            throw new IllegalArgumentException(shape + ": n and k must be multiples of 8 (16-byte bf16 rows)");
+        need(a, 2L * m * k, "a [m, k] bf16", shape);
+        need(w, 2L * n * k, "w [n, k] bf16", shape);
+        need(c, (long) out.bytes * m * n, "c [m, n] " + (out == Output.BF16 ? "bf16" : "fp32"), shape);
+        if (bias != null) need(bias, 4L * n, "bias [n] fp32", shape);
+    }
+
+    private static void need(DeviceBuffer b, long bytes, String what, String shape) {
+        if (b.bytes() < bytes)
+            throw new IllegalArgumentException(shape + ": " + what + " needs " + bytes + " bytes, "
+                    + b.label() + " has " + b.bytes());
+    }
+}

@@ -1,0 +1,62 @@
+"""Checks that the emulator (gemm_emulator.cpp) catches deliberate bugs in gemm.cuh.
+
+Each mutant is one textual change to a copy of gemm.cuh; the emulator's --tiny run must fail on
+every one. Run from anywhere: python3 gemm_mutants.py  (needs g++)."""
+import os, subprocess, sys, tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(HERE, "..", "..", "main", "cuda", "gemm.cuh")
+MUTANTS = [
+    ("no barrier in the main loop",
+     "cp_async_wait_group<STAGES - 2>();\n                __syncthreads();", "cp_async_wait_group<STAGES - 2>();"),
+    ("main-loop wait leaves one group too many",
+     "cp_async_wait_group<STAGES - 2>();\n                __syncthreads();",
+     "cp_async_wait_group<STAGES - 1>();\n                __syncthreads();"),
+    ("prologue wait leaves one group too many",
+     "cp_async_wait_group<STAGES - 2>();  // tile 0", "cp_async_wait_group<STAGES - 1>();  // tile 0"),
+    ("A fragment k-half from the wrong lane bit", "const int aHi = mi >> 1;", "const int aHi = mi & 1;"),
+    ("W fragment k-half from the wrong lane bit", "const int bHi = mi & 1;", "const int bHi = mi >> 1;"),
+    ("loader without swizzle", "((lc ^ (lr & 7)) << 4)", "(lc << 4)"),
+    ("K predicate off by one chunk", "const bool kOk = kOff + lc * 8 < K;", "const bool kOk = kOff + lc * 8 <= K;"),
+    ("first refill into a stage still in use", "int ws = STAGES - 1;", "int ws = STAGES - 2;"),
+    ("next k-tile fragments from the old stage",
+     "if (s == KSTEPS - 1) rs = (rs + 1 == STAGES) ? 0 : rs + 1;", ""),
+    ("epilogue row of the upper half", "const int row = rowBase + mt * 16 + h * 8;",
+     "const int row = rowBase + mt * 16 + h * 4;"),
+    ("M predicate off by one", "if (m0 + lr + i * LOAD_ROWS < M) aMask", "if (m0 + lr + i * LOAD_ROWS <= M) aMask"),
+    ("N store predicate missing", "if (col >= N) continue;", ""),
+    ("rasterisation ignores a partial last group", "tm = first + local % rows;\n    tn = local / rows;",
+     "tm = first + local % groupM;\n    tn = local / groupM;"),
+    ("bias column pair swapped", "gemm_ld_bias2(bias + col, b0, b1);", "gemm_ld_bias2(bias + col, b1, b0);"),
+    ("zero-fill dropped for rows past M", "const bool v = kOk && ((aMask >> i) & 1u);", "const bool v = kOk;"),
+]
+
+def main():
+    src = open(SRC).read()
+    exe = os.path.join(tempfile.gettempdir(), "gemm_emulator_mutant")
+    survived = []
+    for name, old, new in MUTANTS:
+        if src.count(old) != 1:
+            print(f"SKIPPED (pattern not found exactly once): {name}")
+            survived.append(name)
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".cuh", delete=False) as f:
+            f.write(src.replace(old, new))
+        b = subprocess.run(["g++", "-std=c++20", "-O2", "-w", f'-DGEMM_CUH="{f.name}"', "-o", exe,
+                            os.path.join(HERE, "gemm_emulator.cpp")], capture_output=True, text=True)
+        if b.returncode != 0:
+            print(f"does not compile: {name}\n{b.stderr[:2000]}")
+            survived.append(name)
+            continue
+        r = subprocess.run([exe, "--tiny"], capture_output=True, text=True, timeout=600)
+        caught = r.returncode != 0
+        why = (r.stderr.strip().splitlines() or [l for l in r.stdout.splitlines() if "FAIL" in l] or [""])[0]
+        print(f"{'caught  ' if caught else 'SURVIVED'}  {name}: {why[:120]}")
+        if not caught:
+            survived.append(name)
+        os.unlink(f.name)
+    print(f"{len(MUTANTS) - len(survived)} of {len(MUTANTS)} mutants caught")
+    return 1 if survived else 0
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+package io.prefill.cuda;
+
+import io.prefill.cuda.Kernel.Dim3;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Benchmark program (not a test) for {@link Gemm} at the model's real projection shapes (Llama-3-8B
+ * sized: hidden 4096, fused QKV 6144, fused gate+up 28672, intermediate 14336), random N(0,1) bf16
+ * inputs made on the device, a few input sets rotated so that L2 never holds a whole operand set
+ * between runs. Median of the CUDA-event times of single launches after a warm-up; TFLOP/s =
+ * 2 m n k / time. Each case is then spot-checked against a float64 dot product at 64 elements.
+ * Usage:
+ *   GemmBenchmark [--out results.tsv] [--reps 30] [--tile T128x256|T128x128] [--quick]
+ * The TSV has the columns of bench/torch_gemm_bench.py (case, m, n, k, out, ms, tflops, impl), so
+ * the two files compare line by line (torch has only the bf16-output rows).
+ */
+public final class GemmBenchmark {
+    record Case(String name, int m, int n, int k, Gemm.Output out) { }
+
+    static List<Case> cases(boolean quick) {
+        int m = 16384;
+        List<Case> c = new ArrayList<>(List.of(
+                new Case("qkv", m, 6144, 4096, Gemm.Output.BF16),
+                new Case("o_proj", m, 4096, 4096, Gemm.Output.BF16),
+                new Case("gate_up", m, 28672, 4096, Gemm.Output.BF16),
+                new Case("down", m, 4096, 14336, Gemm.Output.BF16),
+                new Case("n1024", m, 1024, 4096, Gemm.Output.BF16),
+                new Case("gate_up", 65536, 28672, 4096, Gemm.Output.BF16),
+                // what the layer really runs for these two: the residual add into the fp32 stream
+                new Case("o_proj", m, 4096, 4096, Gemm.Output.ADD_F32),
+                new Case("down", m, 4096, 14336, Gemm.Output.ADD_F32),
+                new Case("qkv", m, 6144, 4096, Gemm.Output.F32)));
+        return quick ? c.subList(0, 2) : c;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path out = null;
+        int reps = 30;
+        boolean quick = false;
+        String tileName = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--tile" -> tileName = args[++i];
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.available()) throw new IllegalStateException("CUDA backend unavailable: " + a.reason());
+        CudaDevice device = CudaDevice.open(0);
+        KernelModule module = KernelModule.of(device);
+        List<String> rows = new ArrayList<>();
+        rows.add("case\tm\tn\tk\tout\tms\ttflops\timpl");
+        boolean allOk = true;
+        try (CudaStream stream = new CudaStream(device);
+             DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
+            Gemm gemm = new Gemm(module, stream);
+            if (tileName != null) gemm.use(Gemm.Tile.valueOf(tileName));
+            String impl = "ours " + gemm.tile();
+            System.out.println("device: " + device + ", " + a.reason() + "; tile " + gemm.tile() + ", " + reps + " reps");
+            System.out.printf(Locale.ROOT, "%-8s %6s %6s %6s %-8s %10s %10s  %s%n", "case", "m", "n", "k", "out", "ms",
+                    "TFLOP/s", "check (max rel. err. at 64 elements)");
+            for (Case c : cases(quick)) {
+                long mark = arena.mark();
+                long aBytes = 2L * c.m * c.k, wBytes = 2L * c.n * c.k, cBytes = (long) c.out.bytes * c.m * c.n;
+                long setBytes = aBytes + wBytes + cBytes + 1024;
+                int sets = (int) Math.max(1, Math.min(3, (arena.capacity() - arena.used()) / setBytes));
+                DeviceBuffer[] as = new DeviceBuffer[sets], ws = new DeviceBuffer[sets], cs = new DeviceBuffer[sets];
+                for (int s = 0; s < sets; s++) {
+                    as[s] = arena.alloc(aBytes, "a" + s);
+                    ws[s] = arena.alloc(wBytes, "w" + s);
+                    cs[s] = arena.alloc(cBytes, "c" + s);
+                    fillRandom(module, stream, as[s], (long) c.m * c.k, 100 + 2 * s);
+                    fillRandom(module, stream, ws[s], (long) c.n * c.k, 101 + 2 * s);
+                    cs[s].zero(stream);
+                }
+                for (int r = 0; r < 3; r++) gemm.run(as[r % sets], ws[r % sets], cs[r % sets], c.m, c.n, c.k, c.out, null);
+                stream.synchronize();
+                double[] ms = new double[reps];
+                try (GpuTimer t = new GpuTimer(stream)) {
+                    for (int r = 0; r < reps; r++) {
+                        int s = r % sets;
+                        t.start();
+                        gemm.run(as[s], ws[s], cs[s], c.m, c.n, c.k, c.out, null);
+                        ms[r] = t.stopMillis();
+                    }
+                }
+                Arrays.sort(ms);
+                double med = ms[reps / 2];
+                double tflops = Gemm.flops(c.m, c.n, c.k) / (med * 1e-3) / 1e12;
+                // spot check on set 0, one clean run (ADD_F32 onto zeros = the product itself)
+                cs[0].zero(stream);
+                gemm.run(as[0], ws[0], cs[0], c.m, c.n, c.k, c.out, null);
+                double err = spotCheck(stream, as[0], ws[0], cs[0], c);
+                boolean ok = err < (c.out == Gemm.Output.BF16 ? 1e-2 : 1e-3);
+                allOk &= ok;
+                System.out.printf(Locale.ROOT, "%-8s %6d %6d %6d %-8s %10.3f %10.1f  %.1e %s%s%n", c.name, c.m, c.n, c.k,
+                        c.out, med, tflops, err, ok ? "ok" : "CHECK FAILED", sets < 3 ? " (" + sets + " input sets)" : "");
+                rows.add(String.format(Locale.ROOT, "%s\t%d\t%d\t%d\t%s\t%.4f\t%.1f\t%s", c.name, c.m, c.n, c.k,
+                        c.out.name().toLowerCase(Locale.ROOT), med, tflops, impl));
+                arena.reset(mark);
+            }
+        }
+        if (out != null) Files.write(out, rows);
+        if (!allOk) {
+            System.out.println("SOME SPOT CHECKS FAILED");
+            System.exit(1);
+        }
+    }
+
+    /** Largest |got - ref| / (rms(ref) + |ref|) over 64 elements (4 corners + random). */
+    static double spotCheck(CudaStream stream, DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, Case cs) {
+        Random rnd = new Random(cs.m * 31L + cs.n);
+        int samples = 64, k = cs.k;
+        double[] ref = new double[samples], got = new double[samples];
+        double sq = 0;
+        for (int s = 0; s < samples; s++) {
+            int i = rnd.nextInt(cs.m), j = rnd.nextInt(cs.n);
+            if (s < 4) { i = (s & 1) == 0 ? 0 : cs.m - 1; j = (s & 2) == 0 ? 0 : cs.n - 1; }
+            float[] ar = bf16(stream, a.slice(2L * i * k, 2L * k, "a row"), k);
+            float[] wr = bf16(stream, w.slice(2L * j * k, 2L * k, "w row"), k);
+            double acc = 0;
+            for (int x = 0; x < k; x++) acc += (double) ar[x] * wr[x];
+            ref[s] = acc;
+            long at = (long) i * cs.n + j;
+            if (cs.out == Gemm.Output.BF16) {
+                got[s] = bf16(stream, c.slice(2 * at, 2, "c element"), 1)[0];
+            } else {
+                float[] f = new float[1];
+                c.slice(4 * at, 4, "c element").download(stream, f);
+                got[s] = f[0];
+            }
+            sq += acc * acc;
+        }
+        double rms = Math.sqrt(sq / samples), worst = 0;
+        for (int s = 0; s < samples; s++) {
+            double e = Double.isFinite(got[s]) ? Math.abs(got[s] - ref[s]) / (rms + Math.abs(ref[s])) : Double.POSITIVE_INFINITY;
+            worst = Math.max(worst, e);
+        }
+        return worst;
+    }
+
+    static float[] bf16(CudaStream stream, DeviceBuffer b, int count) {
+        short[] h = new short[count];
+        b.download(stream, h);
+        return Bf16.toFloats(h);
+    }
+
+    static void fillRandom(KernelModule module, CudaStream stream, DeviceBuffer b, long count, int seed) {
+        module.kernel("fill_random_bf16_k").launch(stream, Dim3.of(4096), 256, 0, b, count, seed, 1.0f);
+    }
+}
