@@ -38,6 +38,20 @@ tr ':' '\n' < "$jackson_cp" | grep -E '/jackson-(core|databind|annotations)-[^/]
 done
 rm -f "$jackson_cp"
 [[ $(ls "$out"/lib/jackson-*.jar 2>/dev/null | wc -l) -eq 3 ]] || { echo "[pack] ERROR: Jackson jars not found"; exit 1; }
+# DJL's tokenizer (the engine-level GPU tests load tokenizer.json) and what it needs; its jar keeps
+# only the linux-x86_64 native library (the others would push the bundle past 60 MiB).
+deps_cp="$(mktemp)"
+(cd "$repo" && mvn -B -q -pl gpu-udf dependency:build-classpath -Dmdep.outputFile="$deps_cp")
+mkdir -p "$out/lib/tokenizer"
+tr ':' '\n' < "$deps_cp" | grep -E '/(api|tokenizers|gson|jna|slf4j-api|commons-compress)-[0-9][^/]*\.jar$' | while read -r jar; do
+  cp "$jar" "$out/lib/tokenizer/"
+done
+rm -f "$deps_cp"
+tok="$(ls "$out"/lib/tokenizer/tokenizers-*.jar)"
+zip -q -d "$tok" 'native/lib/win-*' 'native/lib/osx-*' 'native/lib/linux-aarch64/*' >/dev/null || true
+# the Llama-3-8B pattern config for the whole-model benchmark, when the shared data is beside the checkout
+patterns="$repo/../shared/minference-configs/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
+[[ -f "$patterns" ]] && cp "$patterns" "$out/bench/llama3-8b-262k-patterns.json"
 cp -r "$repo/gpu-udf/target/classes/." "$out/classes/"
 cp -r "$repo/gpu-udf/target/test-classes/." "$out/test-classes/"
 cp "$repo"/bench/*.py "$out/bench/" 2>/dev/null || true

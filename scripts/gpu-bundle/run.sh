@@ -22,6 +22,7 @@ mkdir -p "$results"
 java="$here/jre/bin/java"
 cp_main="$here/classes:$here/lib/jcuda-12.6.0.jar:$here/lib/jcuda-natives-12.6.0-linux-x86_64.jar"
 for jar in "$here"/lib/jackson-*.jar; do [[ -f "$jar" ]] && cp_main+=":$jar"; done  # model loader (config.json)
+for jar in "$here"/lib/tokenizer/*.jar; do [[ -f "$jar" ]] && cp_main+=":$jar"; done  # DJL tokenizer (engine tests)
 cp_test="$here/test-classes:$cp_main"
 launcher="$here/lib/junit-platform-console-standalone.jar"
 args=("$@"); [[ ${#args[@]} -eq 0 ]] && args=(tests)
@@ -56,7 +57,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
       for tool in memcheck racecheck; do
         JAVA_PROPS=-Dprefill.cuda.separateAllocations=true \
-        TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse).*' run_tests "$tool" \
+        TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse|ModelKernels|Gemm|LayerAttention|SnapKv).*' run_tests "$tool" \
           timeout "${SANITIZER_TIMEOUT:-300}" \
           compute-sanitizer --tool "$tool" --target-processes all --print-limit 20 --error-exitcode 86
         summary+=("compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$results/tests-$tool.log" | sort | uniq -c | paste -sd ';')")
@@ -88,7 +89,8 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       msizes=""
       if msizes="$(next_sizes)"; then i=$((i + 1)); else msizes=""; fi
       if has_class io.prefill.cuda.forward.PrefillBenchmark; then
-        "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark ${msizes:+--sizes "$msizes"} \
+        patterns=(); [[ -f "$here/bench/llama3-8b-262k-patterns.json" ]] && patterns=(--patterns "$here/bench/llama3-8b-262k-patterns.json")
+        "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark ${msizes:+--sizes "$msizes"} "${patterns[@]}" \
           --out "$results/prefill.tsv" 2>&1 | tee "$results/prefill.log"
         summary+=("prefill bench: exit ${PIPESTATUS[0]}")
       else

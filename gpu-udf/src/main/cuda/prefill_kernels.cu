@@ -4,6 +4,8 @@
 #include "pair_plan.cuh"
 #include "gemm.cuh"
 #include "model_ops.cuh"
+#include "plan_pick.cuh"
+#include "snapkv.cuh"
 
 using namespace pk;
 
@@ -128,4 +130,45 @@ extern "C" __global__ void pair_plan_fill_k(const int* rangePtr, const int* rang
                                             int* outRangeData, const int* outColPtr, int* outColData) {
     pair_plan<true>(rangePtr, rangeData, colPtr, colData, H, n, nullptr, nullptr, outRangePtr, outRangeData,
                     outColPtr, outColData);
+}
+
+extern "C" __global__ void plan_pick_count_k(const int* aRangePtr, const int* aRangeData, const int* aColPtr,
+                                             const int* aColData, const int* bRangePtr, const int* bRangeData,
+                                             const int* bColPtr, const int* bColData, const int* useB, int H, int n,
+                                             int* rangeCount, int* colCount) {
+    plan_pick<false>(CsrPlan{aRangePtr, aRangeData, aColPtr, aColData}, CsrPlan{bRangePtr, bRangeData, bColPtr, bColData},
+                     useB, H, n, rangeCount, colCount, nullptr, nullptr, nullptr, nullptr);
+}
+extern "C" __global__ void plan_pick_fill_k(const int* aRangePtr, const int* aRangeData, const int* aColPtr,
+                                            const int* aColData, const int* bRangePtr, const int* bRangeData,
+                                            const int* bColPtr, const int* bColData, const int* useB, int H, int n,
+                                            const int* outRangePtr, int* outRangeData, const int* outColPtr,
+                                            int* outColData) {
+    plan_pick<true>(CsrPlan{aRangePtr, aRangeData, aColPtr, aColData}, CsrPlan{bRangePtr, bRangeData, bColPtr, bColData},
+                    useB, H, n, nullptr, nullptr, outRangePtr, outRangeData, outColPtr, outColData);
+}
+
+#define SNAPKV_KERNELS(D)                                                                               \
+    extern "C" __global__ void __launch_bounds__(SNAP_THREADS) snap_row_stats_d##D(                     \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, int w, float scale, float2* partial) {     \
+        snap_row_stats<D>(Q, K, H, Hkv, n, w, scale, partial);                                          \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(SNAP_THREADS) snap_votes_d##D(                         \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, int w, int prefixEnd, float scale,         \
+        const float2* rowStat, float* votes) {                                                          \
+        snap_votes<D>(Q, K, H, Hkv, n, w, prefixEnd, scale, rowStat, votes);                            \
+    }
+SNAPKV_KERNELS(64)
+SNAPKV_KERNELS(128)
+
+extern "C" __global__ void snap_row_combine_k(const float2* partial, int chunks, int H, int w, float2* rowStat) {
+    snap_row_combine(partial, chunks, H, w, rowStat);
+}
+extern "C" __global__ void __launch_bounds__(1024) snap_select_k(const float* votes, int prefixEnd, int sinks, int k,
+                                                                 int kernel, int poolMax, int* winners) {
+    snap_select(votes, prefixEnd, sinks, k, kernel, poolMax, winners);
+}
+extern "C" __global__ void gather_rows_k(const bf16* src, const int* positions, int n, int d, int maxKept, int kept,
+                                         int Hkv, bf16* dst) {
+    gather_rows(src, positions, n, d, maxKept, kept, Hkv, dst);
 }

@@ -4,10 +4,10 @@ import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
 /** Checks every CUresult; errors carry what was being done plus CUDA's own name and text. */
-final class CudaCheck {
+public final class CudaCheck {
     private CudaCheck() { }
 
-    static void check(int result, String what) {
+    public static void check(int result, String what) {
         if (result != CUresult.CUDA_SUCCESS) throw new CudaException(what + ": " + describe(result), result);
     }
 

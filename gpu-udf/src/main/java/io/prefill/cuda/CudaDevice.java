@@ -56,11 +56,15 @@ public final class CudaDevice {
         check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent(device " + index + ")");
     }
 
-    public long freeMemory() {
+    public long freeMemory() { return memoryInfo()[0]; }
+
+    public long totalMemory() { return memoryInfo()[1]; }
+
+    private long[] memoryInfo() {
         long[] free = new long[1], total = new long[1];
         makeCurrent();
         check(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
-        return free[0];
+        return new long[] {free[0], total[0]};
     }
 
     public int attribute(int attr) {

@@ -15,7 +15,7 @@ public final class CudaStream implements AutoCloseable {
         check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
     }
 
-    CUstream handle() { return stream; }
+    public CUstream handle() { return stream; }
 
     public void synchronize() {
         check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier launch on this stream failed)");

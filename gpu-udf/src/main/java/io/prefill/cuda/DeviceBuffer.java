@@ -33,11 +33,13 @@ public final class DeviceBuffer {
     public void upload(CudaStream s, short[] host) { copyIn(s, Pointer.to(host), 2L * host.length); }
     public void upload(CudaStream s, int[] host) { copyIn(s, Pointer.to(host), 4L * host.length); }
     public void upload(CudaStream s, float[] host) { copyIn(s, Pointer.to(host), 4L * host.length); }
+    public void upload(CudaStream s, double[] host) { copyIn(s, Pointer.to(host), 8L * host.length); }
 
     public void download(CudaStream s, short[] host) { copyOut(s, Pointer.to(host), 2L * host.length); }
     public void download(CudaStream s, int[] host) { copyOut(s, Pointer.to(host), 4L * host.length); }
     public void download(CudaStream s, float[] host) { copyOut(s, Pointer.to(host), 4L * host.length); }
     public void download(CudaStream s, long[] host) { copyOut(s, Pointer.to(host), 8L * host.length); }
+    public void download(CudaStream s, byte[] host) { copyOut(s, Pointer.to(host), host.length); }
 
     /** Downloads ints starting at int index `offset` of this buffer. */
     public void withOffsetDownload(CudaStream s, long offset, int[] host) {

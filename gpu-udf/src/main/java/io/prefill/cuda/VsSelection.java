@@ -30,7 +30,22 @@ public record VsSelection(int heads, DeviceBuffer cols, DeviceBuffer kCols, int 
         return sel;
     }
 
-    static VsSelection allocate(int heads, int colsMax, int offsMax, DeviceArena arena) {
+    /**
+     * Replaces head h's lists (ascending, within the capacities) with fixed ones: how a layer
+     * that mixes patterns gives its A-shape and dense heads their columns and diagonals after the
+     * estimate chose those of its vertical-slash heads.
+     */
+    public void overwrite(int head, int[] headCols, int[] headOffs, CudaStream s) {
+        if (head < 0 || head >= heads || headCols.length > colsMax || headOffs.length > offsMax)
+            throw new IllegalArgumentException("head " + head + ": " + headCols.length + " columns / " + headOffs.length
+                    + " offsets exceed the selection's " + colsMax + " / " + offsMax);
+        if (headCols.length > 0) cols.slice(4L * head * colsMax, 4L * headCols.length, "vs.cols").upload(s, headCols);
+        if (headOffs.length > 0) offs.slice(4L * head * offsMax, 4L * headOffs.length, "vs.offs").upload(s, headOffs);
+        kCols.slice(4L * head, 4, "vs.kCols").upload(s, new int[] {headCols.length});
+        kOffs.slice(4L * head, 4, "vs.kOffs").upload(s, new int[] {headOffs.length});
+    }
+
+    public static VsSelection allocate(int heads, int colsMax, int offsMax, DeviceArena arena) {
         return new VsSelection(heads, arena.alloc(4L * heads * colsMax, "vs.cols"), arena.alloc(4L * heads, "vs.kCols"),
                 colsMax, arena.alloc(4L * heads * offsMax, "vs.offs"), arena.alloc(4L * heads, "vs.kOffs"), offsMax);
     }

@@ -1,6 +1,8 @@
 package io.prefill.engine;
 
 import io.prefill.cpu.CpuForwardPass;
+import io.prefill.cuda.forward.CudaBackendOptions;
+import io.prefill.cuda.forward.CudaForwardPass;
 import io.prefill.model.LoadedModel;
 import io.prefill.sparse.PatternConfig;
 
@@ -23,13 +25,14 @@ public final class Backends {
     }
 
     public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns) {
-        switch (validate(name)) {
-            case "cpu":
-                return new CpuForwardPass(model.config(), model.weights(), patterns);
-            case "cuda":
-            default:
-                throw new UnsupportedOperationException("backend 'cuda': the whole-model GPU forward pass is not "
-                        + "part of this build yet; run with --backend cpu");
-        }
+        return create(name, model, patterns, CudaBackendOptions.defaults());
+    }
+
+    /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
+    public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
+        return switch (validate(name)) {
+            case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns);
+            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
+        };
     }
 }

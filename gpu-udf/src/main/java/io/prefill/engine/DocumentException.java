@@ -6,7 +6,9 @@ import java.util.Locale;
 public class DocumentException extends RuntimeException {
     /** Stable error kinds, written to the output's error_kind column. */
     public enum Kind {
-        EMPTY_TEXT, TOO_LONG, TOKENIZER, TEMPLATE, ENGINE;
+        EMPTY_TEXT, TOO_LONG, TOKENIZER, TEMPLATE, ENGINE,
+        /** The document's working set does not fit the GPU memory budget even in the smallest chunks. */
+        DEVICE_MEMORY;
 
         public String label() { return name().toLowerCase(Locale.ROOT); }
     }

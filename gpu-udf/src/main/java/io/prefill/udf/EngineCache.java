@@ -1,5 +1,6 @@
 package io.prefill.udf;
 
+import io.prefill.cuda.forward.CudaBackendOptions;
 import io.prefill.engine.Backends;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
@@ -38,7 +39,7 @@ public final class EngineCache {
     }
 
     public static PrefillEngine get(EngineSpec spec, int device) {
-        return ENGINES.computeIfAbsent(new Key(spec, device), k -> open(k.spec()));
+        return ENGINES.computeIfAbsent(new Key(spec, device), k -> open(k.spec(), k.device()));
     }
 
     /** -1 for backends without a device; else the GPU Spark assigned to the running task. */
@@ -53,6 +54,17 @@ public final class EngineCache {
 
     /** Builds an engine outside the cache (the driver's fail-fast check, tests). */
     public static PrefillEngine open(EngineSpec spec) {
+        return open(spec, deviceFor(spec));
+    }
+
+    /** The cuda backend's settings for a device: the memory budget comes from the Spark conf. */
+    static CudaBackendOptions cudaOptions(int device) {
+        SparkEnv env = SparkEnv.get();
+        long budget = env == null ? 0 : env.conf().getLong(GpuBinding.MEMORY_BUDGET_CONF, 0L);
+        return CudaBackendOptions.defaults().onDevice(Math.max(device, 0)).withMemoryBudget(budget);
+    }
+
+    static PrefillEngine open(EngineSpec spec, int device) {
         Path local = localize(spec.modelUri());
         LoadedModel model = LoadedModel.open(local);
         PatternConfig patterns;
@@ -62,7 +74,13 @@ public final class EngineCache {
             model.close();
             throw e;
         }
-        return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns), spec.options());
+        try {
+            return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns, cudaOptions(device)),
+                    spec.options());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     /** The spec's pattern config, checked against the model; MInference's default when it has none. */

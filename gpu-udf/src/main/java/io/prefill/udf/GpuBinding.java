@@ -18,6 +18,8 @@ public final class GpuBinding {
     public static final String RESOURCE = "gpu";
     /** Used when a task has no GPU from the scheduler (local runs without resource settings). */
     public static final String FALLBACK_DEVICE_CONF = "spark.prefill.cuda.device";
+    /** Bytes of GPU memory one document may use beside the weights (0 or unset: what is free). */
+    public static final String MEMORY_BUDGET_CONF = "spark.prefill.gpuMemoryBudget";
 
     private static final Map<Integer, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
 

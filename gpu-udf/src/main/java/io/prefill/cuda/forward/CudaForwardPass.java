@@ -1,0 +1,232 @@
+package io.prefill.cuda.forward;
+
+import io.prefill.cuda.AttentionShape;
+import io.prefill.cuda.CudaDevice;
+import io.prefill.cuda.CudaStream;
+import io.prefill.cuda.DeviceArena;
+import io.prefill.cuda.DeviceBuffer;
+import io.prefill.cuda.Gemm;
+import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.ModelKernels;
+import io.prefill.cuda.forward.StageClock.Stage;
+import io.prefill.engine.AttentionStats;
+import io.prefill.engine.ForwardBackend;
+import io.prefill.engine.ForwardOutput;
+import io.prefill.kv.HeadKv;
+import io.prefill.kv.KvSummary;
+import io.prefill.kv.KvSummaryOptions;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelFormatException;
+import io.prefill.model.ModelWeights;
+import io.prefill.model.RopeFrequencies;
+import io.prefill.sparse.PatternConfig;
+
+import java.util.Map;
+
+/**
+ * The whole pre-fill on one GPU, layer by layer, the twin of {@link io.prefill.cpu.CpuForwardPass}:
+ * <pre>
+ *   x = embed(tokens)                                         fp32 residual [n, hidden]
+ *   per layer:
+ *     per chunk: Q,K,V = rope(split(rmsnorm(x) · Wqkv))       head-major bf16, whole document
+ *     O = attention(Q, K, V) by the layer's head patterns      written over Q
+ *     per chunk: x += rows(O) · Wo;  x += swiglu(rmsnorm(x) · Wgate|up) · Wdown
+ *   logits = rmsnorm(x[n-1]) · lm_head
+ * </pre>
+ * Only the current layer's K and V exist (no KV cache); chunk sizes come from {@link MemoryPlan}.
+ * Each document gets its own device allocation, released when it ends, so memory in use between
+ * documents is just the weights. One document at a time per engine (the GPU is saturated by one).
+ */
+public final class CudaForwardPass implements ForwardBackend {
+    private static final long FREE_MEMORY_MARGIN = 512L << 20;
+    private final ModelConfig config;
+    private final PatternConfig patterns;
+    private final CudaBackendOptions options;
+    private final CudaDevice device;
+    private final CudaStream stream;
+    private final KernelModule module;
+    private final DeviceModel model;
+    private final Gemm gemm;
+    private final ModelKernels ops;
+    private final StageClock clock;
+    private volatile Map<Stage, Double> lastStageMillis = Map.of();
+    private volatile long lastDeviceBytesInUse;
+    private volatile MemoryPlan lastPlan;
+
+    private CudaForwardPass(ModelConfig config, PatternConfig patterns, CudaBackendOptions options, CudaDevice device,
+                            CudaStream stream, KernelModule module, DeviceModel model) {
+        this.config = config;
+        this.patterns = patterns;
+        this.options = options;
+        this.device = device;
+        this.stream = stream;
+        this.module = module;
+        this.model = model;
+        this.gemm = new Gemm(module, stream);
+        this.ops = new ModelKernels(module, stream);
+        this.clock = new StageClock(stream, options.profile());
+    }
+
+    /** Loads the checkpoint's weights onto the device; fails fast on a model the kernels cannot run. */
+    public static CudaForwardPass create(ModelConfig config, ModelWeights weights, PatternConfig patterns,
+                                         CudaBackendOptions options) {
+        checkSupported(config, patterns);
+        CudaDevice device = CudaDevice.open(options.device());
+        KernelModule module = KernelModule.of(device);
+        CudaStream stream = new CudaStream(device);
+        DeviceModel model = DeviceModel.load(config, weights, module, stream);
+        System.err.printf("[cuda] %s: %.2f GiB of weights loaded in %.1f s%n", device,
+                model.bytes() / (double) (1L << 30), model.loadSeconds());
+        return new CudaForwardPass(config, patterns, options, device, stream, module, model);
+    }
+
+    /** Seeded random weights of config's shapes generated on the device (benchmarks, size tests). */
+    public static CudaForwardPass synthetic(ModelConfig config, long seed, PatternConfig patterns,
+                                            CudaBackendOptions options) {
+        checkSupported(config, patterns);
+        CudaDevice device = CudaDevice.open(options.device());
+        KernelModule module = KernelModule.of(device);
+        CudaStream stream = new CudaStream(device);
+        DeviceModel model = DeviceModel.synthetic(config, seed, module, stream);
+        return new CudaForwardPass(config, patterns, options, device, stream, module, model);
+    }
+
+    static void checkSupported(ModelConfig c, PatternConfig patterns) {
+        String problem = null;
+        if (c.headDim() != 64 && c.headDim() != 128) problem = "head_dim " + c.headDim() + " (the kernels support 64 and 128)";
+        else if (c.hiddenSize() % 8 != 0) problem = "hidden_size " + c.hiddenSize() + " (must be a multiple of 8)";
+        else if (c.intermediateSize() % 8 != 0)
+            problem = "intermediate_size " + c.intermediateSize() + " (must be a multiple of 8)";
+        if (problem != null) throw new ModelFormatException("config.json: the cuda backend cannot run " + problem);
+        patterns.validateFor(c.numLayers(), c.numHeads(), "pattern config");
+    }
+
+    @Override
+    public String name() { return "cuda"; }
+
+    public ModelConfig config() { return config; }
+    public CudaDevice device() { return device; }
+    public double weightLoadSeconds() { return model.loadSeconds(); }
+    public long weightBytes() { return model.bytes(); }
+    /** Device time per stage of the last document (with {@link CudaBackendOptions#profile()}). */
+    public Map<Stage, Double> lastStageMillis() { return lastStageMillis; }
+    /** Device memory in use (all users) while the last document's working set was allocated. */
+    public long lastDeviceBytesInUse() { return lastDeviceBytesInUse; }
+    public MemoryPlan lastMemoryPlan() { return lastPlan; }
+
+    @Override
+    public ForwardOutput forward(int[] tokens) { return forward(tokens, (SnapKvGpu) null); }
+
+    @Override
+    public boolean supportsKvSummary() { return true; }
+
+    /** The pre-fill, also selecting the KV summary on the device layer by layer (see {@link SnapKvGpu}). */
+    @Override
+    public ForwardOutput forward(int[] tokens, KvSummaryOptions kv) {
+        return forward(tokens, new SnapKvGpu(module, stream, kv));
+    }
+
+    private synchronized ForwardOutput forward(int[] tokens, SnapKvGpu snap) {
+        int n = tokens.length;
+        if (n == 0) throw new IllegalArgumentException("cannot pre-fill an empty prompt");
+        for (int t = 0; t < n; t++)
+            if (tokens[t] < 0 || tokens[t] >= config.vocabSize())
+                throw new IllegalArgumentException("token id " + tokens[t] + " at position " + t
+                        + " is outside the vocabulary of " + config.vocabSize());
+        device.makeCurrent();
+        long budget = options.memoryBudget() > 0 ? options.memoryBudget() : device.freeMemory() - FREE_MEMORY_MARGIN;
+        MemoryPlan plan = MemoryPlan.of(config, n, budget, options.maxChunkTokens());
+        lastPlan = plan;
+        try (DeviceArena arena = new DeviceArena(device, plan.totalBytes())) {
+            lastDeviceBytesInUse = device.totalMemory() - device.freeMemory();
+            clock.start();
+            ForwardOutput out = run(tokens, plan, arena, snap);
+            lastStageMillis = clock.totals();
+            return out;
+        } finally {
+            stream.synchronize();
+        }
+    }
+
+    private ForwardOutput run(int[] tokens, MemoryPlan plan, DeviceArena arena, SnapKvGpu snap) {
+        int n = tokens.length, hidden = config.hiddenSize(), heads = config.numHeads(), kvHeads = config.numKvHeads();
+        int d = config.headDim(), inter = config.intermediateSize(), c = plan.chunkTokens();
+        int qkvRows = config.qDim() + 2 * config.kvDim();
+        float eps = (float) config.rmsNormEps();
+        AttentionShape shape = new AttentionShape(heads, kvHeads, n, d);
+
+        DeviceBuffer x = arena.alloc(4L * n * hidden, "residual");
+        DeviceBuffer q = arena.alloc(2L * shape.qElements(), "q");
+        DeviceBuffer k = arena.alloc(2L * shape.kvElements(), "k");
+        DeviceBuffer v = arena.alloc(2L * shape.kvElements(), "v");
+        DeviceBuffer ids = arena.alloc(4L * n, "token ids");
+        DeviceBuffer invFreq = arena.alloc(8L * (d / 2), "rope inverse frequencies");
+        DeviceBuffer lastRow = arena.alloc(4L * hidden, "last normed row");
+        DeviceBuffer logits = arena.alloc(4L * config.vocabSize(), "logits");
+        DeviceBuffer normed = arena.alloc(2L * c * hidden, "normed chunk");
+        long unionBytes = plan.chunkBytes() - 2L * c * hidden;
+        DeviceBuffer union = arena.alloc(unionBytes, "chunk scratch");
+        // Pass 1 uses the scratch as fp32 QKV rows; pass 2 as attention rows, gate|up and SwiGLU rows.
+        DeviceBuffer qkv = union.slice(0, 4L * c * qkvRows, "qkv chunk");
+        DeviceBuffer attnRows = union.slice(0, 2L * c * config.qDim(), "attention rows");
+        DeviceBuffer gateUp = union.slice(2L * c * config.qDim(), 4L * c * inter, "gate|up chunk");
+        DeviceBuffer act = union.slice(2L * c * config.qDim() + 4L * c * inter, 2L * c * inter, "swiglu chunk");
+
+        ids.upload(stream, tokens);
+        invFreq.upload(stream, RopeFrequencies.inverseFrequencies(config, n));
+        ops.embedRows(model.embed(), config.vocabSize(), ids, n, hidden, x);
+        clock.mark(Stage.OTHER);
+        LayerAttention attention = new LayerAttention(module, stream, patterns, clock);
+        AttentionStats stats = AttentionStats.NONE;
+        HeadKv[][] kept = new HeadKv[config.numLayers()][];
+        for (int l = 0; l < config.numLayers(); l++) {
+            DeviceLayer w = model.layer(l);
+            for (int r0 = 0; r0 < n; r0 += c) {
+                int rows = Math.min(c, n - r0);
+                DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
+                ops.rmsNormBf16(xs, w.inputNorm(), rows, hidden, eps, normed);
+                clock.mark(Stage.OTHER);
+                gemm.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32, null);
+                clock.mark(Stage.GEMM);
+                ops.ropeSplit(qkv, w.qkvBias(), invFreq, rows, r0, n, heads, kvHeads, d, q, k, v);
+                clock.mark(Stage.OTHER);
+            }
+            if (snap != null) {  // before the attention output overwrites Q
+                kept[l] = snap.select(q, k, v, shape, arena);
+                clock.mark(Stage.OTHER);
+            }
+            stats = stats.plus(attention.run(l, q, k, v, q, shape, arena));
+            for (int r0 = 0; r0 < n; r0 += c) {
+                int rows = Math.min(c, n - r0);
+                DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
+                ops.headsToRows(q, heads, n, d, r0, rows, attnRows);
+                clock.mark(Stage.OTHER);
+                gemm.run(attnRows, w.o(), xs, rows, hidden, config.qDim(), Gemm.Output.ADD_F32, null);
+                clock.mark(Stage.GEMM);
+                ops.rmsNormBf16(xs, w.postAttentionNorm(), rows, hidden, eps, normed);
+                clock.mark(Stage.OTHER);
+                gemm.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16, null);
+                clock.mark(Stage.GEMM);
+                ops.swiglu(gateUp, rows, inter, act);
+                clock.mark(Stage.OTHER);
+                gemm.run(act, w.down(), xs, rows, hidden, inter, Gemm.Output.ADD_F32, null);
+                clock.mark(Stage.GEMM);
+            }
+        }
+        DeviceBuffer xLast = x.slice(4L * (n - 1) * hidden, 4L * hidden, "last residual row");
+        ops.rmsNormF32(xLast, model.finalNorm(), 1, hidden, eps, lastRow);
+        ops.gemvRows(model.lmHead(), lastRow, config.vocabSize(), hidden, logits);
+        clock.mark(Stage.OTHER);
+        float[] out = new float[config.vocabSize()];
+        logits.download(stream, out);
+        return new ForwardOutput(out, stats, snap == null ? null : new KvSummary(null, n, d, kept));
+    }
+
+    @Override
+    public synchronized void close() {
+        device.makeCurrent();
+        clock.close();
+        model.close();
+        stream.close();
+    }
+}

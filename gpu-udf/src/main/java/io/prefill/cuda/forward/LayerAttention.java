@@ -1,0 +1,149 @@
+package io.prefill.cuda.forward;
+
+import io.prefill.cuda.AttentionKernels;
+import io.prefill.cuda.AttentionShape;
+import io.prefill.cuda.BlockSparseGpu;
+import io.prefill.cuda.CudaStream;
+import io.prefill.cuda.DeviceArena;
+import io.prefill.cuda.DeviceBuffer;
+import io.prefill.cuda.DevicePlan;
+import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.PlanPick;
+import io.prefill.cuda.VerticalSlashGpu;
+import io.prefill.cuda.VsSelection;
+import io.prefill.engine.AttentionStats;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+
+/**
+ * One layer's attention on the device, every head following its pattern in one attention launch,
+ * with the same plans as the CPU reference's {@link io.prefill.sparse.HeadPlanner}:
+ * <ul>
+ *   <li>all heads dense (or n below the config's minimum sparse length): the dense kernel;</li>
+ *   <li>vertical-slash, A-shape and dense heads share one column/diagonal selection: the online
+ *       estimate chooses the vertical-slash heads' lists, and the others get fixed lists (A-shape:
+ *       sink columns and the local diagonals; dense: every diagonal), turned into one block plan;</li>
+ *   <li>block-sparse heads get the block-sparse plan (one per distinct budget), and the plans are
+ *       merged per head ({@link PlanPick}).</li>
+ * </ul>
+ * Vertical-slash-only plans run two query blocks per CTA over a pair plan (faster on those).
+ */
+final class LayerAttention {
+    private final KernelModule module;
+    private final CudaStream stream;
+    private final PatternConfig patterns;
+    private final StageClock clock;
+
+    LayerAttention(KernelModule module, CudaStream stream, PatternConfig patterns, StageClock clock) {
+        this.module = module;
+        this.stream = stream;
+        this.patterns = patterns;
+        this.clock = clock;
+    }
+
+    /** out may be q itself: each CTA reads its query rows before writing the same rows. */
+    AttentionStats run(int layer, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out,
+                       AttentionShape s, DeviceArena arena) {
+        int heads = s.heads(), n = s.seqLen();
+        HeadPattern[] p = IntStream.range(0, heads).mapToObj(h -> patterns.pattern(layer, h)).toArray(HeadPattern[]::new);
+        AttentionKernels attention = new AttentionKernels(module, stream);
+        boolean sparse = n >= patterns.minSparseLength();
+        int sparseHeads = sparse ? (int) java.util.Arrays.stream(p).filter(x -> !(x instanceof HeadPattern.Dense)).count() : 0;
+        if (sparseHeads == 0) {
+            attention.dense(q, k, v, out, s);
+            clock.mark(StageClock.Stage.ATTENTION);
+            return new AttentionStats(s.denseEntries(), s.denseEntries(), 0, heads);
+        }
+        long mark = arena.mark();
+        try {
+            boolean anyBlockSparse = java.util.Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
+            DevicePlan plan = plan(p, q, k, s, arena);
+            clock.mark(StageClock.Stage.ESTIMATE);
+            if (anyBlockSparse) {
+                attention.withPlan(q, k, v, out, s, plan);
+            } else {
+                DevicePlan pair = attention.pairPlan(plan, arena);
+                clock.mark(StageClock.Stage.ESTIMATE);
+                attention.withPairPlan(q, k, v, out, s, plan, pair);
+            }
+            clock.mark(StageClock.Stage.ATTENTION);
+            long entries = attention.computedEntries(plan, arena);
+            clock.mark(StageClock.Stage.OTHER);
+            return new AttentionStats(entries, s.denseEntries(), sparseHeads, heads - sparseHeads);
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    private DevicePlan plan(HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceArena arena) {
+        int heads = s.heads(), n = s.seqLen();
+        boolean anyVsLike = false, anyEstimated = false;
+        TreeSet<Integer> blockBudgets = new TreeSet<>();
+        for (HeadPattern x : p) {
+            if (x instanceof HeadPattern.BlockSparse bs) blockBudgets.add(bs.topBlocks());
+            else anyVsLike = true;
+            if (x instanceof HeadPattern.VerticalSlash) anyEstimated = true;
+        }
+        DevicePlan plan = anyVsLike ? verticalSlashPlan(p, q, k, s, arena, anyEstimated) : null;
+        BlockSparseGpu bsGpu = new BlockSparseGpu(module, stream, arena);
+        for (int budget : blockBudgets) {
+            DevicePlan bs = bsGpu.plan(q, k, s, budget);
+            if (plan == null) {
+                plan = bs;
+                continue;
+            }
+            boolean[] use = new boolean[heads];
+            for (int h = 0; h < heads; h++) use[h] = p[h] instanceof HeadPattern.BlockSparse b && b.topBlocks() == budget;
+            plan = new PlanPick(module, stream).pick(plan, bs, use, arena);
+        }
+        return plan;
+    }
+
+    /** One selection for the vertical-slash, A-shape and dense heads (block-sparse heads get a stub). */
+    private DevicePlan verticalSlashPlan(HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
+                                         DeviceArena arena, boolean estimate) {
+        int heads = s.heads(), n = s.seqLen();
+        int[] vertical = new int[heads], slash = new int[heads];
+        int[][] fixedCols = new int[heads][], fixedOffs = new int[heads][];
+        for (int h = 0; h < heads; h++) {
+            HeadPattern x = p[h];
+            if (x instanceof HeadPattern.VerticalSlash vs) {
+                vertical[h] = vs.verticalSize();
+                slash[h] = vs.slashSize();
+                continue;
+            }
+            if (x instanceof HeadPattern.AShape a) {
+                fixedCols[h] = firstInts(Math.min(a.nInit(), n));
+                fixedOffs[h] = firstInts(Math.min(a.nLocal(), n));
+            } else if (x instanceof HeadPattern.Dense) {
+                fixedCols[h] = new int[0];
+                fixedOffs[h] = firstInts(n);
+            } else {  // block-sparse: replaced by its own plan; the cheapest placeholder
+                fixedCols[h] = new int[0];
+                fixedOffs[h] = new int[] {0};
+            }
+            vertical[h] = fixedCols[h].length;
+            slash[h] = fixedOffs[h].length;
+        }
+        VerticalSlashGpu vsGpu = new VerticalSlashGpu(module, stream, arena);
+        VsSelection sel;
+        if (estimate) {
+            sel = vsGpu.estimate(q, k, s, vertical, slash);
+        } else {
+            int colsMax = 1, offsMax = 1;
+            for (int h = 0; h < heads; h++) {
+                colsMax = Math.max(colsMax, vertical[h]);
+                offsMax = Math.max(offsMax, slash[h]);
+            }
+            sel = VsSelection.allocate(heads, colsMax, offsMax, arena);
+        }
+        for (int h = 0; h < heads; h++)
+            if (fixedCols[h] != null) sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
+        return vsGpu.plan(sel, n);
+    }
+
+    private static int[] firstInts(int count) { return IntStream.range(0, count).toArray(); }
+}

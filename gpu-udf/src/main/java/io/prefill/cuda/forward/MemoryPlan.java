@@ -1,0 +1,74 @@
+package io.prefill.cuda.forward;
+
+import io.prefill.engine.DocumentException;
+import io.prefill.model.ModelConfig;
+
+/**
+ * The device memory of one document's layer-streaming pre-fill. Only the current layer's K and V
+ * are kept (no KV cache), the residual stream is fp32, Q is reused in place for the attention
+ * output, and projections and the MLP run over chunks of tokens whose size is the largest that
+ * fits the budget (halving down to 64 rows).
+ *
+ * @param persistentBytes residual, Q/K/V of the current layer, token ids, logits
+ * @param chunkBytes      scratch of one chunk of {@code chunkTokens} rows
+ * @param attentionBytes  reserve for the sparse estimate and plans of one layer
+ */
+public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long chunkBytes, long attentionBytes) {
+    private static final long MIB = 1L << 20;
+    /** Alignment slack per allocation (the arena aligns to 256 bytes) and small buffers. */
+    private static final long SLACK = 16 * MIB;
+
+    public long totalBytes() { return persistentBytes + chunkBytes + attentionBytes + SLACK; }
+
+    public static long persistentBytes(ModelConfig c, long n) {
+        long x = 4L * n * c.hiddenSize();
+        long q = 2L * n * c.qDim(), kv = 2L * 2L * n * c.kvDim();
+        return x + q + kv + 4L * n + 4L * c.vocabSize() + 4L * c.hiddenSize() + 8L * c.headDim();
+    }
+
+    /** Bytes per chunk row: the normed rows, then either the fp32 QKV rows or the attention rows + MLP. */
+    public static long bytesPerChunkRow(ModelConfig c) {
+        long normed = 2L * c.hiddenSize();
+        long qkv = 4L * (c.qDim() + 2L * c.kvDim());
+        long mlp = 2L * c.qDim() + 2L * 2L * c.intermediateSize() + 2L * c.intermediateSize();
+        return normed + Math.max(qkv, mlp);
+    }
+
+    /**
+     * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token)
+     * plus plan storage: the block plan and its two-block pair plan, each with up to ~1000 leftover
+     * columns and 64 ranges per head and query block (MInference's Llama-3 config averages ~800).
+     */
+    public static long attentionBytes(ModelConfig c, long n) {
+        long heads = c.numHeads(), blocks = (n + 63) / 64;
+        return 28L * heads * n + 2 * heads * blocks * (4L * 1024 + 8L * 64) + 64 * MIB;
+    }
+
+    /**
+     * The plan for n tokens within `budget` bytes, or a DEVICE_MEMORY document error naming the
+     * numbers when even 64-row chunks do not fit.
+     */
+    public static MemoryPlan of(ModelConfig c, int n, long budget, int maxChunkTokens) {
+        long persistent = persistentBytes(c, n), attention = attentionBytes(c, n), perRow = bytesPerChunkRow(c);
+        int chunk = (int) Math.min(maxChunkTokens, (n + 63L) / 64 * 64);
+        while (true) {
+            MemoryPlan p = new MemoryPlan(n, chunk, persistent, perRow * chunk, attention);
+            if (p.totalBytes() <= budget) return p;
+            if (chunk <= 64) {
+                throw new DocumentException(DocumentException.Kind.DEVICE_MEMORY, String.format(
+                        "a %d-token document needs %.2f GiB of GPU memory even in 64-token chunks "
+                                + "(residual, Q/K/V %.2f GiB + attention plans %.2f GiB + chunk %.3f GiB) but the "
+                                + "budget is %.2f GiB; cut it with --max-tokens or raise the budget",
+                        n, gib(p.totalBytes()), gib(persistent), gib(attention), gib(p.chunkBytes()), gib(budget)));
+            }
+            chunk = Math.max(64, chunk / 2 / 64 * 64);
+        }
+    }
+
+    static double gib(long bytes) { return bytes / (double) (1L << 30); }
+
+    @Override public String toString() {
+        return String.format("n=%d chunk=%d: %.2f GiB (persistent %.2f, chunk %.2f, attention %.2f)", tokens,
+                chunkTokens, gib(totalBytes()), gib(persistentBytes), gib(chunkBytes), gib(attentionBytes));
+    }
+}

@@ -1,0 +1,172 @@
+package io.prefill.cuda.forward;
+
+import static io.prefill.cuda.forward.ForwardGpuFixtures.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.prefill.cpu.CpuForwardPass;
+import io.prefill.engine.DocumentException;
+import io.prefill.engine.DocumentResult;
+import io.prefill.engine.EngineOptions;
+import io.prefill.engine.ForwardOutput;
+import io.prefill.engine.PrefillEngine;
+import io.prefill.model.LoadedModel;
+import io.prefill.model.TinyModelSpec;
+import io.prefill.model.TinyModelWriter;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The cuda backend against the CPU reference engine on the project's tiny models. */
+@Tag("gpu")
+class CudaForwardPassGpuTest {
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void gpu() { assumeGpu(); }
+
+    private Checkpoint model(TinyModelSpec spec, long seed) {
+        return Checkpoint.write(dir.resolve("m" + seed), spec, seed);
+    }
+
+    static Stream<Arguments> specs() {
+        return Stream.of(Arguments.of("llama d64 gqa2 bf16", llama64()), Arguments.of("qwen2 d64 bias tied f32", qwen64f32()),
+                Arguments.of("llama d128 gqa8", llama128gqa8()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("specs")
+    void denseLogitsMatchTheCpuReference(String name, TinyModelSpec spec) {
+        try (Checkpoint m = model(spec, 11)) {
+            PatternConfig dense = dense(spec);
+            CpuForwardPass cpu = new CpuForwardPass(m.config(), m.weights(), dense);
+            try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), m.weights(), dense, CudaBackendOptions.defaults())) {
+                for (int n : new int[] {1, 7, 300, 1100}) {
+                    int[] t = tokens(n, m.config().vocabSize(), n);
+                    ForwardOutput ref = cpu.forward(t), got = gpu.forward(t);
+                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), 1e-2, name + " n=" + n);
+                    System.out.printf("%s n=%d: relative logit error %.2e%n", name, n, rel);
+                    assertEquals(ref.attention(), got.attention(), "dense work");
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> patternModes() {
+        return Stream.of(Arguments.of("vertical-slash", new HeadPattern.VerticalSlash(40, 100)),
+                Arguments.of("a-shape", new HeadPattern.AShape(16, 200)),
+                Arguments.of("block-sparse", new HeadPattern.BlockSparse(4)), Arguments.of("mixed", null));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("patternModes")
+    void everyPatternModeMatchesTheCpuReference(String name, HeadPattern pattern) {
+        TinyModelSpec spec = llama64();
+        try (Checkpoint m = model(spec, 12)) {
+            PatternConfig p = pattern == null ? mixed(spec, 512) : uniform(spec, 512, pattern);
+            CpuForwardPass cpu = new CpuForwardPass(m.config(), m.weights(), p);
+            try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), m.weights(), p, CudaBackendOptions.defaults())) {
+                for (int n : new int[] {300, 1500, 2049}) {
+                    int[] t = tokens(n, m.config().vocabSize(), 7 * n);
+                    ForwardOutput ref = cpu.forward(t), got = gpu.forward(t);
+                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), 2e-2, name + " n=" + n);
+                    // plans come from bf16 Q/K on the GPU and fp32 on the CPU: near-ties may pick differently
+                    double dRef = ref.attention().density(), dGot = got.attention().density();
+                    System.out.printf("%s n=%d: relative logit error %.2e, density cpu %.4f gpu %.4f%n", name, n, rel, dRef, dGot);
+                    assertEquals(dRef, dGot, 0.02 * dRef, name + " n=" + n + ": density");
+                    assertEquals(ref.attention().sparseHeadRuns(), got.attention().sparseHeadRuns());
+                    if (n >= 512) assertTrue(dGot < 0.9, "sparse mode should skip work, density " + dGot);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aHundredDocumentsBackToBackGiveTheSameResultsAndReleaseTheirMemory() {
+        TinyModelSpec spec = llama64();
+        try (Checkpoint m = model(spec, 13)) {
+            PatternConfig p = mixed(spec, 512);
+            try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), m.weights(), p, CudaBackendOptions.defaults())) {
+                gpu.forward(tokens(64, m.config().vocabSize(), 1));
+                long freeBefore = gpu.device().freeMemory();
+                Random r = new Random(5);
+                int[][] docs = new int[100][];
+                float[][] first = new float[100][];
+                for (int i = 0; i < docs.length; i++) {
+                    docs[i] = tokens(1 + r.nextInt(i % 10 == 0 ? 3000 : 700), m.config().vocabSize(), 100 + i);
+                    first[i] = gpu.forward(docs[i]).lastLogits();
+                }
+                assertEquals(freeBefore, gpu.device().freeMemory(), 1 << 20, "device memory in use after 100 documents");
+                for (int i = docs.length - 1; i >= 0; i--)  // again, in the other order: nothing carries over
+                    assertArrayEquals(first[i], gpu.forward(docs[i]).lastLogits(), "document " + i + " of " + docs[i].length + " tokens");
+                try (CudaForwardPass fresh = CudaForwardPass.create(m.config(), m.weights(), p, CudaBackendOptions.defaults())) {
+                    for (int i = 0; i < docs.length; i += 9)
+                        assertArrayEquals(first[i], fresh.forward(docs[i]).lastLogits(), "document " + i + " alone");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aDocumentOverTheMemoryBudgetIsAnErrorRowAndTheEngineGoesOn() {
+        TinyModelSpec spec = llama64();
+        try (Checkpoint m = model(spec, 14)) {
+            PatternConfig p = dense(spec);
+            CudaBackendOptions small = CudaBackendOptions.defaults().withMemoryBudget(96L << 20);
+            try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), m.weights(), p, small)) {
+                DocumentException e = assertThrows(DocumentException.class,
+                        () -> gpu.forward(tokens(200_000, m.config().vocabSize(), 3)));
+                assertEquals(DocumentException.Kind.DEVICE_MEMORY, e.kind());
+                assertTrue(e.getMessage().contains("200000-token document") && e.getMessage().contains("GiB"), e.getMessage());
+                float[] ok = gpu.forward(tokens(100, m.config().vocabSize(), 4)).lastLogits();
+                float[] ref = new CpuForwardPass(m.config(), m.weights(), p).forward(tokens(100, m.config().vocabSize(), 4)).lastLogits();
+                assertLogitsClose(ref, ok, 1e-2, "after the refused document");
+
+            }
+        }
+    }
+
+    /** Through the engine (needs the tokenizer's native library): an error row, then the next document. */
+    @Test
+    void theEngineTurnsAnOversizedDocumentIntoADeviceMemoryRow() throws Exception {
+        TinyModelSpec spec = llama64();
+        TinyModelWriter.write(dir.resolve("e"), spec, 15);
+        LoadedModel m = LoadedModel.open(dir.resolve("e"));
+        CudaBackendOptions small = CudaBackendOptions.defaults().withMemoryBudget(96L << 20);
+        try (PrefillEngine engine = new PrefillEngine(m, CudaForwardPass.create(m.config(), m.weights(), dense(spec), small),
+                new EngineOptions(5, 0, io.prefill.engine.LengthPolicy.ERROR, io.prefill.engine.PromptTemplate.none()))) {
+            DocumentResult row = engine.prefill("word ".repeat(60_000), null);
+            assertEquals("device_memory", row.errorKind(), row.toString());
+            assertTrue(row.error().contains("GiB"), row.error());
+            DocumentResult ok = engine.prefill("a short document", null);
+            assertNull(ok.errorKind(), ok.toString());
+            assertEquals("cuda", ok.backend());
+        }
+    }
+
+    @Test
+    void syntheticWeightsRunWithoutACheckpoint() {
+        var c = llama64().toConfig(1000, 1, 2);
+        try (CudaForwardPass gpu = CudaForwardPass.synthetic(c, 3, dense(llama64()), CudaBackendOptions.defaults())) {
+            float[] a = gpu.forward(tokens(500, 1000, 1)).lastLogits();
+            for (float x : a) assertTrue(Float.isFinite(x));
+            assertNotEquals(0.0, java.util.Arrays.stream(toDouble(a)).map(Math::abs).sum());
+        }
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+}

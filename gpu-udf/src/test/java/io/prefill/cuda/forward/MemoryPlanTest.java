@@ -1,0 +1,65 @@
+package io.prefill.cuda.forward;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.prefill.engine.DocumentException;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelFormatException;
+import io.prefill.model.TinyModelSpec;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+import org.junit.jupiter.api.Test;
+
+class MemoryPlanTest {
+    private static final long GIB = 1L << 30;
+    private static final ModelConfig LLAMA3_8B = PrefillBenchmark.LLAMA3_8B;
+
+    @Test
+    void aMillionTokensOfAnEightBillionModelFitOneEightyGigabyteCard() {
+        long weights = DeviceModel.bytes(LLAMA3_8B);
+        assertEquals(16.06, weights / 1e9, 0.05, "bf16 weights of Llama-3-8B");
+        long card = 79L * GIB, context = GIB;  // an H100's usable memory, less the CUDA context
+        MemoryPlan p = MemoryPlan.of(LLAMA3_8B, 1 << 20, card - context - weights, CudaBackendOptions.DEFAULT_MAX_CHUNK);
+        assertEquals(CudaBackendOptions.DEFAULT_MAX_CHUNK, p.chunkTokens(), "full-size chunks still fit: " + p);
+        assertTrue(p.totalBytes() + weights < 60 * GIB, p.toString());
+        // no KV cache: K and V of one layer only, the residual in fp32, Q reused for the output
+        long n = 1 << 20;
+        assertEquals(4 * n * 4096 + 2 * n * 4096 + 2 * 2 * n * 1024, p.persistentBytes(), 64L << 20);
+    }
+
+    @Test
+    void chunksShrinkToTheBudgetBeforeTheDocumentIsRefused() {
+        MemoryPlan roomy = MemoryPlan.of(LLAMA3_8B, 131072, 40 * GIB, 16384);
+        long fixed = roomy.persistentBytes() + roomy.attentionBytes();
+        MemoryPlan tight = MemoryPlan.of(LLAMA3_8B, 131072, fixed + (1L << 30), 16384);
+        assertTrue(tight.chunkTokens() < roomy.chunkTokens(), tight.toString());
+        assertTrue(tight.totalBytes() <= fixed + (1L << 30));
+        assertEquals(0, tight.chunkTokens() % 64);
+        DocumentException e = assertThrows(DocumentException.class, () -> MemoryPlan.of(LLAMA3_8B, 131072, fixed / 2, 16384));
+        assertEquals(DocumentException.Kind.DEVICE_MEMORY, e.kind());
+        assertTrue(e.getMessage().contains("131072-token document") && e.getMessage().contains("budget"), e.getMessage());
+    }
+
+    @Test
+    void chunksNeverExceedTheDocument() {
+        assertEquals(128, MemoryPlan.of(LLAMA3_8B, 100, 40 * GIB, 16384).chunkTokens());
+    }
+
+    @Test
+    void modelsTheKernelsCannotRunFailBeforeAnyGpuWork() {
+        ModelConfig demo = TinyModelSpec.demo().toConfig(512, 510, 511);  // head_dim 16
+        PatternConfig p = PatternConfig.uniform("d", demo.numLayers(), demo.numHeads(), 0, new HeadPattern.Dense());
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> CudaForwardPass.checkSupported(demo, p));
+        assertTrue(e.getMessage().contains("head_dim 16"), e.getMessage());
+        PatternConfig wrong = PatternConfig.uniform("d", demo.numLayers() + 1, demo.numHeads(), 0, new HeadPattern.Dense());
+        ModelConfig ok = ForwardGpuFixtures.llama64().toConfig(512, 510, 511);
+        assertThrows(RuntimeException.class, () -> CudaForwardPass.checkSupported(ok, wrong));
+    }
+
+    @Test
+    void optionsRejectNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> CudaBackendOptions.defaults().withMemoryBudget(-1));
+        assertThrows(IllegalArgumentException.class, () -> CudaBackendOptions.defaults().withMaxChunkTokens(100));
+        assertThrows(IllegalArgumentException.class, () -> CudaBackendOptions.defaults().onDevice(-2));
+    }
+}

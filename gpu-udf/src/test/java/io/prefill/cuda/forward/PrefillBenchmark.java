@@ -1,0 +1,89 @@
+package io.prefill.cuda.forward;
+
+import io.prefill.engine.ForwardOutput;
+import io.prefill.model.Architecture;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.RopeScaling;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Whole-model pre-fill time on a Llama-3-8B shape with synthetic weights generated on the GPU, in
+ * MInference mode (a per-head pattern config) and dense mode, with the per-stage breakdown.
+ * Not a test: run on a GPU node (scripts/gpu-bundle/run.sh model-bench), results in BENCHMARKS.md.
+ * <pre>
+ *   PrefillBenchmark --patterns FILE [--sizes 32768,131072] [--dense-sizes 32768,131072] [--out FILE]
+ * </pre>
+ */
+public final class PrefillBenchmark {
+    static final ModelConfig LLAMA3_8B = new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128,
+            1e-5, 500000.0, RopeScaling.NONE, 1 << 20, false, false, 128000, 128001);
+
+    public static void main(String[] args) throws IOException {
+        String sizes = "32768,131072,524288,1048576", denseSizes = "32768,131072", out = null, patternsFile = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--sizes" -> sizes = args[++i];
+                case "--dense-sizes" -> denseSizes = args[++i];
+                case "--out" -> out = args[++i];
+                case "--patterns" -> patternsFile = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        ModelConfig c = LLAMA3_8B;
+        PatternConfig sparse = patternsFile == null
+                ? PatternConfig.uniform("minference-default", c.numLayers(), c.numHeads(),
+                        PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)
+                : PatternConfig.read(Path.of(patternsFile));
+        PatternConfig dense = PatternConfig.uniform("dense", c.numLayers(), c.numHeads(), 0, new HeadPattern.Dense());
+        List<String> rows = new ArrayList<>();
+        rows.add("mode\tn\tseconds\tgemm_ms\tattention_ms\testimate_ms\tother_ms\tdensity\tchunk\tdevice_gib");
+        long t0 = System.nanoTime();
+        try (CudaForwardPass mi = CudaForwardPass.synthetic(c, 1, sparse, CudaBackendOptions.defaults().profiled())) {
+            System.out.printf("synthetic %s weights (%.2f GiB) generated in %.1f s on %s; patterns %s%n", "Llama-3-8B",
+                    mi.weightBytes() / (double) (1L << 30), (System.nanoTime() - t0) / 1e9, mi.device(),
+                    patternsFile == null ? "MInference default (1000, 6096)" : patternsFile);
+            mi.forward(tokens(4096, c.vocabSize(), 0));  // warm-up: module, allocations, clocks
+            for (String s : sizes.split(",")) rows.add(run(mi, "minference", Integer.parseInt(s.trim())));
+            if (!denseSizes.isBlank()) {
+                try (CudaForwardPass de = CudaForwardPass.synthetic(c, 1, dense, CudaBackendOptions.defaults().profiled())) {
+                    for (String s : denseSizes.split(",")) rows.add(run(de, "dense", Integer.parseInt(s.trim())));
+                }
+            }
+        }
+        System.out.println("==== pre-fill, Llama-3-8B shape, synthetic weights");
+        rows.forEach(System.out::println);
+        if (out != null) Files.write(Path.of(out), rows);
+    }
+
+    private static String run(CudaForwardPass f, String mode, int n) {
+        System.out.printf("%s n=%d ...%n", mode, n);
+        int[] tokens = tokens(n, f.config().vocabSize(), n);
+        long start = System.nanoTime();
+        ForwardOutput o = f.forward(tokens);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<StageClock.Stage, Double> ms = f.lastStageMillis();
+        for (float x : o.lastLogits()) if (!Float.isFinite(x)) throw new IllegalStateException(mode + " n=" + n + ": non-finite logits");
+        String row = String.format("%s\t%d\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.4f\t%d\t%.1f", mode, n, seconds,
+                ms.getOrDefault(StageClock.Stage.GEMM, 0.0), ms.getOrDefault(StageClock.Stage.ATTENTION, 0.0),
+                ms.getOrDefault(StageClock.Stage.ESTIMATE, 0.0), ms.getOrDefault(StageClock.Stage.OTHER, 0.0),
+                o.attention().density(), f.lastMemoryPlan().chunkTokens(), f.lastDeviceBytesInUse() / (double) (1L << 30));
+        System.out.println(row);
+        return row;
+    }
+
+    static int[] tokens(int n, int vocab, long seed) {
+        Random r = new Random(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(vocab);
+        return t;
+    }
+}
