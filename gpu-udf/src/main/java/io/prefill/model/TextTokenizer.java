@@ -58,7 +58,19 @@ public final class TextTokenizer implements AutoCloseable {
         }
     }
 
+    /**
+     * DJL picks a CUDA build of its Rust tokenizer library whenever it sees a GPU, and downloads it
+     * (the jar carries only the CPU build): on a GPU executor without internet access that fails.
+     * Tokenizing runs on the CPU anyway, so the CPU build is used unless RUST_FLAVOR says otherwise.
+     */
+    static final String FLAVOR = "RUST_FLAVOR";
+
+    private static void useCpuTokenizerLibrary() {
+        if (System.getenv(FLAVOR) == null && System.getProperty(FLAVOR) == null) System.setProperty(FLAVOR, "cpu");
+    }
+
     private static HuggingFaceTokenizer openDjl(Path file) {
+        useCpuTokenizerLibrary();
         try {
             return HuggingFaceTokenizer.builder()
                     .optTokenizerPath(file)

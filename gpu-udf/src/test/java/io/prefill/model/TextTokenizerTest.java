@@ -45,6 +45,13 @@ class TextTokenizerTest {
         SHARED.values().forEach(TextTokenizer::close);
     }
 
+    /** GPU executors must not make DJL fetch a CUDA build of the tokenizer library (no internet there). */
+    @Test
+    void theCpuBuildOfTheTokenizerLibraryIsUsedUnlessTheUserChoseOne() {
+        String chosen = System.getenv(TextTokenizer.FLAVOR);
+        assertEquals(chosen == null ? "cpu" : null, System.getProperty(TextTokenizer.FLAVOR));
+    }
+
     @Test
     void tinyTokenizerRoundTripsArbitraryText() {
         int[] ids = tiny.encode(MIXED);

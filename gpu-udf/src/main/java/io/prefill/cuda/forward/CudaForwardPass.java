@@ -52,6 +52,7 @@ public final class CudaForwardPass implements ForwardBackend {
     private volatile Map<Stage, Double> lastStageMillis = Map.of();
     private volatile long lastDeviceBytesInUse;
     private volatile MemoryPlan lastPlan;
+    private volatile LayerAttention.SelectionOverride selectionOverride;
 
     private CudaForwardPass(ModelConfig config, PatternConfig patterns, CudaBackendOptions options, CudaDevice device,
                             CudaStream stream, KernelModule module, DeviceModel model) {
@@ -103,6 +104,9 @@ public final class CudaForwardPass implements ForwardBackend {
 
     @Override
     public String name() { return "cuda"; }
+
+    /** Benchmarks only: see {@link LayerAttention.SelectionOverride}; null restores the estimate's choice. */
+    void overrideSelections(LayerAttention.SelectionOverride o) { this.selectionOverride = o; }
 
     public ModelConfig config() { return config; }
     public CudaDevice device() { return device; }
@@ -176,7 +180,7 @@ public final class CudaForwardPass implements ForwardBackend {
         invFreq.upload(stream, RopeFrequencies.inverseFrequencies(config, n));
         ops.embedRows(model.embed(), config.vocabSize(), ids, n, hidden, x);
         clock.mark(Stage.OTHER);
-        LayerAttention attention = new LayerAttention(module, stream, patterns, clock);
+        LayerAttention attention = new LayerAttention(module, stream, patterns, clock, selectionOverride);
         AttentionStats stats = AttentionStats.NONE;
         HeadKv[][] kept = new HeadKv[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {

@@ -36,12 +36,26 @@ final class LayerAttention {
     private final CudaStream stream;
     private final PatternConfig patterns;
     private final StageClock clock;
+    private final SelectionOverride override;
 
-    LayerAttention(KernelModule module, CudaStream stream, PatternConfig patterns, StageClock clock) {
+    /**
+     * Benchmark hook: after the estimate has run (and been timed), replaces the columns and
+     * diagonals it chose for a vertical-slash head. Random synthetic weights have no sparse
+     * structure for the estimate to find, so benchmarks of real shapes substitute the index shape
+     * trained models give (sinks, scattered columns, local diagonals) to time the attention on it.
+     */
+    interface SelectionOverride {
+        /** {columns, offsets}, each ascending, exactly vertical and slash of them (already clamped to n). */
+        int[][] select(int layer, int head, int n, int vertical, int slash);
+    }
+
+    LayerAttention(KernelModule module, CudaStream stream, PatternConfig patterns, StageClock clock,
+                   SelectionOverride overrideOrNull) {
         this.module = module;
         this.stream = stream;
         this.patterns = patterns;
         this.clock = clock;
+        this.override = overrideOrNull;
     }
 
     /** out may be q itself: each CTA reads its query rows before writing the same rows. */
@@ -60,7 +74,7 @@ final class LayerAttention {
         long mark = arena.mark();
         try {
             boolean anyBlockSparse = java.util.Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
-            DevicePlan plan = plan(p, q, k, s, arena);
+            DevicePlan plan = plan(layer, p, q, k, s, arena);
             clock.mark(StageClock.Stage.ESTIMATE);
             if (anyBlockSparse) {
                 attention.withPlan(q, k, v, out, s, plan);
@@ -78,7 +92,7 @@ final class LayerAttention {
         }
     }
 
-    private DevicePlan plan(HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceArena arena) {
+    private DevicePlan plan(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceArena arena) {
         int heads = s.heads(), n = s.seqLen();
         boolean anyVsLike = false, anyEstimated = false;
         TreeSet<Integer> blockBudgets = new TreeSet<>();
@@ -87,7 +101,7 @@ final class LayerAttention {
             else anyVsLike = true;
             if (x instanceof HeadPattern.VerticalSlash) anyEstimated = true;
         }
-        DevicePlan plan = anyVsLike ? verticalSlashPlan(p, q, k, s, arena, anyEstimated) : null;
+        DevicePlan plan = anyVsLike ? verticalSlashPlan(layer, p, q, k, s, arena, anyEstimated) : null;
         BlockSparseGpu bsGpu = new BlockSparseGpu(module, stream, arena);
         for (int budget : blockBudgets) {
             DevicePlan bs = bsGpu.plan(q, k, s, budget);
@@ -103,7 +117,7 @@ final class LayerAttention {
     }
 
     /** One selection for the vertical-slash, A-shape and dense heads (block-sparse heads get a stub). */
-    private DevicePlan verticalSlashPlan(HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
+    private DevicePlan verticalSlashPlan(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
                                          DeviceArena arena, boolean estimate) {
         int heads = s.heads(), n = s.seqLen();
         int[] vertical = new int[heads], slash = new int[heads];
@@ -140,8 +154,15 @@ final class LayerAttention {
             }
             sel = VsSelection.allocate(heads, colsMax, offsMax, arena);
         }
-        for (int h = 0; h < heads; h++)
-            if (fixedCols[h] != null) sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
+        for (int h = 0; h < heads; h++) {
+            if (fixedCols[h] != null) {
+                sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
+            } else if (override != null) {
+                int[][] chosen = override.select(layer, h, n, VerticalSlashGpu.clampColumns(vertical[h], n),
+                        VerticalSlashGpu.clampOffsets(slash[h], n));
+                sel.overwrite(h, chosen[0], chosen[1], stream);
+            }
+        }
         return vsGpu.plan(sel, n);
     }
 

@@ -130,7 +130,7 @@ class CudaForwardPassGpuTest {
                 assertTrue(e.getMessage().contains("200000-token document") && e.getMessage().contains("GiB"), e.getMessage());
                 float[] ok = gpu.forward(tokens(100, m.config().vocabSize(), 4)).lastLogits();
                 float[] ref = new CpuForwardPass(m.config(), m.weights(), p).forward(tokens(100, m.config().vocabSize(), 4)).lastLogits();
-                assertLogitsClose(ref, ok, 1e-2, "after the refused document");
+                assertLogitsClose(ref, ok, 2e-2, "after the refused document");
 
             }
         }

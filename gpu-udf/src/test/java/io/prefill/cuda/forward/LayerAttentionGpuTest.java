@@ -56,7 +56,7 @@ class LayerAttentionGpuTest {
              StageClock clock = new StageClock(stream, false)) {
             DeviceBuffer dq = upload(arena, stream, q), dk = upload(arena, stream, k), dv = upload(arena, stream, v);
             long mark = arena.mark();
-            AttentionStats stats = new LayerAttention(module, stream, patterns, clock).run(0, dq, dk, dv, dq, s, arena);
+            AttentionStats stats = new LayerAttention(module, stream, patterns, clock, null).run(0, dq, dk, dv, dq, s, arena);
             assertEquals(mark, arena.mark(), "planning scratch released");
             short[] raw = new short[(int) s.qElements()];
             dq.download(stream, raw);
