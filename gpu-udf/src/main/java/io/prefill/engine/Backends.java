@@ -28,6 +28,11 @@ public final class Backends {
         return create(name, model, patterns, CudaBackendOptions.defaults());
     }
 
+    /** Fails fast, before any device is touched, on a model or pattern config the backend cannot run. */
+    public static void checkSupported(String name, io.prefill.model.ModelConfig config, PatternConfig patterns) {
+        if ("cuda".equals(validate(name))) CudaForwardPass.checkSupported(config, patterns);
+    }
+
     /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
     public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
         return switch (validate(name)) {

@@ -42,6 +42,17 @@ public final class EngineCache {
         return ENGINES.computeIfAbsent(new Key(spec, device), k -> open(k.spec(), k.device()));
     }
 
+    /**
+     * The engine the driver uses to validate the model, the tokenizer and the pattern config and to
+     * read the model's config: always on the cpu backend, so a driver needs no GPU. A model the
+     * chosen backend cannot run is still refused here, before any work.
+     */
+    public static PrefillEngine onDriver(EngineSpec spec) {
+        PrefillEngine engine = get(spec.withBackend("cpu"), -1);
+        Backends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
+        return engine;
+    }
+
     /** -1 for backends without a device; else the GPU Spark assigned to the running task. */
     public static int deviceFor(EngineSpec spec) {
         if (!"cuda".equals(spec.backend())) return -1;

@@ -10,4 +10,10 @@ import java.io.Serializable;
  * driver's files), the backend and the per-document options. Equal specs share one engine per JVM.
  */
 public record EngineSpec(String modelUri, String patternConfigJson, String patternSource, String backend,
-                         EngineOptions options) implements Serializable { }
+                         EngineOptions options) implements Serializable {
+
+    /** The same model, patterns and options on another backend. */
+    public EngineSpec withBackend(String name) {
+        return new EngineSpec(modelUri, patternConfigJson, patternSource, name, options);
+    }
+}

@@ -55,4 +55,19 @@ class EngineCacheTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EngineCache.get(wrong, -1));
         assertTrue(e.getMessage().contains("five-layers.json"), e.getMessage());
     }
+
+    @Test
+    void theDriverChecksACudaJobWithoutTouchingAGpu() {
+        TinyModelSpec supported = new TinyModelSpec(io.prefill.model.Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0,
+                io.prefill.model.RopeScaling.NONE, false, io.prefill.model.DType.BF16, 1 << 20);
+        TinyModelWriter.write(dir.resolve("ok"), supported, 2);
+        EngineSpec cuda = new EngineSpec(dir.resolve("ok").toString(), null, "default", "cuda", EngineOptions.defaults());
+        PrefillEngine driver = EngineCache.onDriver(cuda);
+        assertEquals("cpu", driver.backendName(), "the driver validates on the cpu backend");
+
+        TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);  // head_dim 16: no kernels for it
+        EngineSpec unsupported = new EngineSpec(dir.resolve("m").toString(), null, "default", "cuda", EngineOptions.defaults());
+        RuntimeException e = assertThrows(RuntimeException.class, () -> EngineCache.onDriver(unsupported));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("head_dim 16"), e.getMessage());
+    }
 }

@@ -57,7 +57,7 @@ final class CostPlanner {
                     return out.iterator();
                 }).collect();
 
-        PrefillEngine driverEngine = EngineCache.get(spec, -1);
+        PrefillEngine driverEngine = EngineCache.onDriver(spec);
         CostModel model = new CostModel(driverEngine.model().config(), patterns);
         double[] costs = new double[counts.size()];
         long[] rowIds = new long[counts.size()];

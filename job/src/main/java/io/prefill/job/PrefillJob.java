@@ -53,10 +53,6 @@ public final class PrefillJob {
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
         EngineSpec spec = validate(spark, o);
-        if (o.mode().writesKv() && !EngineCache.get(spec, -1).supportsKvSummary()) {
-            throw new IllegalArgumentException("--mode " + o.mode().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
-                    + ": backend '" + spec.backend() + "' cannot produce KV summaries yet");
-        }
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
 
@@ -66,7 +62,7 @@ public final class PrefillJob {
             Dataset<Row> done = spark.read().parquet(o.output()).select(col(CorpusReader.ID)).distinct();
             corpus = corpus.join(done, corpus.col(CorpusReader.ID).eqNullSafe(done.col(CorpusReader.ID)), "left_anti");
         }
-        PatternConfig patterns = EngineCache.patternsOf(spec, EngineCache.get(spec, -1).model().config());
+        PatternConfig patterns = EngineCache.patternsOf(spec, EngineCache.onDriver(spec).model().config());
         CostPlanner.Planned planned = CostPlanner.plan(spark, corpus, spec, patterns, o.partitions());
         log.printf("[prefill] %d documents, %s estimated, in %d cost-balanced partitions (heaviest/lightest %.2f)%n",
                 planned.documents(), flops(planned.totalGflops()), planned.plan().partitions(),
@@ -151,8 +147,9 @@ public final class PrefillJob {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }
         EngineSpec spec = new EngineSpec(o.model(), patterns == null ? null : patterns.toJson(), source, o.backend(), engineOptions);
-        // Builds (and caches) the engine here: in local mode the executors share this JVM and reuse it.
-        EngineCache.get(spec, -1);
+        // Opens and checks the model here (on the cpu backend: the driver needs no GPU); in local mode
+        // the executors share this JVM and reuse it.
+        EngineCache.onDriver(spec);
         return spec;
     }
 

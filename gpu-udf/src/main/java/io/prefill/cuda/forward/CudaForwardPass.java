@@ -92,7 +92,8 @@ public final class CudaForwardPass implements ForwardBackend {
         return new CudaForwardPass(config, patterns, options, device, stream, module, model);
     }
 
-    static void checkSupported(ModelConfig c, PatternConfig patterns) {
+    /** The model shapes the kernels run; a ModelFormatException naming config.json otherwise. */
+    public static void checkSupported(ModelConfig c, PatternConfig patterns) {
         String problem = null;
         if (c.headDim() != 64 && c.headDim() != 128) problem = "head_dim " + c.headDim() + " (the kernels support 64 and 128)";
         else if (c.hiddenSize() % 8 != 0) problem = "hidden_size " + c.hiddenSize() + " (must be a multiple of 8)";
