@@ -84,10 +84,13 @@ public final class Gemm {
     }
 
     /**
+     * -Dprefill.cuda.gemm=TILE if given (e.g. T128x256 to leave the wgmma kernel out); else
      * WGMMA_128x256 on sm_90 when the driver loaded our sm_90a build; else T128x256 where the
      * shared memory allows it; else T128x128.
      */
     static Tile defaultTile(KernelModule module, CudaStream stream) {
+        String forced = System.getProperty("prefill.cuda.gemm");
+        if (forced != null) return Tile.valueOf(forced);
         if ("9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream)) return Tile.WGMMA_128x256;
         return largestMmaTile(module.device());
     }
