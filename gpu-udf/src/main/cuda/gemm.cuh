@@ -35,13 +35,15 @@
 //  - Grid: 1-D, rasterised in groups of 16 M-tiles (M-tile index fastest inside a group) so that
 //    the ~132 concurrent CTAs share A and W tiles in L2 (~16 A row blocks + ~8 W column blocks).
 //  - Epilogue: straight from the accumulator fragments (float2 / packed bf16x2 stores; each quad
-//    of lanes writes a full 32-byte sector per row in fp32). C is 1-8% of the bytes and the
-//    stores overlap other CTAs' main loops, so no shared-memory staging.
+//    of lanes writes a full 32-byte sector per row in fp32). Moving C through HBM takes ~6% (bf16
+//    out) to ~25% (fp32 +=, O-proj) of the compute time, and one CTA's stores overlap the other
+//    CTAs' main loops, so no shared-memory staging.
+//  - gemm_block_wgmma (further down): the Hopper variant of the 128x256 kernel with wgmma.
 //
 // GEMM_HOST_EMULATION: gpu-udf/src/test/cuda/gemm_emulator.cpp compiles this file as host C++
-// with its own emulation of cp.async, ldmatrix, mma.sync and the thread hierarchy (from the PTX
-// ISA's fragment layouts) to check the index arithmetic and the pipeline on a machine without a
-// GPU. Everything the kernel body uses from the device comes through the pk:: helpers below.
+// with its own emulation of cp.async, ldmatrix, mma.sync, wgmma and the thread hierarchy (from
+// the PTX ISA's fragment layouts) to check the index arithmetic and the pipelines on a machine
+// without a GPU. Everything the kernel bodies use from the device comes through the pk:: helpers.
 #pragma once
 #ifndef GEMM_HOST_EMULATION
 #include "common.cuh"
@@ -263,6 +265,187 @@ __device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __re
     }
 }
 
+
+// ---- Hopper wgmma (sm_90a only). Its body is compiled where __CUDA_ARCH_FEAT_SM90_ALL is defined
+// (the -gencode arch=compute_90a,code=sm_90a pass); in every other pass the gemm_wgmma_* entry
+// points run the mma.sync 128x256 body instead (same tile, threads and shared memory), so they
+// compute the same result on any card whichever cubin the driver picks; gemm_wgmma_probe says
+// which one runs.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(GEMM_HOST_EMULATION)
+#define PK_GEMM_WGMMA 1
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Orders this thread's generic-proxy shared-memory writes (cp.async) before later async-proxy
+// reads (wgmma) once a barrier has joined the threads.
+__device__ __forceinline__ void fence_proxy_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// d[64x256 fragment, 128 fp32 per thread] += A(desc, 64x16, K-major) * B(desc, 256x16, K-major)^T
+__device__ __forceinline__ void wgmma_m64n256k16(float* d, uint64_t descA, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %130, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+        "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+        "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,"
+        "%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,"
+        "%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,"
+        "%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,"
+        "%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127},"
+        " %128, %129, p, 1, 1, 0, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
+          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
+          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
+          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
+          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+        : "l"(descA), "l"(descB), "n"(1));
+}
+#endif
+
+#if defined(PK_GEMM_WGMMA) || defined(GEMM_HOST_EMULATION)
+// Shared-memory matrix descriptor of a K-major bf16 operand stored as our swizzled tiles: rows of
+// 64 bf16 = 128 bytes, chunk ^ (row & 7), 8-row groups 1024 bytes apart (= the hardware's 128-byte
+// swizzle when the tile starts 1024-byte aligned: it XORs address bits 4-6 with bits 7-9).
+// Fields: start address >> 4 (bits 0-13), leading byte offset >> 4 (16-29; unused by swizzled
+// K-major layouts, 1 by convention), stride byte offset >> 4 (32-45) = 1024 B between 8-row
+// groups, base offset (49-51) = 0, layout (62-63) = 1: 128-byte swizzle. The k16 step s of a
+// 64-wide tile starts 32*s bytes further (start field + 2*s); the swizzle then lands on the same
+// chunks our loader wrote.
+__device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t smemAddr) {
+    return (uint64_t)((smemAddr & 0x3FFFFu) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
+// 128x256 CTA tile, BK = 64, 4 stages (as GemmL), 2 warpgroups: warpgroup w computes rows
+// 64w..64w+63 x all 256 columns with m64n256k16 (128 fp32 accumulators per thread). All 256
+// threads load with cp.async as in gemm_block. wgmma reads shared memory asynchronously, so a
+// stage is refilled only two k-tiles after it was read: in k-tile kt the loads fetch tile
+// kt + STAGES - 2 into the stage of tile kt - 2, whose wgmma group every warpgroup retired with
+// wgmma.wait_group 1 in k-tile kt - 1, before the barrier that starts k-tile kt.
+template <int OUT>
+__device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16* __restrict__ A,
+                                                 const bf16* __restrict__ W, void* __restrict__ Cv,
+                                                 const float* __restrict__ bias, int M, int N, int K) {
+    using Cfg = GemmL;
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES;
+    constexpr int LOAD_ROWS = Cfg::LOAD_ROWS;
+    static_assert(Cfg::THREADS == 256 && BM == 128 && BN == 256 && BK == 64 && STAGES >= 3, "wgmma tiling");
+    static_assert(Cfg::A_BYTES % 1024 == 0 && Cfg::STAGE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wg = warp >> 2, wq = warp & 3;  // warpgroup, warp within it
+
+    const int tilesM = (M + BM - 1) / BM, tilesN = (N + BN - 1) / BN;
+    int tm, tn;
+    gemm_raster(blockIdx.x, tilesM, tilesN, Cfg::GROUP_M, tm, tn);
+    const int m0 = tm * BM, n0 = tn * BN;
+    const int KT = (K + BK - 1) / BK;
+
+    // the launch asks for Cfg::SMEM + 1024 bytes, so the ring fits after aligning to 1024
+    const uint32_t sBase = (smem_u32(smem) + 1023u) & ~1023u;
+
+    // loader: as gemm_block
+    const int lr = tid >> 3, lc = tid & 7;
+    const uint32_t ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));
+    uint32_t aMask = 0, wMask = 0;
+#pragma unroll
+    for (int i = 0; i < Cfg::A_PASSES; ++i)
+        if (m0 + lr + i * LOAD_ROWS < M) aMask |= 1u << i;
+#pragma unroll
+    for (int i = 0; i < Cfg::W_PASSES; ++i)
+        if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
+    const bf16* aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
+    const bf16* wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
+    const size_t passStride = (size_t)LOAD_ROWS * K;
+    auto load_tile = [&](int stage, int kt) {
+        const int kOff = kt * BK;
+        const bool kOk = kOff + lc * 8 < K;
+        const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
+        const uint32_t sW = sA + Cfg::A_BYTES;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_PASSES; ++i) {
+            const bool v = kOk && ((aMask >> i) & 1u);
+            cp_async16(sA + i * LOAD_ROWS * RB, v ? aRow + i * passStride + kOff : A, v);
+        }
+#pragma unroll
+        for (int i = 0; i < Cfg::W_PASSES; ++i) {
+            const bool v = kOk && ((wMask >> i) & 1u);
+            cp_async16(sW + i * LOAD_ROWS * RB, v ? wRow + i * passStride + kOff : W, v);
+        }
+    };
+
+    float acc[128];
+#pragma unroll
+    for (int i = 0; i < 128; ++i) acc[i] = 0.f;
+
+    // Group g of cp.async holds k-tile g; prologue: tiles 0 .. STAGES-3.
+#pragma unroll
+    for (int s = 0; s < STAGES - 2; ++s) {
+        if (s < KT) load_tile(s, s);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < KT; ++kt) {
+        // STAGES-2+kt groups committed; leaving STAGES-3 in flight completes groups 0..kt.
+        cp_async_wait_group<STAGES - 3>();
+        fence_proxy_async_smem();
+        __syncthreads();
+        const int next = kt + STAGES - 2;
+        if (next < KT) load_tile(next % STAGES, next);  // the stage of tile kt-2 (retired, see above)
+        cp_async_commit();
+
+        const uint32_t st = sBase + (kt % STAGES) * Cfg::STAGE_BYTES;
+        const uint64_t dA = wgmma_desc_sw128(st + wg * 64 * RB), dB = wgmma_desc_sw128(st + Cfg::A_BYTES);
+        wgmma_fence();
+#pragma unroll
+        for (int s = 0; s < BK / 16; ++s) wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
+        wgmma_commit();
+        wgmma_wait<1>();  // this warpgroup's wgmma of tile kt-1 is done
+    }
+    wgmma_wait<0>();
+    cp_async_wait_group<0>();  // only empty groups can be left
+
+    // epilogue: acc[4j + {0,1,2,3}] = (row g, col 8j+2t), (g, 8j+2t+1), (g+8, 8j+2t), (g+8, 8j+2t+1)
+    // of this warp's 16 rows (64 wg + 16 wq) of the warpgroup's 64x256 tile.
+    const int g = lane >> 2, t4 = lane & 3;
+    const int rowBase = m0 + wg * 64 + wq * 16 + g;
+    const int colBase = n0 + 2 * t4;
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        const int col = colBase + j * 8;
+        if (col >= N) continue;
+        float b0 = 0.f, b1 = 0.f;
+        if (bias != nullptr) gemm_ld_bias2(bias + col, b0, b1);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int row = rowBase + h * 8;
+            if (row >= M) continue;
+            const float x = acc[4 * j + 2 * h] + b0, y = acc[4 * j + 2 * h + 1] + b1;
+            const size_t off = (size_t)row * N + col;
+            if (OUT == GEMM_OUT_BF16) gemm_st_bf16x2(static_cast<bf16*>(Cv) + off, x, y);
+            else if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
+            else gemm_add_f32x2(static_cast<float*>(Cv) + off, x, y);
+        }
+    }
+}
+#endif
+
 }  // namespace pk
 
 #ifndef GEMM_HOST_EMULATION
@@ -283,4 +466,34 @@ PK_GEMM_KERNEL(gemm_128x128_bf16, pk::GemmS, 1, pk::GEMM_OUT_BF16, bf16)
 PK_GEMM_KERNEL(gemm_128x128_f32, pk::GemmS, 1, pk::GEMM_OUT_F32, float)
 PK_GEMM_KERNEL(gemm_128x128_add_f32, pk::GemmS, 1, pk::GEMM_ADD_F32, float)
 #undef PK_GEMM_KERNEL
+
+// gemm_wgmma_128x256_<out>: same arguments and grid as gemm_128x256_<out>; dynamic shared memory
+// GemmL::SMEM + 1024 (alignment slack for the 1024-byte swizzle atoms).
+#ifdef PK_GEMM_WGMMA
+#define PK_GEMM_WGMMA_BODY(OUT) pk::gemm_block_wgmma<OUT>(gemm_smem, A, W, C, bias, M, N, K)
+#else
+#define PK_GEMM_WGMMA_BODY(OUT) pk::gemm_block<pk::GemmL, OUT>(gemm_smem, A, W, C, bias, M, N, K)
+#endif
+#define PK_GEMM_WGMMA_KERNEL(NAME, OUT, CTYPE)                                                       \
+    extern "C" __global__ void __launch_bounds__(256, 1)                                            \
+        NAME(const bf16* __restrict__ A, const bf16* __restrict__ W, CTYPE* __restrict__ C,        \
+             const float* __restrict__ bias, int M, int N, int K) {                                 \
+        extern __shared__ __align__(128) unsigned char gemm_smem[];                                 \
+        PK_GEMM_WGMMA_BODY(OUT);                                                                    \
+    }
+PK_GEMM_WGMMA_KERNEL(gemm_wgmma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_WGMMA_KERNEL(gemm_wgmma_128x256_f32, pk::GEMM_OUT_F32, float)
+PK_GEMM_WGMMA_KERNEL(gemm_wgmma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+#undef PK_GEMM_WGMMA_KERNEL
+#undef PK_GEMM_WGMMA_BODY
+
+// out[0] = 1 where the code that runs is the sm_90a build (the gemm_wgmma_* kernels use wgmma),
+// else 0 (they run the mma.sync body). One thread.
+extern "C" __global__ void gemm_wgmma_probe(int* out) {
+#ifdef PK_GEMM_WGMMA
+    out[0] = 1;
+#else
+    out[0] = 0;
+#endif
+}
 #endif

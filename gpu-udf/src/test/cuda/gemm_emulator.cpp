@@ -29,6 +29,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #define __device__
@@ -47,7 +48,7 @@ namespace emu {
     std::exit(2);
 }
 
-struct Copy { uint32_t dst; const void* src; bool valid; };
+struct Copy { uint32_t dst; const void* src; bool valid; };  // dst: smemBuf index
 
 struct Fiber {
     ucontext_t ctx;
@@ -57,6 +58,10 @@ struct Fiber {
     std::vector<Copy> open;                    // issued, not committed
     std::deque<std::vector<Copy>> groups;      // committed, not retired
     long collectives = 0;                      // warp-collective sequence number
+    long wgCollectives = 0;                    // warpgroup-collective sequence number
+    struct Wgmma { float* d; uint64_t da, db; std::vector<uint16_t> a, b; };
+    std::vector<Wgmma> wgOpen;                 // issued wgmma, not committed
+    std::deque<std::vector<Wgmma>> wgGroups;   // committed wgmma groups, not retired
 };
 
 struct Barrier {
@@ -75,14 +80,24 @@ struct WarpSlots {
     Barrier bar[2];
 };
 
+// Per-warpgroup slots for checking that all 128 threads issue a wgmma with the same descriptors.
+struct WarpgroupSlots {
+    uint64_t da[2][128], db[2][128];
+    Barrier bar[2];
+};
+
 ucontext_t sched;
 Fiber* cur = nullptr;
 std::vector<Fiber> fibers;
 std::vector<WarpSlots> warps;
+std::vector<WarpgroupSlots> warpgroups;
 Barrier blockBar;
 std::mt19937_64 rng(1);
 double yieldProb = 0.05;
 std::vector<unsigned char> smemBuf;
+// Shared-memory address of smemBuf[0]: only 16-byte aligned (the hardware promises no more for
+// dynamic shared memory), so code that needs 1024-byte alignment must align for itself.
+uint32_t smemBase = 0x90;
 EmuDim blockIdx_{0, 0, 0}, gridDim_{1, 1, 1}, blockDim_{1, 1, 1};
 std::function<void()> body;
 
@@ -137,6 +152,8 @@ void run_cta(int threads, size_t smemBytes) {
         w.bar[0].expected = w.bar[1].expected = 32;
         for (int s = 0; s < 2; ++s) for (int l = 0; l < 32; ++l) w.tag[s][l] = -1;
     }
+    warpgroups.assign((threads + 127) / 128, WarpgroupSlots());
+    for (auto& w : warpgroups) w.bar[0].expected = w.bar[1].expected = 128;
     blockBar = Barrier();
     blockBar.expected = threads;
     smemBuf.assign(smemBytes, 0xFF);  // bf16 0xFFFF and f32 0xFFFFFFFF are NaN
@@ -147,6 +164,9 @@ void run_cta(int threads, size_t smemBytes) {
         f.open.clear();
         f.groups.clear();
         f.collectives = 0;
+        f.wgCollectives = 0;
+        f.wgOpen.clear();
+        f.wgGroups.clear();
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = f.stack.data();
         f.ctx.uc_stack.ss_size = f.stack.size();
@@ -168,6 +188,8 @@ void run_cta(int threads, size_t smemBytes) {
     }
     for (auto& f : fibers)
         if (!f.open.empty() || !f.groups.empty()) fail("thread exited with cp.async copies not waited for");
+    for (auto& f : fibers)
+        if (!f.wgOpen.empty() || !f.wgGroups.empty()) fail("thread exited with wgmma not waited for");
     if (blockBar.arrived != 0) fail("barrier left half-arrived");
 }
 
@@ -185,10 +207,16 @@ inline uint16_t f2bf(float f) {  // round to nearest even, as __float2bfloat16_r
     return (uint16_t)(u >> 16);
 }
 
+// smemBuf index of a shared-memory address; fails outside [smemBase, smemBase + size - bytes]
+size_t smem_index(uint32_t addr, size_t bytes, const char* what) {
+    if (addr < smemBase || addr - smemBase + bytes > smemBuf.size()) fail(std::string(what) + " outside shared memory");
+    return addr - smemBase;
+}
+
 uint32_t smem_word(uint32_t addr) {
-    if (addr % 4 != 0 || addr + 4 > smemBuf.size()) fail("ldmatrix reads outside shared memory");
+    if (addr % 4 != 0) fail("ldmatrix: misaligned");
     uint32_t v;
-    std::memcpy(&v, smemBuf.data() + addr, 4);
+    std::memcpy(&v, smemBuf.data() + smem_index(addr, 4, "ldmatrix"), 4);
     return v;
 }
 
@@ -221,14 +249,15 @@ using std::max;
 using std::min;
 
 inline uint32_t smem_u32(const void* p) {
-    return (uint32_t)(static_cast<const unsigned char*>(p) - emu::smemBuf.data());
+    return (uint32_t)(static_cast<const unsigned char*>(p) - emu::smemBuf.data()) + emu::smemBase;
 }
 
 inline void cp_async16(uint32_t dst, const void* src, bool valid) {
-    if (dst % 16 != 0 || dst + 16 > emu::smemBuf.size()) emu::fail("cp.async destination outside shared memory");
+    if (dst % 16 != 0) emu::fail("cp.async destination not 16-byte aligned");
+    const uint32_t at = (uint32_t)emu::smem_index(dst, 16, "cp.async destination");
     if (valid) emu::check_global(src, 16, 16, false, "cp.async source");
-    emu::cur->open.push_back(emu::Copy{dst, src, valid});
-    std::memset(emu::smemBuf.data() + dst, 0xFF, 16);  // in flight: NaN until retired
+    emu::cur->open.push_back(emu::Copy{at, src, valid});
+    std::memset(emu::smemBuf.data() + at, 0xFF, 16);  // in flight: NaN until retired
     emu::maybe_yield();
 }
 inline void cp_async_commit() {
@@ -298,6 +327,66 @@ inline uint32_t pack_bf16(float lo, float hi) {
     return (uint32_t)emu::f2bf(lo) | ((uint32_t)emu::f2bf(hi) << 16);
 }
 
+// ---- wgmma (sm_90a), from the PTX ISA: descriptor fields (start >> 4 in bits 0-13, stride byte
+// offset >> 4 in bits 32-45, base offset 49-51, layout 62-63 with 1 = 128-byte swizzle); K-major
+// operand element (r, k) of a 128B-swizzled tile at pre = start + (r / 8) * SBO + (r % 8) * 128 +
+// 2k, physically at pre ^ (((pre >> 7) & 7) << 4); D fragment of m64nNk16: thread (warp w of the
+// warpgroup, lane: g = lane / 4, t = lane % 4) holds d[4j + 2h + c] = D[16w + g + 8h][8j + 2t + c].
+// The product is computed when wgmma.wait_group retires the group, from shared memory as it is
+// then; a change of the operands since the issue is reported (the GPU may read at any time in
+// between), and so are descriptors that differ between the threads of the warpgroup.
+inline uint32_t wgmma_elem_addr(uint64_t desc, int r, int k) {
+    if ((desc >> 62) != 1) emu::fail("wgmma descriptor: layout is not the 128-byte swizzle");
+    if (((desc >> 49) & 7) != 0) emu::fail("wgmma descriptor: non-zero base offset");
+    uint32_t start = (uint32_t)(desc & 0x3FFF) << 4, sbo = (uint32_t)((desc >> 32) & 0x3FFF) << 4;
+    uint32_t pre = start + (uint32_t)(r >> 3) * sbo + (uint32_t)(r & 7) * 128 + 2u * (uint32_t)k;
+    uint32_t phys = pre ^ (((pre >> 7) & 7u) << 4);  // the swizzle acts on the absolute address
+    return (uint32_t)emu::smem_index(phys, 2, "wgmma operand");
+}
+inline std::vector<uint16_t> wgmma_read(uint64_t desc, int rows) {
+    std::vector<uint16_t> v((size_t)rows * 16);
+    for (int r = 0; r < rows; ++r)
+        for (int k = 0; k < 16; ++k) std::memcpy(&v[(size_t)r * 16 + k], emu::smemBuf.data() + wgmma_elem_addr(desc, r, k), 2);
+    return v;
+}
+inline void wgmma_fence() {}
+inline void fence_proxy_async_smem() {}
+inline void wgmma_m64n256k16(float* d, uint64_t da, uint64_t db) {
+    emu::Fiber* f = emu::cur;
+    emu::WarpgroupSlots& w = emu::warpgroups[f->tid / 128];
+    const int s = (int)(f->wgCollectives++ & 1), i = f->tid % 128;
+    w.da[s][i] = da;
+    w.db[s][i] = db;
+    emu::arrive_and_wait(w.bar[s]);
+    for (int l = 0; l < 128; ++l)
+        if (w.da[s][l] != da || w.db[s][l] != db) emu::fail("wgmma descriptors differ within the warpgroup");
+    f->wgOpen.push_back(emu::Fiber::Wgmma{d, da, db, wgmma_read(da, 64), wgmma_read(db, 256)});
+}
+inline void wgmma_commit() {
+    emu::cur->wgGroups.push_back(emu::cur->wgOpen);
+    emu::cur->wgOpen.clear();
+}
+template <int N>
+inline void wgmma_wait() {
+    emu::Fiber* f = emu::cur;
+    const int wq = (f->tid % 128) / 32, lane = f->tid % 32, g = lane / 4, t = lane % 4;
+    while (f->wgGroups.size() > (size_t)N) {
+        for (const auto& op : f->wgGroups.front()) {
+            if (wgmma_read(op.da, 64) != op.a || wgmma_read(op.db, 256) != op.b)
+                emu::fail("shared memory read by an in-flight wgmma changed before wgmma.wait_group retired it");
+            for (int x = 0; x < 128; ++x) {
+                const int j = x / 4, h = (x % 4) / 2, c = x % 2;
+                const int row = 16 * wq + g + 8 * h, col = 8 * j + 2 * t + c;
+                float acc = op.d[x];
+                for (int k = 0; k < 16; ++k) acc += emu::bf2f(op.a[row * 16 + k]) * emu::bf2f(op.b[col * 16 + k]);
+                op.d[x] = acc;
+            }
+        }
+        f->wgGroups.pop_front();
+    }
+    emu::maybe_yield();
+}
+
 inline void gemm_st_f32x2(float* p, float x, float y) {
     emu::check_global(p, 8, 8, true, "fp32 store");
     p[0] = x;
@@ -333,7 +422,8 @@ inline void gemm_ld_bias2(const float* p, float& x, float& y) {
 // ------------------------------------------------------------------------------------------
 // Test driver
 
-template <class Cfg, int OUT>
+// WGMMA: the gemm_wgmma_* body (GemmL tiling, shared memory + 1024 bytes of alignment slack).
+template <class Cfg, int OUT, bool WGMMA>
 static void launch(const bf16* A, const bf16* W, void* C, const float* bias, int M, int N, int K) {
     const int tiles = ((M + Cfg::BM - 1) / Cfg::BM) * ((N + Cfg::BN - 1) / Cfg::BN);
     emu::gridDim_ = EmuDim{tiles, 1, 1};
@@ -341,17 +431,24 @@ static void launch(const bf16* A, const bf16* W, void* C, const float* bias, int
     for (int b = 0; b < tiles; ++b) {
         emu::blockIdx_ = EmuDim{b, 0, 0};
         // run_cta sizes (and NaN-fills) the shared memory before the first fiber starts
-        emu::body = [&]() { pk::gemm_block<Cfg, OUT>(emu::smemBuf.data(), A, W, C, bias, M, N, K); };
-        emu::run_cta(Cfg::THREADS, Cfg::SMEM);
+        if (WGMMA)
+            emu::body = [&]() { pk::gemm_block_wgmma<OUT>(emu::smemBuf.data(), A, W, C, bias, M, N, K); };
+        else
+            emu::body = [&]() { pk::gemm_block<Cfg, OUT>(emu::smemBuf.data(), A, W, C, bias, M, N, K); };
+        emu::run_cta(Cfg::THREADS, Cfg::SMEM + (WGMMA ? 1024 : 0));
     }
 }
+
+struct Wgmma {};  // run_case tag for the wgmma kernel
 
 struct Case { int M, N, K; };
 
 static int failures = 0;
 
-template <class Cfg>
+template <class Tag>
 static void run_case(const char* cfgName, Case cs, int out, bool withBias, uint64_t seed) {
+    constexpr bool WG = std::is_same<Tag, Wgmma>::value;
+    using Cfg = typename std::conditional<WG, pk::GemmL, Tag>::type;
     const int M = cs.M, N = cs.N, K = cs.K;
     std::mt19937_64 rnd(seed);
     std::normal_distribution<float> nd(0.f, 1.f);
@@ -394,9 +491,9 @@ static void run_case(const char* cfgName, Case cs, int out, bool withBias, uint6
     emu::rng.seed(seed * 7919 + 13);
 
     const float* b = withBias ? bias.data() : nullptr;
-    if (out == pk::GEMM_OUT_BF16) launch<Cfg, pk::GEMM_OUT_BF16>(A.data(), W.data(), C, b, M, N, K);
-    else if (out == pk::GEMM_OUT_F32) launch<Cfg, pk::GEMM_OUT_F32>(A.data(), W.data(), C, b, M, N, K);
-    else launch<Cfg, pk::GEMM_ADD_F32>(A.data(), W.data(), C, b, M, N, K);
+    if (out == pk::GEMM_OUT_BF16) launch<Cfg, pk::GEMM_OUT_BF16, WG>(A.data(), W.data(), C, b, M, N, K);
+    else if (out == pk::GEMM_OUT_F32) launch<Cfg, pk::GEMM_OUT_F32, WG>(A.data(), W.data(), C, b, M, N, K);
+    else launch<Cfg, pk::GEMM_ADD_F32, WG>(A.data(), W.data(), C, b, M, N, K);
 
     double num = 0, den = 0, worst = 0;
     long bad = 0;
@@ -432,6 +529,11 @@ int main(int argc, char** argv) {
         run_case<pk::GemmS>("128x128", c, pk::GEMM_ADD_F32, true, 2);
         run_case<pk::GemmL>("128x256", Case{3, 24, 136}, pk::GEMM_OUT_BF16, true, 3);
         run_case<pk::GemmS>("128x128", Case{2181, 40, 72}, pk::GEMM_OUT_F32, false, 4);
+        run_case<Wgmma>("wgmma", c, pk::GEMM_OUT_F32, true, 5);
+        run_case<Wgmma>("wgmma", Case{3, 24, 136}, pk::GEMM_ADD_F32, false, 6);
+        // 16 k-tiles: every stage of both rings is refilled several times
+        run_case<pk::GemmL>("128x256", Case{65, 264, 1000}, pk::GEMM_OUT_F32, false, 7);
+        run_case<Wgmma>("wgmma", Case{65, 264, 1000}, pk::GEMM_OUT_F32, false, 8);
         std::printf("%d failed\n", failures);
         return failures == 0 ? 0 : 1;
     }
@@ -452,6 +554,7 @@ int main(int argc, char** argv) {
         }
         run_case<pk::GemmL>("128x256", c, pk::GEMM_ADD_F32, true, seed++);
         run_case<pk::GemmS>("128x128", c, pk::GEMM_OUT_BF16, false, seed++);
+        for (int out = 0; out < 3; ++out) run_case<Wgmma>("wgmma", c, out, out != 1, seed++);
     }
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;

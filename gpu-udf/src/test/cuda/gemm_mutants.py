@@ -1,7 +1,8 @@
 """Checks that the emulator (gemm_emulator.cpp) catches deliberate bugs in gemm.cuh.
 
 Each mutant is one textual change to a copy of gemm.cuh; the emulator's --tiny run must fail on
-every one. Run from anywhere: python3 gemm_mutants.py  (needs g++)."""
+every one. A pattern that occurs in both kernels (the loader, the epilogue) is mutated once per
+occurrence. Run from anywhere: python3 gemm_mutants.py  (needs g++)."""
 import os, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,19 +30,43 @@ MUTANTS = [
      "tm = first + local % groupM;\n    tn = local / groupM;"),
     ("bias column pair swapped", "gemm_ld_bias2(bias + col, b0, b1);", "gemm_ld_bias2(bias + col, b1, b0);"),
     ("zero-fill dropped for rows past M", "const bool v = kOk && ((aMask >> i) & 1u);", "const bool v = kOk;"),
+    # the wgmma kernel (gemm_block_wgmma)
+    ("wgmma: ring not aligned to 1024 bytes", "const uint32_t sBase = (smem_u32(smem) + 1023u) & ~1023u;",
+     "const uint32_t sBase = smem_u32(smem);"),
+    ("wgmma: refill of the stage still read by in-flight wgmma", "const int next = kt + STAGES - 2;",
+     "const int next = kt + STAGES - 1;"),
+    ("wgmma: two groups left in flight", "wgmma_wait<1>();  // this", "wgmma_wait<2>();  // this"),
+    ("wgmma: no barrier before the refill", "fence_proxy_async_smem();\n        __syncthreads();",
+     "fence_proxy_async_smem();"),
+    ("wgmma: descriptor stride 512 bytes", "((uint64_t)(1024 >> 4) << 32)", "((uint64_t)(512 >> 4) << 32)"),
+    ("wgmma: k16 step advances 16 bytes", "wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);",
+     "wgmma_m64n256k16(acc, dA + s, dB + s);"),
+    ("wgmma: warpgroup rows", "wgmma_desc_sw128(st + wg * 64 * RB)", "wgmma_desc_sw128(st + wg * 32 * RB)"),
+    ("wgmma: epilogue accumulator order", "acc[4 * j + 2 * h] + b0, y = acc[4 * j + 2 * h + 1] + b1",
+     "acc[4 * j + h] + b0, y = acc[4 * j + h + 2] + b1"),
+    ("wgmma: epilogue warp rows", "const int rowBase = m0 + wg * 64 + wq * 16 + g;",
+     "const int rowBase = m0 + wg * 64 + wq * 8 + g;"),
 ]
 
 def main():
     src = open(SRC).read()
     exe = os.path.join(tempfile.gettempdir(), "gemm_emulator_mutant")
     survived = []
+    runs = []
     for name, old, new in MUTANTS:
-        if src.count(old) != 1:
-            print(f"SKIPPED (pattern not found exactly once): {name}")
+        n = src.count(old)
+        if n == 0:
+            print(f"SKIPPED (pattern not found): {name}")
             survived.append(name)
-            continue
+        for i in range(n):
+            at = -1
+            for _ in range(i + 1):
+                at = src.index(old, at + 1)
+            runs.append((name if n == 1 else f"{name} [occurrence {i + 1} of {n}]",
+                         src[:at] + new + src[at + len(old):]))
+    for name, mutated in runs:
         with tempfile.NamedTemporaryFile("w", suffix=".cuh", delete=False) as f:
-            f.write(src.replace(old, new))
+            f.write(mutated)
         b = subprocess.run(["g++", "-std=c++20", "-O2", "-w", f'-DGEMM_CUH="{f.name}"', "-o", exe,
                             os.path.join(HERE, "gemm_emulator.cpp")], capture_output=True, text=True)
         if b.returncode != 0:
@@ -55,7 +80,7 @@ def main():
         if not caught:
             survived.append(name)
         os.unlink(f.name)
-    print(f"{len(MUTANTS) - len(survived)} of {len(MUTANTS)} mutants caught")
+    print(f"{len(runs) - len(survived)} of {len(runs)} mutants caught")
     return 1 if survived else 0
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 package io.prefill.cuda;
 
+import static io.prefill.cuda.CudaCheck.check;
+
 import io.prefill.cuda.Kernel.Dim3;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 /**
  * The model's projections on the tensor cores (gemm.cuh): C[m,n] (op)= A[m,k] · W[n,k]^T (+ bias[n]),
@@ -32,26 +38,30 @@ public final class Gemm {
     }
 
     /**
-     * CTA tiles of gemm.cuh (8 warps each; BK = 64; shared memory = stages x (BM + BN) x 128 bytes).
-     * T128x256 is the fast one (64x64 warp tiles, 4 stages, 192 KB: Hopper's 227 KB opt-in, not
-     * the A100's 163 KB nor sm_86/89's 99 KB); T128x128 (64x32 warp tiles, 3 stages, 96 KB) runs on
-     * every sm_80+ card.
+     * Kernels of gemm.cuh (8 warps each; BK = 64; shared memory = stages x (BM + BN) x 128 bytes).
+     * WGMMA_128x256: Hopper wgmma (2 warpgroups of m64n256k16), 4 stages, 192 KB + 1 KB alignment
+     * slack; real wgmma only in the sm_90a build, elsewhere it runs the T128x256 code (see
+     * {@link Gemm#wgmmaLoaded}). T128x256: mma.sync, 64x64 warp tiles, 4 stages, 192 KB (Hopper's 227 KB
+     * opt-in, not the A100's 163 KB nor sm_86/89's 99 KB). T128x128: mma.sync, 64x32 warp tiles,
+     * 3 stages, 96 KB, runs on every sm_80+ card.
      */
     public enum Tile {
-        T128x256("gemm_128x256_", 128, 256, 4),
-        T128x128("gemm_128x128_", 128, 128, 3);
+        WGMMA_128x256("gemm_wgmma_128x256_", 128, 256, 4, 1024),
+        T128x256("gemm_128x256_", 128, 256, 4, 0),
+        T128x128("gemm_128x128_", 128, 128, 3, 0);
 
         final String prefix;
-        final int bm, bn, stages;
+        final int bm, bn, stages, slack;
 
-        Tile(String prefix, int bm, int bn, int stages) {
+        Tile(String prefix, int bm, int bn, int stages, int slack) {
             this.prefix = prefix;
             this.bm = bm;
             this.bn = bn;
             this.stages = stages;
+            this.slack = slack;
         }
 
-        public int smemBytes() { return stages * (bm + bn) * 64 * 2; }
+        public int smemBytes() { return stages * (bm + bn) * 64 * 2 + slack; }
 
         long ctas(int m, int n) { return (long) ((m + bm - 1) / bm) * ((n + bn - 1) / bn); }
     }
@@ -62,9 +72,9 @@ public final class Gemm {
     private final CudaStream stream;
     private Tile tile;
 
-    /** Uses the largest tile the device's shared memory allows. */
+    /** Uses the fastest kernel the device runs: see {@link #defaultTile}. */
     public Gemm(KernelModule module, CudaStream stream) {
-        this(module, stream, largestTile(module.device()));
+        this(module, stream, defaultTile(module, stream));
     }
 
     Gemm(KernelModule module, CudaStream stream, Tile tile) {
@@ -73,9 +83,48 @@ public final class Gemm {
         this.tile = tile;
     }
 
-    static Tile largestTile(CudaDevice device) {
+    /**
+     * -Dprefill.cuda.gemm=TILE if given (e.g. T128x256 to leave the wgmma kernel out); else
+     * WGMMA_128x256 on sm_90 when the driver loaded our sm_90a build; else T128x256 where the
+     * shared memory allows it; else T128x128.
+     */
+    static Tile defaultTile(KernelModule module, CudaStream stream) {
+        String forced = System.getProperty("prefill.cuda.gemm");
+        if (forced != null) return Tile.valueOf(forced);
+        if ("9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream)) return Tile.WGMMA_128x256;
+        return largestMmaTile(module.device());
+    }
+
+    /** The larger mma.sync tile that fits the device's opt-in shared memory per block. */
+    static Tile largestMmaTile(CudaDevice device) {
         int optin = device.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
         return optin >= Tile.T128x256.smemBytes() ? Tile.T128x256 : Tile.T128x128;
+    }
+
+    private static final Map<KernelModule, Boolean> WGMMA_LOADED = new ConcurrentHashMap<>();
+
+    /**
+     * Whether the code the driver loaded for this module is the sm_90a build, i.e. whether the
+     * gemm_wgmma_* kernels really use wgmma (asked once per module with gemm_wgmma_probe: the
+     * fatbin has sm_90 and sm_90a code for Hopper, and the driver picks).
+     */
+    public static boolean wgmmaLoaded(KernelModule module, CudaStream stream) {
+        return WGMMA_LOADED.computeIfAbsent(module, m -> {
+            m.device().makeCurrent();
+            CUdeviceptr p = new CUdeviceptr();
+            check(JCudaDriver.cuMemAlloc(p, 4), "cuMemAlloc(4) for gemm_wgmma_probe");
+            try {
+                DeviceBuffer flag = new DeviceBuffer(p, 4, "gemm_wgmma_probe");
+                flag.fill32(stream, -1);
+                m.kernel("gemm_wgmma_probe").launch(stream, Dim3.of(1), 1, 0, flag);
+                int[] v = new int[1];
+                flag.download(stream, v);
+                if (v[0] != 0 && v[0] != 1) throw new CudaException("gemm_wgmma_probe wrote " + v[0]);
+                return v[0] == 1;
+            } finally {
+                JCudaDriver.cuMemFree(p);
+            }
+        });
     }
 
     /** Chooses the tile (tests and benchmarks compare them). */

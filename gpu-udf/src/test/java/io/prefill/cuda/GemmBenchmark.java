@@ -17,7 +17,8 @@ import java.util.Random;
  * between runs. Median of the CUDA-event times of single launches after a warm-up; TFLOP/s =
  * 2 m n k / time. Each case is then spot-checked against a float64 dot product at 64 elements.
  * Usage:
- *   GemmBenchmark [--out results.tsv] [--reps 30] [--tile T128x256|T128x128] [--quick]
+ *   GemmBenchmark [--out results.tsv] [--reps 30] [--tile WGMMA_128x256|T128x256|T128x128] [--quick]
+ * Without --tile it times every kernel the card runs (on an H100: WGMMA_128x256 and T128x256).
  * The TSV has the columns of bench/torch_gemm_bench.py (case, m, n, k, out, ms, tflops, impl), so
  * the two files compare line by line (torch has only the bf16-output rows).
  */
@@ -64,12 +65,23 @@ public final class GemmBenchmark {
         try (CudaStream stream = new CudaStream(device);
              DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
             Gemm gemm = new Gemm(module, stream);
-            if (tileName != null) gemm.use(Gemm.Tile.valueOf(tileName));
-            String impl = "ours " + gemm.tile();
-            System.out.println("device: " + device + ", " + a.reason() + "; tile " + gemm.tile() + ", " + reps + " reps");
-            System.out.printf(Locale.ROOT, "%-8s %6s %6s %6s %-8s %10s %10s  %s%n", "case", "m", "n", "k", "out", "ms",
-                    "TFLOP/s", "check (max rel. err. at 64 elements)");
+            List<Gemm.Tile> tiles = new ArrayList<>();
+            if (tileName != null) tiles.add(Gemm.Tile.valueOf(tileName));
+            else {  // every kernel this card runs, the default first
+                tiles.add(gemm.tile());
+                if ("9.0".equals(device.computeCapability()) && !tiles.contains(Gemm.Tile.WGMMA_128x256))
+                    tiles.add(Gemm.Tile.WGMMA_128x256);
+                if (Gemm.largestMmaTile(device) == Gemm.Tile.T128x256 && !tiles.contains(Gemm.Tile.T128x256))
+                    tiles.add(Gemm.Tile.T128x256);
+            }
+            System.out.println("device: " + device + ", " + a.reason() + "; sm_90a code loaded: "
+                    + Gemm.wgmmaLoaded(module, stream) + "; default " + gemm.tile() + "; " + reps + " reps");
+            System.out.printf(Locale.ROOT, "%-8s %6s %6s %6s %-8s %-14s %10s %10s  %s%n", "case", "m", "n", "k", "out",
+                    "kernel", "ms", "TFLOP/s", "check (max rel. err. at 64 elements)");
             for (Case c : cases(quick)) {
+              for (Gemm.Tile tile : tiles) {
+                gemm.use(tile);
+                String impl = "ours " + tile;
                 long mark = arena.mark();
                 long aBytes = 2L * c.m * c.k, wBytes = 2L * c.n * c.k, cBytes = (long) c.out.bytes * c.m * c.n;
                 long setBytes = aBytes + wBytes + cBytes + 1024;
@@ -103,11 +115,13 @@ public final class GemmBenchmark {
                 double err = spotCheck(stream, as[0], ws[0], cs[0], c);
                 boolean ok = err < (c.out == Gemm.Output.BF16 ? 1e-2 : 1e-3);
                 allOk &= ok;
-                System.out.printf(Locale.ROOT, "%-8s %6d %6d %6d %-8s %10.3f %10.1f  %.1e %s%s%n", c.name, c.m, c.n, c.k,
-                        c.out, med, tflops, err, ok ? "ok" : "CHECK FAILED", sets < 3 ? " (" + sets + " input sets)" : "");
+                System.out.printf(Locale.ROOT, "%-8s %6d %6d %6d %-8s %-14s %10.3f %10.1f  %.1e %s%s%n", c.name, c.m, c.n,
+                        c.k, c.out, tile, med, tflops, err, ok ? "ok" : "CHECK FAILED",
+                        sets < 3 ? " (" + sets + " input sets)" : "");
                 rows.add(String.format(Locale.ROOT, "%s\t%d\t%d\t%d\t%s\t%.4f\t%.1f\t%s", c.name, c.m, c.n, c.k,
                         c.out.name().toLowerCase(Locale.ROOT), med, tflops, impl));
                 arena.reset(mark);
+              }
             }
         }
         if (out != null) Files.write(out, rows);

@@ -28,11 +28,30 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GemmGpuTest {
     static final double REL_BF16 = 1e-2, WORST_BF16 = 1e-2, REL_F32 = 1e-3, WORST_F32 = 1e-3;
 
-    /** The tiles this device can run (T128x256 needs Hopper's shared memory). */
+    /**
+     * The kernels this device can run: T128x256 needs Hopper's shared memory; WGMMA_128x256 is
+     * tested on sm_90 (where {@link #wgmmaKernelsAreTheSm90aBuildOnHopper} checks that it really
+     * runs wgmma).
+     */
     static List<Gemm.Tile> tiles() {
         List<Gemm.Tile> t = new ArrayList<>(List.of(Gemm.Tile.T128x128));
-        if (Gemm.largestTile(device()) == Gemm.Tile.T128x256) t.add(0, Gemm.Tile.T128x256);
+        if (Gemm.largestMmaTile(device()) == Gemm.Tile.T128x256) t.add(0, Gemm.Tile.T128x256);
+        if ("9.0".equals(device().computeCapability())) t.add(0, Gemm.Tile.WGMMA_128x256);
         return t;
+    }
+
+    @Tag("gpu")
+    @Test
+    void wgmmaKernelsAreTheSm90aBuildOnHopper() {
+        assumeGpu();
+        boolean loaded = Gemm.wgmmaLoaded(module(), stream());
+        System.out.println("gemm: " + device() + ": sm_90a code loaded (wgmma kernels use wgmma): " + loaded
+                + "; default kernel " + new Gemm(module(), stream()).tile());
+        if ("9.0".equals(device().computeCapability()))
+            assertTrue(loaded, "on sm_90 the driver loaded the sm_90 build, not sm_90a: gemm_wgmma_* run the mma.sync"
+                    + " code, so the wgmma path is neither used nor tested (Gemm falls back to T128x256)");
+        else
+            assertEquals(Gemm.largestMmaTile(device()), new Gemm(module(), stream()).tile());
     }
 
     @Tag("gpu")
@@ -189,6 +208,7 @@ class GemmGpuTest {
 
     @Test
     void tilesAndFlops() {
+        assertEquals(196_608 + 1024, Gemm.Tile.WGMMA_128x256.smemBytes());
         assertEquals(196_608, Gemm.Tile.T128x256.smemBytes());
         assertEquals(98_304, Gemm.Tile.T128x128.smemBytes());
         assertEquals(3L * 2, Gemm.Tile.T128x256.ctas(257, 512));
