@@ -9,8 +9,9 @@
 #                  transformers) into $RESULTS/hf-fixtures, then HuggingFaceParityGpuTest on them
 #     model-bench  whole-model pre-fill: io.prefill.cuda.forward.PrefillBenchmark (--sizes SIZES when
 #                  given), io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py, then
-#                  bench/hf_prefill_bench.py (transformers on a random Llama-3-8B; SIZES when given,
-#                  else 32768,131072 and a try at 262144); a missing class or script is skipped
+#                  bench/hf_prefill_bench.py (transformers on a random Llama-3-8B at $HF_SIZES, default
+#                  32768,131072 and a try at 262144: it needs minutes and memory beyond that); a
+#                  missing class or script is skipped
 #     gemm         io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py at the same shapes, and
 #                  GemmGpuTest under compute-sanitizer memcheck
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
@@ -111,7 +112,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         echo "[run] bench/torch_gemm_bench.py is not in this bundle: skipped"
         summary+=("torch gemm bench: skipped (script not in this bundle)")
       fi
-      PYTHONUNBUFFERED=1 python3 "$here/bench/hf_prefill_bench.py" "$results/hf_prefill.tsv" $msizes 2>&1 \
+      PYTHONUNBUFFERED=1 python3 "$here/bench/hf_prefill_bench.py" "$results/hf_prefill.tsv" ${HF_SIZES:-} 2>&1 \
         | tee "$results/hf-prefill.log"
       summary+=("hf prefill bench: exit ${PIPESTATUS[0]}; $(tail -n +2 "$results/hf_prefill.tsv" 2>/dev/null | cut -f2-4 | tr '\t' ' ' | paste -sd ',')") ;;
     gemm)
