@@ -10,8 +10,9 @@ public record AttentionShape(int heads, int kvHeads, int seqLen, int headDim) {
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
             throw new IllegalArgumentException("heads " + heads + " must be a positive multiple of kvHeads " + kvHeads);
         if (seqLen <= 0) throw new IllegalArgumentException("seqLen must be positive, got " + seqLen);
-        if ((long) heads * seqLen * headDim > Integer.MAX_VALUE * 2L)
-            throw new IllegalArgumentException("layer too large for one launch: " + this);
+        // Kernels index tensors with 64-bit offsets; plans address (head, 64-row block) slots with int.
+        if ((long) heads * ((seqLen + 63) / 64) >= Integer.MAX_VALUE)
+            throw new IllegalArgumentException("layer too large for one launch: heads=" + heads + " n=" + seqLen);
     }
 
     public int queryBlocks() { return (seqLen + 63) / 64; }
