@@ -58,7 +58,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
       for tool in memcheck racecheck; do
         JAVA_PROPS=-Dprefill.cuda.separateAllocations=true \
-        TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse|ModelKernels|Gemm|LayerAttention|SnapKv).*' run_tests "$tool" \
+        TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse|LayerAttention|SnapKv|KernelError).*' run_tests "$tool" \
           timeout "${SANITIZER_TIMEOUT:-300}" \
           compute-sanitizer --tool "$tool" --target-processes all --print-limit 20 --error-exitcode 86
         summary+=("compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$results/tests-$tool.log" | sort | uniq -c | paste -sd ';')")
