@@ -14,7 +14,9 @@ public final class AttentionKernels {
      * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
      * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
      * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
-     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped.
+     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped. The V2
+     * kernels (H200, same call as the old ones, n=128K): PLAN_V2_HM 49.1 ms vs PLAN_MT1 56.7 on
+     * block-sparse; PLAN_PAIR_V2(_HM) 46.7 vs 53.1 ms on VS and 29.9 vs 33.2 ms on A-shape.
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
