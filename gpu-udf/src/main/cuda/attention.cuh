@@ -29,15 +29,20 @@ struct KeyTile {
 };
 
 // Walks the ranges then the gathered columns of one query block, 64 keys at a time.
+// PREFETCH: the bounds of the next range are loaded one range ahead, so that moving to a new
+// range (every tile of a block-sparse plan) does not wait on a global load.
+template <bool PREFETCH = false>
 struct TileCursor {
     const int* rangeData;
     const int* colData;
     int ri, rEnd, pos, end, ci, cEnd;
+    int nPos, nEnd;  // PREFETCH: bounds of range ri + 1
 
     __device__ void init(const int* rd, int rBeg, int rEnd_, const int* cd, int cBeg, int cEnd_) {
         rangeData = rd; colData = cd; ri = rBeg; rEnd = rEnd_; ci = cBeg; cEnd = cEnd_;
-        pos = 0; end = 0;
+        pos = 0; end = 0; nPos = 0; nEnd = 0;
         if (ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
+        if (PREFETCH && ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
     }
     __device__ bool next(KeyTile& t) {
         while (ri < rEnd) {
@@ -46,7 +51,14 @@ struct TileCursor {
                 t.lastKey = pos + t.count - 1; pos += t.count;
                 return true;
             }
-            if (++ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
+            if (++ri < rEnd) {
+                if (PREFETCH) {
+                    pos = nPos; end = nEnd;
+                    if (ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
+                } else {
+                    pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1];
+                }
+            }
         }
         if (ci < cEnd) {
             t.gather = true; t.start = ci; t.count = min(64, cEnd - ci);
@@ -116,6 +128,35 @@ __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colDat
     }
 }
 
+// Same tile, but each thread loads the keys of all its rows first (independent loads in flight
+// together) before issuing its copies; thread tid copies chunk tid % CH of rows tid / CH + i * RS.
+template <int D, int WARPS>
+__device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colData, const bf16* Kh,
+                                              const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
+    constexpr int CH = D / 8, NT = WARPS * 32, RS = NT / CH, IT = 64 / RS;
+    static_assert(NT % CH == 0 && 64 % RS == 0, "tile shape");
+    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
+    int key[IT];
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        key[i] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : -1;
+    }
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        bool valid = key[i] >= 0;
+        uint32_t off = swz<D>(r, ch);
+        const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
+        cp_async16(sK + off, Kh + g, valid);
+        cp_async16(sV + off, Vh + g, valid);
+    }
+    if (ch == 0) {
+#pragma unroll
+        for (int i = 0; i < IT; ++i) sKey[r0 + i * RS] = key[i] >= 0 ? key[i] : INT_MAX;
+    }
+}
+
 // PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
 // PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
 // MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
@@ -145,7 +186,30 @@ __device__ __forceinline__ bool in_block(int key, const BlockLists& b, int slot)
     return a < b.colPtr[slot + 1] && b.colData[a] == key;
 }
 
-template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false>
+// in_block with the block's CSR bounds already in registers: [rb, re) ranges, [cb, ce) columns.
+__device__ __forceinline__ bool in_block2(int key, const int* rd, int rb, int re, const int* cd, int cb,
+                                          int ce) {
+    int lo = rb, hi = re;
+    while (lo < hi) {  // last range with start <= key
+        int mid = (lo + hi) >> 1;
+        if (rd[2 * mid] <= key) lo = mid + 1; else hi = mid;
+    }
+    if (lo > rb && key < rd[2 * (lo - 1) + 1]) return true;
+    int a = cb, e = ce;
+    while (a < e) {
+        int mid = (a + e) >> 1;
+        if (cd[mid] < key) a = mid + 1; else e = mid;
+    }
+    return a < ce && cd[a] == key;
+}
+
+// OPT bits: OPT_V2 = prefetching cursor, keys loaded up front, and (PAIR) membership bits
+// computed by all four warps (warps 0,1: block A, warps 2,3: block B) with the block bounds held
+// in registers; OPT_HEAD_MAJOR = grid (query blocks, heads) instead of (heads, query blocks), so
+// that the CTAs resident together work on one head (one KV head's tiles stay in L2).
+constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2;
+
+template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false, int OPT = 0>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
@@ -169,9 +233,10 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
     static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
 
-    const int h = blockIdx.x;
-    const int nqb = gridDim.y;
-    const int qb = nqb - 1 - blockIdx.y;  // longest causal rows first
+    constexpr bool V2 = (OPT & OPT_V2) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0;
+    const int h = HM ? blockIdx.y : blockIdx.x;
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    const int qb = nqb - 1 - (HM ? blockIdx.x : blockIdx.y);  // longest causal rows first
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
     const int nqb64 = (n + 63) / 64;
@@ -182,7 +247,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     const bf16* Vh = V + (size_t)kvh * n * D;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
-    TileCursor cur;
+    TileCursor<V2> cur;
     if (PLAN) {
         int idx = h * nqb + qb;
         cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
@@ -199,7 +264,30 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     }
     KeyTile t;
     bool have = cur.next(t);
+    // V2 + PAIR: this thread's block (A for warps 0,1, B for warps 2,3) bounds, in registers
+    const int mySlot = tid < 64 ? slotA : slotB;
+    const bool myHas = tid < 64 || hasB;
+    int myRb = 0, myRe = 0, myCb = 0, myCe = 0;
+    if (V2 && PAIR && myHas) {
+        myRb = blk.rangePtr[mySlot]; myRe = blk.rangePtr[mySlot + 1];
+        myCb = blk.colPtr[mySlot]; myCe = blk.colPtr[mySlot + 1];
+    }
+    // words per buffer: [A0 A1 B0 B1 C0 C1], C = valid key <= r0; full = A & B & C all ones
+    auto pairMasks2 = [&](const KeyTile& tt, int b) {
+        const int kt = tid & 63;
+        bool valid = kt < tt.count;
+        int key = valid ? (tt.gather ? colData[tt.start + kt] : tt.start + kt) : INT_MAX;
+        bool m = valid && (!myHas || in_block2(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe));
+        unsigned w = __ballot_sync(0xffffffffu, m);
+        unsigned wc = __ballot_sync(0xffffffffu, valid && key <= r0);
+        if (lane == 0) {
+            uint32_t* mk = sMask + b * 6;
+            mk[warp] = w;  // warps 0,1 -> A0 A1, warps 2,3 -> B0 B1
+            if (warp < 2) mk[4 + warp] = wc;
+        }
+    };
     auto pairMasks = [&](const KeyTile& tt, int b) {
+        if (V2) { if (PAIR) pairMasks2(tt, b); return; }
         if (!PAIR || tid >= 64) return;
         bool valid = tid < tt.count;
         int key = valid ? (tt.gather ? colData[tt.start + tid] : tt.start + tid) : INT_MAX;
@@ -212,7 +300,11 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             m[warp] = wA; m[2 + warp] = wB; m[4 + warp] = wF == 0xffffffffu;
         }
     };
-    if (have) { load_kv_tile<D, WARPS>(t, colData, Kh, Vh, sK0, sV0, sKey); pairMasks(t, 0); }
+    auto loadTile = [&](const KeyTile& tt, uint32_t k, uint32_t v, int* sk) {
+        if (V2) load_kv_tile2<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
+        else load_kv_tile<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
+    };
+    if (have) { loadTile(t, sK0, sV0, sKey); pairMasks(t, 0); }
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
@@ -250,8 +342,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         cp_async_wait_all();
         __syncthreads();
         if (haveNext) {
-            load_kv_tile<D, WARPS>(nt, colData, Kh, Vh, sK0 + (buf ^ 1) * 64 * D * 2,
-                                   sV0 + (buf ^ 1) * 64 * D * 2, sKey + (buf ^ 1) * 64);
+            loadTile(nt, sK0 + (buf ^ 1) * 64 * D * 2, sV0 + (buf ^ 1) * 64 * D * 2, sKey + (buf ^ 1) * 64);
             pairMasks(nt, buf ^ 1);
         }
         cp_async_commit();
@@ -285,7 +376,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             }
         }
         const uint32_t* pm = sMask + buf * 6;
-        const bool full = PAIR ? (pm[4] && pm[5]) : (t.count == 64 && t.lastKey <= r0);
+        const bool full = PAIR ? (V2 ? ((pm[0] & pm[2] & pm[4]) & (pm[1] & pm[3] & pm[5])) == ~0u : (pm[4] && pm[5]))
+                               : (t.count == 64 && t.lastKey <= r0);
         const uint32_t own0 = PAIR ? pm[warp < 2 ? 0 : 2] : ~0u, own1 = PAIR ? pm[warp < 2 ? 1 : 3] : ~0u;
         if (!full) {
 #pragma unroll

@@ -47,6 +47,42 @@ using namespace pk;
                                                     rangeData, colPtr, colData,                     \
                                                     BlockLists{bRangePtr, bRangeData, bColPtr, bColData}); \
     }                                                                                               \
+    /* V2: prefetching cursor, keys loaded up front, pair masks by all 4 warps; HM: head-major grid */ \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
+                               int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
+                               const int* colPtr, const int* colData) {                              \
+        attention_block<D, 4, 1, true, false, false, OPT_V2>(Q, K, V, O, H, Hkv, n, scaleLog2,      \
+                                                             rangePtr, rangeData, colPtr, colData); \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_v2hm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData) {    \
+        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_HEAD_MAJOR>(                      \
+            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_pair_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
+                                    int Hkv, int n, float scaleLog2, const int* rangePtr,          \
+                                    const int* rangeData, const int* colPtr, const int* colData,   \
+                                    const int* bRangePtr, const int* bRangeData,                   \
+                                    const int* bColPtr, const int* bColData) {                     \
+        attention_block<D, 4, 2, true, false, true, OPT_V2>(                                        \
+            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
+            BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_pair_v2hm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, \
+                                      int Hkv, int n, float scaleLog2, const int* rangePtr,        \
+                                      const int* rangeData, const int* colPtr,                     \
+                                      const int* colData, const int* bRangePtr,                    \
+                                      const int* bRangeData, const int* bColPtr,                   \
+                                      const int* bColData) {                                        \
+        attention_block<D, 4, 2, true, false, true, OPT_V2 | OPT_HEAD_MAJOR>(                       \
+            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
+            BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
+    }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
         vs_row_stats<D>(Q, K, H, Hkv, n, stats);                                                    \

@@ -14,23 +14,39 @@ public final class AttentionKernels {
      * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
      * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
      * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
-     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped.
+     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped. The V2
+     * kernels (H200, same call as the old ones, n=128K): PLAN_V2_HM 49.1 ms vs PLAN_MT1 56.7 on
+     * block-sparse; PLAN_PAIR_V2(_HM) 46.7 vs 53.1 ms on VS and 29.9 vs 33.2 ms on A-shape.
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
         PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
+        /** PLAN_MT1 with the next range's bounds prefetched and each tile's keys loaded up front. */
+        PLAN_V2("attention_plan_v2_d", 4, 1),
+        /** PLAN_V2 on a head-major grid (CTAs resident together share one head's K/V in L2). */
+        PLAN_V2_HM("attention_plan_v2hm_d", 4, 1, true),
         /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
-        PLAN_PAIR("attention_plan_pair_d", 4, 2);
+        PLAN_PAIR("attention_plan_pair_d", 4, 2, false, true),
+        /** PLAN_PAIR, V2 loads, membership bits computed by all four warps (A: 0,1; B: 2,3). */
+        PLAN_PAIR_V2("attention_plan_pair_v2_d", 4, 2, false, true),
+        PLAN_PAIR_V2_HM("attention_plan_pair_v2hm_d", 4, 2, true, true);
 
         final String prefix;
         final int warps, mtiles;
+        final boolean headMajor, pair;
 
-        Variant(String prefix, int warps, int mtiles) {
+        Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
+        Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
+
+        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair) {
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
+            this.headMajor = headMajor;
+            this.pair = pair;
         }
 
+        Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
         int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64; }
@@ -39,7 +55,11 @@ public final class AttentionKernels {
     private final KernelModule module;
     private final CudaStream stream;
     private Variant denseVariant = Variant.valueOf(System.getProperty("prefill.cuda.dense", "DENSE_MT2"));
-    private Variant planVariant = Variant.valueOf(System.getProperty("prefill.cuda.plan", "PLAN_MT1"));
+    private Variant planVariant = Variant.valueOf(System.getProperty("prefill.cuda.plan", "PLAN_V2_HM"));
+    /** null = by plan: PLAN_PAIR_V2_HM when the pair plan gathers columns, else PLAN_PAIR_V2 (see withPairPlan). */
+    private Variant pairVariant = pairProperty(System.getProperty("prefill.cuda.pair", "AUTO"));
+
+    private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
         this.module = module;
@@ -48,11 +68,22 @@ public final class AttentionKernels {
 
     /** Chooses the kernel variants (benchmarks and tests compare them). */
     public AttentionKernels use(Variant dense, Variant plan) {
-        if (dense.rows() % 64 != 0 || plan.rows() != 64) throw new IllegalArgumentException(dense + ", " + plan);
+        if (dense.rows() % 64 != 0 || plan.rows() != 64 || dense.headMajor || dense.pair || plan.pair)
+            throw new IllegalArgumentException(dense + ", " + plan);
         this.denseVariant = dense;
         this.planVariant = plan;
         return this;
     }
+
+    /** Chooses the kernel of {@link #withPairPlan}; null = choose by plan (the default). */
+    public AttentionKernels usePair(Variant pair) {
+        if (pair != null && !pair.pair) throw new IllegalArgumentException(pair + " is not a pair kernel");
+        this.pairVariant = pair;
+        return this;
+    }
+
+    public Variant planVariant() { return planVariant; }
+    public Variant pairVariant() { return pairVariant; }
 
     public CudaStream stream() { return stream; }
     public KernelModule module() { return module; }
@@ -77,7 +108,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         Variant x = planVariant;
-        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
@@ -117,8 +148,12 @@ public final class AttentionKernels {
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen() || pair.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        Variant x = Variant.PLAN_PAIR;
-        module.kernel(x.prefix + d).launch(stream, Dim3.of(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
+        // Head-major grid when the plan gathers columns: each head's scattered columns then stay in
+        // L2 while its query blocks run (VS at 512K on an H200: 193.9 vs 199.7 ms); plans of ranges
+        // only (A-shape) are faster with the heads of one query block side by side (121.2 vs 126.7).
+        Variant x = pairVariant != null ? pairVariant
+                : pair.numColumns() > 0 ? Variant.PLAN_PAIR_V2_HM : Variant.PLAN_PAIR_V2;
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());

@@ -150,12 +150,18 @@ public final class AttentionBenchmark {
     static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
         if (pairWork != null) {
-            double ms = time(stream, reps, () -> { pairWork.run(); return null; });
-            rows.add(report(n, what + " (PLAN_PAIR)", ms, entries, s,
-                    String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+            AttentionKernels.Variant keep = attn.pairVariant();
+            for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_PAIR,
+                    AttentionKernels.Variant.PLAN_PAIR_V2, AttentionKernels.Variant.PLAN_PAIR_V2_HM}) {
+                attn.usePair(x);
+                double ms = time(stream, reps, () -> { pairWork.run(); return null; });
+                rows.add(report(n, what + " (" + x + ")", ms, entries, s,
+                        String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+            }
+            attn.usePair(keep);
         }
         for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_MT1,
-                AttentionKernels.Variant.PLAN_OCC3}) {
+                AttentionKernels.Variant.PLAN_OCC3, AttentionKernels.Variant.PLAN_V2, AttentionKernels.Variant.PLAN_V2_HM}) {
             attn.use(AttentionKernels.Variant.DENSE_MT2, x);
             double ms = time(stream, reps, work);
             rows.add(report(n, what + " (" + x + ")", ms, entries, s,

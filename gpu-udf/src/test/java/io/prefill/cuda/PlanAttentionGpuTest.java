@@ -58,19 +58,24 @@ class PlanAttentionGpuTest {
                 }
             }
             for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_OCC3}) {
+                    AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_OCC3,
+                    AttentionKernels.Variant.PLAN_V2, AttentionKernels.Variant.PLAN_V2_HM}) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
                 attention().use(AttentionKernels.Variant.DENSE_MT2, variant).withPlan(dq, dk, dv, out, s, plan);
                 float[] got = downloadBf16(out, s.qElements());
                 for (int h = 0; h < heads; h++)
                     assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
             }
-            DeviceBuffer out = poisoned(s.qElements(), "out");
             AttentionKernels attn = attention();
-            attn.withPairPlan(dq, dk, dv, out, s, plan, attn.pairPlan(plan, arena));
-            float[] got = downloadBf16(out, s.qElements());
-            for (int h = 0; h < heads; h++)
-                assertClose(refs[h], got, h * n * d, "plan attention PLAN_PAIR " + s + " head " + h);
+            DevicePlan pair = attn.pairPlan(plan, arena);
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_PAIR,
+                    AttentionKernels.Variant.PLAN_PAIR_V2, AttentionKernels.Variant.PLAN_PAIR_V2_HM}) {
+                DeviceBuffer out = poisoned(s.qElements(), "out");
+                attn.usePair(variant).withPairPlan(dq, dk, dv, out, s, plan, pair);
+                float[] got = downloadBf16(out, s.qElements());
+                for (int h = 0; h < heads; h++)
+                    assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
+            }
             org.junit.jupiter.api.Assertions.assertEquals(entries, attention().computedEntries(plan, arena),
                     "entries counted on the device");
         } finally {
