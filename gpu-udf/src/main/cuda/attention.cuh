@@ -207,7 +207,10 @@ __device__ __forceinline__ bool in_block2(int key, const int* rd, int rb, int re
 // computed by all four warps (warps 0,1: block A, warps 2,3: block B) with the block bounds held
 // in registers; OPT_HEAD_MAJOR = grid (query blocks, heads) instead of (heads, query blocks), so
 // that the CTAs resident together work on one head (one KV head's tiles stay in L2).
-constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2;
+// OPT_GROUP_MAJOR = grid (query blocks, heads) walked KV-head-major with the query heads of one
+// GQA group interleaved (index = (kvh * nqb + qb) * group + head in group): the CTAs resident
+// together are ~66 query blocks x the 4 heads of one KV group instead of ~264 blocks of one head.
+constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2, OPT_GROUP_MAJOR = 4;
 
 template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false, int OPT = 0>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
@@ -223,6 +226,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     // saves 16 KB per CTA (3 CTAs per SM instead of 2 on Hopper).
     static_assert(!ALIAS_Q || (MT == 1 && BM == 64), "Q aliasing needs Q in registers and BM = 64");
     extern __shared__ __align__(128) unsigned char smem[];
+    constexpr bool V2 = (OPT & OPT_V2) != 0, GM = (OPT & OPT_GROUP_MAJOR) != 0;
+    constexpr bool HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
     constexpr int Q_BYTES = ALIAS_Q ? 0 : BM * D * 2;
     const uint32_t sK0 = smem_u32(smem) + Q_BYTES;
     const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
@@ -233,10 +238,17 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
     static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
 
-    constexpr bool V2 = (OPT & OPT_V2) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0;
-    const int h = HM ? blockIdx.y : blockIdx.x;
+    int h, qbi;
     const int nqb = HM ? gridDim.x : gridDim.y;
-    const int qb = nqb - 1 - (HM ? blockIdx.x : blockIdx.y);  // longest causal rows first
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    const int qb = nqb - 1 - qbi;  // longest causal rows first
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
     const int nqb64 = (n + 63) / 64;

@@ -83,6 +83,14 @@ using namespace pk;
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
             BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
     }                                                                                               \
+    /* GM: KV-head-major grid, the query heads of a GQA group side by side */                   \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_v2gm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                 const int* rangeData, const int* colPtr, const int* colData) {    \
+        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
+            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
+    }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
         vs_row_stats<D>(Q, K, H, Hkv, n, stats);                                                    \
