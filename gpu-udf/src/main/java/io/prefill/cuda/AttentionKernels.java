@@ -133,18 +133,12 @@ public final class AttentionKernels {
         Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
         module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
                 plan.colPtr(), plan.colData(), heads, n, rangeCount, colCount);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
-        int[] total = new int[1];
-        rangePtr.withOffsetDownload(stream, slots, total);
-        int numRanges = total[0];
-        colPtr.withOffsetDownload(stream, slots, total);
-        int numCols = total[0];
-        DeviceBuffer rangeData = arena.alloc(8L * Math.max(1, numRanges), "pair.rangeData");
-        DeviceBuffer colData = arena.alloc(4L * Math.max(1, numCols), "pair.colData");
+        CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
+        DeviceBuffer rangeData = sizes.allocRanges(arena, "pair.rangeData");
+        DeviceBuffer colData = sizes.allocColumns(arena, "pair.colData");
         module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
                 plan.colPtr(), plan.colData(), heads, n, rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, numRanges, numCols);
+        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
     }
 
     /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */

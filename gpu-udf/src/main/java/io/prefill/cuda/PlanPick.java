@@ -34,18 +34,12 @@ public final class PlanPick {
         Dim3 grid = Dim3.of((slots + 255L) / 256);
         module.kernel("plan_pick_count_k").launch(stream, grid, 256, 0, a.rangePtr(), a.rangeData(), a.colPtr(),
                 a.colData(), b.rangePtr(), b.rangeData(), b.colPtr(), b.colData(), useBuf, heads, n, rangeCount, colCount);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
-        int[] total = new int[1];
-        rangePtr.withOffsetDownload(stream, slots, total);
-        int numRanges = total[0];
-        colPtr.withOffsetDownload(stream, slots, total);
-        int numCols = total[0];
-        DeviceBuffer rangeData = arena.alloc(8L * Math.max(1, numRanges), "pick.rangeData");
-        DeviceBuffer colData = arena.alloc(4L * Math.max(1, numCols), "pick.colData");
+        CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
+        DeviceBuffer rangeData = sizes.allocRanges(arena, "pick.rangeData");
+        DeviceBuffer colData = sizes.allocColumns(arena, "pick.colData");
         module.kernel("plan_pick_fill_k").launch(stream, grid, 256, 0, a.rangePtr(), a.rangeData(), a.colPtr(),
                 a.colData(), b.rangePtr(), b.rangeData(), b.colPtr(), b.colData(), useBuf, heads, n,
                 rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, numRanges, numCols);
+        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
     }
 }

@@ -73,19 +73,13 @@ public final class VerticalSlashGpu {
         Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
         module.kernel("vs_plan_count_k").launch(stream, warps, 256, 0, sel.cols(), sel.kCols(), sel.colsMax(),
                 sel.offs(), sel.kOffs(), sel.offsMax(), heads, n, rangeCount, colCount);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
-        int[] total = new int[1];
-        rangePtr.withOffsetDownload(stream, slots, total);
-        int numRanges = total[0];
-        colPtr.withOffsetDownload(stream, slots, total);
-        int numCols = total[0];
+        CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
         arena.reset(mark);
-        DeviceBuffer rangeData = arena.alloc(8L * Math.max(1, numRanges), "vsplan.rangeData");
-        DeviceBuffer colData = arena.alloc(4L * Math.max(1, numCols), "vsplan.colData");
+        DeviceBuffer rangeData = sizes.allocRanges(arena, "vsplan.rangeData");
+        DeviceBuffer colData = sizes.allocColumns(arena, "vsplan.colData");
         module.kernel("vs_plan_fill_k").launch(stream, warps, 256, 0, sel.cols(), sel.kCols(), sel.colsMax(),
                 sel.offs(), sel.kOffs(), sel.offsMax(), heads, n, rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, numRanges, numCols);
+        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
     }
 
     /** A-shape (nInit sink columns, nLocal nearest keys): the VS plan of columns [0,nInit), offsets [0,nLocal). */

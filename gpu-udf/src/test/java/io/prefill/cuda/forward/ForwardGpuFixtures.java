@@ -120,4 +120,24 @@ final class ForwardGpuFixtures {
         }
         return rel;
     }
+
+    /** N(0, sigma) values already rounded to bf16, so the CPU reference and the GPU see the same inputs. */
+    static float[] randomBf16(Random r, long count, double sigma) {
+        float[] x = new float[Math.toIntExact(count)];
+        for (int i = 0; i < x.length; i++) x[i] = io.prefill.cuda.Bf16.round((float) (r.nextGaussian() * sigma));
+        return x;
+    }
+
+    static io.prefill.cuda.DeviceBuffer upload(io.prefill.cuda.DeviceArena arena, io.prefill.cuda.CudaStream s, float[] x) {
+        io.prefill.cuda.DeviceBuffer b = arena.alloc(2L * x.length, "input");
+        b.upload(s, io.prefill.cuda.Bf16.fromFloats(x));
+        return b;
+    }
+
+    /** Head h's [n, d] rows of a head-major [heads, n, d] array. */
+    static float[] head(float[] all, int h, int n, int d) {
+        float[] out = new float[n * d];
+        System.arraycopy(all, h * n * d, out, 0, n * d);
+        return out;
+    }
 }

@@ -1,6 +1,6 @@
 package io.prefill.cuda.forward;
 
-import static io.prefill.cuda.forward.ForwardGpuFixtures.assumeGpu;
+import static io.prefill.cuda.forward.ForwardGpuFixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.prefill.cpu.PlanAttention;
@@ -48,7 +48,7 @@ class LayerAttentionGpuTest {
         PatternConfig patterns = new PatternConfig("t", 1, heads, 0, List.of(layer));
         AttentionShape s = new AttentionShape(heads, kvHeads, n, d);
         Random rnd = new Random(n * 31L + heads);
-        float[] q = random(rnd, s.qElements()), k = random(rnd, s.kvElements()), v = random(rnd, s.kvElements());
+        float[] q = randomBf16(rnd, s.qElements(), 1.0), k = randomBf16(rnd, s.kvElements(), 1.0), v = randomBf16(rnd, s.kvElements(), 1.0);
 
         CudaDevice device = CudaDevice.open(0);
         KernelModule module = KernelModule.of(device);
@@ -65,7 +65,7 @@ class LayerAttentionGpuTest {
             long entries = 0;
             int group = heads / kvHeads;
             for (int h = 0; h < heads; h++) {
-                float[] qh = slice(q, h, n, d), kh = slice(k, h / group, n, d), vh = slice(v, h / group, n, d);
+                float[] qh = head(q, h, n, d), kh = head(k, h / group, n, d), vh = head(v, h / group, n, d);
                 BlockPlan plan = HeadPlanner.plan(layer.get(h), 0, qh, kh, n, d);
                 entries += plan.computedEntries();
                 float[] ref = new float[n * d];
@@ -78,23 +78,6 @@ class LayerAttentionGpuTest {
         }
     }
 
-    private static float[] random(Random r, long count) {
-        float[] x = new float[Math.toIntExact(count)];
-        for (int i = 0; i < x.length; i++) x[i] = Bf16.round((float) r.nextGaussian());
-        return x;
-    }
-
-    private static DeviceBuffer upload(DeviceArena arena, CudaStream s, float[] x) {
-        DeviceBuffer b = arena.alloc(2L * x.length, "input");
-        b.upload(s, Bf16.fromFloats(x));
-        return b;
-    }
-
-    private static float[] slice(float[] all, int h, int n, int d) {
-        float[] out = new float[n * d];
-        System.arraycopy(all, h * n * d, out, 0, n * d);
-        return out;
-    }
 
     private static void assertClose(float[] ref, float[] got, int off, String what) {
         double num = 0, den = 0;

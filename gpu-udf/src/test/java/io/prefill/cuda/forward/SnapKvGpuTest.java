@@ -42,7 +42,7 @@ class SnapKvGpuTest {
         KvSummaryOptions o = new KvSummaryOptions(window, topK, 4, 7, KvSummaryOptions.Pooling.valueOf(pooling), 1L << 30);
         AttentionShape s = new AttentionShape(heads, kvHeads, n, d);
         Random rnd = new Random(n + 17L * d);
-        float[] q = random(rnd, s.qElements()), k = random(rnd, s.kvElements()), v = random(rnd, s.kvElements());
+        float[] q = randomBf16(rnd, s.qElements(), 1.5), k = randomBf16(rnd, s.kvElements(), 1.5), v = randomBf16(rnd, s.kvElements(), 1.5);
         CudaDevice device = CudaDevice.open(0);
         try (CudaStream stream = new CudaStream(device); DeviceArena arena = new DeviceArena(device, 256L << 20)) {
             DeviceBuffer dq = upload(arena, stream, q), dk = upload(arena, stream, k), dv = upload(arena, stream, v);
@@ -51,8 +51,8 @@ class SnapKvGpuTest {
             int group = heads / kvHeads;
             for (int g = 0; g < kvHeads; g++) {
                 float[][] groupQ = new float[group][];
-                for (int x = 0; x < group; x++) groupQ[x] = slice(q, g * group + x, n, d);
-                float[] kh = slice(k, g, n, d), vh = slice(v, g, n, d);
+                for (int x = 0; x < group; x++) groupQ[x] = head(q, g * group + x, n, d);
+                float[] kh = head(k, g, n, d), vh = head(v, g, n, d);
                 int[] want = cpu.select(groupQ, kh, n, d);
                 HeadKv h = got[g];
                 assertEquals(want.length, h.kept(), "kept positions of KV head " + g);
@@ -97,21 +97,4 @@ class SnapKvGpuTest {
 
     private static short bf16At(byte[] b, int i) { return (short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)); }
 
-    private static float[] random(Random r, long count) {
-        float[] x = new float[Math.toIntExact(count)];
-        for (int i = 0; i < x.length; i++) x[i] = Bf16.round((float) (r.nextGaussian() * 1.5));
-        return x;
-    }
-
-    private static DeviceBuffer upload(DeviceArena arena, CudaStream s, float[] x) {
-        DeviceBuffer b = arena.alloc(2L * x.length, "input");
-        b.upload(s, Bf16.fromFloats(x));
-        return b;
-    }
-
-    private static float[] slice(float[] all, int h, int n, int d) {
-        float[] out = new float[n * d];
-        System.arraycopy(all, h * n * d, out, 0, n * d);
-        return out;
-    }
 }
