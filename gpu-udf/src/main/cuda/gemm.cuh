@@ -113,6 +113,53 @@ __device__ __forceinline__ void gemm_raster(int bid, int tilesM, int tilesN, int
     tn = local / rows;
 }
 
+// The global -> shared loader both kernels use: thread `tid` owns 16-byte chunk lc of rows
+// lr + i * LOAD_ROWS of the A and W tiles, stored swizzled (swz<64>); rows past M or N and chunks
+// past K are zero-filled. Row pointers are formed only for rows that exist (clamped to the tile's
+// first row otherwise); a zero-filled chunk is given the matrix base as its never-read source.
+template <class Cfg>
+struct TileLoader {
+    static constexpr int LOAD_ROWS = Cfg::LOAD_ROWS, RB = Cfg::ROW_BYTES;
+    const bf16 *A, *W, *aRow, *wRow;
+    int K, lc;
+    uint32_t ldOff, aMask = 0, wMask = 0;  // mask bit i: row lr + i * LOAD_ROWS of the tile exists
+    size_t passStride;
+
+    __device__ __forceinline__ TileLoader(const bf16* A_, const bf16* W_, int M, int N, int K_, int m0, int n0,
+                                          int tid)
+        : A(A_), W(W_), K(K_), lc(tid & 7) {
+        const int lr = tid >> 3;
+        ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));
+#pragma unroll
+        for (int i = 0; i < Cfg::A_PASSES; ++i)
+            if (m0 + lr + i * LOAD_ROWS < M) aMask |= 1u << i;
+#pragma unroll
+        for (int i = 0; i < Cfg::W_PASSES; ++i)
+            if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
+        aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
+        wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
+        passStride = (size_t)LOAD_ROWS * K;
+    }
+
+    // k-tile kt into ring stage `stage` of the shared buffer starting at sBase
+    __device__ __forceinline__ void load(uint32_t sBase, int stage, int kt) const {
+        const int kOff = kt * Cfg::BK;
+        const bool kOk = kOff + lc * 8 < K;
+        const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
+        const uint32_t sW = sA + Cfg::A_BYTES;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_PASSES; ++i) {
+            const bool v = kOk && ((aMask >> i) & 1u);
+            cp_async16(sA + i * LOAD_ROWS * RB, v ? aRow + i * passStride + kOff : A, v);
+        }
+#pragma unroll
+        for (int i = 0; i < Cfg::W_PASSES; ++i) {
+            const bool v = kOk && ((wMask >> i) & 1u);
+            cp_async16(sW + i * LOAD_ROWS * RB, v ? wRow + i * passStride + kOff : W, v);
+        }
+    }
+};
+
 template <class Cfg, int OUT>
 __device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __restrict__ A,
                                            const bf16* __restrict__ W, void* __restrict__ Cv,
@@ -130,38 +177,8 @@ __device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __re
 
     const uint32_t sBase = smem_u32(smem);
 
-    // ---- global -> shared loader: thread owns chunk lc of rows lr + i * LOAD_ROWS
-    const int lr = tid >> 3, lc = tid & 7;
-    const uint32_t ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));  // swz<64>(lr, lc)
-    uint32_t aMask = 0, wMask = 0;  // bit i: row lr + i * LOAD_ROWS of the tile exists
-#pragma unroll
-    for (int i = 0; i < Cfg::A_PASSES; ++i)
-        if (m0 + lr + i * LOAD_ROWS < M) aMask |= 1u << i;
-#pragma unroll
-    for (int i = 0; i < Cfg::W_PASSES; ++i)
-        if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
-    // Row pointers are formed only for rows that exist (clamped to the tile's first row otherwise);
-    // a zero-filled chunk is then given the matrix base as its never-read source.
-    const bf16* aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
-    const bf16* wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
-    const size_t passStride = (size_t)LOAD_ROWS * K;
-
-    auto load_tile = [&](int stage, int kt) {
-        const int kOff = kt * BK;
-        const bool kOk = kOff + lc * 8 < K;
-        const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
-        const uint32_t sW = sA + Cfg::A_BYTES;
-#pragma unroll
-        for (int i = 0; i < Cfg::A_PASSES; ++i) {
-            const bool v = kOk && ((aMask >> i) & 1u);
-            cp_async16(sA + i * LOAD_ROWS * RB, v ? aRow + i * passStride + kOff : A, v);
-        }
-#pragma unroll
-        for (int i = 0; i < Cfg::W_PASSES; ++i) {
-            const bool v = kOk && ((wMask >> i) & 1u);
-            cp_async16(sW + i * LOAD_ROWS * RB, v ? wRow + i * passStride + kOff : W, v);
-        }
-    };
+    const TileLoader<Cfg> loader(A, W, M, N, K, m0, n0, tid);
+    auto load_tile = [&](int stage, int kt) { loader.load(sBase, stage, kt); };
 
     // ---- fragment addresses (the ldmatrix lane roles of attention.cuh's load_q_frags/qk_tile)
     const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
@@ -361,35 +378,8 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16
     // the launch asks for Cfg::SMEM + 1024 bytes, so the ring fits after aligning to 1024
     const uint32_t sBase = (smem_u32(smem) + 1023u) & ~1023u;
 
-    // loader: as gemm_block
-    const int lr = tid >> 3, lc = tid & 7;
-    const uint32_t ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));
-    uint32_t aMask = 0, wMask = 0;
-#pragma unroll
-    for (int i = 0; i < Cfg::A_PASSES; ++i)
-        if (m0 + lr + i * LOAD_ROWS < M) aMask |= 1u << i;
-#pragma unroll
-    for (int i = 0; i < Cfg::W_PASSES; ++i)
-        if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
-    const bf16* aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
-    const bf16* wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
-    const size_t passStride = (size_t)LOAD_ROWS * K;
-    auto load_tile = [&](int stage, int kt) {
-        const int kOff = kt * BK;
-        const bool kOk = kOff + lc * 8 < K;
-        const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
-        const uint32_t sW = sA + Cfg::A_BYTES;
-#pragma unroll
-        for (int i = 0; i < Cfg::A_PASSES; ++i) {
-            const bool v = kOk && ((aMask >> i) & 1u);
-            cp_async16(sA + i * LOAD_ROWS * RB, v ? aRow + i * passStride + kOff : A, v);
-        }
-#pragma unroll
-        for (int i = 0; i < Cfg::W_PASSES; ++i) {
-            const bool v = kOk && ((wMask >> i) & 1u);
-            cp_async16(sW + i * LOAD_ROWS * RB, v ? wRow + i * passStride + kOff : W, v);
-        }
-    };
+    const TileLoader<Cfg> loader(A, W, M, N, K, m0, n0, tid);
+    auto load_tile = [&](int stage, int kt) { loader.load(sBase, stage, kt); };
 
     float acc[128];
 #pragma unroll
