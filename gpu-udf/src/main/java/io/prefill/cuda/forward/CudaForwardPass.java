@@ -71,25 +71,30 @@ public final class CudaForwardPass implements ForwardBackend {
     /** Loads the checkpoint's weights onto the device; fails fast on a model the kernels cannot run. */
     public static CudaForwardPass create(ModelConfig config, ModelWeights weights, PatternConfig patterns,
                                          CudaBackendOptions options) {
-        checkSupported(config, patterns);
-        CudaDevice device = CudaDevice.open(options.device());
-        KernelModule module = KernelModule.of(device);
-        CudaStream stream = new CudaStream(device);
-        DeviceModel model = DeviceModel.load(config, weights, module, stream);
-        System.err.printf("[cuda] %s: %.2f GiB of weights loaded in %.1f s%n", device,
-                model.bytes() / (double) (1L << 30), model.loadSeconds());
-        return new CudaForwardPass(config, patterns, options, device, stream, module, model);
+        CudaForwardPass f = open(config, patterns, options, (module, stream) -> DeviceModel.load(config, weights, module, stream));
+        System.err.printf("[cuda] %s: %.2f GiB of weights loaded in %.1f s%n", f.device,
+                f.model.bytes() / (double) (1L << 30), f.model.loadSeconds());
+        return f;
     }
 
     /** Seeded random weights of config's shapes generated on the device (benchmarks, size tests). */
     public static CudaForwardPass synthetic(ModelConfig config, long seed, PatternConfig patterns,
                                             CudaBackendOptions options) {
+        return open(config, patterns, options, (module, stream) -> DeviceModel.synthetic(config, seed, module, stream));
+    }
+
+    private static CudaForwardPass open(ModelConfig config, PatternConfig patterns, CudaBackendOptions options,
+                                        java.util.function.BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
         checkSupported(config, patterns);
         CudaDevice device = CudaDevice.open(options.device());
         KernelModule module = KernelModule.of(device);
         CudaStream stream = new CudaStream(device);
-        DeviceModel model = DeviceModel.synthetic(config, seed, module, stream);
-        return new CudaForwardPass(config, patterns, options, device, stream, module, model);
+        try {
+            return new CudaForwardPass(config, patterns, options, device, stream, module, weights.apply(module, stream));
+        } catch (RuntimeException e) {
+            stream.close();  // weights that fail to load leave nothing behind
+            throw e;
+        }
     }
 
     /** The model shapes the kernels run; a ModelFormatException naming config.json otherwise. */
