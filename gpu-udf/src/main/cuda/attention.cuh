@@ -217,7 +217,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
                                 const int* __restrict__ rangeData, const int* __restrict__ colPtr,
-                                const int* __restrict__ colData, BlockLists blk = BlockLists{}) {
+                                const int* __restrict__ colData, BlockLists blk = BlockLists{},
+                                float* __restrict__ lse = nullptr) {
     constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
@@ -485,6 +486,12 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
                 *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[mt][i][0] * inv0, o[mt][i][1] * inv0);
             if (i1 < n)
                 *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[mt][i][2] * inv1, o[mt][i][3] * inv1);
+        }
+        // log2 of each row's softmax denominator (pattern search: recall = exp2(lse_plan - lse_dense))
+        if (lse != nullptr && cq == 0) {
+            float* L = lse + (size_t)h * n;
+            if (i0 < n) L[i0] = lrow[mt][0] > 0.f ? mrow[mt][0] + log2f(lrow[mt][0]) : -INFINITY;
+            if (i1 < n) L[i1] = lrow[mt][1] > 0.f ? mrow[mt][1] + log2f(lrow[mt][1]) : -INFINITY;
         }
     }
 }

@@ -5,6 +5,7 @@
 #include "gemm.cuh"
 #include "model_ops.cuh"
 #include "plan_pick.cuh"
+#include "search.cuh"
 #include "snapkv.cuh"
 
 using namespace pk;
@@ -91,6 +92,22 @@ using namespace pk;
         attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
     }                                                                                               \
+    /* pattern search: also the log2 softmax denominator of every row (lse[h * n + row]) */     \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                 int Hkv, int n, float scaleLog2, float* lse) {                     \
+        attention_block<D, 4, 2, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
+                                        nullptr, nullptr, BlockLists{}, lse);                       \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
+                                int Hkv, int n, float scaleLog2, const int* rangePtr,              \
+                                const int* rangeData, const int* colPtr, const int* colData,       \
+                                float* lse) {                                                       \
+        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
+            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{},   \
+            lse);                                                                                   \
+    }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
         vs_row_stats<D>(Q, K, H, Hkv, n, stats);                                                    \
@@ -142,8 +159,23 @@ extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_k(const int* c
     exclusive_scan(counts, len, ptr);
 }
 extern "C" __global__ void plan_entries_k(const int* rangePtr, const int* rangeData, const int* colPtr,
-                                          const int* colData, int H, int n, unsigned long long* total) {
-    plan_entries(rangePtr, rangeData, colPtr, colData, H, n, total);
+                                          const int* colData, int H, int n, unsigned long long* total,
+                                          int perHead) {
+    plan_entries(rangePtr, rangeData, colPtr, colData, H, n, total, perHead);
+}
+extern "C" __global__ void vs_plan_cost_k(const int* selCols, const int* kCols, int kColsMax, const int* selOffs,
+                                          const int* kOffs, int kOffsMax, int H, int n,
+                                          unsigned long long* entries) {
+    vs_block_plan<false, true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr,
+                               nullptr, nullptr, nullptr, nullptr, entries);
+}
+extern "C" __global__ void __launch_bounds__(256) head_sq_diff_k(const bf16* a, const bf16* ref, long long perHead,
+                                                                 double* diffSq, double* refSq) {
+    head_sq_diff(a, ref, perHead, diffSq, refSq);
+}
+extern "C" __global__ void recall_rows_k(const float* lsePlan, const float* lseDense, const int* rows, int m, int H,
+                                         int n, double* recall) {
+    recall_rows(lsePlan, lseDense, rows, m, H, n, recall);
 }
 extern "C" __global__ void bs_plan_pointers_k(int H, int nqb, int k, int* rangePtr, int* colPtr) {
     bs_plan_pointers(H, nqb, k, rangePtr, colPtr);

@@ -230,11 +230,23 @@ __device__ __forceinline__ int lower_bound(const int* a, int len, int x) {
 // most L = r1 - r0, and once a merged range is clipped at 0 it contains all later ones. So the
 // ranges are the runs of the offset list, in reverse order, up to the first clipped run.
 // Leftover = selected columns c <= r1-1 with no selected offset in [max(0, r0-c), r1-1-c].
-template <bool FILL>
+// Causal entries of key range [s, e) over the block's rows r0..r1-1, as G(e) - G(s) with
+// G(x) = sum over those rows i of min(x, i + 1) (each row counts keys s..min(e, i+1)-1).
+__device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
+    const long long a = r0 + 1, b = r1, len = b - a + 1;  // i + 1 runs over [a, b]
+    if (x <= a) return (long long)x * len;
+    if (x >= b) return (a + b) * len / 2;
+    return (a + x) * (x - a + 1) / 2 + (long long)x * (b - x);
+}
+
+// FILL = false, COST = false: per-slot sizes; FILL: the ranges and leftover columns; COST: no
+// plan at all, only the causal entries it would compute, added per head into entries[h] (the
+// pattern search fits budgets to a cost without materialising a plan per trial budget).
+template <bool FILL, bool COST = false>
 __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax, const int* selOffs,
                               const int* kOffs, int kOffsMax, int H, int n, int* rangeCount,
                               int* colCount, const int* rangePtr, int* rangeData, const int* colPtr,
-                              int* colData) {
+                              int* colData, unsigned long long* entries = nullptr) {
     const int nqb = (n + 63) / 64;
     const int gw = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
@@ -256,8 +268,9 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         endsLow += __popc(__ballot_sync(0xffffffffu, isEnd && o < r0));
     }
     const int numRanges = endsLow == segs ? segs : endsLow + 1;
-    if (FILL) {
-        int* out = rangeData + 2 * (size_t)rangePtr[gw];
+    long long cost = 0;
+    if (FILL || COST) {
+        int* out = FILL ? rangeData + 2 * (size_t)rangePtr[gw] : nullptr;
         int endsBefore = 0;
         for (int base = 0; base < m; base += 32) {
             int k = base + lane;
@@ -269,8 +282,10 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
             int seg = endsBefore + __popc(endBal & lt);  // segment holding offset k
             if (seg < numRanges) {
                 int pos = numRanges - 1 - seg;
-                if (isStart) out[2 * pos + 1] = r1 - o;
-                if (isEnd) out[2 * pos] = max(0, r0 - o);
+                if (FILL && isStart) out[2 * pos + 1] = r1 - o;
+                if (FILL && isEnd) out[2 * pos] = max(0, r0 - o);
+                if (COST && isStart) cost += rows_min_sum(r1 - o, r0, r1);
+                if (COST && isEnd) cost -= rows_min_sum(max(0, r0 - o), r0, r1);
             }
             endsBefore += __popc(endBal);
         }
@@ -289,7 +304,13 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         }
         unsigned bal = __ballot_sync(0xffffffffu, leftover);
         if (FILL && leftover) colOut[left + __popc(bal & lt)] = cols[k];
+        if (COST && leftover) cost += r1 - max(r0, cols[k]);
         left += __popc(bal);
+    }
+    if (COST) {
+        for (int x = 16; x > 0; x >>= 1) cost += __shfl_xor_sync(0xffffffffu, cost, x);
+        if (lane == 0 && cost) atomicAdd(entries + h, (unsigned long long)cost);
+        return;
     }
     if (!FILL && lane == 0) {
         rangeCount[gw] = numRanges;
@@ -336,7 +357,7 @@ __device__ void exclusive_scan(const int* counts, int len, int* ptr) {
 
 // One thread per (h, query block): computed entries (causal) of the plan, summed into *total.
 __device__ void plan_entries(const int* rangePtr, const int* rangeData, const int* colPtr,
-                             const int* colData, int H, int n, unsigned long long* total) {
+                             const int* colData, int H, int n, unsigned long long* total, int perHead) {
     const int nqb = (n + 63) / 64;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     unsigned long long cnt = 0;
@@ -350,6 +371,10 @@ __device__ void plan_entries(const int* rangePtr, const int* rangeData, const in
             int col = colData[c];
             cnt += (unsigned long long)max(0, r1 - max(r0, col));
         }
+    }
+    if (perHead) {  // total[h]: slots of one warp may span two heads
+        if (cnt) atomicAdd(total + idx / nqb, cnt);
+        return;
     }
     for (int x = 16; x > 0; x >>= 1) cnt += __shfl_xor_sync(0xffffffffu, cnt, x);
     if ((threadIdx.x & 31) == 0 && cnt) atomicAdd(total, cnt);

@@ -161,19 +161,58 @@ public final class AttentionKernels {
 
     /** Causal (i, j) entries the plan computes, all heads (counted on the device). */
     public long computedEntries(DevicePlan plan, DeviceArena arena) {
+        return countEntries(plan, arena, false)[0];
+    }
+
+    /** Causal (i, j) entries the plan computes, per head. */
+    public long[] computedEntriesPerHead(DevicePlan plan, DeviceArena arena) {
+        return countEntries(plan, arena, true);
+    }
+
+    private long[] countEntries(DevicePlan plan, DeviceArena arena, boolean perHead) {
         long mark = arena.mark();
         try {
-            DeviceBuffer total = arena.alloc(8, "entries");
+            long[] host = new long[perHead ? plan.heads() : 1];
+            DeviceBuffer total = arena.alloc(8L * host.length, "entries");
             total.zero(stream);
             int slots = plan.heads() * ((plan.seqLen() + 63) / 64);
             module.kernel("plan_entries_k").launch(stream, Dim3.of((slots + 255) / 256), 256, 0,
-                    plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), plan.heads(), plan.seqLen(), total);
-            long[] host = new long[1];
+                    plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), plan.heads(), plan.seqLen(),
+                    total, perHead ? 1 : 0);
             total.download(stream, host);
-            return host[0];
+            return host;
         } finally {
             arena.reset(mark);
         }
+    }
+
+    /**
+     * {@link #dense} that also writes lse[h * n + i] = log2 of row i's softmax denominator (fp32,
+     * in units of the scaled logits), against which {@link #withPlanAndLse} measures recall.
+     */
+    public void denseWithLse(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, DeviceBuffer lse,
+                             AttentionShape s) {
+        checkSizes(q, k, v, out, s);
+        need(lse, 4L * s.heads() * s.seqLen(), "lse", s);
+        int d = s.headDim();
+        Variant x = Variant.DENSE_MT2;
+        module.kernel("attention_dense_lse_d" + d).launch(stream,
+                Dim3.of(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
+    }
+
+    /** {@link #withPlan} (the PLAN_V2_GM kernel) that also writes each row's log2 softmax denominator. */
+    public void withPlanAndLse(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, DeviceBuffer lse,
+                               AttentionShape s, DevicePlan plan) {
+        checkSizes(q, k, v, out, s);
+        need(lse, 4L * s.heads() * s.seqLen(), "lse", s);
+        if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen())
+            throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
+        int d = s.headDim();
+        Variant x = Variant.PLAN_V2_GM;
+        module.kernel("attention_plan_lse_d" + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
+                x.smem(d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
     }
 
     private static void checkSizes(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {

@@ -39,6 +39,7 @@ public final class DeviceBuffer {
     public void download(CudaStream s, int[] host) { copyOut(s, Pointer.to(host), 4L * host.length); }
     public void download(CudaStream s, float[] host) { copyOut(s, Pointer.to(host), 4L * host.length); }
     public void download(CudaStream s, long[] host) { copyOut(s, Pointer.to(host), 8L * host.length); }
+    public void download(CudaStream s, double[] host) { copyOut(s, Pointer.to(host), 8L * host.length); }
     public void download(CudaStream s, byte[] host) { copyOut(s, Pointer.to(host), host.length); }
 
     /** Downloads ints starting at int index `offset` of this buffer. */

@@ -26,10 +26,51 @@ public final class VerticalSlashGpu {
     public static int clampColumns(int v, int n) { return Math.min(Math.max(v, MIN_COLUMNS), n); }
     public static int clampOffsets(int s, int n) { return Math.min(Math.max(s, MIN_OFFSETS), n); }
 
+    /** Each head's online scores: column sums and diagonal sums of the last 64 queries' softmax. */
+    public record VsScores(int heads, int seqLen, DeviceBuffer columns, DeviceBuffer diagonals) { }
+
     /** Estimate with per-head budgets (verticalSize[h], slashSize[h]); q, k bf16 on the device. */
     public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int[] verticalSize, int[] slashSize) {
+        VsSelection sel = allocate(s.heads(), s.seqLen(), verticalSize, slashSize);
+        long mark = arena.mark();
+        selectInto(scores(q, k, s), sel);
+        stream.synchronize();
+        arena.reset(mark);  // the scores are dead; the selection stays (allocated before the mark)
+        return sel;
+    }
+
+    /** The online scores of every head (allocated in the arena; the estimate's scratch is released). */
+    public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s) {
         int n = s.seqLen(), heads = s.heads(), d = s.headDim();
         int chunks = (n + CHUNK_KEYS - 1) / CHUNK_KEYS, tiles = (n + 63) / 64;
+        DeviceBuffer colScore = arena.alloc(4L * heads * n, "vs.colScore");
+        DeviceBuffer slash = arena.alloc(4L * heads * n, "vs.slash");
+        long mark = arena.mark();
+        DeviceBuffer stats = arena.alloc(8L * heads * chunks * 64, "vs.stats");
+        DeviceBuffer rowStat = arena.alloc(8L * heads * 64, "vs.rowStat");
+        DeviceBuffer diag = arena.alloc(4L * heads * tiles * 127, "vs.diagPart");
+        int smemStats = 64 * d * 2 + 2 * 64 * d * 2;
+        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats,
+                q, k, heads, s.kvHeads(), n, stats);
+        module.kernel("vs_row_combine_k").launch(stream, Dim3.of(heads), 64, 0, stats, chunks, rowStat);
+        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats + 64 * 65 * 4,
+                q, k, heads, s.kvHeads(), n, rowStat, colScore, diag);
+        long cells = (long) heads * n;
+        module.kernel("vs_slash_combine_k").launch(stream, Dim3.of((cells + 255) / 256), 256, 0, diag, heads, n, slash);
+        stream.synchronize();
+        arena.reset(mark);
+        return new VsScores(heads, n, colScore, slash);
+    }
+
+    /** Top-k columns and offsets per head (forced ones first) from the scores, budgets clamped like the CPU planner. */
+    public VsSelection select(VsScores scores, int[] verticalSize, int[] slashSize) {
+        VsSelection sel = allocate(scores.heads(), scores.seqLen(), verticalSize, slashSize);
+        selectInto(scores, sel);
+        return sel;
+    }
+
+    /** A selection with room for the clamped budgets, the budgets (kCols, kOffs) already uploaded. */
+    private VsSelection allocate(int heads, int n, int[] verticalSize, int[] slashSize) {
         int[] kc = new int[heads], ko = new int[heads];
         int colsMax = 1, offsMax = 1;
         for (int h = 0; h < heads; h++) {
@@ -41,25 +82,30 @@ public final class VerticalSlashGpu {
         VsSelection sel = VsSelection.allocate(heads, colsMax, offsMax, arena);
         sel.kCols().upload(stream, kc);
         sel.kOffs().upload(stream, ko);
-        long mark = arena.mark();
-        DeviceBuffer stats = arena.alloc(8L * heads * chunks * 64, "vs.stats");
-        DeviceBuffer rowStat = arena.alloc(8L * heads * 64, "vs.rowStat");
-        DeviceBuffer colScore = arena.alloc(4L * heads * n, "vs.colScore");
-        DeviceBuffer slash = arena.alloc(4L * heads * n, "vs.slash");
-        DeviceBuffer diag = arena.alloc(4L * heads * tiles * 127, "vs.diagPart");
-        int smemStats = 64 * d * 2 + 2 * 64 * d * 2;
-        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats,
-                q, k, heads, s.kvHeads(), n, stats);
-        module.kernel("vs_row_combine_k").launch(stream, Dim3.of(heads), 64, 0, stats, chunks, rowStat);
-        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats + 64 * 65 * 4,
-                q, k, heads, s.kvHeads(), n, rowStat, colScore, diag);
-        long cells = (long) heads * n;
-        module.kernel("vs_slash_combine_k").launch(stream, Dim3.of((cells + 255) / 256), 256, 0, diag, heads, n, slash);
-        module.kernel("vs_topk_k").launch(stream, Dim3.of(heads, 2), 1024, 0, colScore, slash, n,
-                sel.kCols(), sel.kOffs(), colsMax, offsMax, sel.cols(), sel.offs());
-        stream.synchronize();
-        arena.reset(mark);  // scratch is dead; the selection stays (allocated before the mark)
         return sel;
+    }
+
+    private void selectInto(VsScores scores, VsSelection sel) {
+        module.kernel("vs_topk_k").launch(stream, Dim3.of(sel.heads(), 2), 1024, 0, scores.columns(),
+                scores.diagonals(), scores.seqLen(), sel.kCols(), sel.kOffs(), sel.colsMax(), sel.offsMax(),
+                sel.cols(), sel.offs());
+    }
+
+    /** Causal entries per head of the plan {@link #plan} would build from sel, without building it. */
+    public long[] cost(VsSelection sel, int n) {
+        int heads = sel.heads(), slots = heads * ((n + 63) / 64);
+        long mark = arena.mark();
+        try {
+            DeviceBuffer entries = arena.alloc(8L * heads, "vs.cost");
+            entries.zero(stream);
+            module.kernel("vs_plan_cost_k").launch(stream, Dim3.of((slots * 32L + 255) / 256), 256, 0, sel.cols(),
+                    sel.kCols(), sel.colsMax(), sel.offs(), sel.kOffs(), sel.offsMax(), heads, n, entries);
+            long[] host = new long[heads];
+            entries.download(stream, host);
+            return host;
+        } finally {
+            arena.reset(mark);
+        }
     }
 
     /** The CSR block plan of a selection (count, scan, fill on the device). */

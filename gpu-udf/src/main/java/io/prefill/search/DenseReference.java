@@ -69,7 +69,7 @@ public final class DenseReference {
     }
 
     /** Evenly spaced rows, always including the last (the row that sees the whole prompt). */
-    static int[] sampleRows(int n, int count) {
+    public static int[] sampleRows(int n, int count) {
         int m = Math.max(1, Math.min(count, n));
         int[] rows = new int[m];
         for (int r = 0; r < m; r++) rows[r] = (int) ((long) (n - 1) * (r + 1) / m);

@@ -25,7 +25,7 @@ public enum PatternFamily {
     /** budget key blocks per query block. */
     BLOCK_SPARSE("block_sparse") {
         @Override public HeadPattern pattern(int budget) { return new HeadPattern.BlockSparse(budget); }
-        @Override int maxBudget(int n) { return (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK; }
+        @Override public int maxBudget(int n) { return (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) {
             return b -> RangePlan.fromKeyBlocks(in.n(),
                 BlockSparseEstimator.topKeyBlocks(in.q(), in.k(), in.n(), in.d(), b));
@@ -34,13 +34,13 @@ public enum PatternFamily {
     /** budget columns and budget diagonals beyond the forced ones. */
     VERTICAL_SLASH("vertical_slash") {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, budget); }
-        @Override int minBudget() { return 0; }
+        @Override public int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
     },
     /** budget columns and 4 x budget diagonals beyond the forced ones: MInference's published budgets lean to slashes (1000, 6096). */
     VERTICAL_SLASH_WIDE("vertical_slash") {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, 4L * budget); }
-        @Override int minBudget() { return 0; }
+        @Override public int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
     };
 
@@ -55,7 +55,7 @@ public enum PatternFamily {
 
     public abstract HeadPattern pattern(int budget);
 
-    int minBudget() { return 1; }
+    public int minBudget() { return 1; }
 
     /**
      * The forced columns (0..29) and diagonals (0..99) take the first slots of the online budgets,
@@ -67,7 +67,7 @@ public enum PatternFamily {
             (int) Math.min(Integer.MAX_VALUE, VerticalSlashEstimator.FORCED_OFFSETS + extraDiagonals));
     }
 
-    int maxBudget(int n) { return n; }
+    public int maxBudget(int n) { return n; }
 
     /** Budget -> this input's plan, exactly as {@link io.prefill.sparse.HeadPlanner} builds it. */
     abstract IntFunction<BlockPlan> planner(HeadInputs in);

@@ -1,6 +1,5 @@
 package io.prefill.search;
 
-import io.prefill.cpu.CpuForwardPass;
 import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelWeights;
 import io.prefill.sparse.HeadPattern;
@@ -10,9 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Offline pattern search on the CPU backend: a dense pre-fill of every calibration document, and
- * for each layer and query head, while that layer's Q, K and V are at hand, every candidate family
- * fitted to the target cost and scored against the head's dense output. Scores are averaged over
+ * Offline pattern search: a dense pre-fill of every calibration document, and for each layer and
+ * query head, while that layer's Q, K and V are at hand, every candidate family fitted to the
+ * target cost and scored against the head's dense output (on the CPU reference or on the device,
+ * by the {@link CalibrationScorer} given). Scores are averaged over
  * documents; budgets come from the longest document (budgets are absolute token counts, so they
  * meet the target at that length).
  */
@@ -29,25 +29,33 @@ public final class PatternSearch {
                                     List<CalibrationDocument> documents, SearchOptions options,
                                     PatternConfig pinned, String pinnedSource) {
         checkInputs(model, documents, options, pinned, pinnedSource);
+        return run(modelName, model, new CpuCalibrationScorer(modelName, model, weights), documents, options,
+            pinned, pinnedSource);
+    }
+
+    /**
+     * The search with any backend's scorer: every document scored, scores averaged per head.
+     *
+     * @throws IllegalArgumentException for no documents or one shorter than min_sparse_length
+     * @throws io.prefill.sparse.PatternConfigException if pinned does not match the model's shape
+     */
+    public static SearchOutcome run(String modelName, ModelConfig model, CalibrationScorer scorer,
+                                    List<CalibrationDocument> documents, SearchOptions options,
+                                    PatternConfig pinned, String pinnedSource) {
+        checkInputs(model, documents, options, pinned, pinnedSource);
         long start = System.nanoTime();
         int layers = model.numLayers();
         int heads = model.numHeads();
-        PatternConfig dense = PatternConfig.uniform(modelName, layers, heads, 0, new HeadPattern.Dense());
-        CpuForwardPass forward = new CpuForwardPass(model, weights, dense);
+        boolean[][] skip = new boolean[layers][heads];
+        for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) skip[l][h] = isPinned(pinned, l, h);
         // perDocument[doc][layer][head] = one score per family
         List<List<List<List<CandidateScore>>>> perDocument = new ArrayList<>();
-        for (CalibrationDocument doc : documents) {
-            List<List<List<CandidateScore>>> byLayer = new ArrayList<>();
-            forward.forward(doc.tokens(), (layer, n, d, q, k, v) -> {
-                List<List<CandidateScore>> byHead = new ArrayList<>();
-                for (int h = 0; h < heads; h++) {
-                    if (isPinned(pinned, layer, h)) { byHead.add(List.of()); continue; }
-                    int g = h / model.groupSize();
-                    byHead.add(HeadSearch.evaluate(new HeadInputs(q[h], k[g], v[g], n, d), options));
-                }
-                byLayer.add(byHead);
-            });
-            perDocument.add(byLayer);
+        for (int i = 0; i < documents.size(); i++) {
+            CalibrationDocument doc = documents.get(i);
+            long t0 = System.nanoTime();
+            perDocument.add(scorer.score(doc, options, skip));
+            System.err.printf(java.util.Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
+                i + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
         }
         int longest = longestDocument(documents);
         List<List<HeadOutcome>> outcomes = new ArrayList<>();
@@ -67,7 +75,8 @@ public final class PatternSearch {
         PatternConfig config = new PatternConfig(modelName, layers, heads, options.minSparseLength(), patterns);
         return new SearchOutcome(config, outcomes, options,
             documents.stream().map(CalibrationDocument::id).toList(),
-            documents.stream().map(d -> d.tokens().length).toList(), (System.nanoTime() - start) / 1e9);
+            documents.stream().map(d -> d.tokens().length).toList(), (System.nanoTime() - start) / 1e9,
+            scorer.backend());
     }
 
     static void checkInputs(ModelConfig model, List<CalibrationDocument> documents, SearchOptions options,

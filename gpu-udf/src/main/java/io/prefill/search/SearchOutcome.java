@@ -10,9 +10,10 @@ import java.util.List;
  *
  * @param documentLengths token counts of the calibration documents, in input order
  * @param seconds         wall time of the search
+ * @param backend         where the documents were scored ("cpu", "cuda")
  */
 public record SearchOutcome(PatternConfig config, List<List<HeadOutcome>> heads, SearchOptions options,
-                            List<String> documentIds, List<Integer> documentLengths, double seconds) {
+                            List<String> documentIds, List<Integer> documentLengths, double seconds, String backend) {
     public SearchOutcome {
         heads = List.copyOf(heads.stream().map(List::copyOf).toList());
         documentIds = List.copyOf(documentIds);

@@ -31,7 +31,7 @@ public final class SearchReport {
                 .append(o.documentLengths().get(i)).append(" tokens)");
         }
         md.append('\n');
-        md.append(String.format(Locale.ROOT, "- search time: %.1f s (CPU backend)%n", o.seconds()));
+        md.append(String.format(Locale.ROOT, "- search time: %.1f s (%s backend)%n", o.seconds(), o.backend()));
         md.append("- error: relative L2 error of the head's attention output against dense; recall: dense softmax "
             + "mass inside the plan, mean over ").append(o.options().recallRows()).append(" sampled rows; both averaged "
             + "over the documents. Budgets are fitted on the longest document.\n\n");

@@ -115,6 +115,9 @@ public final class CudaForwardPass implements ForwardBackend {
     void overrideSelections(LayerAttention.SelectionOverride o) { this.selectionOverride = o; }
 
     public ModelConfig config() { return config; }
+    /** The kernels and stream of this engine's device (for observers that launch their own work). */
+    public KernelModule module() { return module; }
+    public CudaStream stream() { return stream; }
     public CudaDevice device() { return device; }
     public double weightLoadSeconds() { return model.loadSeconds(); }
     public long weightBytes() { return model.bytes(); }
@@ -125,7 +128,10 @@ public final class CudaForwardPass implements ForwardBackend {
     public MemoryPlan lastMemoryPlan() { return lastPlan; }
 
     @Override
-    public ForwardOutput forward(int[] tokens) { return forward(tokens, (SnapKvGpu) null); }
+    public ForwardOutput forward(int[] tokens) { return forward(tokens, null, null); }
+
+    /** The pre-fill, handing every layer's Q, K and V to observer before the layer's attention. */
+    public ForwardOutput forward(int[] tokens, DeviceLayerObserver observer) { return forward(tokens, null, observer); }
 
     @Override
     public boolean supportsKvSummary() { return true; }
@@ -133,10 +139,10 @@ public final class CudaForwardPass implements ForwardBackend {
     /** The pre-fill, also selecting the KV summary on the device layer by layer (see {@link SnapKvGpu}). */
     @Override
     public ForwardOutput forward(int[] tokens, KvSummaryOptions kv) {
-        return forward(tokens, new SnapKvGpu(module, stream, kv));
+        return forward(tokens, new SnapKvGpu(module, stream, kv), null);
     }
 
-    private synchronized ForwardOutput forward(int[] tokens, SnapKvGpu snap) {
+    private synchronized ForwardOutput forward(int[] tokens, SnapKvGpu snap, DeviceLayerObserver observer) {
         int n = tokens.length;
         if (n == 0) throw new IllegalArgumentException("cannot pre-fill an empty prompt");
         for (int t = 0; t < n; t++)
@@ -145,12 +151,14 @@ public final class CudaForwardPass implements ForwardBackend {
                         + " is outside the vocabulary of " + config.vocabSize());
         device.makeCurrent();
         long budget = options.memoryBudget() > 0 ? options.memoryBudget() : device.freeMemory() - FREE_MEMORY_MARGIN;
-        MemoryPlan plan = MemoryPlan.of(config, n, budget, options.maxChunkTokens());
+        long observerBytes = observer == null ? 0
+                : observer.deviceBytes(new AttentionShape(config.numHeads(), config.numKvHeads(), n, config.headDim()));
+        MemoryPlan plan = MemoryPlan.of(config, n, budget - observerBytes, options.maxChunkTokens());
         lastPlan = plan;
-        try (DeviceArena arena = new DeviceArena(device, plan.totalBytes())) {
+        try (DeviceArena arena = new DeviceArena(device, plan.totalBytes() + observerBytes)) {
             lastDeviceBytesInUse = device.totalMemory() - device.freeMemory();
             clock.start();
-            ForwardOutput out = run(tokens, plan, arena, snap);
+            ForwardOutput out = run(tokens, plan, arena, snap, observer);
             lastStageMillis = clock.totals();
             return out;
         } finally {
@@ -158,7 +166,8 @@ public final class CudaForwardPass implements ForwardBackend {
         }
     }
 
-    private ForwardOutput run(int[] tokens, MemoryPlan plan, DeviceArena arena, SnapKvGpu snap) {
+    private ForwardOutput run(int[] tokens, MemoryPlan plan, DeviceArena arena, SnapKvGpu snap,
+                              DeviceLayerObserver observer) {
         int n = tokens.length, hidden = config.hiddenSize(), heads = config.numHeads(), kvHeads = config.numKvHeads();
         int d = config.headDim(), inter = config.intermediateSize(), c = plan.chunkTokens();
         int qkvRows = config.qDim() + 2 * config.kvDim();
@@ -203,6 +212,10 @@ public final class CudaForwardPass implements ForwardBackend {
             }
             if (snap != null) {  // before the attention output overwrites Q
                 kept[l] = snap.select(q, k, v, shape, arena);
+                clock.mark(Stage.OTHER);
+            }
+            if (observer != null) {
+                observer.observe(l, q, k, v, shape, arena);
                 clock.mark(Stage.OTHER);
             }
             stats = stats.plus(attention.run(l, q, k, v, q, shape, arena));
