@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
-#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm]
+#   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
@@ -14,6 +14,8 @@
 #                  missing class or script is skipped
 #     gemm         io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py at the same shapes, and
 #                  GemmGpuTest under compute-sanitizer memcheck
+#     search-bench io.prefill.cuda.search.SearchBenchmark: the pattern search of a Llama-3-8B-shaped
+#                  model on one document per size (default 65536), reports into $RESULTS/search
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -115,6 +117,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       PYTHONUNBUFFERED=1 python3 "$here/bench/hf_prefill_bench.py" "$results/hf_prefill.tsv" ${HF_SIZES:-} 2>&1 \
         | tee "$results/hf-prefill.log"
       summary+=("hf prefill bench: exit ${PIPESTATUS[0]}; $(tail -n +2 "$results/hf_prefill.tsv" 2>/dev/null | cut -f2-4 | tr '\t' ' ' | paste -sd ',')") ;;
+    search-bench)
+      ssizes="65536"
+      if next_sizes > /dev/null; then ssizes="$(next_sizes)"; i=$((i + 1)); fi
+      "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.search.SearchBenchmark --sizes "$ssizes" \
+        --out "$results/search.tsv" --report "$results/search" 2>&1 | tee "$results/search.log"
+      summary+=("search bench: exit ${PIPESTATUS[0]}; $(tail -n +2 "$results/search.tsv" 2>/dev/null | cut -f1-4 | tr '\t' ' ' | paste -sd ',')") ;;
     gemm)
       "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.GemmBenchmark --out "$results/gemm.tsv" 2>&1 | tee "$results/gemm.log"
       summary+=("gemm bench: exit ${PIPESTATUS[0]}")

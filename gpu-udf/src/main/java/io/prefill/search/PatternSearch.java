@@ -79,7 +79,7 @@ public final class PatternSearch {
             scorer.backend());
     }
 
-    static void checkInputs(ModelConfig model, List<CalibrationDocument> documents, SearchOptions options,
+    public static void checkInputs(ModelConfig model, List<CalibrationDocument> documents, SearchOptions options,
                             PatternConfig pinned, String pinnedSource) {
         if (pinned != null) pinned.validateFor(model.numLayers(), model.numHeads(), pinnedSource);
         if (documents.isEmpty()) throw new IllegalArgumentException("no calibration documents");

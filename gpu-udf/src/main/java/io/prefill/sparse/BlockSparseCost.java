@@ -23,6 +23,6 @@ public final class BlockSparseCost {
 
     /** As a fraction of dense causal attention. */
     public static double density(int n, int topBlocks) {
-        return computedEntries(n, topBlocks) / (n * (n + 1) / 2.0);
+        return computedEntries(n, topBlocks) / ((double) n * (n + 1) / 2);
     }
 }

@@ -27,6 +27,9 @@ class BlockSparseCostTest {
     @Test
     void allBlocksIsDense() {
         assertEquals(1000L * 1001 / 2, BlockSparseCost.computedEntries(1000, 16));
+        // past 46340 tokens n(n+1) no longer fits an int
+        assertEquals(1.0, BlockSparseCost.density(65536, 1024), 1e-12);
+        assertEquals(2.0 * 64 * 64 * 1023 / (65536.0 * 65537), BlockSparseCost.density(65536, 2) - 1024 * 64 * 65 / (65536.0 * 65537), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> BlockSparseCost.computedEntries(100, 0));
     }
 }

@@ -1,5 +1,8 @@
 package io.prefill.job;
 
+import io.prefill.cuda.CudaAvailability;
+import io.prefill.cuda.forward.CudaBackendOptions;
+import io.prefill.cuda.search.GpuCalibrationScorer;
 import io.prefill.job.search.CalibrationReader;
 import io.prefill.job.search.SearchJobOptions;
 import io.prefill.model.LoadedModel;
@@ -18,8 +21,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Offline pattern search (issue 7), a spark-submit main that runs on the driver with the CPU
- * backend: reads the calibration documents, pre-fills them dense, searches every layer and head
+ * Offline pattern search, a spark-submit main that runs on the driver, on the CPU reference or
+ * (--backend cuda) on the driver's GPU: reads the calibration documents, pre-fills them dense, searches every layer and head
  * for the pattern that best matches dense at the target cost, and writes the config (our schema,
  * per-head scores) and a Markdown report next to it. A search needs a few documents, not a
  * corpus, so no executors are used.
@@ -59,8 +62,21 @@ public final class PatternSearchJob {
                 + docs.stream().map(d -> d.tokens().length).toList() + ", target cost " + o.targetCost());
             SearchOptions options = new SearchOptions(o.targetCost(), o.minSparseLength(), Math.max(1, o.recallRows()),
                 0.1, SearchOptions.defaults(o.targetCost(), o.minSparseLength()).families());
-            SearchOutcome outcome = PatternSearch.run(o.modelName(), model.config(), model.weights(), docs, options,
-                pinned, o.pinned() == null ? null : o.pinned().toString());
+            SearchOutcome outcome;
+            String pinnedSource = o.pinned() == null ? null : o.pinned().toString();
+            if (o.backend().equals("cuda")) {
+                // bad input fails before the weights go to the device
+                PatternSearch.checkInputs(model.config(), docs, options, pinned, pinnedSource);
+                CudaAvailability cuda = CudaAvailability.probe();
+                if (!cuda.available()) throw new IllegalStateException("--backend cuda: " + cuda.reason());
+                try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open(o.modelName(), model.config(), model.weights(),
+                        CudaBackendOptions.defaults().onDevice(o.device()))) {
+                    outcome = PatternSearch.run(o.modelName(), model.config(), scorer, docs, options, pinned, pinnedSource);
+                }
+            } else {
+                outcome = PatternSearch.run(o.modelName(), model.config(), model.weights(), docs, options, pinned,
+                    pinnedSource);
+            }
             SearchedConfigWriter.write(outcome, o.output());
             SearchReport.write(outcome, o.report());
             PatternConfig.read(o.output()).validateFor(model.config().numLayers(), model.config().numHeads(),

@@ -50,6 +50,9 @@ public final class GpuCalibrationScorer implements CalibrationScorer, AutoClosea
     @Override
     public String backend() { return "cuda"; }
 
+    /** The dense pre-fill engine (benchmarks time it alone to separate the scoring's share). */
+    public CudaForwardPass forwardPass() { return forward; }
+
     @Override
     public void close() { forward.close(); }
 }

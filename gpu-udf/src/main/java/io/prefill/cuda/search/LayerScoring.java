@@ -100,7 +100,7 @@ final class LayerScoring implements DeviceLayerObserver {
                 long[] entries = attention.computedEntriesPerHead(plan, arena);
                 attention.withPlanAndLse(q, k, v, out, lse, s, plan);
                 double[] red = reduce(out, dense, lse, denseLse, sampleRows, rows.length, sums, s);
-                double causal = n * (n + 1) / 2.0;
+                double causal = n * (n + 1.0) / 2;  // double: n(n+1) overflows int past 46340 tokens
                 for (int h = 0; h < heads; h++) {
                     if (skip[layer][h]) continue;
                     double error = red[heads + h] == 0 ? Math.sqrt(red[h]) : Math.sqrt(red[h] / red[heads + h]);

@@ -29,7 +29,7 @@ import java.util.Random;
  * </pre>
  */
 public final class PrefillBenchmark {
-    static final ModelConfig LLAMA3_8B = new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128,
+    public static final ModelConfig LLAMA3_8B = new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128,
             1e-5, 500000.0, RopeScaling.NONE, 1 << 20, false, false, 128000, 128001);
 
     public static void main(String[] args) throws IOException {

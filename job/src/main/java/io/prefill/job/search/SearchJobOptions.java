@@ -8,18 +8,20 @@ import java.util.List;
 
 /** Command-line options of {@link io.prefill.job.PatternSearchJob}. */
 public record SearchJobOptions(Path model, List<Path> calibration, double targetCost, Path output, Path report,
-                               int minSparseLength, int maxTokens, int recallRows, Path pinned, String modelName) {
+                               int minSparseLength, int maxTokens, int recallRows, Path pinned, String modelName,
+                               String backend, int device) {
 
     public static final String USAGE = "usage: PatternSearchJob --model DIR --calibration PATH[,PATH...] "
         + "--output CONFIG.json [--target-cost 0.1] [--report REPORT.md] [--min-sparse-length 8192] "
-        + "[--max-tokens N] [--recall-rows 256] [--pinned CONFIG] [--model-name NAME]";
+        + "[--max-tokens N] [--recall-rows 256] [--pinned CONFIG] [--model-name NAME] [--backend cpu|cuda] [--device N]";
 
     public static SearchJobOptions parse(String[] args) {
         Path model = null, output = null, report = null, pinned = null;
         List<Path> calibration = new ArrayList<>();
         double target = 0.1;
         int minSparse = PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, maxTokens = 0, recallRows = 256;
-        String name = null;
+        String name = null, backend = "cpu";
+        int device = 0;
         for (int i = 0; i < args.length; i++) {
             String flag = args[i];
             if (i + 1 >= args.length) throw new IllegalArgumentException(flag + " needs a value\n" + USAGE);
@@ -35,6 +37,8 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
                 case "--recall-rows" -> recallRows = whole(flag, value);
                 case "--pinned" -> pinned = Path.of(value);
                 case "--model-name" -> name = value;
+                case "--backend" -> backend = value;
+                case "--device" -> device = whole(flag, value);
                 default -> throw new IllegalArgumentException("unknown option " + flag + "\n" + USAGE);
             }
         }
@@ -44,10 +48,13 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         if (!(target > 0 && target <= 1)) {
             throw new IllegalArgumentException("--target-cost must be a fraction of dense in (0, 1], got " + value(target));
         }
+        if (!backend.equals("cpu") && !backend.equals("cuda")) {
+            throw new IllegalArgumentException("--backend must be cpu or cuda, got '" + backend + "'\n" + USAGE);
+        }
         if (report == null) report = defaultReport(output);
         if (name == null) name = model.toAbsolutePath().normalize().getFileName().toString();
         return new SearchJobOptions(model, List.copyOf(calibration), target, output, report, minSparse, maxTokens,
-            recallRows, pinned, name);
+            recallRows, pinned, name, backend, device);
     }
 
     /** The report goes next to the config: x.json -> x.report.md. */

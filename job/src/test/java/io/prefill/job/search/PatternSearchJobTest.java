@@ -7,6 +7,8 @@ import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
 import io.prefill.search.SearchOutcome;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.cuda.CudaAvailability;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +80,21 @@ class PatternSearchJobTest {
         assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--target-cost", "2")));
         assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(new String[] {"--output", "x.json"}));
         assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--bogus", "1")));
+        assertEquals("cpu", o.backend());
+        assertEquals("cuda", SearchJobOptions.parse(args("--backend", "cuda", "--device", "1")).backend());
+        assertEquals(1, SearchJobOptions.parse(args("--backend", "cuda", "--device", "1")).device());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> SearchJobOptions.parse(args("--backend", "tpu")));
+        assertTrue(e.getMessage().contains("--backend must be cpu or cuda"), e.getMessage());
+    }
+
+    @Test
+    void theCudaBackendWithoutAGpuSaysWhyBeforeAnyWork() {
+        CudaAvailability cuda = CudaAvailability.probe();
+        Assumptions.assumeFalse(cuda.available(), "this machine has a usable GPU");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> PatternSearchJob.run(
+            SearchJobOptions.parse(args("--min-sparse-length", "256", "--backend", "cuda"))));
+        assertTrue(e.getMessage().startsWith("--backend cuda: ") && e.getMessage().contains(cuda.reason()), e.getMessage());
     }
 
     @Test

@@ -1,0 +1,113 @@
+package io.prefill.cuda.search;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.prefill.cuda.CudaAvailability;
+import io.prefill.cuda.forward.CudaBackendOptions;
+import io.prefill.model.Architecture;
+import io.prefill.model.DType;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelWeights;
+import io.prefill.model.RopeScaling;
+import io.prefill.model.SafetensorsModelWeights;
+import io.prefill.model.TinyModelSpec;
+import io.prefill.model.TinyModelWriter;
+import io.prefill.model.WeightStore;
+import io.prefill.search.CalibrationDocument;
+import io.prefill.search.CandidateScore;
+import io.prefill.search.HeadOutcome;
+import io.prefill.search.PatternFamily;
+import io.prefill.search.PatternSearch;
+import io.prefill.search.SearchOptions;
+import io.prefill.search.SearchOutcome;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The search scored on the device against the same search on the CPU reference, same model and documents. */
+@Tag("gpu")
+class GpuPatternSearchTest {
+    private static final TinyModelSpec SPEC = new TinyModelSpec(Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0,
+            RopeScaling.NONE, false, DType.BF16, 1 << 20);
+    private static final SearchOptions OPTIONS = new SearchOptions(0.3, 1024, 128, 0.1, List.of(PatternFamily.values()));
+    @TempDir
+    static Path dir;
+    private static WeightStore store;
+    private static ModelConfig config;
+    private static ModelWeights weights;
+
+    @BeforeAll
+    static void model() {
+        CudaAvailability a = CudaAvailability.probe();
+        Assumptions.assumeTrue(a.available(), () -> "CUDA backend unavailable: " + a.reason());
+        TinyModelWriter.write(dir, SPEC, 17L);
+        config = ModelConfig.read(dir.resolve("config.json"));
+        store = WeightStore.open(dir);
+        weights = SafetensorsModelWeights.bind(config, store);
+    }
+
+    @AfterAll
+    static void close() { if (store != null) store.close(); }
+
+    @Test
+    void scoresAgreeWithTheCpuSearch() {
+        List<CalibrationDocument> docs = List.of(doc("a", 1500, 1), doc("b", 2100, 2));
+        SearchOutcome cpu = PatternSearch.run("tiny", config, weights, docs, OPTIONS, null, null);
+        SearchOutcome gpu;
+        try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open("tiny", config, weights, CudaBackendOptions.defaults())) {
+            gpu = PatternSearch.run("tiny", config, scorer, docs, OPTIONS, null, null);
+        }
+        assertEquals("cuda", gpu.backend());
+        for (int l = 0; l < SPEC.numLayers(); l++) {
+            for (int h = 0; h < SPEC.numHeads(); h++) {
+                HeadOutcome c = cpu.head(l, h), g = gpu.head(l, h);
+                for (int f = 0; f < PatternFamily.values().length; f++) {
+                    CandidateScore cs = c.candidates().get(f), gs = g.candidates().get(f);
+                    String at = "layer " + l + " head " + h + " " + cs.family() + ": cpu " + cs + " gpu " + gs;
+                    if (cs.family() == PatternFamily.A_SHAPE || cs.family() == PatternFamily.BLOCK_SPARSE) {
+                        assertEquals(cs.pattern(), gs.pattern(), "input-free cost, same budget: " + at);
+                        assertEquals(cs.cost(), gs.cost(), 1e-12, at);
+                    } else {
+                        assertEquals(cs.cost(), gs.cost(), 0.02, at);
+                    }
+                    assertTrue(gs.cost() <= OPTIONS.targetCost() + 1e-12, at);
+                    // bf16 Q/K/V and outputs on the device, fp32 on the CPU
+                    assertEquals(cs.error(), gs.error(), 0.03, at);
+                    assertEquals(cs.recall(), gs.recall(), 0.02, at);
+                }
+            }
+        }
+    }
+
+    @Test
+    void pinnedHeadsAreNotScored() {
+        List<List<HeadPattern>> layers = new java.util.ArrayList<>();
+        for (int l = 0; l < SPEC.numLayers(); l++) {
+            List<HeadPattern> row = new java.util.ArrayList<>();
+            for (int h = 0; h < SPEC.numHeads(); h++) row.add(l == 1 && h == 2 ? new HeadPattern.Dense() : new HeadPattern.AShape(64, 64));
+            layers.add(row);
+        }
+        PatternConfig pinned = new PatternConfig("tiny", SPEC.numLayers(), SPEC.numHeads(), 1024, layers);
+        try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open("tiny", config, weights, CudaBackendOptions.defaults())) {
+            SearchOutcome out = PatternSearch.run("tiny", config, scorer, List.of(doc("a", 1200, 3)), OPTIONS, pinned, "pins.json");
+            assertTrue(out.head(1, 2).pinned());
+            assertInstanceOf(HeadPattern.Dense.class, out.config().pattern(1, 2));
+            assertEquals(PatternFamily.values().length, out.head(1, 1).candidates().size());
+        }
+    }
+
+    private static CalibrationDocument doc(String id, int n, long seed) {
+        Random r = new Random(seed);
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) tokens[i] = r.nextInt(config.vocabSize());
+        return new CalibrationDocument(id, tokens);
+    }
+}
