@@ -13,6 +13,7 @@ import io.prefill.model.SafetensorsModelWeights;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
 import io.prefill.model.WeightStore;
+import io.prefill.search.BudgetFit;
 import io.prefill.search.CalibrationDocument;
 import io.prefill.search.CandidateScore;
 import io.prefill.search.HeadOutcome;
@@ -20,8 +21,11 @@ import io.prefill.search.PatternFamily;
 import io.prefill.search.PatternSearch;
 import io.prefill.search.SearchOptions;
 import io.prefill.search.SearchOutcome;
+import io.prefill.sparse.BlockSparseCost;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.sparse.RangePlan;
+import io.prefill.sparse.VerticalSlashIndex;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -82,6 +86,32 @@ class GpuPatternSearchTest {
                     // bf16 Q/K/V and outputs on the device, fp32 on the CPU
                     assertEquals(cs.error(), gs.error(), 0.03, at);
                     assertEquals(cs.recall(), gs.recall(), 0.02, at);
+                }
+            }
+        }
+    }
+
+    /**
+     * Past 46340 tokens n(n+1) overflows an int: costs must still be fractions, and the
+     * input-free families' budgets the ones the CPU planner's own costs give at this length.
+     */
+    @Test
+    void aLongDocumentGetsTheBudgetsOfTheCpuPlanner() {
+        int n = 50_000;
+        SearchOptions options = new SearchOptions(0.1, 8192, 64, 0.1, List.of(PatternFamily.values()));
+        SearchOutcome out;
+        try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open("tiny", config, weights, CudaBackendOptions.defaults())) {
+            out = PatternSearch.run("tiny", config, scorer, List.of(doc("long", n, 4)), options, null, null);
+        }
+        int aShape = BudgetFit.fit(b -> RangePlan.fromVerticalSlash(n, VerticalSlashIndex.aShape(n, 64, b)), 1, n, 0.1).budget();
+        int blocks = BudgetFit.fitAll(1, 1, (n + 63) / 64, 0.1, b -> new double[] {BlockSparseCost.density(n, b[0])}).budgets()[0];
+        for (int l = 0; l < SPEC.numLayers(); l++) {
+            for (int h = 0; h < SPEC.numHeads(); h++) {
+                for (CandidateScore c : out.head(l, h).candidates()) {
+                    assertTrue(c.cost() > 0 && c.cost() <= 0.1 + 1e-12, c.toString());
+                    assertTrue(c.recall() > 0 && c.recall() <= 1 + 1e-6, c.toString());
+                    if (c.family() == PatternFamily.A_SHAPE) assertEquals(new HeadPattern.AShape(64, aShape), c.pattern());
+                    if (c.family() == PatternFamily.BLOCK_SPARSE) assertEquals(new HeadPattern.BlockSparse(blocks), c.pattern());
                 }
             }
         }
