@@ -75,12 +75,18 @@ class PlantedModelSearchTest {
 
     @Test
     void searchRecoversEveryPlantedHead() {
-        SearchOptions options = planted.options();
         SearchOutcome outcome = PatternSearch.run("planted", model.config(), model.weights(), planted.documents(),
-            options, null, null);
+            planted.options(), null, null);
+        assertRecovered(planted, outcome);
+    }
+
+    /** Every head's chosen pattern is its planted one, nearly exact, within the target (shared with the GPU test). */
+    static void assertRecovered(PlantedPatternModel.Planted planted, SearchOutcome outcome) {
+        SearchOptions options = planted.options();
+        int layers = outcome.config().numLayers(), heads = outcome.config().numHeads();
         StringBuilder table = new StringBuilder();
-        for (int l = 0; l < model.config().numLayers(); l++) {
-            for (int h = 0; h < model.config().numHeads(); h++) {
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < heads; h++) {
                 CandidateScore chosen = outcome.head(l, h).chosen();
                 CandidateScore other = bestOtherPattern(outcome.head(l, h));
                 table.append(String.format("layer %d head %d planted %s: chose %s cost %.4f error %.2e recall %.5f;"
@@ -89,10 +95,10 @@ class PlantedModelSearchTest {
                     other.recall()));
             }
         }
-        // For the record in target/surefire-reports: how clear each win was.
-        System.out.printf("planted model search (%.1f s):%n%s", outcome.seconds(), table);
-        for (int l = 0; l < model.config().numLayers(); l++) {
-            for (int h = 0; h < model.config().numHeads(); h++) {
+        // For the record in the test reports: how clear each win was.
+        System.out.printf("planted model search on %s (%.1f s):%n%s", outcome.backend(), outcome.seconds(), table);
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < heads; h++) {
                 String expected = planted.expected().get(l).get(h);
                 CandidateScore chosen = outcome.head(l, h).chosen();
                 assertEquals(expected, chosen.family().patternName(), "layer " + l + " head " + h + "\n" + table);
