@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Offline pattern search (io.prefill.job.PatternSearchJob) on this machine's CPU: dense pre-fill of
-# the calibration documents, every layer and head searched at the target cost, config + report.
+# Offline pattern search (io.prefill.job.PatternSearchJob) on this machine's CPU, or on its GPU with
+# --backend cuda [--device N]: dense pre-fill of the calibration documents, every layer and head
+# searched at the target cost, config + report.
 #
 #   scripts/pattern-search.sh --demo       # the demo model; writes demo-output/pattern-search/demo-model.json
 #   scripts/pattern-search.sh --model DIR --calibration DOCS.jsonl --target-cost 0.1 --output CONFIG.json \
-#       [--report REPORT.md] [--min-sparse-length 8192] [--max-tokens N] [--pinned CONFIG] [--model-name NAME]
+#       [--report REPORT.md] [--min-sparse-length 8192] [--max-tokens N] [--pinned CONFIG] [--model-name NAME] \
+#       [--backend cpu|cuda] [--device N]
 #
 # On a cluster the same main class runs on the driver:
 #   spark-submit --class io.prefill.job.PatternSearchJob job/target/job-<version>-spark.jar --model ...

@@ -59,15 +59,19 @@ final class LayerScoring implements DeviceLayerObserver {
 
     /**
      * Two outputs and their lse rows; the vertical-slash scores, a selection at the largest budgets
-     * and their scratch; the plan of one candidate (leftover columns bounded by the target's share
-     * of n per query block); reductions.
+     * and their scratch; the plan of one candidate, twice (a layer's merged plan copies it). A plan
+     * within the target computes at most target * n^2 / 2 entries per head, and a leftover column
+     * computes 64 of them in each query block but the diagonal one, which bounds its column lists.
      */
     @Override
     public long deviceBytes(AttentionShape s) {
-        long hn = (long) s.heads() * s.seqLen(), nqb = s.queryBlocks();
+        long n = s.seqLen(), hn = s.heads() * n, nqb = s.queryBlocks();
+        double target = Math.max(options.targetCost(), 0.01);
         long outputs = 2 * 2L * hn * s.headDim() + 2 * 4L * hn;
-        long estimate = 4L * hn + 4L * hn + hn + 4L * s.heads() * nqb * 127 + 8L * hn;
-        long plan = (long) s.heads() * nqb * (4L * (long) Math.ceil(options.targetCost() * 2 * s.seqLen() + 64) + 8L * 256);
+        long estimate = 17L * hn + 4L * s.heads() * nqb * 127 + 8L * hn;
+        long columns = (long) Math.ceil(target * n * n / 128) + 2 * n;
+        long ranges = nqb * ((long) Math.ceil(target * n / 64) + 64);
+        long plan = 2L * s.heads() * (4 * columns + 8 * ranges + 16 * (nqb + 1));
         return outputs + estimate + plan + (64L << 20);
     }
 
