@@ -3,6 +3,7 @@
 #include "block_sparse.cuh"
 #include "pair_plan.cuh"
 #include "gemm.cuh"
+#include "attention_wgmma.cuh"
 #include "model_ops.cuh"
 #include "plan_pick.cuh"
 #include "search.cuh"
@@ -129,6 +130,70 @@ using namespace pk;
 
 ATTENTION_KERNELS(64)
 ATTENTION_KERNELS(128)
+
+// 64-row plan kernels on wgmma (attention_wgmma.cuh), sm_90a only; every other pass runs the
+// PLAN_V2_GM body (attention_block) under the same names, launch shape and shared memory.
+// wg: GQA-group-major grid, one m64nDk16 per 16 keys for P V; wghm: head-major grid;
+// wgn64: P V as one m64n64k16 per 64-column panel; wg_lse: wg + the row log2 denominators;
+// wgp / wgphm / wgp_lse: wg / wghm / wg_lse with P V of tile t-1 overlapping tile t's softmax (PIPE).
+#ifdef PK_ATTN_WGMMA
+#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
+    attention_block_wg<D, OPT, VN, PIPE>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,     \
+                                         colPtr, colData, LSE)
+#else
+#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
+    attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
+        Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{}, LSE)
+#endif
+#define ATTENTION_WG_KERNELS(D)                                                                     \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wg_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
+                               int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
+                               const int* colPtr, const int* colData) {                             \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, false);                                          \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wghm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
+                                 int Hkv, int n, float scaleLog2, const int* rangePtr,              \
+                                 const int* rangeData, const int* colPtr, const int* colData) {     \
+        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, false);                                           \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wgn64_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                  const int* rangeData, const int* colPtr, const int* colData) {    \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, 64, nullptr, false);                                         \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wg_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
+                                   int Hkv, int n, float scaleLog2, const int* rangePtr,            \
+                                   const int* rangeData, const int* colPtr, const int* colData,     \
+                                   float* lse) {                                                    \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, false);                                              \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wgp_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
+                                int n, float scaleLog2, const int* rangePtr, const int* rangeData,  \
+                                const int* colPtr, const int* colData) {                            \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, true);                                           \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wgphm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                  const int* rangeData, const int* colPtr, const int* colData) {    \
+        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, true);                                            \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_plan_wgp_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2, const int* rangePtr,           \
+                                    const int* rangeData, const int* colPtr, const int* colData,    \
+                                    float* lse) {                                                   \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, true);                                               \
+    }
+ATTENTION_WG_KERNELS(64)
+ATTENTION_WG_KERNELS(128)
+#undef ATTENTION_WG_KERNELS
+#undef PK_WG_BODY
 
 extern "C" __global__ void vs_row_combine_k(const float2* stats, int chunks, float2* rowStat) {
     vs_row_combine(stats, chunks, rowStat);
