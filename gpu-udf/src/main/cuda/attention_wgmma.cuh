@@ -122,6 +122,20 @@ __device__ __forceinline__ void wgmma_m64n128k16_rs_tb(float* d, const uint32_t*
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
 }
 
+// d[64x64] += A(registers, mma.sync A fragments) * B(desc, 64x16, K-major)^T (imm-trans-b = 0).
+__device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const uint32_t* a, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %37, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+        " {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
+}
+
 // Shared-memory descriptor, 128-byte swizzle, with the given leading / stride byte offsets.
 __device__ __forceinline__ uint64_t wg_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
     return (uint64_t)((addr & 0x3FFFFu) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) |
@@ -320,6 +334,198 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     cp_async_wait_all();
 
     // epilogue as attention_block's: o[4i + {0,1,2,3}] = (g, 8i+2cq), (g, 8i+2cq+1), (g+8, ...)
+    bf16* Oh = O + (size_t)h * n * D;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
+    }
+    const float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
+    const float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
+    const int i0 = rowBase, i1 = rowBase + 8;
+#pragma unroll
+    for (int i = 0; i < NACC / 4; ++i) {
+        const int col = i * 8 + 2 * cq;
+        if (i0 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
+        if (i1 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
+    }
+    if (lse != nullptr && cq == 0) {
+        float* L = lse + (size_t)h * n;
+        if (i0 < n) L[i0] = lrow[0] > 0.f ? mrow[0] + log2f(lrow[0]) : -INFINITY;
+        if (i1 < n) L[i1] = lrow[1] > 0.f ? mrow[1] + log2f(lrow[1]) : -INFINITY;
+    }
+}
+
+// Q in registers (experiment): S = Q K^T takes A = Q from registers (ldmatrix'ed once from the
+// Q tile, 32 registers at d = 128), so Q needs no shared memory of its own: it is loaded into the
+// K slot of the last stage and read into registers before that stage is first refilled. The
+// freed 16 KiB buy either a third K/V stage (STAGES = 3: 96 KiB, 2 CTAs per SM, tile t+2 in flight
+// while tile t computes) or a third CTA per SM (STAGES = 2: 64 KiB; the entry point's
+// __launch_bounds__(128, 3) caps registers at 168).
+template <int D, int OPT, int STAGES>
+__device__ void attention_block_wgq(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
+                                    float scaleLog2, const int* __restrict__ rangePtr,
+                                    const int* __restrict__ rangeData, const int* __restrict__ colPtr,
+                                    const int* __restrict__ colData, float* __restrict__ lse) {
+    static_assert(D == 64 || D == 128, "head_dim 64 or 128");
+    static_assert(STAGES == 2 || STAGES == 3, "stages");
+    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2;
+    constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
+    extern __shared__ __align__(1024) unsigned char wgq_smem[];
+    const uint32_t raw = smem_u32(wgq_smem), base = (raw + 1023u) & ~1023u;
+    // stage s: K at base + 2s TB, V at base + (2s+1) TB; keys [STAGES][64]; Q first in stage STAGES-1's K
+    const uint32_t sQ = base + 2 * (STAGES - 1) * TB;
+    int* sKey = reinterpret_cast<int*>(wgq_smem + (base - raw) + 2 * STAGES * TB);
+
+    int h, qbi;
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    const int qb = nqb - 1 - qbi;  // longest causal rows first
+    const int r0 = qb * 64;
+    const int kvh = h / (H / Hkv);
+    const bf16* Qh = Q + (size_t)h * n * D;
+    const bf16* Kh = K + (size_t)kvh * n * D;
+    const bf16* Vh = V + (size_t)kvh * n * D;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+
+    TileCursor<true> cur;
+    {
+        const int idx = h * nqb + qb;
+        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    }
+    for (int c = tid; c < 64 * (D / 8); c += 128) {
+        const int r = c / (D / 8), ch = c % (D / 8);
+        const bool valid = r0 + r < n;
+        cp_async16(sQ + swz_wg<D>(r, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8, valid);
+    }
+    auto stageK = [&](int st) { return base + 2 * st * TB; };
+    KeyTile t, t1;
+    bool have = cur.next(t), have1 = false;
+    if (have) load_kv_tile_wg<D>(t, colData, Kh, Vh, stageK(0), stageK(0) + TB, sKey);
+    cp_async_commit();  // group 0: Q and tile 0
+    if (STAGES == 3) {
+        have1 = cur.next(t1);
+        if (have1) load_kv_tile_wg<D>(t1, colData, Kh, Vh, stageK(1), stageK(1) + TB, sKey + 64);
+        cp_async_commit();  // group 1: tile 1
+    }
+    cp_async_wait_group<STAGES - 2>();
+    __syncthreads();
+    uint32_t qf[KT][4];
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+        const int mi = lane >> 3;
+        const int row = warp * 16 + (mi & 1) * 8 + (lane & 7);
+        ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + swz_wg<D>(row, kk * 2 + (mi >> 1)));
+    }
+    // (stage STAGES-1, which holds Q, is refilled only after the barrier at the top of the loop)
+
+    float o[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) o[i] = 0.f;
+    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+    const int g = lane >> 2, cq = lane & 3;
+    const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
+    const uint64_t dK0 = wg_desc(base, 16, 1024), dV0 = wg_desc(base + TB, 64 * 128, 1024);
+    int sb = 0;  // stage of tile t
+
+    while (have) {
+        KeyTile nt;
+        const bool haveNext = cur.next(nt);  // tile t + STAGES - 1
+        cp_async_wait_group<STAGES - 2>();   // tile t has landed
+        fence_proxy_async_smem();
+        __syncthreads();
+        const int lb = sb == 0 ? STAGES - 1 : sb - 1;  // stage of tile t-1 (its wgmma were waited)
+        if (haveNext) load_kv_tile_wg<D>(nt, colData, Kh, Vh, stageK(lb), stageK(lb) + TB, sKey + lb * 64);
+        cp_async_commit();
+
+        const int* key = sKey + sb * 64;
+        float s[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
+        wgmma_fence();
+        const uint64_t dK = dK0 + (uint64_t)(2 * sb * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk)
+            wgmma_m64n64k16_rs(s, qf[kk], dK + (((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4));
+        wgmma_commit();
+        wgmma_wait<0>();
+
+        const bool full = t.count == 64 && t.lastKey <= r0;
+        if (!full) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int kj = key[j * 8 + 2 * cq + e];
+                    if (kj > rowBase) s[4 * j + e] = -INFINITY;
+                    if (kj > rowBase + 8) s[4 * j + 2 + e] = -INFINITY;
+                }
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
+            mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+        }
+        float alpha[2], msc[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            const float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
+            msc[r] = mnew == -INFINITY ? 0.f : mnew;
+            alpha[r] = fast_exp2(mrow[r] - msc[r]);
+            mrow[r] = mnew;
+        }
+        float rs[2] = {0.f, 0.f};
+        uint32_t pf[4][4];
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
+            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
+            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
+            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
+            rs[0] += p0 + p1;
+            rs[1] += p2 + p3;
+            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+        }
+        lrow[0] = lrow[0] * alpha[0] + rs[0];
+        lrow[1] = lrow[1] * alpha[1] + rs[1];
+#pragma unroll
+        for (int i = 0; i < NACC / 4; ++i) {
+            o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
+            o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
+        }
+        wgmma_fence();
+        const uint64_t dV = dV0 + (uint64_t)(2 * sb * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+        }
+        wgmma_commit();
+        wgmma_wait<0>();
+        if (STAGES == 3) {
+            t = t1; have = have1;
+            t1 = nt; have1 = haveNext;
+        } else {
+            t = nt; have = haveNext;
+        }
+        sb = sb + 1 == STAGES ? 0 : sb + 1;
+    }
+    cp_async_wait_all();
+
     bf16* Oh = O + (size_t)h * n * D;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {

@@ -46,58 +46,73 @@ public final class AttentionKernels {
          * m64n64k16 from shared memory, O += P V with m64nDk16, P from registers, V through a
          * transposed (MN-major) descriptor. 2 K and 2 V buffers.
          */
-        PLAN_WG("attention_plan_wg_d", 2),
+        PLAN_WG("attention_plan_wg_d", 5, 2, 2),
         /** PLAN_WG on the head-major grid. */
-        PLAN_WG_HM("attention_plan_wghm_d", 2),
+        PLAN_WG_HM("attention_plan_wghm_d", 5, 2, 2),
         /** PLAN_WG with P V as one m64n64k16 per 64-column panel of V (no MN-major LBO). */
-        PLAN_WG_N64("attention_plan_wgn64_d", 2),
+        PLAN_WG_N64("attention_plan_wgn64_d", 5, 2, 2),
         /** PLAN_WG with tile t-1's P V overlapping tile t's softmax (FA3's intra-warpgroup pipelining); 3 V buffers. */
-        PLAN_WG_P("attention_plan_wgp_d", 3),
+        PLAN_WG_P("attention_plan_wgp_d", 6, 2, 2),
         /** PLAN_WG_P on the head-major grid. */
-        PLAN_WG_P_HM("attention_plan_wgphm_d", 3);
+        PLAN_WG_P_HM("attention_plan_wgphm_d", 6, 2, 2),
+        /** PLAN_WG with Q in registers (S = Q K^T with A from registers) and 3 K/V stages, 2 CTAs per SM. */
+        PLAN_WG_Q3("attention_plan_wgq3_d", 6, 3, 2),
+        /** PLAN_WG with Q in registers, 2 K/V stages and 3 CTAs per SM (64 KiB each, 168 registers). */
+        PLAN_WG_Q2C3("attention_plan_wgq2c3_d", 4, 2, 3);
 
         final String prefix;
         final int warps, mtiles;
         final boolean headMajor, pair;
-        /** wgmma kernel: V buffers (2 or 3); 0 for the mma.sync kernels. */
-        final int wgVBuffers;
+        /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory, CTAs per SM meant; 0 otherwise. */
+        final int wgTiles, wgKeySlots, wgCtasPerSm;
 
         Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
         Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
 
         Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair) {
-            this(prefix, warps, mtiles, headMajor, pair, 0);
+            this(prefix, warps, mtiles, headMajor, pair, 0, 0, 0);
         }
 
         /** A 64-row wgmma plan kernel (one warpgroup, head-major-shaped grid). */
-        Variant(String prefix, int vBuffers) { this(prefix, 4, 1, true, false, vBuffers); }
+        Variant(String prefix, int tiles, int keySlots, int ctasPerSm) {
+            this(prefix, 4, 1, true, false, tiles, keySlots, ctasPerSm);
+        }
 
-        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgVBuffers) {
+        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
+                int wgCtasPerSm) {
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
             this.headMajor = headMajor;
             this.pair = pair;
-            this.wgVBuffers = wgVBuffers;
+            this.wgTiles = wgTiles;
+            this.wgKeySlots = wgKeySlots;
+            this.wgCtasPerSm = wgCtasPerSm;
         }
 
         Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
-        boolean wgmma() { return wgVBuffers > 0; }
+        boolean wgmma() { return wgTiles > 0; }
 
         int smem(int d) {
-            // wgmma: Q, 2 K and wgVBuffers V tiles (64 x d bf16 each), the keys of 2 tiles, and
-            // 1024 bytes to align the tiles for the 128-byte swizzle (more than the fallback body needs)
-            if (wgmma()) return (3 + wgVBuffers) * 64 * d * 2 + 2 * 64 * 4 + 1024;
+            // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
+            // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
+            // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
+            if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
         }
+
+        /** PLAN_V2_GM's shared memory: what the wgmma entry points run outside the sm_90a build. */
+        static int fallbackSmem(int d) { return PLAN_V2_GM.smem(d); }
 
         /** The kernel that also writes the row log2 denominators with this variant's body (withPlanAndLse). */
         String lsePrefix() {
             return switch (this) {
                 case PLAN_WG -> "attention_plan_wg_lse_d";
                 case PLAN_WG_P -> "attention_plan_wgp_lse_d";
+                case PLAN_WG_Q3 -> "attention_plan_wgq3_lse_d";
+                case PLAN_WG_Q2C3 -> "attention_plan_wgq2c3_lse_d";
                 default -> "attention_plan_lse_d";  // PLAN_V2_GM's body
             };
         }
@@ -174,7 +189,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         Variant x = planVariant();
-        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
+        planKernel(x.prefix + d, x).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
@@ -226,6 +241,20 @@ public final class AttentionKernels {
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+    }
+
+    /** The plan kernel `name` of variant x (3-CTA wgmma variants ask for the largest shared-memory carveout). */
+    private Kernel planKernel(String name, Variant x) {
+        Kernel k = module.kernel(name);
+        return x.wgCtasPerSm > 2 ? k.preferMaxSharedCarveout() : k;
+    }
+
+    /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
+    public int ctasPerSm(Variant x, int d) { return planKernel(x.prefix + d, x).ctasPerSm(x.threads(), launchSmem(x, d)); }
+
+    /** Dynamic shared memory of a plan-kernel launch: a wgmma variant's own, or its fallback body's where that runs. */
+    private int launchSmem(Variant x, int d) {
+        return x.wgmma() && !Gemm.wgmmaLoaded(module, stream) ? Math.max(x.smem(d), Variant.fallbackSmem(d)) : x.smem(d);
     }
 
     /** Causal (i, j) entries the plan computes, all heads (counted on the device). */
@@ -283,8 +312,8 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = planVariant();
         if (x.lsePrefix().equals("attention_plan_lse_d")) x = Variant.PLAN_V2_GM;
-        module.kernel(x.lsePrefix() + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
-                x.smem(d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+        planKernel(x.lsePrefix() + d, x).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
+                launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
     }
 

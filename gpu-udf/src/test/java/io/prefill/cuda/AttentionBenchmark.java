@@ -59,6 +59,11 @@ public final class AttentionBenchmark {
             System.out.println("device: " + device + ", " + a.reason() + "; wgmma build loaded: "
                     + Gemm.wgmmaLoaded(module, stream) + "; default plan kernel: "
                     + AttentionKernels.defaultPlanVariant(module, stream));
+            AttentionKernels probe = new AttentionKernels(module, stream);
+            StringBuilder occ = new StringBuilder("CTAs per SM (driver's occupancy, d = " + D + "):");
+            for (AttentionKernels.Variant x : java.util.EnumSet.copyOf(Arrays.asList(planVariants)))
+                occ.append(' ').append(x).append('=').append(probe.ctasPerSm(x, D));
+            System.out.println(occ);
             List<String> rows = new ArrayList<>();
             rows.add("n\tcase\tms\tentries\tTFLOPs\tnote");
             for (int n : sizes) rows.addAll(runSize(module, stream, arena, n));
