@@ -358,7 +358,8 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     }
 }
 
-// Q in registers (experiment): S = Q K^T takes A = Q from registers (ldmatrix'ed once from the
+// Q in registers (EXPERIMENT, built for d = 128 only: at d = 64 both stage counts gave wrong results
+// on the H100, identical to the bit between them, cause not found): S = Q K^T takes A = Q from registers (ldmatrix'ed once from the
 // Q tile, 32 registers at d = 128), so Q needs no shared memory of its own: it is loaded into the
 // K slot of the last stage and read into registers before that stage is first refilled. The
 // freed 16 KiB buy either a third K/V stage (STAGES = 3: 96 KiB, 2 CTAs per SM, tile t+2 in flight

@@ -195,8 +195,8 @@ ATTENTION_WG_KERNELS(128)
 #undef ATTENTION_WG_KERNELS
 #undef PK_WG_BODY
 
-// Q in registers (attention_block_wgq): wgq3 = 3 K/V stages, 2 CTAs per SM; wgq2c3 = 2 stages,
-// 3 CTAs per SM; each with an lse twin. Fallback as above.
+// Q in registers (attention_block_wgq, experimental): wgq3 = 3 K/V stages, 2 CTAs per SM; wgq2c3 =
+// 2 stages, 3 CTAs per SM; each with an lse twin. Fallback as above.
 #ifdef PK_ATTN_WGMMA
 #define PK_WGQ_BODY(D, ST, LSE)                                                                     \
     attention_block_wgq<D, OPT_GROUP_MAJOR, ST>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,         \
@@ -219,9 +219,9 @@ ATTENTION_WG_KERNELS(128)
                         const int* colPtr, const int* colData, float* lse) {                        \
         PK_WGQ_BODY(D, ST, lse);                                                                    \
     }
-ATTENTION_WGQ_KERNEL(attention_plan_wgq3, 64, 3, 2)
+// d = 128 only: the d = 64 builds of both computed wrong results on the H100 (2026-11-28, bit-identical
+// errors from both stage counts; not understood, see BENCHMARKS.md), so they are not built.
 ATTENTION_WGQ_KERNEL(attention_plan_wgq3, 128, 3, 2)
-ATTENTION_WGQ_KERNEL(attention_plan_wgq2c3, 64, 2, 3)
 ATTENTION_WGQ_KERNEL(attention_plan_wgq2c3, 128, 2, 3)
 #undef ATTENTION_WGQ_KERNEL
 #undef PK_WGQ_BODY

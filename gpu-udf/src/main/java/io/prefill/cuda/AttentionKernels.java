@@ -55,9 +55,13 @@ public final class AttentionKernels {
         PLAN_WG_P("attention_plan_wgp_d", 6, 2, 2),
         /** PLAN_WG_P on the head-major grid. */
         PLAN_WG_P_HM("attention_plan_wgphm_d", 6, 2, 2),
-        /** PLAN_WG with Q in registers (S = Q K^T with A from registers) and 3 K/V stages, 2 CTAs per SM. */
+        /**
+         * Experimental, head_dim 128 only (the d = 64 build computed wrong results on the H100, cause
+         * not found): PLAN_WG with Q in registers (S = Q K^T with A from registers) and 3 K/V stages,
+         * 2 CTAs per SM.
+         */
         PLAN_WG_Q3("attention_plan_wgq3_d", 6, 3, 2),
-        /** PLAN_WG with Q in registers, 2 K/V stages and 3 CTAs per SM (64 KiB each, 168 registers). */
+        /** Experimental, head_dim 128 only: PLAN_WG with Q in registers, 2 K/V stages, 3 CTAs per SM (64 KiB, 168 registers). */
         PLAN_WG_Q2C3("attention_plan_wgq2c3_d", 4, 2, 3);
 
         final String prefix;
@@ -94,6 +98,9 @@ public final class AttentionKernels {
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
         boolean wgmma() { return wgTiles > 0; }
+
+        /** Whether this variant's kernels exist for head_dim d (the Q-in-registers ones: d = 128 only). */
+        public boolean supports(int d) { return (this != PLAN_WG_Q3 && this != PLAN_WG_Q2C3) || d == 128; }
 
         int smem(int d) {
             // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
@@ -189,7 +196,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         Variant x = planVariant();
-        planKernel(x.prefix + d, x).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
+        planKernel(x.prefix + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
@@ -244,13 +251,14 @@ public final class AttentionKernels {
     }
 
     /** The plan kernel `name` of variant x (3-CTA wgmma variants ask for the largest shared-memory carveout). */
-    private Kernel planKernel(String name, Variant x) {
+    private Kernel planKernel(String name, Variant x, int d) {
+        if (!x.supports(d)) throw new IllegalArgumentException(x + " is built for head_dim 128 only, not " + d);
         Kernel k = module.kernel(name);
         return x.wgCtasPerSm > 2 ? k.preferMaxSharedCarveout() : k;
     }
 
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
-    public int ctasPerSm(Variant x, int d) { return planKernel(x.prefix + d, x).ctasPerSm(x.threads(), launchSmem(x, d)); }
+    public int ctasPerSm(Variant x, int d) { return planKernel(x.prefix + d, x, d).ctasPerSm(x.threads(), launchSmem(x, d)); }
 
     /** Dynamic shared memory of a plan-kernel launch: a wgmma variant's own, or its fallback body's where that runs. */
     private int launchSmem(Variant x, int d) {
@@ -312,7 +320,7 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = planVariant();
         if (x.lsePrefix().equals("attention_plan_lse_d")) x = Variant.PLAN_V2_GM;
-        planKernel(x.lsePrefix() + d, x).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
+        planKernel(x.lsePrefix() + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
                 launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
     }
