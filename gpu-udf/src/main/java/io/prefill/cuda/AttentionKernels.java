@@ -31,8 +31,8 @@ public final class AttentionKernels {
         PLAN_V2_HM("attention_plan_v2hm_d", 4, 1, true),
         /**
          * PLAN_V2 on the same grid walked KV-head-major with the query heads of one GQA group side
-         * by side; the default of withPlan (H100, block-sparse, two calls: 1.5-3% faster than
-         * PLAN_V2_HM at 128K and 512K, e.g. 50.2 vs 51.5-52.4 ms at 128K).
+         * by side; the default of withPlan where the sm_90a build does not run (H100, block-sparse,
+         * two calls: 1.5-3% faster than PLAN_V2_HM at 128K and 512K, e.g. 50.2 vs 51.5-52.4 ms at 128K).
          */
         PLAN_V2_GM("attention_plan_v2gm_d", 4, 1, true),
         /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
