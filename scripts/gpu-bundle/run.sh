@@ -3,7 +3,8 @@
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
-#     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288)
+#     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288; $BENCH_ARGS are
+#                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_V2_GM,PLAN_WG)
 #     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
 #     hf           bench/hf_fixtures.py (tiny Llama/Qwen2 checkpoints and transformers' logits, needs
 #                  transformers) into $RESULTS/hf-fixtures, then HuggingFaceParityGpuTest on them
@@ -67,7 +68,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       done ;;
     bench)
       if [[ $((i + 1)) -lt ${#args[@]} && "${args[$((i + 1))]}" =~ ^[0-9,]+$ ]]; then sizes="${args[$((i + 1))]}"; i=$((i + 1)); fi
-      "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.AttentionBenchmark --sizes "$sizes" --out "$results/bench.tsv" 2>&1 | tee "$results/bench.log"
+      "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.AttentionBenchmark --sizes "$sizes" ${BENCH_ARGS:-} --out "$results/bench.tsv" 2>&1 | tee "$results/bench.log"
       summary+=("bench: exit ${PIPESTATUS[0]}") ;;
     torch)
       "$java" -cp "$cp_test" io.prefill.cuda.AttentionBenchmark --dump "$results/dense-dump" > "$results/dump.log" 2>&1

@@ -10,7 +10,11 @@ public final class AttentionKernels {
     private static final double LOG2E = 1.4426950408889634;
 
     /**
-     * Kernel variants (see attention.cuh): rows per CTA = warps x 16 x m-tiles per warp. Measured
+     * Kernel variants (see attention.cuh, attention_wgmma.cuh): rows per CTA = warps x 16 x m-tiles
+     * per warp. On sm_90a the wgmma kernel PLAN_WG is the default of withPlan and also replaces the
+     * pair kernels for VS and A-shape plans (see {@link #pairPlanPays}; H100, n = 128K: 37.0 / 40.3 /
+     * 25.2 ms on VS / block-sparse / A-shape against 45.9 (PAIR_V2_HM) / 50.7 (V2_GM) / 30.5
+     * (PAIR_V2)). Measured
      * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
      * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
      * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
@@ -27,45 +31,120 @@ public final class AttentionKernels {
         PLAN_V2_HM("attention_plan_v2hm_d", 4, 1, true),
         /**
          * PLAN_V2 on the same grid walked KV-head-major with the query heads of one GQA group side
-         * by side; the default of withPlan (H100, block-sparse, two calls: 1.5-3% faster than
-         * PLAN_V2_HM at 128K and 512K, e.g. 50.2 vs 51.5-52.4 ms at 128K).
+         * by side; the default of withPlan where the sm_90a build does not run (H100, block-sparse,
+         * two calls: 1.5-3% faster than PLAN_V2_HM at 128K and 512K, e.g. 50.2 vs 51.5-52.4 ms at 128K).
          */
         PLAN_V2_GM("attention_plan_v2gm_d", 4, 1, true),
         /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
         PLAN_PAIR("attention_plan_pair_d", 4, 2, false, true),
         /** PLAN_PAIR, V2 loads, membership bits computed by all four warps (A: 0,1; B: 2,3). */
         PLAN_PAIR_V2("attention_plan_pair_v2_d", 4, 2, false, true),
-        PLAN_PAIR_V2_HM("attention_plan_pair_v2hm_d", 4, 2, true, true);
+        PLAN_PAIR_V2_HM("attention_plan_pair_v2hm_d", 4, 2, true, true),
+        /**
+         * The 64-row plan kernel on Hopper's wgmma (attention_wgmma.cuh; sm_90a only, elsewhere the
+         * same entry point runs PLAN_V2_GM's body): GQA-group-major grid, S = Q K^T with
+         * m64n64k16 from shared memory, O += P V with m64nDk16, P from registers, V through a
+         * transposed (MN-major) descriptor. 2 K and 2 V buffers.
+         */
+        PLAN_WG("attention_plan_wg_d", 5, 2, 2),
+        /** PLAN_WG on the head-major grid. */
+        PLAN_WG_HM("attention_plan_wghm_d", 5, 2, 2),
+        /** PLAN_WG with P V as one m64n64k16 per 64-column panel of V (no MN-major LBO). */
+        PLAN_WG_N64("attention_plan_wgn64_d", 5, 2, 2),
+        /** PLAN_WG with tile t-1's P V overlapping tile t's softmax (FA3's intra-warpgroup pipelining); 3 V buffers. */
+        PLAN_WG_P("attention_plan_wgp_d", 6, 2, 2),
+        /** PLAN_WG_P on the head-major grid. */
+        PLAN_WG_P_HM("attention_plan_wgphm_d", 6, 2, 2),
+        /**
+         * Experimental, head_dim 128 only (the d = 64 build computed wrong results on the H100, cause
+         * not found): PLAN_WG with Q in registers (S = Q K^T with A from registers) and 3 K/V stages,
+         * 2 CTAs per SM.
+         */
+        PLAN_WG_Q3("attention_plan_wgq3_d", 6, 3, 2),
+        /** Experimental, head_dim 128 only: PLAN_WG with Q in registers, 2 K/V stages, 3 CTAs per SM (64 KiB, 168 registers). */
+        PLAN_WG_Q2C3("attention_plan_wgq2c3_d", 4, 2, 3);
 
         final String prefix;
         final int warps, mtiles;
         final boolean headMajor, pair;
+        /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory, CTAs per SM meant; 0 otherwise. */
+        final int wgTiles, wgKeySlots, wgCtasPerSm;
 
         Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
         Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
 
         Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair) {
+            this(prefix, warps, mtiles, headMajor, pair, 0, 0, 0);
+        }
+
+        /** A 64-row wgmma plan kernel (one warpgroup, head-major-shaped grid). */
+        Variant(String prefix, int tiles, int keySlots, int ctasPerSm) {
+            this(prefix, 4, 1, true, false, tiles, keySlots, ctasPerSm);
+        }
+
+        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
+                int wgCtasPerSm) {
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
             this.headMajor = headMajor;
             this.pair = pair;
+            this.wgTiles = wgTiles;
+            this.wgKeySlots = wgKeySlots;
+            this.wgCtasPerSm = wgCtasPerSm;
         }
 
         Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
-        int smem(int d) { return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64; }
+        boolean wgmma() { return wgTiles > 0; }
+
+        /** Whether this variant's kernels exist for head_dim d (the Q-in-registers ones: d = 128 only). */
+        public boolean supports(int d) { return (this != PLAN_WG_Q3 && this != PLAN_WG_Q2C3) || d == 128; }
+
+        int smem(int d) {
+            // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
+            // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
+            // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
+            if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
+            return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
+        }
+
+        /** PLAN_V2_GM's shared memory: what the wgmma entry points run outside the sm_90a build. */
+        static int fallbackSmem(int d) { return PLAN_V2_GM.smem(d); }
+
+        /** The kernel that also writes the row log2 denominators with this variant's body (withPlanAndLse). */
+        String lsePrefix() {
+            return switch (this) {
+                case PLAN_WG -> "attention_plan_wg_lse_d";
+                case PLAN_WG_P -> "attention_plan_wgp_lse_d";
+                case PLAN_WG_Q3 -> "attention_plan_wgq3_lse_d";
+                case PLAN_WG_Q2C3 -> "attention_plan_wgq2c3_lse_d";
+                default -> "attention_plan_lse_d";  // PLAN_V2_GM's body
+            };
+        }
     }
 
     private final KernelModule module;
     private final CudaStream stream;
     private Variant denseVariant = Variant.valueOf(System.getProperty("prefill.cuda.dense", "DENSE_MT2"));
-    private Variant planVariant = Variant.valueOf(System.getProperty("prefill.cuda.plan", "PLAN_V2_GM"));
+    /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
+    private Variant planVariant = planProperty(System.getProperty("prefill.cuda.plan", "AUTO"));
     /** null = by plan: PLAN_PAIR_V2_HM when the pair plan gathers columns, else PLAN_PAIR_V2 (see withPairPlan). */
     private Variant pairVariant = pairProperty(System.getProperty("prefill.cuda.pair", "AUTO"));
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
+    private static Variant planProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
+
+    /**
+     * The 64-row plan kernel withPlan uses unless told otherwise: PLAN_WG where the sm_90a build
+     * runs (wgmma; asked once per module with gemm_wgmma_probe), else PLAN_V2_GM.
+     */
+    public static Variant defaultPlanVariant(KernelModule module, CudaStream stream) {
+        return Gemm.wgmmaLoaded(module, stream) ? WG_DEFAULT : Variant.PLAN_V2_GM;
+    }
+
+    static final Variant WG_DEFAULT = Variant.PLAN_WG;
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
         this.module = module;
@@ -88,7 +167,10 @@ public final class AttentionKernels {
         return this;
     }
 
-    public Variant planVariant() { return planVariant; }
+    public Variant planVariant() {
+        if (planVariant == null) planVariant = defaultPlanVariant(module, stream);
+        return planVariant;
+    }
     public Variant pairVariant() { return pairVariant; }
 
     public CudaStream stream() { return stream; }
@@ -113,8 +195,8 @@ public final class AttentionKernels {
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        Variant x = planVariant;
-        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), x.smem(d),
+        Variant x = planVariant();
+        planKernel(x.prefix + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
@@ -141,6 +223,15 @@ public final class AttentionKernels {
         return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
     }
 
+    /**
+     * Whether {@link #withPairPlan} (after building the pair plan) is the faster way to run a plan of
+     * ranges and gathered columns (vertical-slash, A-shape) than {@link #withPlan}: true for the
+     * mma.sync kernels, false where withPlan runs a wgmma kernel (H100, 2026-11-28, n = 128K: VS
+     * 37.0 ms with PLAN_WG against 45.9 with PLAN_PAIR_V2_HM, A-shape 24.6-25.2 against 30.5 with
+     * PLAN_PAIR_V2; BENCHMARKS.md), unless a pair kernel was chosen explicitly.
+     */
+    public boolean pairPlanPays() { return pairVariant != null || !planVariant().wgmma(); }
+
     /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
     public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
                              DevicePlan plan, DevicePlan pair) {
@@ -157,6 +248,21 @@ public final class AttentionKernels {
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+    }
+
+    /** The plan kernel `name` of variant x (3-CTA wgmma variants ask for the largest shared-memory carveout). */
+    private Kernel planKernel(String name, Variant x, int d) {
+        if (!x.supports(d)) throw new IllegalArgumentException(x + " is built for head_dim 128 only, not " + d);
+        Kernel k = module.kernel(name);
+        return x.wgCtasPerSm > 2 ? k.preferMaxSharedCarveout() : k;
+    }
+
+    /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
+    public int ctasPerSm(Variant x, int d) { return planKernel(x.prefix + d, x, d).ctasPerSm(x.threads(), launchSmem(x, d)); }
+
+    /** Dynamic shared memory of a plan-kernel launch: a wgmma variant's own, or its fallback body's where that runs. */
+    private int launchSmem(Variant x, int d) {
+        return x.wgmma() && !Gemm.wgmmaLoaded(module, stream) ? Math.max(x.smem(d), Variant.fallbackSmem(d)) : x.smem(d);
     }
 
     /** Causal (i, j) entries the plan computes, all heads (counted on the device). */
@@ -201,7 +307,10 @@ public final class AttentionKernels {
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
     }
 
-    /** {@link #withPlan} (the PLAN_V2_GM kernel) that also writes each row's log2 softmax denominator. */
+    /**
+     * {@link #withPlan} that also writes each row's log2 softmax denominator: the body of the plan
+     * variant in use where it has an lse twin (PLAN_WG, PLAN_WG_P), else PLAN_V2_GM's.
+     */
     public void withPlanAndLse(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, DeviceBuffer lse,
                                AttentionShape s, DevicePlan plan) {
         checkSizes(q, k, v, out, s);
@@ -209,9 +318,10 @@ public final class AttentionKernels {
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        Variant x = Variant.PLAN_V2_GM;
-        module.kernel("attention_plan_lse_d" + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
-                x.smem(d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
+        Variant x = planVariant();
+        if (x.lsePrefix().equals("attention_plan_lse_d")) x = Variant.PLAN_V2_GM;
+        planKernel(x.lsePrefix() + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
+                launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
     }
 

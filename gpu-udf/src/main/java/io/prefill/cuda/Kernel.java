@@ -17,6 +17,7 @@ public final class Kernel {
     private final String name;
     private final CUfunction function;
     private int smemLimit = DEFAULT_SMEM_LIMIT;
+    private boolean maxCarveout;
 
     Kernel(String name, CUfunction function) {
         this.name = name;
@@ -41,6 +42,34 @@ public final class Kernel {
         if (Boolean.getBoolean("prefill.cuda.syncLaunches")) {  // debugging: pin an async fault to its kernel
             check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
         }
+    }
+
+    /**
+     * Asks the driver for the largest shared-memory carveout (100%) for this kernel, once: for kernels
+     * that need it to fit their CTAs per SM (the driver may otherwise pick a smaller one).
+     */
+    public Kernel preferMaxSharedCarveout() {
+        if (!maxCarveout) {
+            check(JCudaDriver.cuFuncSetAttribute(function,
+                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+                    "shared-memory carveout of " + name);
+            maxCarveout = true;
+        }
+        return this;
+    }
+
+    /** CTAs of `threads` threads and `smemBytes` dynamic shared memory the driver can keep on one SM. */
+    public int ctasPerSm(int threads, int smemBytes) {
+        if (smemBytes > smemLimit) {
+            check(JCudaDriver.cuFuncSetAttribute(function,
+                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smemBytes),
+                    "raise dynamic shared memory of " + name);
+            smemLimit = smemBytes;
+        }
+        int[] n = new int[1];
+        check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(n, function, threads, smemBytes),
+                "occupancy of " + name);
+        return n[0];
     }
 
     private static Pointer param(Object a, int i, String shape) {

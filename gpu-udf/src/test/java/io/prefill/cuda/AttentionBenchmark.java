@@ -18,11 +18,18 @@ import java.util.function.Supplier;
  * Benchmark program (not a test): one layer of 32 query heads, 8 KV heads, head_dim 128, bf16,
  * random inputs made on the device. Prints ms and TFLOP/s counted on the entries each kernel
  * actually computes. Usage:
- *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv]
+ *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv] [--no-dense] [--no-estimated]
+ *                      [--plan-variants PLAN_V2_GM,PLAN_WG,...] (64-row kernels timed on each plan, in order;
+ *                      a variant named again is a second round, reported with "#2")
  *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
  */
 public final class AttentionBenchmark {
     static final int HEADS = 32, KV_HEADS = 8, D = 128;
+    static boolean dense = true, estimated = true;
+    static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_V2_HM,
+            AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_HM,
+            AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
+            AttentionKernels.Variant.PLAN_WG_P};
 
     public static void main(String[] args) throws IOException {
         List<Integer> sizes = List.of(32768, 131072, 524288);
@@ -32,6 +39,10 @@ public final class AttentionBenchmark {
                 case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
                 case "--out" -> out = Path.of(args[++i]);
                 case "--dump" -> dump = Path.of(args[++i]);
+                case "--no-dense" -> dense = false;
+                case "--no-estimated" -> estimated = false;
+                case "--plan-variants" -> planVariants = Arrays.stream(args[++i].split(","))
+                        .map(AttentionKernels.Variant::valueOf).toArray(AttentionKernels.Variant[]::new);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -45,7 +56,14 @@ public final class AttentionBenchmark {
                 dumpDense(module, stream, arena, dump);
                 return;
             }
-            System.out.println("device: " + device + ", " + a.reason());
+            System.out.println("device: " + device + ", " + a.reason() + "; wgmma build loaded: "
+                    + Gemm.wgmmaLoaded(module, stream) + "; default plan kernel: "
+                    + AttentionKernels.defaultPlanVariant(module, stream));
+            AttentionKernels probe = new AttentionKernels(module, stream);
+            StringBuilder occ = new StringBuilder("CTAs per SM (driver's occupancy, d = " + D + "):");
+            for (AttentionKernels.Variant x : java.util.EnumSet.copyOf(Arrays.asList(planVariants)))
+                occ.append(' ').append(x).append('=').append(probe.ctasPerSm(x, D));
+            System.out.println(occ);
             List<String> rows = new ArrayList<>();
             rows.add("n\tcase\tms\tentries\tTFLOPs\tnote");
             for (int n : sizes) rows.addAll(runSize(module, stream, arena, n));
@@ -66,8 +84,9 @@ public final class AttentionBenchmark {
         int reps = n >= 262144 ? 3 : 7;
 
         long denseEntries = s.denseEntries();
-        double denseMs = Double.MAX_VALUE;
-        for (AttentionKernels.Variant x : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2}
+        double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
+        for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0]
+                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2}
                 : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1}) {
             attn.use(x, AttentionKernels.Variant.PLAN_MT1);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
@@ -99,7 +118,7 @@ public final class AttentionBenchmark {
             return null;
         });
         rows.add(report(n, "VS estimate + plan, 32 heads (wall)", estMs, 0, s, ""));
-        if (n <= 131072) {
+        if (n <= 131072 && estimated) {
             DevicePlan est = vs.plan(vs.estimate(q, k, s, vb, sb), n);
             long e = attn.computedEntries(est, arena);
             double ms = time(stream, reps, () -> { attn.withPlan(q, k, v, o, s, est); return null; });
@@ -160,10 +179,9 @@ public final class AttentionBenchmark {
             }
             attn.usePair(keep);
         }
-        // PLAN_V2_HM and PLAN_V2_GM alternate twice: the second round (#2) shows the spread
+        // the 64-row variants in the order given; a variant's second round (#2) shows the spread
         java.util.Set<AttentionKernels.Variant> seen = java.util.EnumSet.noneOf(AttentionKernels.Variant.class);
-        for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_V2_HM,
-                AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_V2_HM, AttentionKernels.Variant.PLAN_V2_GM}) {
+        for (AttentionKernels.Variant x : planVariants) {
             attn.use(AttentionKernels.Variant.DENSE_MT2, x);
             double ms = time(stream, reps, work);
             rows.add(report(n, what + " (" + x + (seen.add(x) ? "" : " #2") + ")", ms, entries, s,

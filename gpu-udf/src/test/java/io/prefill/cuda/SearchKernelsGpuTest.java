@@ -73,37 +73,49 @@ class SearchKernelsGpuTest {
             attention().denseWithLse(q, k, v, dense, denseLse, s);
             VerticalSlashGpu vs = new VerticalSlashGpu(module(), stream(), arena());
             DevicePlan plan = vs.plan(vs.estimate(q, k, s, new int[] {40, 40, 100, 30}, new int[] {60, 200, 50, 100}), n);
-            attention().withPlanAndLse(q, k, v, sparse, lse, s, plan);
-            attention().withPlan(q, k, v, plain, s, plan);
-            assertArrayEquals(downloadBf16(plain, s.qElements()), downloadBf16(sparse, s.qElements()), "same kernel body");
-            float[] gotDense = new float[heads * n], gotPlan = new float[heads * n];
-            denseLse.download(stream(), gotDense);
-            lse.download(stream(), gotPlan);
             HostPlan host = plan.download(stream());
-            double scaleLog2 = 1.4426950408889634 / Math.sqrt(d);
-            for (int h = 0; h < heads; h++) {
-                BlockPlan p = host.head(h);
-                int g = h / (heads / kvHeads);
-                for (int i : new int[] {0, 1, 63, 64, 200, 511, n - 1}) {
-                    double max = Double.NEGATIVE_INFINITY;
-                    double[] logit = new double[i + 1];
-                    for (int j = 0; j <= i; j++) {
-                        double dot = 0;
-                        for (int c = 0; c < d; c++) dot += (double) qh[(h * n + i) * d + c] * kh[(g * n + j) * d + c];
-                        logit[j] = dot * scaleLog2;
-                        max = Math.max(max, logit[j]);
+            float[] gotDense = new float[heads * n];
+            denseLse.download(stream(), gotDense);
+            // the default plan kernel's lse twin, and each variant that has one (wgmma on sm_90a)
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {null, AttentionKernels.Variant.PLAN_V2_GM,
+                    AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_WG_Q3,
+                    AttentionKernels.Variant.PLAN_WG_Q2C3}) {
+                AttentionKernels attn = attention();
+                if (variant != null) attn.use(AttentionKernels.Variant.DENSE_MT2, variant);
+                sparse.fill32(stream(), POISON);
+                plain.fill32(stream(), POISON);
+                lse.fill32(stream(), POISON);
+                attn.withPlanAndLse(q, k, v, sparse, lse, s, plan);
+                attn.withPlan(q, k, v, plain, s, plan);
+                assertArrayEquals(downloadBf16(plain, s.qElements()), downloadBf16(sparse, s.qElements()),
+                        "same kernel body, " + attn.planVariant());
+                float[] gotPlan = new float[heads * n];
+                lse.download(stream(), gotPlan);
+                double scaleLog2 = 1.4426950408889634 / Math.sqrt(d);
+                for (int h = 0; h < heads; h++) {
+                    BlockPlan p = host.head(h);
+                    int g = h / (heads / kvHeads);
+                    for (int i : new int[] {0, 1, 63, 64, 200, 511, n - 1}) {
+                        double max = Double.NEGATIVE_INFINITY;
+                        double[] logit = new double[i + 1];
+                        for (int j = 0; j <= i; j++) {
+                            double dot = 0;
+                            for (int c = 0; c < d; c++) dot += (double) qh[(h * n + i) * d + c] * kh[(g * n + j) * d + c];
+                            logit[j] = dot * scaleLog2;
+                            max = Math.max(max, logit[j]);
+                        }
+                        double all = 0, inside = 0;
+                        for (int j = 0; j <= i; j++) {
+                            double e = Math.pow(2, logit[j] - max);
+                            all += e;
+                            if (p.contains(i, j)) inside += e;
+                        }
+                        String at = attn.planVariant() + " head " + h + " row " + i;
+                        assertEquals(max + Math.log(all) / Math.log(2), gotDense[h * n + i], 2e-3, at);
+                        assertEquals(max + Math.log(inside) / Math.log(2), gotPlan[h * n + i], 2e-3, at);
+                        // the recall of the search: dense mass inside the plan
+                        assertEquals(inside / all, Math.pow(2, gotPlan[h * n + i] - gotDense[h * n + i]), 2e-3, at);
                     }
-                    double all = 0, inside = 0;
-                    for (int j = 0; j <= i; j++) {
-                        double e = Math.pow(2, logit[j] - max);
-                        all += e;
-                        if (p.contains(i, j)) inside += e;
-                    }
-                    String at = "head " + h + " row " + i;
-                    assertEquals(max + Math.log(all) / Math.log(2), gotDense[h * n + i], 2e-3, at);
-                    assertEquals(max + Math.log(inside) / Math.log(2), gotPlan[h * n + i], 2e-3, at);
-                    // the recall of the search: dense mass inside the plan
-                    assertEquals(inside / all, Math.pow(2, gotPlan[h * n + i] - gotDense[h * n + i]), 2e-3, at);
                 }
             }
         } finally {

@@ -71,7 +71,9 @@ final class LayerAttention {
             boolean anyBlockSparse = java.util.Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
             DevicePlan plan = new LayerPlanner(module, stream, override).plan(layer, p, q, k, s, arena);
             clock.mark(StageClock.Stage.ESTIMATE);
-            if (anyBlockSparse) {
+            // the pair kernels (two query blocks per CTA) beat the 64-row mma.sync kernel on VS and
+            // A-shape plans, but not the wgmma one (sm_90a), nor on block-sparse plans
+            if (anyBlockSparse || !attention.pairPlanPays()) {
                 attention.withPlan(q, k, v, out, s, plan);
             } else {
                 DevicePlan pair = attention.pairPlan(plan, arena);

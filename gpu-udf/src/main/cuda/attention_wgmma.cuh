@@ -1,0 +1,555 @@
+// Flash attention over a CSR block plan with Hopper's wgmma (sm_90a): the 64-row plan kernel of
+// attention.cuh (PLAN_V2_GM / _HM: same plan, cursor, masks, online softmax and lse output) with
+// its two products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
+//
+// One CTA = one warpgroup (4 warps, 128 threads) = one (head, 64-row query block).
+//  - S[64 x 64] = Q K^T: 8 (d=128) or 4 (d=64) wgmma.m64n64k16, A = Q and B = the K tile both
+//    from shared memory, both K-major (d contiguous), as in the GEMM.
+//  - O[64 x D] += P V: 4 wgmma.m64nDk16 (one per 16 keys), A = P from registers (the fp32 S
+//    accumulator of each warp is exactly the mma.sync C layout, so the bf16 P fragments are built
+//    as in attention.cuh), B = the V tile, which is MN-major ([key][d], d contiguous): the
+//    instruction's transpose-B immediate with an MN-major 128-byte-swizzle descriptor.
+//  - Tiles (Q, K, V) are stored as D/64 panels of 64 rows x 128 bytes (64 bf16), 16-byte chunk c
+//    of row r at r*128 + ((c ^ (r & 7)) << 4), panels 8 KiB apart, 1024-byte aligned: the
+//    hardware's 128-byte swizzle (attention.cuh's swz<128> uses 256-byte rows, which is not).
+//    Descriptors: K-major (Q, K): SBO = 1024 (8-row groups), k-step s at panel s/4, +32*(s%4)
+//    bytes. MN-major (V): LBO = 8192 (the next 64 d-columns = the next panel), SBO = 1024 (the
+//    next 8 keys); keys 16kk.. start 2048*kk bytes in (cute's canonical MN-major SW128 layout
+//    ((8,8,m),(8,k)) : ((1,8,LBO),(64,SBO)) in elements).
+//  - K/V tiles double-buffered with cp.async as before (keys loaded up front, prefetching cursor);
+//    each thread fences its cp.async writes to the async proxy before the barrier that precedes
+//    the wgmma reads; a buffer is refilled one iteration after the wgmma that read it was waited.
+//  - Two CTAs per SM (80 KiB of shared memory each + 1 KiB alignment slack): one CTA's softmax
+//    overlaps the other's tensor-core work.
+//
+// Cost per 64-key tile: 2 x 64 x 64 x D x 2 FLOP (2.1 MFLOP at d=128) against 2 x 64 x D x 2
+// bytes of K/V brought into shared memory (32 KiB), the same as PLAN_V2_GM; the difference is the
+// issue rate (wgmma ~990 vs mma.sync ~660 TFLOP/s dense peak) and no ldmatrix traffic for B.
+//
+// In every pass that is not sm_90a the entry points run attention_block (PLAN_V2_GM's body) in
+// the same launch shape; gemm_wgmma_probe says which code the driver loaded.
+#pragma once
+#include "attention.cuh"
+#include "gemm.cuh"
+
+namespace pk {
+
+// Byte offset of 16-byte chunk ch (0 .. D/8-1) of row r (0..63) of a wgmma tile (see above).
+template <int D>
+__device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
+    return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
+}
+
+// 64 x D bf16 bytes of one wgmma tile.
+template <int D>
+struct WgTile {
+    static constexpr int BYTES = 64 * D * 2;
+    // dynamic shared memory: Q, K0, K1, V0 .. V(VB-1), keys [2][64], + 1024 alignment slack
+    static constexpr int smem(int vb) { return (3 + vb) * BYTES + 2 * 64 * 4 + 1024; }
+};
+
+// load_kv_tile2 with the wgmma tile layout.
+template <int D>
+__device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* colData, const bf16* Kh,
+                                                const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
+    constexpr int CH = D / 8, NT = 128, RS = NT / CH, IT = 64 / RS;
+    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
+    int key[IT];
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        key[i] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : -1;
+    }
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        bool valid = key[i] >= 0;
+        uint32_t off = swz_wg<D>(r, ch);
+        const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
+        cp_async16(sK + off, Kh + g, valid);
+        cp_async16(sV + off, Vh + g, valid);
+    }
+    if (ch == 0) {
+#pragma unroll
+        for (int i = 0; i < IT; ++i) sKey[r0 + i * RS] = key[i] >= 0 ? key[i] : INT_MAX;
+    }
+}
+
+#if defined(PK_GEMM_WGMMA)
+#define PK_ATTN_WGMMA 1
+// d[64x64] (+)= A(desc, 64x16, K-major) * B(desc, 64x16, K-major)^T; SCALE_D = 0 ignores d's old value.
+template <int SCALE_D>
+__device__ __forceinline__ void wgmma_m64n64k16_ss(float* d, uint64_t descA, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %34, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+        " %32, %33, p, 1, 1, 0, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "l"(descA), "l"(descB), "n"(SCALE_D));
+}
+
+// d[64x64] += A(registers: the mma.sync m16n8k16 A fragment of each warp's 16 rows) * B(desc, 16x64, MN-major:
+// imm-trans-b = 1).
+__device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float* d, const uint32_t* a, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %37, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+        " {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
+}
+
+// d[64x128] += A(registers: the mma.sync m16n8k16 A fragment of each warp's 16 rows) * B(desc, 16x128, MN-major:
+// imm-trans-b = 1).
+__device__ __forceinline__ void wgmma_m64n128k16_rs_tb(float* d, const uint32_t* a, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %69, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63},"
+        " {%64,%65,%66,%67}, %68, p, 1, 1, 1;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
+}
+
+// d[64x64] += A(registers, mma.sync A fragments) * B(desc, 64x16, K-major)^T (imm-trans-b = 0).
+__device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const uint32_t* a, uint64_t descB) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %37, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+        " {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
+}
+
+// Shared-memory descriptor, 128-byte swizzle, with the given leading / stride byte offsets.
+__device__ __forceinline__ uint64_t wg_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+    return (uint64_t)((addr & 0x3FFFFu) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
+// VN = N of each P V instruction: D (one m64nDk16 per 16 keys) or 64 (one m64n64k16 per 64-column
+// panel, which never uses the MN-major LBO).
+// PIPE (FlashAttention-3's intra-warpgroup overlap): iteration t issues S(t) = Q K(t)^T and then
+// O += P(t-1) V(t-1), waits only for S(t), runs tile t's softmax while P V runs on the tensor
+// cores, and waits for P V before rescaling O. V then needs three buffers (V(t-1) is still being
+// read when tile t+1's copies are issued): 96 KiB + keys + slack, still 2 CTAs per SM.
+template <int D, int OPT, int VN = D, bool PIPE = false>
+__device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                   const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
+                                   float scaleLog2, const int* __restrict__ rangePtr,
+                                   const int* __restrict__ rangeData, const int* __restrict__ colPtr,
+                                   const int* __restrict__ colData, float* __restrict__ lse) {
+    static_assert(D == 64 || D == 128, "head_dim 64 or 128");
+    static_assert(VN == D || VN == 64, "P V instruction width");
+    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = PIPE ? 3 : 2;
+    constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
+    extern __shared__ __align__(1024) unsigned char wg_smem[];
+    const uint32_t raw = smem_u32(wg_smem), base = (raw + 1023u) & ~1023u;
+    // Q | K0 K1 | V0 V1 (V2) | keys [2][64]
+    const uint32_t sQ = base, sK0 = base + TB, sV0 = base + 3 * TB;
+    int* sKey = reinterpret_cast<int*>(wg_smem + (base - raw) + (3 + VB) * TB);
+
+    int h, qbi;
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    const int qb = nqb - 1 - qbi;  // longest causal rows first
+    const int r0 = qb * 64;
+    const int kvh = h / (H / Hkv);
+    const bf16* Qh = Q + (size_t)h * n * D;
+    const bf16* Kh = K + (size_t)kvh * n * D;
+    const bf16* Vh = V + (size_t)kvh * n * D;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+
+    TileCursor<true> cur;
+    {
+        const int idx = h * nqb + qb;
+        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    }
+    for (int c = tid; c < 64 * (D / 8); c += 128) {
+        const int r = c / (D / 8), ch = c % (D / 8);
+        const bool valid = r0 + r < n;
+        cp_async16(sQ + swz_wg<D>(r, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8, valid);
+    }
+    KeyTile t;
+    bool have = cur.next(t);
+    if (have) load_kv_tile_wg<D>(t, colData, Kh, Vh, sK0, sV0, sKey);
+    cp_async_commit();
+
+    // descriptors (start-address field in 16-byte units: +1 = 16 bytes)
+    const uint64_t dQ = wg_desc(sQ, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
+    const uint64_t dV0 = wg_desc(sV0, VN == D ? 64 * 128 : 1024, 1024);
+
+    float o[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) o[i] = 0.f;
+    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+    const int g = lane >> 2, cq = lane & 3;
+    const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
+    int kb = 0, vb = 0, pvb = 0;             // K/key buffer of tile t, V buffer of t, V buffer of t-1
+    bool havePrev = false;                   // PIPE: P(t-1) waits in pprev for its P V
+    uint32_t pprev[4][4];
+
+    // O += P V(buffer b): keys 16kk..16kk+15 are rows 16kk.. of the V tile (2048 bytes per 16 rows)
+    auto pv = [&](const uint32_t (*pf)[4], int b) {
+        const uint64_t dV = dV0 + (uint64_t)(b * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            if (VN == D) {
+                if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+                else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            } else {
+#pragma unroll
+                for (int p = 0; p < D / 64; ++p)
+                    wgmma_m64n64k16_rs_tb(o + 32 * p, pf[kk], dV + ((p * 64 * 128 + kk * 2048) >> 4));
+            }
+        }
+    };
+
+    while (have) {
+        KeyTile nt;
+        const bool haveNext = cur.next(nt);
+        cp_async_wait_all();
+        fence_proxy_async_smem();
+        __syncthreads();
+        const int nvb = vb + 1 == VB ? 0 : vb + 1;
+        if (haveNext)
+            load_kv_tile_wg<D>(nt, colData, Kh, Vh, sK0 + (kb ^ 1) * TB, sV0 + nvb * TB, sKey + (kb ^ 1) * 64);
+        cp_async_commit();
+
+        const int* key = sKey + kb * 64;
+        float s[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
+        wgmma_fence();
+        const uint64_t dK = dK0 + (uint64_t)(kb * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk) {
+            const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
+            wgmma_m64n64k16_ss<1>(s, dQ + off, dK + off);
+        }
+        wgmma_commit();
+        if (PIPE) {
+            if (havePrev) pv(pprev, pvb);  // tile t-1's P V runs while this tile's softmax does
+            wgmma_commit();                 // (an empty group on the first tile)
+            wgmma_wait<1>();                // S(t) done
+        } else {
+            wgmma_wait<0>();
+        }
+
+        const bool full = t.count == 64 && t.lastKey <= r0;
+        if (!full) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int kj = key[j * 8 + 2 * cq + e];
+                    if (kj > rowBase) s[4 * j + e] = -INFINITY;
+                    if (kj > rowBase + 8) s[4 * j + 2 + e] = -INFINITY;
+                }
+        }
+        // online softmax, rows g (s[4j], s[4j+1]) and g+8 (s[4j+2], s[4j+3])
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
+            mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+        }
+        float alpha[2], msc[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            const float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
+            msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
+            alpha[r] = fast_exp2(mrow[r] - msc[r]);
+            mrow[r] = mnew;
+        }
+        float rs[2] = {0.f, 0.f};
+        uint32_t pf[4][4];
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
+            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
+            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
+            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
+            rs[0] += p0 + p1;
+            rs[1] += p2 + p3;
+            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+        }
+        lrow[0] = lrow[0] * alpha[0] + rs[0];
+        lrow[1] = lrow[1] * alpha[1] + rs[1];
+        if (PIPE) wgmma_wait<0>();  // P(t-1) V(t-1) done: O may be rescaled
+#pragma unroll
+        for (int i = 0; i < NACC / 4; ++i) {
+            o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
+            o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
+        }
+        if (PIPE) {
+#pragma unroll
+            for (int a = 0; a < 4; ++a)
+#pragma unroll
+                for (int b = 0; b < 4; ++b) pprev[a][b] = pf[a][b];
+            havePrev = true;
+            pvb = vb;
+        } else {
+            wgmma_fence();
+            pv(pf, vb);
+            wgmma_commit();
+            wgmma_wait<0>();
+        }
+        t = nt;
+        have = haveNext;
+        kb ^= 1;
+        vb = nvb;
+    }
+    if (PIPE && havePrev) {
+        wgmma_fence();
+        pv(pprev, pvb);
+        wgmma_commit();
+        wgmma_wait<0>();
+    }
+    cp_async_wait_all();
+
+    // epilogue as attention_block's: o[4i + {0,1,2,3}] = (g, 8i+2cq), (g, 8i+2cq+1), (g+8, ...)
+    bf16* Oh = O + (size_t)h * n * D;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
+    }
+    const float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
+    const float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
+    const int i0 = rowBase, i1 = rowBase + 8;
+#pragma unroll
+    for (int i = 0; i < NACC / 4; ++i) {
+        const int col = i * 8 + 2 * cq;
+        if (i0 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
+        if (i1 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
+    }
+    if (lse != nullptr && cq == 0) {
+        float* L = lse + (size_t)h * n;
+        if (i0 < n) L[i0] = lrow[0] > 0.f ? mrow[0] + log2f(lrow[0]) : -INFINITY;
+        if (i1 < n) L[i1] = lrow[1] > 0.f ? mrow[1] + log2f(lrow[1]) : -INFINITY;
+    }
+}
+
+// Q in registers (EXPERIMENT, built for d = 128 only: at d = 64 both stage counts gave wrong results
+// on the H100, identical to the bit between them, cause not found): S = Q K^T takes A = Q from registers (ldmatrix'ed once from the
+// Q tile, 32 registers at d = 128), so Q needs no shared memory of its own: it is loaded into the
+// K slot of the last stage and read into registers before that stage is first refilled. The
+// freed 16 KiB buy either a third K/V stage (STAGES = 3: 96 KiB, 2 CTAs per SM, tile t+2 in flight
+// while tile t computes) or a third CTA per SM (STAGES = 2: 64 KiB; the entry point's
+// __launch_bounds__(128, 3) caps registers at 168).
+template <int D, int OPT, int STAGES>
+__device__ void attention_block_wgq(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
+                                    float scaleLog2, const int* __restrict__ rangePtr,
+                                    const int* __restrict__ rangeData, const int* __restrict__ colPtr,
+                                    const int* __restrict__ colData, float* __restrict__ lse) {
+    static_assert(D == 64 || D == 128, "head_dim 64 or 128");
+    static_assert(STAGES == 2 || STAGES == 3, "stages");
+    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2;
+    constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
+    extern __shared__ __align__(1024) unsigned char wgq_smem[];
+    const uint32_t raw = smem_u32(wgq_smem), base = (raw + 1023u) & ~1023u;
+    // stage s: K at base + 2s TB, V at base + (2s+1) TB; keys [STAGES][64]; Q first in stage STAGES-1's K
+    const uint32_t sQ = base + 2 * (STAGES - 1) * TB;
+    int* sKey = reinterpret_cast<int*>(wgq_smem + (base - raw) + 2 * STAGES * TB);
+
+    int h, qbi;
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    const int qb = nqb - 1 - qbi;  // longest causal rows first
+    const int r0 = qb * 64;
+    const int kvh = h / (H / Hkv);
+    const bf16* Qh = Q + (size_t)h * n * D;
+    const bf16* Kh = K + (size_t)kvh * n * D;
+    const bf16* Vh = V + (size_t)kvh * n * D;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+
+    TileCursor<true> cur;
+    {
+        const int idx = h * nqb + qb;
+        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    }
+    for (int c = tid; c < 64 * (D / 8); c += 128) {
+        const int r = c / (D / 8), ch = c % (D / 8);
+        const bool valid = r0 + r < n;
+        cp_async16(sQ + swz_wg<D>(r, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8, valid);
+    }
+    auto stageK = [&](int st) { return base + 2 * st * TB; };
+    KeyTile t, t1;
+    bool have = cur.next(t), have1 = false;
+    if (have) load_kv_tile_wg<D>(t, colData, Kh, Vh, stageK(0), stageK(0) + TB, sKey);
+    cp_async_commit();  // group 0: Q and tile 0
+    if (STAGES == 3) {
+        have1 = cur.next(t1);
+        if (have1) load_kv_tile_wg<D>(t1, colData, Kh, Vh, stageK(1), stageK(1) + TB, sKey + 64);
+        cp_async_commit();  // group 1: tile 1
+    }
+    cp_async_wait_group<STAGES - 2>();
+    __syncthreads();
+    uint32_t qf[KT][4];
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+        const int mi = lane >> 3;
+        const int row = warp * 16 + (mi & 1) * 8 + (lane & 7);
+        ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + swz_wg<D>(row, kk * 2 + (mi >> 1)));
+    }
+    // (stage STAGES-1, which holds Q, is refilled only after the barrier at the top of the loop)
+
+    float o[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) o[i] = 0.f;
+    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+    const int g = lane >> 2, cq = lane & 3;
+    const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
+    const uint64_t dK0 = wg_desc(base, 16, 1024), dV0 = wg_desc(base + TB, 64 * 128, 1024);
+    int sb = 0;  // stage of tile t
+
+    while (have) {
+        KeyTile nt;
+        const bool haveNext = cur.next(nt);  // tile t + STAGES - 1
+        cp_async_wait_group<STAGES - 2>();   // tile t has landed
+        fence_proxy_async_smem();
+        __syncthreads();
+        const int lb = sb == 0 ? STAGES - 1 : sb - 1;  // stage of tile t-1 (its wgmma were waited)
+        if (haveNext) load_kv_tile_wg<D>(nt, colData, Kh, Vh, stageK(lb), stageK(lb) + TB, sKey + lb * 64);
+        cp_async_commit();
+
+        const int* key = sKey + sb * 64;
+        float s[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
+        wgmma_fence();
+        const uint64_t dK = dK0 + (uint64_t)(2 * sb * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < KT; ++kk)
+            wgmma_m64n64k16_rs(s, qf[kk], dK + (((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4));
+        wgmma_commit();
+        wgmma_wait<0>();
+
+        const bool full = t.count == 64 && t.lastKey <= r0;
+        if (!full) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int kj = key[j * 8 + 2 * cq + e];
+                    if (kj > rowBase) s[4 * j + e] = -INFINITY;
+                    if (kj > rowBase + 8) s[4 * j + 2 + e] = -INFINITY;
+                }
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
+            mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+        }
+        float alpha[2], msc[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            const float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
+            msc[r] = mnew == -INFINITY ? 0.f : mnew;
+            alpha[r] = fast_exp2(mrow[r] - msc[r]);
+            mrow[r] = mnew;
+        }
+        float rs[2] = {0.f, 0.f};
+        uint32_t pf[4][4];
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
+            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
+            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
+            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
+            rs[0] += p0 + p1;
+            rs[1] += p2 + p3;
+            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+        }
+        lrow[0] = lrow[0] * alpha[0] + rs[0];
+        lrow[1] = lrow[1] * alpha[1] + rs[1];
+#pragma unroll
+        for (int i = 0; i < NACC / 4; ++i) {
+            o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
+            o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
+        }
+        wgmma_fence();
+        const uint64_t dV = dV0 + (uint64_t)(2 * sb * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+        }
+        wgmma_commit();
+        wgmma_wait<0>();
+        if (STAGES == 3) {
+            t = t1; have = have1;
+            t1 = nt; have1 = haveNext;
+        } else {
+            t = nt; have = haveNext;
+        }
+        sb = sb + 1 == STAGES ? 0 : sb + 1;
+    }
+    cp_async_wait_all();
+
+    bf16* Oh = O + (size_t)h * n * D;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
+        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
+    }
+    const float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
+    const float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
+    const int i0 = rowBase, i1 = rowBase + 8;
+#pragma unroll
+    for (int i = 0; i < NACC / 4; ++i) {
+        const int col = i * 8 + 2 * cq;
+        if (i0 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
+        if (i1 < n)
+            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
+    }
+    if (lse != nullptr && cq == 0) {
+        float* L = lse + (size_t)h * n;
+        if (i0 < n) L[i0] = lrow[0] > 0.f ? mrow[0] + log2f(lrow[0]) : -INFINITY;
+        if (i1 < n) L[i1] = lrow[1] > 0.f ? mrow[1] + log2f(lrow[1]) : -INFINITY;
+    }
+}
+#endif  // PK_GEMM_WGMMA
+
+}  // namespace pk
