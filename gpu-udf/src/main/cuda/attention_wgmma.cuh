@@ -183,9 +183,13 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
     TileCursor<true> cur;
-    {
+    if (rangePtr != nullptr) {
         const int idx = h * nqb + qb;
         cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    } else {  // dense causal (no plan): one implicit range [0, min(r0 + 64, n))
+        cur.init(nullptr, 0, 0, nullptr, 0, 0);
+        cur.rEnd = 1;
+        cur.end = min(r0 + 64, n);
     }
     for (int c = tid; c < 64 * (D / 8); c += 128) {
         const int r = c / (D / 8), ch = c % (D / 8);

@@ -195,6 +195,33 @@ ATTENTION_WG_KERNELS(128)
 #undef ATTENTION_WG_KERNELS
 #undef PK_WG_BODY
 
+// Dense causal attention on the wgmma plan kernel's body (no plan: one implicit range per block);
+// outside sm_90a the 64-row mma.sync dense body on the same grid and shared memory.
+#ifdef PK_ATTN_WGMMA
+#define PK_WG_DENSE_BODY(D, LSE)                                                                     \
+    attention_block_wg<D, OPT_GROUP_MAJOR, D, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, \
+                                                     nullptr, nullptr, LSE)
+#else
+#define PK_WG_DENSE_BODY(D, LSE)                                                                     \
+    attention_block<D, 4, 1, false, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
+        Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr, nullptr, BlockLists{}, LSE)
+#endif
+#define ATTENTION_WG_DENSE_KERNELS(D)                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_wg_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
+                                int n, float scaleLog2) {                                           \
+        PK_WG_DENSE_BODY(D, nullptr);                                                               \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_wg_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2, float* lse) {                  \
+        PK_WG_DENSE_BODY(D, lse);                                                                   \
+    }
+ATTENTION_WG_DENSE_KERNELS(64)
+ATTENTION_WG_DENSE_KERNELS(128)
+#undef ATTENTION_WG_DENSE_KERNELS
+#undef PK_WG_DENSE_BODY
+
 // Q in registers (attention_block_wgq, experimental): wgq3 = 3 K/V stages, 2 CTAs per SM; wgq2c3 =
 // 2 stages, 3 CTAs per SM; each with an lse twin. Fallback as above.
 #ifdef PK_ATTN_WGMMA

@@ -24,6 +24,12 @@ public final class AttentionKernels {
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
+        /**
+         * Dense causal attention on PLAN_WG's wgmma body (one implicit key range per 64-row block;
+         * sm_90a only, elsewhere the 64-row mma.sync dense body): the default of dense where the
+         * sm_90a build runs.
+         */
+        DENSE_WG("attention_dense_wg_d", 5, 2, 2),
         PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
         /** PLAN_MT1 with the next range's bounds prefetched and each tile's keys loaded up front. */
         PLAN_V2("attention_plan_v2_d", 4, 1),
@@ -98,6 +104,7 @@ public final class AttentionKernels {
         int rows() { return 16 * warps * mtiles; }
         int threads() { return 32 * warps; }
         boolean wgmma() { return wgTiles > 0; }
+        boolean isDense() { return name().startsWith("DENSE"); }
 
         /** Whether this variant's kernels exist for head_dim d (the Q-in-registers ones: d = 128 only). */
         public boolean supports(int d) { return (this != PLAN_WG_Q3 && this != PLAN_WG_Q2C3) || d == 128; }
@@ -127,7 +134,8 @@ public final class AttentionKernels {
 
     private final KernelModule module;
     private final CudaStream stream;
-    private Variant denseVariant = Variant.valueOf(System.getProperty("prefill.cuda.dense", "DENSE_MT2"));
+    /** null until first used: then the property, or (AUTO) {@link #defaultDenseVariant}. */
+    private Variant denseVariant = planProperty(System.getProperty("prefill.cuda.dense", "AUTO"));
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(System.getProperty("prefill.cuda.plan", "AUTO"));
     /** null = by plan: PLAN_PAIR_V2_HM when the pair plan gathers columns, else PLAN_PAIR_V2 (see withPairPlan). */
@@ -146,6 +154,16 @@ public final class AttentionKernels {
 
     static final Variant WG_DEFAULT = Variant.PLAN_WG;
 
+    /** The dense kernel unless told otherwise: DENSE_WG where the sm_90a build runs, else DENSE_MT2. */
+    public static Variant defaultDenseVariant(KernelModule module, CudaStream stream) {
+        return Gemm.wgmmaLoaded(module, stream) ? Variant.DENSE_WG : Variant.DENSE_MT2;
+    }
+
+    public Variant denseVariant() {
+        if (denseVariant == null) denseVariant = defaultDenseVariant(module, stream);
+        return denseVariant;
+    }
+
     public AttentionKernels(KernelModule module, CudaStream stream) {
         this.module = module;
         this.stream = stream;
@@ -153,7 +171,7 @@ public final class AttentionKernels {
 
     /** Chooses the kernel variants (benchmarks and tests compare them). */
     public AttentionKernels use(Variant dense, Variant plan) {
-        if (dense.rows() % 64 != 0 || plan.rows() != 64 || dense.headMajor || dense.pair || plan.pair)
+        if (!dense.isDense() || plan.isDense() || plan.rows() != 64 || plan.pair)
             throw new IllegalArgumentException(dense + ", " + plan);
         this.denseVariant = dense;
         this.planVariant = plan;
@@ -182,10 +200,9 @@ public final class AttentionKernels {
     public void dense(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {
         checkSizes(q, k, v, out, s);
         int d = s.headDim();
-        Variant x = denseVariant;
-        module.kernel(x.prefix + d).launch(stream,
-                Dim3.of(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()), x.threads(), x.smem(d),
-                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d));
+        Variant x = denseVariant();
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
+                x.threads(), launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d));
     }
 
     /** out = softmax restricted to the plan's entries (causal), all heads. */
@@ -301,10 +318,10 @@ public final class AttentionKernels {
         checkSizes(q, k, v, out, s);
         need(lse, 4L * s.heads() * s.seqLen(), "lse", s);
         int d = s.headDim();
-        Variant x = Variant.DENSE_MT2;
-        module.kernel("attention_dense_lse_d" + d).launch(stream,
-                Dim3.of(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()), x.threads(), x.smem(d),
-                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
+        Variant x = denseVariant() == Variant.DENSE_WG ? Variant.DENSE_WG : Variant.DENSE_MT2;
+        String name = x == Variant.DENSE_WG ? "attention_dense_wg_lse_d" : "attention_dense_lse_d";
+        module.kernel(name + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
+                x.threads(), launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
     }
 
     /**

@@ -18,14 +18,14 @@ import java.util.function.Supplier;
  * Benchmark program (not a test): one layer of 32 query heads, 8 KV heads, head_dim 128, bf16,
  * random inputs made on the device. Prints ms and TFLOP/s counted on the entries each kernel
  * actually computes. Usage:
- *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv] [--no-dense] [--no-estimated]
+ *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv] [--no-dense] [--no-estimated] [--dense-only]
  *                      [--plan-variants PLAN_V2_GM,PLAN_WG,...] (64-row kernels timed on each plan, in order;
  *                      a variant named again is a second round, reported with "#2")
  *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
  */
 public final class AttentionBenchmark {
     static final int HEADS = 32, KV_HEADS = 8, D = 128;
-    static boolean dense = true, estimated = true;
+    static boolean dense = true, estimated = true, denseOnly = false;
     static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_V2_HM,
             AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_HM,
             AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
@@ -41,6 +41,7 @@ public final class AttentionBenchmark {
                 case "--dump" -> dump = Path.of(args[++i]);
                 case "--no-dense" -> dense = false;
                 case "--no-estimated" -> estimated = false;
+                case "--dense-only" -> denseOnly = true;
                 case "--plan-variants" -> planVariants = Arrays.stream(args[++i].split(","))
                         .map(AttentionKernels.Variant::valueOf).toArray(AttentionKernels.Variant[]::new);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -86,14 +87,20 @@ public final class AttentionBenchmark {
         long denseEntries = s.denseEntries();
         double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0]
-                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1}) {
+                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2,
+                        AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1,
+                        AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}) {
             attn.use(x, AttentionKernels.Variant.PLAN_MT1);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
             rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
             denseMs = Math.min(denseMs, ms);
         }
         attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+        if (denseOnly) {
+            arena.reset(mark);
+            return rows;
+        }
 
         VerticalSlashGpu vs = new VerticalSlashGpu(module, stream, arena);
         long m2 = arena.mark();

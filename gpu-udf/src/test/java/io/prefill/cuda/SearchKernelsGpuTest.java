@@ -76,6 +76,20 @@ class SearchKernelsGpuTest {
             HostPlan host = plan.download(stream());
             float[] gotDense = new float[heads * n];
             denseLse.download(stream(), gotDense);
+            // each dense kernel's lse twin (the default's is checked against direct sums below)
+            float[] denseOut = downloadBf16(dense, s.qElements());
+            for (AttentionKernels.Variant dv : new AttentionKernels.Variant[] {
+                    AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}) {
+                long inner = arena().mark();
+                DeviceBuffer out2 = poisoned(s.qElements(), "dense2");
+                DeviceBuffer lse2 = arena().alloc(4L * heads * n, "denseLse2");
+                attention().use(dv, AttentionKernels.Variant.PLAN_V2_GM).denseWithLse(q, k, v, out2, lse2, s);
+                float[] got2 = new float[heads * n];
+                lse2.download(stream(), got2);
+                for (int i = 0; i < got2.length; i++) assertEquals(gotDense[i], got2[i], 2e-3, dv + " lse at " + i);
+                assertClose(denseOut, downloadBf16(out2, s.qElements()), 0, dv + " output");
+                arena().reset(inner);
+            }
             // the default plan kernel's lse twin, and each variant that has one (wgmma on sm_90a)
             for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {null, AttentionKernels.Variant.PLAN_V2_GM,
                     AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_WG_Q3,
