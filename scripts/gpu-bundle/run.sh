@@ -2,7 +2,8 @@
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
-#     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases)
+#     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
+#                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool)
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288; $BENCH_ARGS are
 #                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_V2_GM,PLAN_WG)
 #     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
@@ -61,7 +62,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
       for tool in memcheck racecheck; do
         JAVA_PROPS=-Dprefill.cuda.separateAllocations=true \
-        TEST_FILTER='.*(Dense|Plan|VerticalSlash|BlockSparse|LayerAttention|SnapKv|KernelError).*' run_tests "$tool" \
+        TEST_FILTER="${SANITIZE_FILTER:-.*(Dense|Plan|VerticalSlash|BlockSparse|LayerAttention|SnapKv|KernelError).*}" run_tests "$tool" \
           timeout "${SANITIZER_TIMEOUT:-300}" \
           compute-sanitizer --tool "$tool" --target-processes all --print-limit 20 --error-exitcode 86
         summary+=("compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$results/tests-$tool.log" | sort | uniq -c | paste -sd ';')")
