@@ -222,36 +222,6 @@ ATTENTION_WG_DENSE_KERNELS(128)
 #undef ATTENTION_WG_DENSE_KERNELS
 #undef PK_WG_DENSE_BODY
 
-// Q in registers (attention_block_wgq, experimental): wgq3 = 3 K/V stages, 2 CTAs per SM; wgq2c3 =
-// 2 stages, 3 CTAs per SM; each with an lse twin. Fallback as above.
-#ifdef PK_ATTN_WGMMA
-#define PK_WGQ_BODY(D, ST, LSE)                                                                     \
-    attention_block_wgq<D, OPT_GROUP_MAJOR, ST>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,         \
-                                                rangeData, colPtr, colData, LSE)
-#else
-#define PK_WGQ_BODY(D, ST, LSE)                                                                     \
-    attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
-        Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{}, LSE)
-#endif
-#define ATTENTION_WGQ_KERNEL(NAME, D, ST, MINB)                                                     \
-    extern "C" __global__ void __launch_bounds__(128, MINB)                                         \
-        NAME##_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, int n,    \
-                    float scaleLog2, const int* rangePtr, const int* rangeData, const int* colPtr,  \
-                    const int* colData) {                                                           \
-        PK_WGQ_BODY(D, ST, nullptr);                                                                \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, MINB)                                         \
-        NAME##_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, int n, \
-                        float scaleLog2, const int* rangePtr, const int* rangeData,                 \
-                        const int* colPtr, const int* colData, float* lse) {                        \
-        PK_WGQ_BODY(D, ST, lse);                                                                    \
-    }
-// d = 128 only: the d = 64 builds of both computed wrong results on the H100 (2026-11-28, bit-identical
-// errors from both stage counts; not understood, see BENCHMARKS.md), so they are not built.
-ATTENTION_WGQ_KERNEL(attention_plan_wgq3, 128, 3, 2)
-ATTENTION_WGQ_KERNEL(attention_plan_wgq2c3, 128, 2, 3)
-#undef ATTENTION_WGQ_KERNEL
-#undef PK_WGQ_BODY
 
 extern "C" __global__ void vs_row_combine_k(const float2* stats, int chunks, float2* rowStat) {
     vs_row_combine(stats, chunks, rowStat);

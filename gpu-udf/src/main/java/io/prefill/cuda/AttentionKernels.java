@@ -29,7 +29,7 @@ public final class AttentionKernels {
          * sm_90a only, elsewhere the 64-row mma.sync dense body): the default of dense where the
          * sm_90a build runs.
          */
-        DENSE_WG("attention_dense_wg_d", 5, 2, 2),
+        DENSE_WG("attention_dense_wg_d", 4, 1, true, false, 5, 2),
         PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
         /** PLAN_MT1 with the next range's bounds prefetched and each tile's keys loaded up front. */
         PLAN_V2("attention_plan_v2_d", 4, 1),
@@ -52,44 +52,31 @@ public final class AttentionKernels {
          * m64n64k16 from shared memory, O += P V with m64nDk16, P from registers, V through a
          * transposed (MN-major) descriptor. 2 K and 2 V buffers.
          */
-        PLAN_WG("attention_plan_wg_d", 5, 2, 2),
+        PLAN_WG("attention_plan_wg_d", 4, 1, true, false, 5, 2),
         /** PLAN_WG on the head-major grid. */
-        PLAN_WG_HM("attention_plan_wghm_d", 5, 2, 2),
+        PLAN_WG_HM("attention_plan_wghm_d", 4, 1, true, false, 5, 2),
         /** PLAN_WG with P V as one m64n64k16 per 64-column panel of V (no MN-major LBO). */
-        PLAN_WG_N64("attention_plan_wgn64_d", 5, 2, 2),
+        PLAN_WG_N64("attention_plan_wgn64_d", 4, 1, true, false, 5, 2),
         /** PLAN_WG with tile t-1's P V overlapping tile t's softmax (FA3's intra-warpgroup pipelining); 3 V buffers. */
-        PLAN_WG_P("attention_plan_wgp_d", 6, 2, 2),
+        PLAN_WG_P("attention_plan_wgp_d", 4, 1, true, false, 6, 2),
         /** PLAN_WG_P on the head-major grid. */
-        PLAN_WG_P_HM("attention_plan_wgphm_d", 6, 2, 2),
-        /**
-         * Experimental, head_dim 128 only (the d = 64 build computed wrong results on the H100, cause
-         * not found): PLAN_WG with Q in registers (S = Q K^T with A from registers) and 3 K/V stages,
-         * 2 CTAs per SM.
-         */
-        PLAN_WG_Q3("attention_plan_wgq3_d", 6, 3, 2),
-        /** Experimental, head_dim 128 only: PLAN_WG with Q in registers, 2 K/V stages, 3 CTAs per SM (64 KiB, 168 registers). */
-        PLAN_WG_Q2C3("attention_plan_wgq2c3_d", 4, 2, 3);
+        PLAN_WG_P_HM("attention_plan_wgphm_d", 4, 1, true, false, 6, 2);
 
         final String prefix;
         final int warps, mtiles;
         final boolean headMajor, pair;
-        /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory, CTAs per SM meant; 0 otherwise. */
-        final int wgTiles, wgKeySlots, wgCtasPerSm;
+        /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory; 0 otherwise. */
+        final int wgTiles, wgKeySlots;
 
         Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
         Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
 
         Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair) {
-            this(prefix, warps, mtiles, headMajor, pair, 0, 0, 0);
+            this(prefix, warps, mtiles, headMajor, pair, 0, 0);
         }
 
-        /** A 64-row wgmma plan kernel (one warpgroup, head-major-shaped grid). */
-        Variant(String prefix, int tiles, int keySlots, int ctasPerSm) {
-            this(prefix, 4, 1, true, false, tiles, keySlots, ctasPerSm);
-        }
-
-        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
-                int wgCtasPerSm) {
+        /** wgTiles > 0: a 64-row wgmma kernel (one warpgroup) with that many 64 x d tiles and wgKeySlots key slots in shared memory. */
+        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots) {
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
@@ -97,7 +84,6 @@ public final class AttentionKernels {
             this.pair = pair;
             this.wgTiles = wgTiles;
             this.wgKeySlots = wgKeySlots;
-            this.wgCtasPerSm = wgCtasPerSm;
         }
 
         Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
@@ -106,8 +92,6 @@ public final class AttentionKernels {
         boolean wgmma() { return wgTiles > 0; }
         boolean isDense() { return name().startsWith("DENSE"); }
 
-        /** Whether this variant's kernels exist for head_dim d (the Q-in-registers ones: d = 128 only). */
-        public boolean supports(int d) { return (this != PLAN_WG_Q3 && this != PLAN_WG_Q2C3) || d == 128; }
 
         int smem(int d) {
             // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
@@ -125,8 +109,6 @@ public final class AttentionKernels {
             return switch (this) {
                 case PLAN_WG -> "attention_plan_wg_lse_d";
                 case PLAN_WG_P -> "attention_plan_wgp_lse_d";
-                case PLAN_WG_Q3 -> "attention_plan_wgq3_lse_d";
-                case PLAN_WG_Q2C3 -> "attention_plan_wgq2c3_lse_d";
                 default -> "attention_plan_lse_d";  // PLAN_V2_GM's body
             };
         }
@@ -213,7 +195,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         Variant x = planVariant();
-        planKernel(x.prefix + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
@@ -267,15 +249,8 @@ public final class AttentionKernels {
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
     }
 
-    /** The plan kernel `name` of variant x (3-CTA wgmma variants ask for the largest shared-memory carveout). */
-    private Kernel planKernel(String name, Variant x, int d) {
-        if (!x.supports(d)) throw new IllegalArgumentException(x + " is built for head_dim 128 only, not " + d);
-        Kernel k = module.kernel(name);
-        return x.wgCtasPerSm > 2 ? k.preferMaxSharedCarveout() : k;
-    }
-
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
-    public int ctasPerSm(Variant x, int d) { return planKernel(x.prefix + d, x, d).ctasPerSm(x.threads(), launchSmem(x, d)); }
+    public int ctasPerSm(Variant x, int d) { return module.kernel(x.prefix + d).ctasPerSm(x.threads(), launchSmem(x, d)); }
 
     /** Dynamic shared memory of a plan-kernel launch: a wgmma variant's own, or its fallback body's where that runs. */
     private int launchSmem(Variant x, int d) {
@@ -337,7 +312,7 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = planVariant();
         if (x.lsePrefix().equals("attention_plan_lse_d")) x = Variant.PLAN_V2_GM;
-        planKernel(x.lsePrefix() + d, x, d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
+        module.kernel(x.lsePrefix() + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
                 launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
     }

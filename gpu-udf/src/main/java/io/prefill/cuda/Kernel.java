@@ -17,7 +17,6 @@ public final class Kernel {
     private final String name;
     private final CUfunction function;
     private int smemLimit = DEFAULT_SMEM_LIMIT;
-    private boolean maxCarveout;
 
     Kernel(String name, CUfunction function) {
         this.name = name;
@@ -42,20 +41,6 @@ public final class Kernel {
         if (Boolean.getBoolean("prefill.cuda.syncLaunches")) {  // debugging: pin an async fault to its kernel
             check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
         }
-    }
-
-    /**
-     * Asks the driver for the largest shared-memory carveout (100%) for this kernel, once: for kernels
-     * that need it to fit their CTAs per SM (the driver may otherwise pick a smaller one).
-     */
-    public Kernel preferMaxSharedCarveout() {
-        if (!maxCarveout) {
-            check(JCudaDriver.cuFuncSetAttribute(function,
-                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
-                    "shared-memory carveout of " + name);
-            maxCarveout = true;
-        }
-        return this;
     }
 
     /** CTAs of `threads` threads and `smemBytes` dynamic shared memory the driver can keep on one SM. */

@@ -62,9 +62,7 @@ class PlanAttentionGpuTest {
                     AttentionKernels.Variant.PLAN_V2, AttentionKernels.Variant.PLAN_V2_HM,
                     AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
                     AttentionKernels.Variant.PLAN_WG_HM, AttentionKernels.Variant.PLAN_WG_N64,
-                    AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_WG_P_HM,
-                    AttentionKernels.Variant.PLAN_WG_Q3, AttentionKernels.Variant.PLAN_WG_Q2C3}) {
-                if (!variant.supports(d)) continue;  // the experimental Q-in-registers kernels: d = 128 only
+                    AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_WG_P_HM}) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
                 attention().use(AttentionKernels.Variant.DENSE_MT2, variant).withPlan(dq, dk, dv, out, s, plan);
                 float[] got = downloadBf16(out, s.qElements());
