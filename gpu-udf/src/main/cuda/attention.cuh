@@ -128,9 +128,18 @@ __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colDat
     }
 }
 
+// Byte offset of 16-byte chunk ch (0 .. D/8-1) of row r (0..63) of a wgmma tile: 64-column panels
+// of 128-byte rows, chunk ^ (row & 7), the hardware's 128-byte swizzle when the tile starts
+// 1024-byte aligned (attention_wgmma.cuh).
+template <int D>
+__device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
+    return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
+}
+
 // Same tile, but each thread loads the keys of all its rows first (independent loads in flight
 // together) before issuing its copies; thread tid copies chunk tid % CH of rows tid / CH + i * RS.
-template <int D, int WARPS>
+// WG: the wgmma tile layout (swz_wg) instead of swz.
+template <int D, int WARPS, bool WG = false>
 __device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colData, const bf16* Kh,
                                               const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
     constexpr int CH = D / 8, NT = WARPS * 32, RS = NT / CH, IT = 64 / RS;
@@ -146,7 +155,7 @@ __device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colDa
     for (int i = 0; i < IT; ++i) {
         int r = r0 + i * RS;
         bool valid = key[i] >= 0;
-        uint32_t off = swz<D>(r, ch);
+        uint32_t off = WG ? swz_wg<D>(r, ch) : swz<D>(r, ch);
         const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
         cp_async16(sK + off, Kh + g, valid);
         cp_async16(sV + off, Vh + g, valid);

@@ -34,12 +34,6 @@
 
 namespace pk {
 
-// Byte offset of 16-byte chunk ch (0 .. D/8-1) of row r (0..63) of a wgmma tile (see above).
-template <int D>
-__device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
-    return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
-}
-
 // 64 x D bf16 bytes of one wgmma tile.
 template <int D>
 struct WgTile {
@@ -52,27 +46,7 @@ struct WgTile {
 template <int D>
 __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* colData, const bf16* Kh,
                                                 const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
-    constexpr int CH = D / 8, NT = 128, RS = NT / CH, IT = 64 / RS;
-    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
-    int key[IT];
-#pragma unroll
-    for (int i = 0; i < IT; ++i) {
-        int r = r0 + i * RS;
-        key[i] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : -1;
-    }
-#pragma unroll
-    for (int i = 0; i < IT; ++i) {
-        int r = r0 + i * RS;
-        bool valid = key[i] >= 0;
-        uint32_t off = swz_wg<D>(r, ch);
-        const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
-        cp_async16(sK + off, Kh + g, valid);
-        cp_async16(sV + off, Vh + g, valid);
-    }
-    if (ch == 0) {
-#pragma unroll
-        for (int i = 0; i < IT; ++i) sKey[r0 + i * RS] = key[i] >= 0 ? key[i] : INT_MAX;
-    }
+    load_kv_tile2<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
 }
 
 #if defined(PK_GEMM_WGMMA)
