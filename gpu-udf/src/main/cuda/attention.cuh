@@ -221,6 +221,25 @@ __device__ __forceinline__ bool in_block2(int key, const int* rd, int rb, int re
 // together are ~66 query blocks x the 4 heads of one KV group instead of ~264 blocks of one head.
 constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2, OPT_GROUP_MAJOR = 4;
 
+// The (head, query block) of this CTA. Grid (heads, blocks), or (blocks, heads) when HM; GM walks
+// the HM grid KV-head-major with the query heads of one GQA group side by side. Query blocks run
+// last to first (longest causal rows first). Returns the number of query blocks.
+template <bool HM, bool GM>
+__device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    int qbi;
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    qb = nqb - 1 - qbi;
+    return nqb;
+}
+
 template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false, int OPT = 0>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
@@ -248,17 +267,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
     static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
 
-    int h, qbi;
-    const int nqb = HM ? gridDim.x : gridDim.y;
-    if (GM) {
-        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
-        h = (rest / nqb) * G + lin % G;
-        qbi = rest % nqb;
-    } else {
-        h = HM ? blockIdx.y : blockIdx.x;
-        qbi = HM ? blockIdx.x : blockIdx.y;
-    }
-    const int qb = nqb - 1 - qbi;  // longest causal rows first
+    int h, qb;
+    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
     const int nqb64 = (n + 63) / 64;

@@ -138,17 +138,8 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     const uint32_t sQ = base, sK0 = base + TB, sV0 = base + 3 * TB;
     int* sKey = reinterpret_cast<int*>(wg_smem + (base - raw) + (3 + VB) * TB);
 
-    int h, qbi;
-    const int nqb = HM ? gridDim.x : gridDim.y;
-    if (GM) {
-        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
-        h = (rest / nqb) * G + lin % G;
-        qbi = rest % nqb;
-    } else {
-        h = HM ? blockIdx.y : blockIdx.x;
-        qbi = HM ? blockIdx.x : blockIdx.y;
-    }
-    const int qb = nqb - 1 - qbi;  // longest causal rows first
+    int h, qb;
+    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
     const int r0 = qb * 64;
     const int kvh = h / (H / Hkv);
     const bf16* Qh = Q + (size_t)h * n * D;
