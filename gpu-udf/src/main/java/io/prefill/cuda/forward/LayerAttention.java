@@ -14,17 +14,11 @@ import io.prefill.sparse.PatternConfig;
 import java.util.stream.IntStream;
 
 /**
- * One layer's attention on the device, every head following its pattern in one attention launch,
- * with the same plans as the CPU reference's {@link io.prefill.sparse.HeadPlanner}:
- * <ul>
- *   <li>all heads dense (or n below the config's minimum sparse length): the dense kernel;</li>
- *   <li>vertical-slash, A-shape and dense heads share one column/diagonal selection: the online
- *       estimate chooses the vertical-slash heads' lists, and the others get fixed lists (A-shape:
- *       sink columns and the local diagonals; dense: every diagonal), turned into one block plan;</li>
- *   <li>block-sparse heads get the block-sparse plan (one per distinct budget), and the plans are
- *       merged per head ({@link PlanPick}).</li>
- * </ul>
- * Vertical-slash-only plans run two query blocks per CTA over a pair plan (faster on those).
+ * One layer's attention on the device, every head following its pattern in one attention launch:
+ * the dense kernel when all heads are dense (or n is below the config's minimum sparse length),
+ * else one launch over the layer's block plan ({@link LayerPlanner}, the same plans as the CPU
+ * reference's {@link io.prefill.sparse.HeadPlanner}). On cards without the wgmma kernels, plans
+ * without block-sparse heads run two query blocks per CTA over a pair plan (faster there).
  */
 final class LayerAttention {
     private final KernelModule module;
