@@ -8,7 +8,6 @@ import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.DevicePlan;
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.cuda.KernelModule;
-import io.prefill.cuda.VerticalSlashGpu;
 import io.prefill.cuda.forward.DeviceLayerObserver;
 import io.prefill.cuda.forward.LayerPlanner;
 import io.prefill.search.CandidateScore;
