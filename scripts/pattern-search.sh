@@ -30,7 +30,7 @@ if [ "${1:-}" = "--demo" ]; then
   shift
   dir=demo-output/pattern-search
   # Two demo-corpus documents (4K and 6K tokens) of another seed than the demo job's corpus.
-  run io.prefill.job.search.DemoSearchInputs "$dir" 4096 6144
+  run io.prefill.job.DemoSearchInputs "$dir" 4096 6144
   set -- --model "$dir/model" --model-name demo-model --calibration "$dir/calibration.jsonl" \
          --min-sparse-length 1024 --target-cost 0.1 --output "$dir/demo-model.json" "$@"
 fi

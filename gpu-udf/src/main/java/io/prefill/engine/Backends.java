@@ -1,15 +1,12 @@
 package io.prefill.engine;
 
-import io.prefill.cpu.CpuForwardPass;
-import io.prefill.cuda.forward.CudaBackendOptions;
-import io.prefill.cuda.forward.CudaForwardPass;
-import io.prefill.model.LoadedModel;
-import io.prefill.sparse.PatternConfig;
-
 import java.util.List;
 import java.util.Locale;
 
-/** Creates a forward backend by name. */
+/**
+ * The names of the forward backends. The backends themselves sit above the engine (they implement
+ * {@link ForwardBackend}); io.prefill.udf.ForwardBackends creates one from its name.
+ */
 public final class Backends {
     public static final List<String> NAMES = List.of("cpu", "cuda");
 
@@ -22,22 +19,5 @@ public final class Backends {
             throw new IllegalArgumentException("unknown backend '" + name + "': expected one of " + NAMES);
         }
         return n;
-    }
-
-    public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns) {
-        return create(name, model, patterns, CudaBackendOptions.defaults());
-    }
-
-    /** Fails fast, before any device is touched, on a model or pattern config the backend cannot run. */
-    public static void checkSupported(String name, io.prefill.model.ModelConfig config, PatternConfig patterns) {
-        if ("cuda".equals(validate(name))) CudaForwardPass.checkSupported(config, patterns);
-    }
-
-    /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
-    public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
-        return switch (validate(name)) {
-            case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns);
-            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
-        };
     }
 }

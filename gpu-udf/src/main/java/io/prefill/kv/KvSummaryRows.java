@@ -1,20 +1,45 @@
 package io.prefill.kv;
 
-import io.prefill.udf.OutputSchema;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Between a {@link KvSummaryResult} and its Parquet rows ({@link OutputSchema#KV_LAYER}): one row
+ * Between a {@link KvSummaryResult} and its Parquet rows ({@link #KV_LAYER}): one row
  * per layer, or one error row with layer null. The bytes are copied as they are, so the round
  * trip is bit-exact.
  */
 public final class KvSummaryRows {
     private KvSummaryRows() { }
+
+    /** One KV head of one layer in a KV-summary row: kept positions and their K, V as bf16 [kept, head_dim]. */
+    public static final StructType KV_HEAD = new StructType(new StructField[]{
+            DataTypes.createStructField("kv_head", DataTypes.IntegerType, false),
+            DataTypes.createStructField("positions", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            DataTypes.createStructField("k", DataTypes.BinaryType, false),
+            DataTypes.createStructField("v", DataTypes.BinaryType, false),
+    });
+
+    /**
+     * One KV-summary row (all but the id): one per document and layer, or one with layer null for
+     * a document that failed. The README documents each column.
+     */
+    public static final StructType KV_LAYER = new StructType(new StructField[]{
+            DataTypes.createStructField("model", DataTypes.StringType, true),
+            DataTypes.createStructField("prompt_tokens", DataTypes.IntegerType, false),
+            DataTypes.createStructField("layer", DataTypes.IntegerType, true),
+            DataTypes.createStructField("kv_heads", DataTypes.createArrayType(KV_HEAD, false), true),
+            DataTypes.createStructField("head_dim", DataTypes.IntegerType, true),
+            DataTypes.createStructField("dtype", DataTypes.StringType, true),
+            DataTypes.createStructField("error_kind", DataTypes.StringType, true),
+            DataTypes.createStructField("error", DataTypes.StringType, true),
+    });
 
     public static List<Row> toRows(KvSummaryResult r) {
         List<Row> rows = new ArrayList<>();
@@ -28,7 +53,7 @@ public final class KvSummaryRows {
             for (int g = 0; g < s.numKvHeads(); g++) {
                 HeadKv h = s.head(l, g);
                 heads.add(new GenericRowWithSchema(new Object[]{g, seq(Arrays.stream(h.positions()).boxed().toList()),
-                        h.k(), h.v()}, OutputSchema.KV_HEAD));
+                        h.k(), h.v()}, KV_HEAD));
             }
             rows.add(row(s.model(), s.promptTokens(), l, seq(heads), s.headDim(), KvSummary.DTYPE, null, null));
         }
@@ -43,7 +68,7 @@ public final class KvSummaryRows {
     private static Row row(String model, int promptTokens, Integer layer, Object heads, Integer headDim, String dtype,
                            String errorKind, String error) {
         return new GenericRowWithSchema(new Object[]{model, promptTokens, layer, heads, headDim, dtype, errorKind, error},
-                OutputSchema.KV_LAYER);
+                KV_LAYER);
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.prefill.udf;
 
 import io.prefill.cuda.forward.CudaBackendOptions;
-import io.prefill.engine.Backends;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
@@ -49,7 +48,7 @@ public final class EngineCache {
      */
     public static PrefillEngine onDriver(EngineSpec spec) {
         PrefillEngine engine = get(spec.withBackend("cpu"), -1);
-        Backends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
+        ForwardBackends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
         return engine;
     }
 
@@ -86,7 +85,7 @@ public final class EngineCache {
             throw e;
         }
         try {
-            return new PrefillEngine(model, Backends.create(spec.backend(), model, patterns, cudaOptions(device)),
+            return new PrefillEngine(model, ForwardBackends.create(spec.backend(), model, patterns, cudaOptions(device)),
                     spec.options());
         } catch (RuntimeException e) {
             model.close();

@@ -18,7 +18,7 @@ import static org.apache.spark.sql.functions.when;
 final class KvOutput {
     private KvOutput() { }
 
-    /** id plus the columns of OutputSchema.KV_LAYER, from the KV SQL function's result column. */
+    /** id plus the columns of KvSummaryRows.KV_LAYER, from the KV SQL function's result column. */
     static Dataset<Row> rows(Dataset<Row> prefilled, String resultColumn) {
         return prefilled.select(col(CorpusReader.ID), explode(col(resultColumn + ".kv")).as("kv"))
                 .select(col(CorpusReader.ID), col("kv.*"));

@@ -1,6 +1,5 @@
-package io.prefill.job.search;
+package io.prefill.job;
 
-import io.prefill.job.DemoCorpus;
 import io.prefill.model.TextTokenizer;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;

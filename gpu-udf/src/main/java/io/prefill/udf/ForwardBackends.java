@@ -1,0 +1,32 @@
+package io.prefill.udf;
+
+import io.prefill.cpu.CpuForwardPass;
+import io.prefill.cuda.forward.CudaBackendOptions;
+import io.prefill.cuda.forward.CudaForwardPass;
+import io.prefill.engine.Backends;
+import io.prefill.engine.ForwardBackend;
+import io.prefill.model.LoadedModel;
+import io.prefill.model.ModelConfig;
+import io.prefill.sparse.PatternConfig;
+
+/**
+ * Creates a forward backend by its name ({@link Backends#NAMES}). It lives here, above the
+ * backends, because the engine only runs a {@link ForwardBackend} and the backends build on the
+ * engine's interfaces: the engine cache is where a name becomes a backend.
+ */
+public final class ForwardBackends {
+    private ForwardBackends() { }
+
+    /** Fails fast, before any device is touched, on a model or pattern config the backend cannot run. */
+    public static void checkSupported(String name, ModelConfig config, PatternConfig patterns) {
+        if ("cuda".equals(Backends.validate(name))) CudaForwardPass.checkSupported(config, patterns);
+    }
+
+    /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
+    public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
+        return switch (Backends.validate(name)) {
+            case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns);
+            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
+        };
+    }
+}
