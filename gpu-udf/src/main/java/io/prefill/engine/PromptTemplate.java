@@ -1,6 +1,7 @@
 package io.prefill.engine;
 
 import java.io.Serializable;
+import java.util.Objects;
 
 /**
  * Wraps a document into the prompt the model sees. The template holds {document} and optionally
@@ -51,6 +52,18 @@ public final class PromptTemplate implements Serializable {
         }
         return sb.toString();
     }
+
+    /**
+     * Equal templates are equal values: a spec deserialised on an executor must find the engine
+     * the previous task built (EngineCache keys on the spec), not build one per task.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PromptTemplate t && Objects.equals(template, t.template);
+    }
+
+    @Override
+    public int hashCode() { return Objects.hashCode(template); }
 
     @Override
     public String toString() { return template == null ? "{document}" : template; }
