@@ -1,10 +1,12 @@
 package io.prefill.sparse;
 
+import java.io.Serializable;
+
 /**
  * What one attention head computes during pre-fill. Budgets are checked here, so every way of
  * making a pattern (config files, code, the pattern search) rejects the same bad values.
  */
-public sealed interface HeadPattern {
+public sealed interface HeadPattern extends Serializable {
 
     /** Full causal attention. */
     record Dense() implements HeadPattern { }

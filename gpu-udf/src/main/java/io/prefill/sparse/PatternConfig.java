@@ -1,6 +1,7 @@
 package io.prefill.sparse;
 
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +13,7 @@ import java.util.List;
  * published list format; pattern-configs/README.md describes both.
  */
 public record PatternConfig(String model, int numLayers, int numHeads, int minSparseLength,
-                            List<List<HeadPattern>> heads) {
+                            List<List<HeadPattern>> heads) implements Serializable {
 
     /**
      * Below this many tokens every head runs dense when a file does not say otherwise. The paper

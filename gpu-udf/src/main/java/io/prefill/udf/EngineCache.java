@@ -95,10 +95,10 @@ public final class EngineCache {
 
     /** The spec's pattern config, checked against the model; MInference's default when it has none. */
     public static PatternConfig patternsOf(EngineSpec spec, io.prefill.model.ModelConfig config) {
-        PatternConfig patterns = spec.patternConfigJson() == null
+        PatternConfig patterns = spec.patterns() == null
                 ? PatternConfig.uniform("default", config.numLayers(), config.numHeads(),
                         PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)
-                : PatternConfig.parse(spec.patternConfigJson(), spec.patternSource());
+                : spec.patterns();
         patterns.validateFor(config.numLayers(), config.numHeads(), spec.patternSource());
         return patterns;
     }

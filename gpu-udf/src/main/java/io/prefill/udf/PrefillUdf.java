@@ -3,6 +3,7 @@ package io.prefill.udf;
 import io.prefill.engine.DocumentResult;
 import io.prefill.engine.FirstToken;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -11,6 +12,7 @@ import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.util.LongAccumulator;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.apache.spark.sql.functions.udf;
@@ -52,8 +54,8 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      * @param patternsFile a pattern config file, or null for MInference's default
      */
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend, int topK) {
-        String json = patternsFile == null ? null : io.prefill.sparse.PatternConfig.read(java.nio.file.Path.of(patternsFile)).toJson();
-        EngineSpec spec = new EngineSpec(modelUri, json, patternsFile == null ? "default" : patternsFile,
+        PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));
+        EngineSpec spec = new EngineSpec(modelUri, patterns, patternsFile == null ? "default" : patternsFile,
                 io.prefill.engine.Backends.validate(backend),
                 new io.prefill.engine.EngineOptions(topK, 0, io.prefill.engine.LengthPolicy.ERROR,
                         io.prefill.engine.PromptTemplate.none()));

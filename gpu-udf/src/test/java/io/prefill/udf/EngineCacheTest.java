@@ -9,7 +9,12 @@ import io.prefill.sparse.PatternConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Set;
 import java.util.stream.IntStream;
@@ -24,8 +29,8 @@ class EngineCacheTest {
     @TempDir
     Path dir;
 
-    private EngineSpec spec(String patternsJson) {
-        return new EngineSpec(dir.resolve("m").toString(), patternsJson, "test", "cpu", EngineOptions.defaults());
+    private EngineSpec spec(PatternConfig patterns) {
+        return new EngineSpec(dir.resolve("m").toString(), patterns, "test", "cpu", EngineOptions.defaults());
     }
 
     @Test
@@ -37,8 +42,30 @@ class EngineCacheTest {
         assertEquals(1, seen.size(), "concurrent first uses must build one engine");
         assertSame(EngineCache.get(spec, 0), EngineCache.get(spec, 0));
         assertNotSame(EngineCache.get(spec, 0), EngineCache.get(spec, 1), "each device gets its own engine");
-        EngineSpec other = spec(PatternConfig.uniform("m", 2, 4, 0, new HeadPattern.Dense()).toJson());
+        EngineSpec other = spec(PatternConfig.uniform("m", 2, 4, 0, new HeadPattern.Dense()));
         assertNotSame(EngineCache.get(spec, 0), EngineCache.get(other, 0));
+    }
+
+    @Test
+    void aSpecSerialisedToAnExecutorFindsTheEngineBuiltForTheParsedConfig() throws Exception {
+        TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);
+        PatternConfig mixed = new PatternConfig("m", 2, 4, 0, List.of(
+                List.of(new HeadPattern.VerticalSlash(64, 256), new HeadPattern.AShape(4, 64),
+                        new HeadPattern.BlockSparse(3), new HeadPattern.Dense()),
+                List.of(new HeadPattern.Dense(), new HeadPattern.Dense(), new HeadPattern.AShape(0, 1),
+                        new HeadPattern.VerticalSlash(30, 50))));
+        EngineSpec spec = spec(mixed);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(spec);
+        }
+        EngineSpec received;
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            received = (EngineSpec) in.readObject();
+        }
+        assertEquals(spec, received);
+        assertEquals(mixed, received.patterns());
+        assertSame(EngineCache.get(spec, 0), EngineCache.get(received, 0));
     }
 
     @Test
@@ -50,7 +77,7 @@ class EngineCacheTest {
     void aConfigThatDoesNotFitTheModelNamesItsSource() {
         TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);
         EngineSpec wrong = new EngineSpec(dir.resolve("m").toString(),
-                PatternConfig.uniform("m", 5, 4, 0, new HeadPattern.Dense()).toJson(), "five-layers.json", "cpu",
+                PatternConfig.uniform("m", 5, 4, 0, new HeadPattern.Dense()), "five-layers.json", "cpu",
                 EngineOptions.defaults());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EngineCache.get(wrong, -1));
         assertTrue(e.getMessage().contains("five-layers.json"), e.getMessage());

@@ -146,7 +146,7 @@ public final class PrefillJob {
         if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }
-        EngineSpec spec = new EngineSpec(o.model(), patterns == null ? null : patterns.toJson(), source, o.backend(), engineOptions);
+        EngineSpec spec = new EngineSpec(o.model(), patterns, source, o.backend(), engineOptions);
         // Opens and checks the model here (on the cpu backend: the driver needs no GPU); in local mode
         // the executors share this JVM and reuse it.
         EngineCache.onDriver(spec);

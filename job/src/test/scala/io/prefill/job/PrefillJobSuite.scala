@@ -70,7 +70,7 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(rows.keySet == inputs.map(_._1).toSet, "output ids must equal input ids")
     assert(summary.rows == inputs.size)
 
-    val spec = new EngineSpec(model.toString, PatternConfig.read(Path.of(sparse)).toJson, sparse, "cpu",
+    val spec = new EngineSpec(model.toString, PatternConfig.read(Path.of(sparse)), sparse, "cpu",
       new EngineOptions(5, 0, LengthPolicy.ERROR, PromptTemplate.of(template)))
     val engine = EngineCache.open(spec)
     try {
