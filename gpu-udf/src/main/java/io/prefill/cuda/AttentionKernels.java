@@ -1,6 +1,7 @@
 package io.prefill.cuda;
 
 import io.prefill.cuda.Kernel.Dim3;
+import io.prefill.sparse.BlockPlan;
 
 /**
  * Launches the attention kernels for all heads of a layer at once (one launch per stage):
@@ -206,7 +207,7 @@ public final class AttentionKernels {
      * Allocated in `arena` (count, scan, fill on the device; one small read-back for the sizes).
      */
     public DevicePlan pairPlan(DevicePlan plan, DeviceArena arena) {
-        int heads = plan.heads(), n = plan.seqLen(), nqb = (n + 63) / 64, slots = heads * ((nqb + 1) / 2);
+        int heads = plan.heads(), n = plan.seqLen(), nqb = BlockPlan.blocks(n), slots = heads * ((nqb + 1) / 2);
         DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "pair.rangePtr");
         DeviceBuffer colPtr = arena.alloc(4L * (slots + 1), "pair.colPtr");
         DeviceBuffer rangeCount = arena.alloc(4L * slots, "pair.rangeCount");
@@ -273,7 +274,7 @@ public final class AttentionKernels {
             long[] host = new long[perHead ? plan.heads() : 1];
             DeviceBuffer total = arena.alloc(8L * host.length, "entries");
             total.zero(stream);
-            int slots = plan.heads() * ((plan.seqLen() + 63) / 64);
+            int slots = plan.heads() * BlockPlan.blocks(plan.seqLen());
             module.kernel("plan_entries_k").launch(stream, Dim3.of((slots + 255) / 256), 256, 0,
                     plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), plan.heads(), plan.seqLen(),
                     total, perHead ? 1 : 0);

@@ -1,5 +1,7 @@
 package io.prefill.cuda;
 
+import io.prefill.sparse.BlockPlan;
+
 /**
  * One layer's attention: Q and O are [heads, seqLen, headDim], K and V [kvHeads, seqLen, headDim],
  * bf16 row-major on the device; query head h reads kv head h / (heads / kvHeads).
@@ -11,11 +13,11 @@ public record AttentionShape(int heads, int kvHeads, int seqLen, int headDim) {
             throw new IllegalArgumentException("heads " + heads + " must be a positive multiple of kvHeads " + kvHeads);
         if (seqLen <= 0) throw new IllegalArgumentException("seqLen must be positive, got " + seqLen);
         // Kernels index tensors with 64-bit offsets; plans address (head, 64-row block) slots with int.
-        if ((long) heads * ((seqLen + 63) / 64) >= Integer.MAX_VALUE)
+        if ((long) heads * BlockPlan.blocks(seqLen) >= Integer.MAX_VALUE)
             throw new IllegalArgumentException("layer too large for one launch: heads=" + heads + " n=" + seqLen);
     }
 
-    public int queryBlocks() { return (seqLen + 63) / 64; }
+    public int queryBlocks() { return BlockPlan.blocks(seqLen); }
     public long qElements() { return (long) heads * seqLen * headDim; }
     public long kvElements() { return (long) kvHeads * seqLen * headDim; }
 

@@ -1,6 +1,7 @@
 package io.prefill.cuda;
 
 import io.prefill.cuda.Kernel.Dim3;
+import io.prefill.sparse.BlockSparseEstimator;
 
 /**
  * Block-sparse on the device, all heads per launch: mean-pooled Q and K per 64 rows, causal block
@@ -37,12 +38,12 @@ public final class BlockSparseGpu {
     }
 
     /**
-     * Block 0 and the diagonal block count in the budget, which is therefore at least 2 (as in
-     * io.prefill.sparse.BlockSparseEstimator): query block b keeps min(max(topBlocks, 2), b + 1).
+     * Block 0 and the diagonal block count in the budget, which is therefore at least 2: query
+     * block b keeps {@link BlockSparseEstimator#keptBlocks} key blocks, as on the CPU.
      */
     public DevicePlan plan(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int topBlocks) {
         if (topBlocks < 1) throw new IllegalArgumentException("topBlocks must be >= 1, got " + topBlocks);
-        topBlocks = Math.max(topBlocks, 2);
+        topBlocks = Math.max(topBlocks, BlockSparseEstimator.MIN_BLOCKS);
         int n = s.seqLen(), heads = s.heads(), d = s.headDim(), nqb = s.queryBlocks(), slots = heads * nqb;
         long totalRanges = heads * rangesBefore(nqb, topBlocks);
         if (2 * totalRanges > Integer.MAX_VALUE) throw new IllegalArgumentException("block-sparse plan too large: " + s);

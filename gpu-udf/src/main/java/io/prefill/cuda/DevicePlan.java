@@ -1,11 +1,13 @@
 package io.prefill.cuda;
 
+import io.prefill.sparse.BlockPlan;
+
 /** A CSR plan on the device (layout in {@link HostPlan}); what the sparse attention kernel reads. */
 public record DevicePlan(int heads, int seqLen, DeviceBuffer rangePtr, DeviceBuffer rangeData,
                          DeviceBuffer colPtr, DeviceBuffer colData, int numRanges, int numColumns) {
 
     public HostPlan download(CudaStream s) {
-        int slots = heads * ((seqLen + 63) / 64) + 1;
+        int slots = heads * BlockPlan.blocks(seqLen) + 1;
         int[] rp = new int[slots], cp = new int[slots], rd = new int[2 * numRanges], cd = new int[numColumns];
         rangePtr.download(s, rp);
         colPtr.download(s, cp);

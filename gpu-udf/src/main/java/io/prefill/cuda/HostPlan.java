@@ -10,7 +10,7 @@ import java.util.Arrays;
  */
 public record HostPlan(int heads, int seqLen, int[] rangePtr, int[] rangeData, int[] colPtr, int[] colData) {
 
-    public int queryBlocks() { return (seqLen + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK; }
+    public int queryBlocks() { return BlockPlan.blocks(seqLen); }
 
     public BlockPlan head(int h) {
         return new HeadView(h);

@@ -1,6 +1,7 @@
 package io.prefill.cuda;
 
 import io.prefill.cuda.Kernel.Dim3;
+import io.prefill.sparse.BlockPlan;
 
 /**
  * One plan from two plans of the same layer, chosen per head: a layer mixing block-sparse heads
@@ -22,7 +23,7 @@ public final class PlanPick {
         if (b.heads() != heads || b.seqLen() != n || useB.length != heads)
             throw new IllegalArgumentException("plans for " + heads + "/" + b.heads() + " heads, n=" + n + "/" + b.seqLen()
                     + ", choices for " + useB.length);
-        int slots = heads * ((n + 63) / 64);
+        int slots = heads * BlockPlan.blocks(n);
         int[] choice = new int[heads];
         for (int h = 0; h < heads; h++) choice[h] = useB[h] ? 1 : 0;
         DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "pick.rangePtr");

@@ -1,6 +1,9 @@
 package io.prefill.cuda;
 
 import io.prefill.cuda.Kernel.Dim3;
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.VerticalSlashEstimator;
+import java.util.stream.IntStream;
 
 /**
  * Vertical-slash on the device, all heads per launch: the online estimate (last-64-query
@@ -8,8 +11,6 @@ import io.prefill.cuda.Kernel.Dim3;
  * and offsets into the CSR block plan. A-shape reuses {@link #plan(VsSelection, int)}.
  */
 public final class VerticalSlashGpu {
-    public static final int FORCED_COLUMNS = 30, FORCED_OFFSETS = 100;
-    public static final int MIN_COLUMNS = 30, MIN_OFFSETS = 50;
     private static final int CHUNK_KEYS = 512;  // ESTIMATE_TILES * 64 in vertical_slash.cuh
 
     private final KernelModule module;
@@ -21,10 +22,6 @@ public final class VerticalSlashGpu {
         this.stream = stream;
         this.arena = arena;
     }
-
-    /** Budgets clamped like the CPU planner: columns to [30, n], offsets to [50, n]. */
-    public static int clampColumns(int v, int n) { return Math.min(Math.max(v, MIN_COLUMNS), n); }
-    public static int clampOffsets(int s, int n) { return Math.min(Math.max(s, MIN_OFFSETS), n); }
 
     /** Each head's online scores: column sums and diagonal sums of the last 64 queries' softmax. */
     public record VsScores(int heads, int seqLen, DeviceBuffer columns, DeviceBuffer diagonals) { }
@@ -42,7 +39,7 @@ public final class VerticalSlashGpu {
     /** The online scores of every head (allocated in the arena; the estimate's scratch is released). */
     public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s) {
         int n = s.seqLen(), heads = s.heads(), d = s.headDim();
-        int chunks = (n + CHUNK_KEYS - 1) / CHUNK_KEYS, tiles = (n + 63) / 64;
+        int chunks = (n + CHUNK_KEYS - 1) / CHUNK_KEYS, tiles = BlockPlan.blocks(n);
         DeviceBuffer colScore = arena.alloc(4L * heads * n, "vs.colScore");
         DeviceBuffer slash = arena.alloc(4L * heads * n, "vs.slash");
         long mark = arena.mark();
@@ -74,8 +71,8 @@ public final class VerticalSlashGpu {
         int[] kc = new int[heads], ko = new int[heads];
         int colsMax = 1, offsMax = 1;
         for (int h = 0; h < heads; h++) {
-            kc[h] = clampColumns(verticalSize[h], n);
-            ko[h] = clampOffsets(slashSize[h], n);
+            kc[h] = VerticalSlashEstimator.verticalBudget(verticalSize[h], n);
+            ko[h] = VerticalSlashEstimator.slashBudget(slashSize[h], n);
             colsMax = Math.max(colsMax, kc[h]);
             offsMax = Math.max(offsMax, ko[h]);
         }
@@ -93,7 +90,7 @@ public final class VerticalSlashGpu {
 
     /** Causal entries per head of the plan {@link #plan} would build from sel, without building it. */
     public long[] cost(VsSelection sel, int n) {
-        int heads = sel.heads(), slots = heads * ((n + 63) / 64);
+        int heads = sel.heads(), slots = heads * BlockPlan.blocks(n);
         long mark = arena.mark();
         try {
             DeviceBuffer entries = arena.alloc(8L * heads, "vs.cost");
@@ -110,7 +107,7 @@ public final class VerticalSlashGpu {
 
     /** The CSR block plan of a selection (count, scan, fill on the device). */
     public DevicePlan plan(VsSelection sel, int n) {
-        int heads = sel.heads(), nqb = (n + 63) / 64, slots = heads * nqb;
+        int heads = sel.heads(), nqb = BlockPlan.blocks(n), slots = heads * nqb;
         DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "vsplan.rangePtr");
         DeviceBuffer colPtr = arena.alloc(4L * (slots + 1), "vsplan.colPtr");
         long mark = arena.mark();
@@ -131,8 +128,8 @@ public final class VerticalSlashGpu {
     /** A-shape (nInit sink columns, nLocal nearest keys): the VS plan of columns [0,nInit), offsets [0,nLocal). */
     public DevicePlan aShape(int heads, int n, int nInit, int nLocal) {
         int[][] cols = new int[heads][], offs = new int[heads][];
-        int[] c = java.util.stream.IntStream.range(0, Math.min(nInit, n)).toArray();
-        int[] o = java.util.stream.IntStream.range(0, Math.min(nLocal, n)).toArray();
+        int[] c = IntStream.range(0, Math.min(nInit, n)).toArray();
+        int[] o = IntStream.range(0, Math.min(nLocal, n)).toArray();
         for (int h = 0; h < heads; h++) {
             cols[h] = c;
             offs[h] = o;

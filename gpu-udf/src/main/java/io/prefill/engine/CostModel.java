@@ -2,8 +2,10 @@ package io.prefill.engine;
 
 import io.prefill.model.ModelConfig;
 import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.BlockSparseEstimator;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.sparse.VerticalSlashEstimator;
 
 /**
  * Estimates a document's pre-fill cost in FLOPs from its token count and the pattern config,
@@ -54,9 +56,10 @@ public final class CostModel {
             perRow = a.nInit() + a.nLocal() + BlockPlan.BLOCK / 2.0;
         } else if (pattern instanceof HeadPattern.VerticalSlash vs) {
             // each kept diagonal costs about one entry per row once ranges are merged into tiles
-            perRow = Math.max(vs.verticalSize(), 30) + Math.max(vs.slashSize(), 50) + BlockPlan.BLOCK / 2.0;
+            perRow = Math.max(vs.verticalSize(), VerticalSlashEstimator.MIN_VERTICAL)
+                    + Math.max(vs.slashSize(), VerticalSlashEstimator.MIN_SLASH) + BlockPlan.BLOCK / 2.0;
         } else if (pattern instanceof HeadPattern.BlockSparse bs) {
-            perRow = (double) Math.max(bs.topBlocks(), 2) * BlockPlan.BLOCK;
+            perRow = (double) Math.max(bs.topBlocks(), BlockSparseEstimator.MIN_BLOCKS) * BlockPlan.BLOCK;
         } else {
             return dense;
         }

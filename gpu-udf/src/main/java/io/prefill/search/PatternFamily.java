@@ -25,7 +25,7 @@ public enum PatternFamily {
     /** budget key blocks per query block. */
     BLOCK_SPARSE("block_sparse") {
         @Override public HeadPattern pattern(int budget) { return new HeadPattern.BlockSparse(budget); }
-        @Override public int maxBudget(int n) { return (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK; }
+        @Override public int maxBudget(int n) { return BlockPlan.blocks(n); }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) {
             return b -> RangePlan.fromKeyBlocks(in.n(),
                 BlockSparseEstimator.topKeyBlocks(in.q(), in.k(), in.n(), in.d(), b));

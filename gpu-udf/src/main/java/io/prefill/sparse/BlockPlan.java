@@ -11,7 +11,13 @@ public interface BlockPlan {
 
     int seqLen();
 
-    default int numQueryBlocks() { return (seqLen() + BLOCK - 1) / BLOCK; }
+    /** The 64-token blocks that cover {@code tokens} tokens (query blocks and key blocks alike). */
+    static int blocks(int tokens) { return (tokens + BLOCK - 1) / BLOCK; }
+
+    /** {@link #blocks(int)} for token counts held in a long (memory estimates). */
+    static long blocks(long tokens) { return (tokens + BLOCK - 1) / BLOCK; }
+
+    default int numQueryBlocks() { return blocks(seqLen()); }
 
     /** Flattened [start0, end0, start1, end1, ...] key ranges (end exclusive), sorted, disjoint. */
     int[] ranges(int queryBlock);

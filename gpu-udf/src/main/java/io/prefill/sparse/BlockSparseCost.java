@@ -12,10 +12,10 @@ public final class BlockSparseCost {
     public static long computedEntries(int n, int topBlocks) {
         if (topBlocks < 1) throw new IllegalArgumentException("topBlocks must be >= 1, got " + topBlocks);
         long total = 0;
-        int blocks = (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK;
+        int blocks = BlockPlan.blocks(n);
         for (int b = 0; b < blocks; b++) {
             long rows = RangePlan.blockEnd(b, n) - (long) b * BlockPlan.BLOCK;
-            long kept = Math.min(Math.max(topBlocks, 2), b + 1);
+            long kept = BlockSparseEstimator.keptBlocks(topBlocks, b);
             total += (kept - 1) * BlockPlan.BLOCK * rows + rows * (rows + 1) / 2;
         }
         return total;

@@ -1,5 +1,6 @@
 package io.prefill.sparse;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -14,13 +15,19 @@ import java.util.stream.IntStream;
  * ({@link TopK}). Pooled vectors and block scores are float32 (sums in double).
  */
 public final class BlockSparseEstimator {
+    /** The smallest budget: block 0 and the diagonal block. */
+    public static final int MIN_BLOCKS = 2;
+
     private BlockSparseEstimator() { }
+
+    /** Key blocks query block b keeps under a budget of topBlocks: min(max(topBlocks, MIN_BLOCKS), b + 1). */
+    public static int keptBlocks(int topBlocks, int b) { return Math.min(Math.max(topBlocks, MIN_BLOCKS), b + 1); }
 
     /** Per query block, the kept key blocks, sorted ascending, all <= the query block. */
     public static int[][] topKeyBlocks(float[] q, float[] k, int n, int d, int topBlocks) {
         VerticalSlashEstimator.checkShapes(q, k, n, d);
         if (topBlocks < 1) throw new IllegalArgumentException("topBlocks must be >= 1, got " + topBlocks);
-        int blocks = (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK;
+        int blocks = BlockPlan.blocks(n);
         float[] pooledQ = meanPool(q, n, d);
         float[] pooledK = meanPool(k, n, d);
         int[][] kept = new int[blocks][];
@@ -28,7 +35,7 @@ public final class BlockSparseEstimator {
             float[] scores = blockScores(pooledQ, pooledK, b, d);
             scores[0] = Float.POSITIVE_INFINITY;
             scores[b] = Float.POSITIVE_INFINITY;
-            kept[b] = TopK.select(scores, b + 1, Math.min(Math.max(topBlocks, 2), b + 1));
+            kept[b] = TopK.select(scores, b + 1, keptBlocks(topBlocks, b));
         });
         return kept;
     }
@@ -47,13 +54,13 @@ public final class BlockSparseEstimator {
 
     /** [blocks, d] block means; the last, partial block is averaged over its real rows only. */
     static float[] meanPool(float[] x, int n, int d) {
-        int blocks = (n + BlockPlan.BLOCK - 1) / BlockPlan.BLOCK;
+        int blocks = BlockPlan.blocks(n);
         float[] pooled = new float[blocks * d];
         double[] sum = new double[d];
         for (int b = 0; b < blocks; b++) {
             int r0 = b * BlockPlan.BLOCK;
             int r1 = RangePlan.blockEnd(b, n);
-            java.util.Arrays.fill(sum, 0);
+            Arrays.fill(sum, 0);
             for (int i = r0; i < r1; i++) {
                 for (int c = 0; c < d; c++) sum[c] += x[i * d + c];
             }

@@ -23,7 +23,7 @@ public final class RangePlan implements BlockPlan {
      */
     public RangePlan(int n, int[][] ranges, int[][] columns) {
         if (n < 0) throw new IllegalArgumentException("negative sequence length " + n);
-        int blocks = (n + BLOCK - 1) / BLOCK;
+        int blocks = BlockPlan.blocks(n);
         if (ranges.length != blocks || columns.length != blocks) {
             throw new IllegalArgumentException("expected " + blocks + " query blocks for n=" + n
                 + ", got " + ranges.length + " range lists and " + columns.length + " column lists");
@@ -43,7 +43,7 @@ public final class RangePlan implements BlockPlan {
 
     /** Full causal attention: one range [0, r1) per query block. */
     public static RangePlan dense(int n) {
-        int blocks = (n + BLOCK - 1) / BLOCK;
+        int blocks = BlockPlan.blocks(n);
         int[][] ranges = new int[blocks][];
         int[][] columns = new int[blocks][];
         for (int b = 0; b < blocks; b++) {
@@ -62,7 +62,7 @@ public final class RangePlan implements BlockPlan {
     public static RangePlan fromVerticalSlash(int n, VerticalSlashIndex index) {
         int[] offsets = index.offsets();
         int[] cols = index.columns();
-        int blocks = (n + BLOCK - 1) / BLOCK;
+        int blocks = BlockPlan.blocks(n);
         int[][] ranges = new int[blocks][];
         int[][] leftovers = new int[blocks][];
         IntList merged = new IntList();
@@ -103,7 +103,7 @@ public final class RangePlan implements BlockPlan {
      * block) become ranges, adjacent ones merged, the diagonal block clipped to r1.
      */
     public static RangePlan fromKeyBlocks(int n, int[][] keyBlocks) {
-        int blocks = (n + BLOCK - 1) / BLOCK;
+        int blocks = BlockPlan.blocks(n);
         if (keyBlocks.length != blocks) {
             throw new IllegalArgumentException("expected " + blocks + " query blocks, got " + keyBlocks.length);
         }

@@ -20,10 +20,18 @@ public final class VerticalSlashEstimator {
     public static final int FORCED_COLUMNS = 30;
     /** Diagonals always kept: offsets 0..99, the local window. */
     public static final int FORCED_OFFSETS = 100;
+    /** The smallest vertical budget (columns) a head keeps, whatever its config says. */
     public static final int MIN_VERTICAL = 30;
+    /** The smallest slash budget (diagonals) a head keeps, whatever its config says. */
     public static final int MIN_SLASH = 50;
 
     private VerticalSlashEstimator() { }
+
+    /** Columns a head with this vertical_size keeps at n tokens: clamped to [MIN_VERTICAL, n]. */
+    public static int verticalBudget(int verticalSize, int n) { return Math.min(Math.max(verticalSize, MIN_VERTICAL), n); }
+
+    /** Diagonals a head with this slash_size keeps at n tokens: clamped to [MIN_SLASH, n]. */
+    public static int slashBudget(int slashSize, int n) { return Math.min(Math.max(slashSize, MIN_SLASH), n); }
 
     /** Raw scores before forcing: vertical[j] for key column j, slash[o] for offset o, both length n. */
     public record Scores(float[] vertical, float[] slash) { }
@@ -63,8 +71,8 @@ public final class VerticalSlashEstimator {
      * keeps the top columns and offsets.
      */
     public static VerticalSlashIndex select(Scores scores, int n, int verticalSize, int slashSize) {
-        int verticalBudget = Math.min(Math.max(verticalSize, MIN_VERTICAL), n);
-        int slashBudget = Math.min(Math.max(slashSize, MIN_SLASH), n);
+        int verticalBudget = verticalBudget(verticalSize, n);
+        int slashBudget = slashBudget(slashSize, n);
         float[] vertical = scores.vertical().clone();
         float[] slash = scores.slash().clone();
         for (int j = 0; j < Math.min(FORCED_COLUMNS, n); j++) vertical[j] = Float.POSITIVE_INFINITY;

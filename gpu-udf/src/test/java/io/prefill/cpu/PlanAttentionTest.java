@@ -85,7 +85,7 @@ class PlanAttentionTest {
         float[] v = TestInputs.gaussian(random, n, D, 1);
         float[] dense = new float[n * D];
         AttentionReference.causal(q, k, v, n, D, dense);
-        int blocks = (n + 63) / 64;
+        int blocks = BlockPlan.blocks(n);
         for (HeadPattern p : List.of(new HeadPattern.VerticalSlash(n, n), new HeadPattern.BlockSparse(blocks),
                                      new HeadPattern.AShape(0, n), new HeadPattern.Dense())) {
             float[] out = new float[n * D];

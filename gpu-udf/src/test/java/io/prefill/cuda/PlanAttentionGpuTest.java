@@ -88,7 +88,7 @@ class PlanAttentionGpuTest {
 
     /** Random disjoint ranges (any alignment, inside [0, r1)) plus leftover columns outside them. */
     static BlockPlan randomPlan(Random rnd, int n) {
-        int nqb = (n + 63) / 64;
+        int nqb = BlockPlan.blocks(n);
         int[][] ranges = new int[nqb][], cols = new int[nqb][];
         for (int qb = 0; qb < nqb; qb++) {
             int r1 = Math.min(qb * 64 + 64, n);

@@ -83,8 +83,8 @@ class VerticalSlashGpuTest {
                 // the budget's edge, see assertSameTopK) and exactly the same plan
                 VerticalSlashEstimator.Scores sc = VerticalSlashEstimator.scores(head(q, h, n, d), head(k, h / group, n, d), n, d);
                 VerticalSlashIndex cpu = VerticalSlashEstimator.select(sc, n, vSize, sSize);
-                assertSameTopK(sc.vertical(), VerticalSlashGpu.FORCED_COLUMNS, cpu.columns(), gCols[h], "columns head " + h + " " + s);
-                assertSameTopK(sc.slash(), VerticalSlashGpu.FORCED_OFFSETS, cpu.offsets(), gOffs[h], "offsets head " + h + " " + s);
+                assertSameTopK(sc.vertical(), VerticalSlashEstimator.FORCED_COLUMNS, cpu.columns(), gCols[h], "columns head " + h + " " + s);
+                assertSameTopK(sc.slash(), VerticalSlashEstimator.FORCED_OFFSETS, cpu.offsets(), gOffs[h], "offsets head " + h + " " + s);
                 if (mustCols != null) for (int c : mustCols) assertTrue(Arrays.binarySearch(gCols[h], c) >= 0, "planted column " + c);
                 if (mustOffs != null) for (int o : mustOffs) assertTrue(Arrays.binarySearch(gOffs[h], o) >= 0, "planted offset " + o);
                 cpuPlans[h] = RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(gCols[h], gOffs[h]));

@@ -1,5 +1,7 @@
 package io.prefill.search;
 
+import io.prefill.sparse.BlockPlan;
+
 import java.util.Random;
 
 /**
@@ -32,7 +34,7 @@ final class PlantedHeads {
 
     /** Query block b attends to the whole key block b / 2 (a far block, neither a column nor a diagonal). */
     static HeadInputs blockSparse(int n, long seed) {
-        int blocks = (n + 63) / 64;
+        int blocks = BlockPlan.blocks(n);
         double w = Math.PI / blocks;
         double a = 2.0 * Math.sqrt(D) * 10 / (w * w); // logit -10 one block away from the target
         float[] q = new float[n * D], k = new float[n * D];

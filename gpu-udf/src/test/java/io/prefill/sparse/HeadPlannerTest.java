@@ -30,7 +30,7 @@ class HeadPlannerTest {
     @ValueSource(ints = {1, 63, 200, 1537})
     void budgetsCoveringEverythingGiveEveryCausalEntry(int n) {
         float[] q = random(n, 3), k = random(n, 4);
-        int blocks = (n + 63) / 64;
+        int blocks = BlockPlan.blocks(n);
         List<HeadPattern> patterns = List.of(new HeadPattern.VerticalSlash(n, n), new HeadPattern.AShape(0, n),
             new HeadPattern.BlockSparse(blocks));
         for (HeadPattern p : patterns) {

@@ -30,7 +30,7 @@ class RangePlanTest {
     @ValueSource(ints = {1, 63, 65, 200, 1000})
     void keyBlockPlanContainsExactlyTheSelectedBlocks(int n) {
         Random random = new Random(n);
-        int blocks = (n + 63) / 64;
+        int blocks = BlockPlan.blocks(n);
         int[][] keyBlocks = new int[blocks][];
         for (int b = 0; b < blocks; b++) {
             keyBlocks[b] = TestInputs.randomSubset(random, b + 1, 1 + random.nextInt(b + 1));

@@ -11,6 +11,7 @@ import io.prefill.cuda.PlanPick;
 import io.prefill.cuda.VerticalSlashGpu;
 import io.prefill.cuda.VsSelection;
 import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.VerticalSlashEstimator;
 
 import java.util.TreeSet;
 import java.util.stream.IntStream;
@@ -102,8 +103,8 @@ public final class LayerPlanner {
             if (fixedCols[h] != null) {
                 sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
             } else if (override != null) {
-                int[][] chosen = override.select(layer, h, n, VerticalSlashGpu.clampColumns(vertical[h], n),
-                        VerticalSlashGpu.clampOffsets(slash[h], n));
+                int[][] chosen = override.select(layer, h, n, VerticalSlashEstimator.verticalBudget(vertical[h], n),
+                        VerticalSlashEstimator.slashBudget(slash[h], n));
                 sel.overwrite(h, chosen[0], chosen[1], stream);
             }
         }

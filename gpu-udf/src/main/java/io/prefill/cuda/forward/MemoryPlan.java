@@ -2,6 +2,7 @@ package io.prefill.cuda.forward;
 
 import io.prefill.engine.DocumentException;
 import io.prefill.model.ModelConfig;
+import io.prefill.sparse.BlockPlan;
 
 /**
  * The device memory of one document's layer-streaming pre-fill. Only the current layer's K and V
@@ -40,7 +41,7 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
      * columns and 64 ranges per head and query block (MInference's Llama-3 config averages ~800).
      */
     public static long attentionBytes(ModelConfig c, long n) {
-        long heads = c.numHeads(), blocks = (n + 63) / 64;
+        long heads = c.numHeads(), blocks = BlockPlan.blocks(n);
         return 28L * heads * n + 2 * heads * blocks * (4L * 1024 + 8L * 64) + 64 * MIB;
     }
 

@@ -21,6 +21,7 @@ import io.prefill.search.PatternFamily;
 import io.prefill.search.PatternSearch;
 import io.prefill.search.SearchOptions;
 import io.prefill.search.SearchOutcome;
+import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.BlockSparseCost;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
@@ -104,7 +105,7 @@ class GpuPatternSearchTest {
             out = PatternSearch.run("tiny", config, scorer, List.of(doc("long", n, 4)), options, null, null);
         }
         int aShape = BudgetFit.fit(b -> RangePlan.fromVerticalSlash(n, VerticalSlashIndex.aShape(n, 64, b)), 1, n, 0.1).budget();
-        int blocks = BudgetFit.fitAll(1, 1, (n + 63) / 64, 0.1, b -> new double[] {BlockSparseCost.density(n, b[0])}).budgets()[0];
+        int blocks = BudgetFit.fitAll(1, 1, BlockPlan.blocks(n), 0.1, b -> new double[] {BlockSparseCost.density(n, b[0])}).budgets()[0];
         for (int l = 0; l < SPEC.numLayers(); l++) {
             for (int h = 0; h < SPEC.numHeads(); h++) {
                 for (CandidateScore c : out.head(l, h).candidates()) {
