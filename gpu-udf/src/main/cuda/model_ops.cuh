@@ -333,7 +333,7 @@ __device__ void gemv_rows(const bf16* W, const float* x, int rows, int cols, flo
 }
 
 // ---- 7. log-softmax over the vocabulary and the k largest logits, one block ----
-// Same answer as io.prefill.engine.TopK: ids by descending logit, ties to the smaller id (-0 and
+// Same answer as io.prefill.engine.TokenLogprobs: ids by descending logit, ties to the smaller id (-0 and
 // +0 count as equal, as their log-probabilities are); log p = (z - max) - log(sum exp(z - max)),
 // the sum accumulated in double. NaN logits are not supported.
 

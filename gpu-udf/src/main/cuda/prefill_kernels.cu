@@ -1,4 +1,4 @@
-// The kernels the Java side loads by name (io.prefill.cuda.KernelNames). One translation unit so
+// The kernels the Java launchers of io.prefill.cuda look up by name (KernelModule.kernel). One translation unit so
 // that one nvcc call builds one fatbin. Layout and algorithms are described in the headers.
 #include "block_sparse.cuh"
 #include "pair_plan.cuh"

@@ -2,6 +2,7 @@ package io.prefill.cpu;
 
 import io.prefill.sparse.BlockPlan;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -46,7 +47,7 @@ public final class PlanAttention {
                 logits[t] = AttentionReference.dot(q, i, k, keys[t], d) * scale;
                 max = Math.max(max, logits[t]);
             }
-            java.util.Arrays.fill(acc, 0);
+            Arrays.fill(acc, 0);
             double normaliser = 0;
             for (int t = 0; t < count; t++) {
                 double w = Math.exp(logits[t] - max);

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static io.prefill.cuda.CudaCheck.check;
 
+import java.util.ArrayDeque;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
 
@@ -21,8 +22,8 @@ public final class DeviceArena implements AutoCloseable {
      * compute-sanitizer memcheck sees an access past a buffer's end (inside one arena it cannot).
      */
     private final boolean separate = Boolean.getBoolean("prefill.cuda.separateAllocations");
-    private final java.util.ArrayDeque<long[]> separateMarks = new java.util.ArrayDeque<>();
-    private final java.util.ArrayDeque<CUdeviceptr> separatePointers = new java.util.ArrayDeque<>();
+    private final ArrayDeque<long[]> separateMarks = new ArrayDeque<>();
+    private final ArrayDeque<CUdeviceptr> separatePointers = new ArrayDeque<>();
 
     public DeviceArena(CudaDevice device, long capacityBytes) {
         this.device = device;

@@ -197,7 +197,7 @@ public final class ModelKernels {
 
     /**
      * The min(k, vocab) largest logits, best first (ties: smaller id), and their log-probabilities
-     * (z - max) - log(sum exp(z - max)): the answer of io.prefill.engine.TopK. One block.
+     * (z - max) - log(sum exp(z - max)): the answer of io.prefill.engine.TokenLogprobs. One block.
      *
      * @param logits   fp32 [vocab], no NaN
      * @param k        1..64

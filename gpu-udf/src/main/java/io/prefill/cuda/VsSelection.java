@@ -1,5 +1,7 @@
 package io.prefill.cuda;
 
+import java.util.Arrays;
+
 /**
  * Chosen key columns and diagonal offsets of every head, ascending, on the device:
  * head h has kCols[h] columns at cols[h * colsMax ..] and kOffs[h] offsets at offs[h * offsMax ..].
@@ -58,7 +60,7 @@ public record VsSelection(int heads, DeviceBuffer cols, DeviceBuffer kCols, int 
         data.download(s, all);
         counts.download(s, k);
         int[][] out = new int[heads][];
-        for (int h = 0; h < heads; h++) out[h] = java.util.Arrays.copyOfRange(all, h * max, h * max + k[h]);
+        for (int h = 0; h < heads; h++) out[h] = Arrays.copyOfRange(all, h * max, h * max + k[h]);
         return out;
     }
 }

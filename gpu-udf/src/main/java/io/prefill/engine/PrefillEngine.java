@@ -136,8 +136,8 @@ public final class PrefillEngine implements AutoCloseable {
     }
 
     private FirstToken firstToken(float[] logits) {
-        double[] logprobs = TopK.logSoftmax(logits);
-        int[] top = TopK.largest(logprobs, options.topK());
+        double[] logprobs = TokenLogprobs.logSoftmax(logits);
+        int[] top = TokenLogprobs.largest(logprobs, options.topK());
         String[] texts = new String[top.length];
         double[] lps = new double[top.length];
         for (int i = 0; i < top.length; i++) {

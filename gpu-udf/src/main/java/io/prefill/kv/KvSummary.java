@@ -1,6 +1,7 @@
 package io.prefill.kv;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * A document's digest of its pre-filled KV cache: per layer and KV head, the kept positions with
@@ -43,10 +44,10 @@ public record KvSummary(String model, int promptTokens, int headDim, HeadKv[][] 
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof KvSummary s && java.util.Objects.equals(model, s.model) && promptTokens == s.promptTokens
+        return o instanceof KvSummary s && Objects.equals(model, s.model) && promptTokens == s.promptTokens
                 && headDim == s.headDim && Arrays.deepEquals(heads, s.heads);
     }
 
     @Override
-    public int hashCode() { return java.util.Objects.hash(model, promptTokens, headDim, Arrays.deepHashCode(heads)); }
+    public int hashCode() { return Objects.hash(model, promptTokens, headDim, Arrays.deepHashCode(heads)); }
 }

@@ -14,7 +14,7 @@ public record KvSummaryResult(KvSummary summary, int promptTokens, String errorK
         return new KvSummaryResult(null, promptTokens, kind, message);
     }
 
-    public boolean isOk() { return error == null; }
+    public boolean ok() { return error == null; }
 
     /** The error of a summary over the limit, before any of it is built: the numbers say why. */
     public static KvSummaryResult tooLarge(int promptTokens, int prefilled, long bytes, KvSummaryOptions o,

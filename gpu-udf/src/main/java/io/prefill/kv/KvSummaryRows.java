@@ -5,10 +5,13 @@ import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import scala.collection.immutable.Seq;
+import scala.jdk.javaapi.CollectionConverters;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Between a {@link KvSummaryResult} and its Parquet rows ({@link #KV_LAYER}): one row
@@ -61,8 +64,8 @@ public final class KvSummaryRows {
     }
 
     /** Rows hold Scala sequences, as rows read back from Parquet do, so one reader serves both. */
-    private static <T> scala.collection.immutable.Seq<T> seq(List<T> list) {
-        return scala.jdk.javaapi.CollectionConverters.asScala(list).toList();
+    private static <T> Seq<T> seq(List<T> list) {
+        return CollectionConverters.asScala(list).toList();
     }
 
     private static Row row(String model, int promptTokens, Integer layer, Object heads, Integer headDim, String dtype,
@@ -95,7 +98,7 @@ public final class KvSummaryRows {
                 throw new IllegalArgumentException(what + ": layer " + l + " is duplicated or out of range for "
                         + rows.size() + " rows");
             }
-            if (!java.util.Objects.equals(model, r.getAs("model")) || n != r.<Integer>getAs("prompt_tokens")
+            if (!Objects.equals(model, r.getAs("model")) || n != r.<Integer>getAs("prompt_tokens")
                     || d != r.<Integer>getAs("head_dim") || !KvSummary.DTYPE.equals(r.getAs("dtype"))) {
                 throw new IllegalArgumentException(what + ": layer " + l + " disagrees on model, prompt_tokens, head_dim or dtype");
             }

@@ -2,6 +2,7 @@ package io.prefill.search;
 
 import io.prefill.sparse.BlockPlan;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Function;
@@ -72,7 +73,7 @@ public final class BudgetFit {
 
     private static int[] filled(int n, int value) {
         int[] a = new int[n];
-        java.util.Arrays.fill(a, value);
+        Arrays.fill(a, value);
         return a;
     }
 }

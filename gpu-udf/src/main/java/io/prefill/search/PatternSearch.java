@@ -7,6 +7,7 @@ import io.prefill.sparse.PatternConfig;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Offline pattern search: a dense pre-fill of every calibration document, and for each layer and
@@ -54,7 +55,7 @@ public final class PatternSearch {
             CalibrationDocument doc = documents.get(i);
             long t0 = System.nanoTime();
             perDocument.add(scorer.score(doc, options, skip));
-            System.err.printf(java.util.Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
+            System.err.printf(Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
                 i + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
         }
         int longest = longestDocument(documents);

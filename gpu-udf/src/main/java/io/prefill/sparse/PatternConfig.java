@@ -5,6 +5,7 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -87,7 +88,7 @@ public record PatternConfig(String model, int numLayers, int numHeads, int minSp
     /** The same pattern for every head. */
     public static PatternConfig uniform(String model, int layers, int heads, int minSparseLength, HeadPattern p) {
         List<List<HeadPattern>> rows = new ArrayList<>();
-        for (int l = 0; l < layers; l++) rows.add(java.util.Collections.nCopies(heads, p));
+        for (int l = 0; l < layers; l++) rows.add(Collections.nCopies(heads, p));
         return new PatternConfig(model, layers, heads, minSparseLength, List.copyOf(rows));
     }
 }

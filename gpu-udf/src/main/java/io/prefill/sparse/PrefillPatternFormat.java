@@ -1,8 +1,10 @@
 package io.prefill.sparse;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,7 +49,7 @@ final class PrefillPatternFormat {
             ConfigLocation at = file.layer(l);
             JsonNode layer = layerList.get(l);
             if (!layer.isObject()) throw at.error("expected an object mapping head index to pattern");
-            List<HeadPattern> row = new ArrayList<>(java.util.Collections.nCopies(heads, fallback));
+            List<HeadPattern> row = new ArrayList<>(Collections.nCopies(heads, fallback));
             Iterator<Map.Entry<String, JsonNode>> entries = layer.fields();
             while (entries.hasNext()) {
                 Map.Entry<String, JsonNode> entry = entries.next();
@@ -143,7 +145,7 @@ final class PrefillPatternFormat {
     private static String quoted(String text) {
         try {
             return PatternConfigReader.JSON.writeValueAsString(text);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot quote a string", e);
         }
     }

@@ -4,6 +4,7 @@ import io.prefill.cuda.forward.CudaBackendOptions;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
+import io.prefill.model.ModelConfig;
 import io.prefill.sparse.PatternConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
@@ -94,7 +95,7 @@ public final class EngineCache {
     }
 
     /** The spec's pattern config, checked against the model; MInference's default when it has none. */
-    public static PatternConfig patternsOf(EngineSpec spec, io.prefill.model.ModelConfig config) {
+    public static PatternConfig patternsOf(EngineSpec spec, ModelConfig config) {
         PatternConfig patterns = spec.patterns() == null
                 ? PatternConfig.uniform("default", config.numLayers(), config.numHeads(),
                         PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)

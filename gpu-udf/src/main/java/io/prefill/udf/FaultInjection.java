@@ -1,5 +1,7 @@
 package io.prefill.udf;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 
@@ -11,7 +13,7 @@ import org.apache.spark.TaskContext;
 public final class FaultInjection {
     public static final String CONF = "spark.prefill.test.failFirstAttemptOfPartition";
 
-    private static final java.util.Set<Long> FIRST_ROW_DONE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<Long> FIRST_ROW_DONE = ConcurrentHashMap.newKeySet();
 
     private FaultInjection() { }
 

@@ -1,8 +1,12 @@
 package io.prefill.udf;
 
+import io.prefill.engine.Backends;
 import io.prefill.engine.DocumentResult;
+import io.prefill.engine.EngineOptions;
 import io.prefill.engine.FirstToken;
+import io.prefill.engine.LengthPolicy;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.engine.PromptTemplate;
 import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -12,8 +16,10 @@ import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.util.LongAccumulator;
 
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.function.Function;
 
 import static org.apache.spark.sql.functions.udf;
 
@@ -56,9 +62,9 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend, int topK) {
         PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));
         EngineSpec spec = new EngineSpec(modelUri, patterns, patternsFile == null ? "default" : patternsFile,
-                io.prefill.engine.Backends.validate(backend),
-                new io.prefill.engine.EngineOptions(topK, 0, io.prefill.engine.LengthPolicy.ERROR,
-                        io.prefill.engine.PromptTemplate.none()));
+                Backends.validate(backend),
+                new EngineOptions(topK, 0, LengthPolicy.ERROR,
+                        PromptTemplate.none()));
         EngineCache.get(spec);
         register(spark, spec, JobCounters.create(spark));
     }
@@ -74,7 +80,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      * Runs one document's work on this executor's engine for spec, holding the GPU's lock when the
      * engine is bound to one (shared by every pre-fill SQL function).
      */
-    static <T> T onEngine(EngineSpec spec, java.util.function.Function<PrefillEngine, T> work) {
+    static <T> T onEngine(EngineSpec spec, Function<PrefillEngine, T> work) {
         FaultInjection.maybeFail();
         int device = EngineCache.deviceFor(spec);
         PrefillEngine engine;
@@ -113,7 +119,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
     /** Spark accumulators the driver reads for progress lines. */
     public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator errors,
-                              LongAccumulator prefillMicros) implements java.io.Serializable {
+                              LongAccumulator prefillMicros) implements Serializable {
         public static JobCounters create(SparkSession spark) {
             var sc = spark.sparkContext();
             return new JobCounters(sc.longAccumulator("prefill documents"), sc.longAccumulator("prefill tokens"),

@@ -3,7 +3,7 @@ package io.prefill.cuda;
 import static io.prefill.cuda.GpuTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.prefill.engine.TopK;
+import io.prefill.engine.TokenLogprobs;
 import io.prefill.model.RopeFrequencies;
 import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
@@ -321,8 +321,8 @@ class ModelKernelsGpuTest {
             }
             default -> throw new IllegalArgumentException(kind);
         }
-        double[] lp = TopK.logSoftmax(z);
-        int[] want = TopK.largest(lp, k);
+        double[] lp = TokenLogprobs.logSoftmax(z);
+        int[] want = TokenLogprobs.largest(lp, k);
         int m = want.length;
         long mark = arena().mark();
         try {

@@ -3,7 +3,7 @@ package io.prefill.kv;
 import io.prefill.cpu.CpuDecodeStep;
 import io.prefill.cpu.CpuForwardPass;
 import io.prefill.engine.ForwardOutput;
-import io.prefill.engine.TopK;
+import io.prefill.engine.TokenLogprobs;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
@@ -129,8 +129,8 @@ class KvSummaryDecodeTest {
     }
 
     private static double kl(float[] p, float[] q) {
-        double[] lp = TopK.logSoftmax(p);
-        double[] lq = TopK.logSoftmax(q);
+        double[] lp = TokenLogprobs.logSoftmax(p);
+        double[] lq = TokenLogprobs.logSoftmax(q);
         double s = 0;
         for (int i = 0; i < lp.length; i++) s += Math.exp(lp[i]) * (lp[i] - lq[i]);
         return s;

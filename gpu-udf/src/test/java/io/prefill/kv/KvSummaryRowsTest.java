@@ -36,7 +36,7 @@ class KvSummaryRowsTest {
             KvSummaryOptions o = new KvSummaryOptions(8, 20, 4, 7, KvSummaryOptions.Pooling.MAX, 0);
             String text = "The quarterly report was filed on time by the north office. ".repeat(20);
             DocumentOutputs out = engine.prefillWithKvSummary(text, null, o, ModelIdentity.of("file:/models/tiny-llama/", model.config()));
-            assertTrue(out.first().ok() && out.kv().isOk(), String.valueOf(out.kv().error()));
+            assertTrue(out.first().ok() && out.kv().ok(), String.valueOf(out.kv().error()));
             KvSummary s = out.kv().summary();
             assertTrue(s.model().startsWith("tiny-llama@"), s.model());
             assertEquals(32, s.head(0, 0).kept());

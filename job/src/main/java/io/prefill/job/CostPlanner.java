@@ -5,6 +5,7 @@ import io.prefill.engine.PrefillEngine;
 import io.prefill.sparse.PatternConfig;
 import io.prefill.udf.EngineCache;
 import io.prefill.udf.EngineSpec;
+import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -17,6 +18,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +51,7 @@ final class CostPlanner {
         List<Row> counts = keyed.select(col(ROW), col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).javaRDD()
                 .mapPartitions(rows -> {
                     PrefillEngine engine = EngineCache.get(spec, EngineCache.deviceFor(spec));
-                    java.util.ArrayList<Row> out = new java.util.ArrayList<>();
+                    ArrayList<Row> out = new ArrayList<>();
                     while (rows.hasNext()) {
                         Row r = rows.next();
                         out.add(RowFactory.create(r.getLong(0), engine.plannedTokens(r.getString(1), r.getString(2))));
@@ -95,7 +97,7 @@ final class CostPlanner {
     }
 
     /** Sends key k to partition k: the plan already decided where each document goes. */
-    static final class ExactPartitioner extends org.apache.spark.Partitioner {
+    static final class ExactPartitioner extends Partitioner {
         private final int partitions;
 
         ExactPartitioner(int partitions) { this.partitions = partitions; }

@@ -1,5 +1,6 @@
 package io.prefill.job;
 
+import io.prefill.job.report.ReportMain;
 import io.prefill.model.TextTokenizer;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
@@ -52,7 +53,7 @@ public final class DemoMain {
                 + (Files.isRegularFile(patterns) ? patterns : "the default config"));
         PrefillJob.main(job.toArray(String[]::new));
         System.out.println("[demo] output: " + output);
-        Path report = io.prefill.job.report.ReportMain.writeLocal(output.toString(),
+        Path report = ReportMain.writeLocal(output.toString(),
                 Files.isRegularFile(patterns) ? patterns.toString() : null, work.resolve("report"));
         System.out.println("[demo] report: " + report);
     }

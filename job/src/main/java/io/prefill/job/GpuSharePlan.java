@@ -1,5 +1,6 @@
 package io.prefill.job;
 
+import io.prefill.udf.GpuBinding;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -24,7 +25,7 @@ public record GpuSharePlan(double cardGiB, double engineBudgetGiB, double rapids
     public static final double MIN_RAPIDS_FRACTION = 0.05;
 
     public static final String PLUGIN_CLASS = "com.nvidia.spark.SQLPlugin";
-    public static final String ENGINE_BUDGET_CONF = io.prefill.udf.GpuBinding.MEMORY_BUDGET_CONF;
+    public static final String ENGINE_BUDGET_CONF = GpuBinding.MEMORY_BUDGET_CONF;
 
     public static GpuSharePlan of(double cardGiB, double engineBudgetGiB) {
         return of(cardGiB, engineBudgetGiB, DEFAULT_RAPIDS_RESERVE_GIB);

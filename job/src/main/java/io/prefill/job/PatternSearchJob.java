@@ -14,6 +14,7 @@ import io.prefill.search.SearchReport;
 import io.prefill.search.SearchedConfigWriter;
 import io.prefill.sparse.PatternConfig;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,7 +53,7 @@ public final class PatternSearchJob {
     }
 
     /** The whole application without exiting: for tests and callers in the same JVM. */
-    public static SearchOutcome run(SearchJobOptions o) throws java.io.IOException {
+    public static SearchOutcome run(SearchJobOptions o) throws IOException {
         List<CalibrationReader.Text> texts = CalibrationReader.read(o.calibration());
         try (LoadedModel model = LoadedModel.open(o.model())) {
             PatternConfig pinned = o.pinned() == null ? null : PatternConfig.read(o.pinned());

@@ -22,6 +22,7 @@ import io.prefill.model.RopeFrequencies;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * The whole pre-fill on one GPU, layer by layer, the twin of {@link io.prefill.cpu.CpuForwardPass}:
@@ -84,7 +85,7 @@ public final class CudaForwardPass implements ForwardBackend {
     }
 
     private static CudaForwardPass open(ModelConfig config, PatternConfig patterns, CudaBackendOptions options,
-                                        java.util.function.BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
+                                        BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
         checkSupported(config, patterns);
         CudaDevice device = CudaDevice.open(options.device());
         KernelModule module = KernelModule.of(device);

@@ -11,6 +11,7 @@ import io.prefill.model.ModelWeights;
 import io.prefill.model.TensorView;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -166,7 +167,7 @@ public final class DeviceModel implements AutoCloseable {
 
         DeviceBuffer ones(DeviceBuffer b, int count) {
             float[] one = new float[count];
-            java.util.Arrays.fill(one, 1f);
+            Arrays.fill(one, 1f);
             b.upload(stream, one);
             return b;
         }

@@ -11,6 +11,7 @@ import io.prefill.engine.AttentionStats;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -54,7 +55,7 @@ final class LayerAttention {
         HeadPattern[] p = IntStream.range(0, heads).mapToObj(h -> patterns.pattern(layer, h)).toArray(HeadPattern[]::new);
         AttentionKernels attention = new AttentionKernels(module, stream);
         boolean sparse = n >= patterns.minSparseLength();
-        int sparseHeads = sparse ? (int) java.util.Arrays.stream(p).filter(x -> !(x instanceof HeadPattern.Dense)).count() : 0;
+        int sparseHeads = sparse ? (int) Arrays.stream(p).filter(x -> !(x instanceof HeadPattern.Dense)).count() : 0;
         if (sparseHeads == 0) {
             attention.dense(q, k, v, out, s);
             clock.mark(StageClock.Stage.ATTENTION);
@@ -62,7 +63,7 @@ final class LayerAttention {
         }
         long mark = arena.mark();
         try {
-            boolean anyBlockSparse = java.util.Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
+            boolean anyBlockSparse = Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
             DevicePlan plan = new LayerPlanner(module, stream, override).plan(layer, p, q, k, s, arena);
             clock.mark(StageClock.Stage.ESTIMATE);
             // the pair kernels (two query blocks per CTA) beat the 64-row mma.sync kernel on VS and

@@ -2,6 +2,7 @@ package io.prefill.job.report;
 
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.title.TextTitle;
 
@@ -32,7 +33,7 @@ final class ChartStyle {
             plot.setDomainGridlineStroke(new BasicStroke(1f));
             plot.setRangeGridlineStroke(new BasicStroke(1f));
             plot.setOutlinePaint(Color.GRAY);
-            for (var axis : new org.jfree.chart.axis.ValueAxis[]{plot.getDomainAxis(), plot.getRangeAxis()}) {
+            for (var axis : new ValueAxis[]{plot.getDomainAxis(), plot.getRangeAxis()}) {
                 axis.setLabelFont(AXIS_LABEL);
                 axis.setTickLabelFont(TICK_LABEL);
             }

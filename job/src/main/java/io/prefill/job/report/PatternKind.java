@@ -2,6 +2,8 @@ package io.prefill.job.report;
 
 import io.prefill.sparse.HeadPattern;
 
+import java.awt.Color;
+
 /**
  * The four head patterns as categories, named as in pattern config files, with the colour the
  * heat map gives each (Okabe-Ito palette, so the categories stay apart for colour-blind readers).
@@ -28,7 +30,7 @@ public enum PatternKind {
     /** The name shown in legends ("vertical-slash"). */
     public String label() { return label; }
 
-    public java.awt.Color color() { return new java.awt.Color(rgb); }
+    public Color color() { return new Color(rgb); }
 
     public static PatternKind of(HeadPattern p) {
         if (p instanceof HeadPattern.Dense) return DENSE;

@@ -5,11 +5,11 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-class TopKTest {
+class TokenLogprobsTest {
     @Test
     void logSoftmaxSumsToOneAndKeepsOrder() {
         float[] logits = {1f, 3f, -2f, 3f, 0.5f};
-        double[] lp = TopK.logSoftmax(logits);
+        double[] lp = TokenLogprobs.logSoftmax(logits);
         double sum = 0;
         for (double v : lp) sum += Math.exp(v);
         assertEquals(1.0, sum, 1e-12);
@@ -18,14 +18,14 @@ class TopKTest {
 
     @Test
     void logSoftmaxIsStableForHugeLogits() {
-        double[] lp = TopK.logSoftmax(new float[]{1e30f, 1e30f});
+        double[] lp = TokenLogprobs.logSoftmax(new float[]{1e30f, 1e30f});
         assertEquals(Math.log(0.5), lp[0], 1e-12);
     }
 
     @Test
     void largestIsBestFirstWithTiesToSmallerIndex() {
         double[] v = {0.1, 0.7, 0.3, 0.7, 0.5};
-        assertArrayEquals(new int[]{1, 3, 4}, TopK.largest(v, 3));
-        assertArrayEquals(new int[]{1, 3, 4, 2, 0}, TopK.largest(v, 10));
+        assertArrayEquals(new int[]{1, 3, 4}, TokenLogprobs.largest(v, 3));
+        assertArrayEquals(new int[]{1, 3, 4, 2, 0}, TokenLogprobs.largest(v, 10));
     }
 }

@@ -3,8 +3,8 @@ package io.prefill.engine;
 import java.util.Arrays;
 
 /** Log-softmax over the vocabulary and the k most likely tokens, best first (ties: smaller id). */
-public final class TopK {
-    private TopK() { }
+public final class TokenLogprobs {
+    private TokenLogprobs() { }
 
     /** Log-probabilities of logits, computed in double for a stable log-sum-exp. */
     public static double[] logSoftmax(float[] logits) {
