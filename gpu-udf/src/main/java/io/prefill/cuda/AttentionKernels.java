@@ -13,15 +13,11 @@ public final class AttentionKernels {
     /**
      * Kernel variants (see attention.cuh, attention_wgmma.cuh): rows per CTA = warps x 16 x m-tiles
      * per warp. On sm_90a the wgmma kernel PLAN_WG is the default of withPlan and also replaces the
-     * pair kernels for VS and A-shape plans (see {@link #pairPlanPays}; H100, n = 128K: 37.0 / 40.3 /
-     * 25.2 ms on VS / block-sparse / A-shape against 45.9 (PAIR_V2_HM) / 50.7 (V2_GM) / 30.5
-     * (PAIR_V2)). Measured
-     * on an H100 (BENCHMARKS.md): DENSE_MT2 beats DENSE_MT1 by ~10%; PLAN_MT1 and PLAN_OCC3 (Q
-     * aliased into a K buffer, 3 CTAs per SM) are within noise of each other; PLAN_PAIR
-     * ({@link #withPairPlan}) is ~7% faster on vertical-slash and A-shape plans and ~70% slower on
-     * block-sparse ones. A 2-warp x 32-row plan variant ran at 172 TFLOP/s and was dropped. The V2
-     * kernels (H200, same call as the old ones, n=128K): PLAN_V2_HM 49.1 ms vs PLAN_MT1 56.7 on
-     * block-sparse; PLAN_PAIR_V2(_HM) 46.7 vs 53.1 ms on VS and 29.9 vs 33.2 ms on A-shape.
+     * pair kernels for VS and A-shape plans (see {@link #pairPlanPays}). The others stay selectable
+     * for comparison: DENSE_MT2 is faster than DENSE_MT1; PLAN_OCC3 (Q aliased into a K buffer, 3
+     * CTAs per SM) does no better than PLAN_MT1; PLAN_PAIR ({@link #withPairPlan}) pays on
+     * vertical-slash and A-shape plans and loses on block-sparse ones; the V2 kernels are faster
+     * than the ones they replace. BENCHMARKS.md has the measurements behind each choice.
      */
     public enum Variant {
         DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
@@ -38,8 +34,8 @@ public final class AttentionKernels {
         PLAN_V2_HM("attention_plan_v2hm_d", 4, 1, true),
         /**
          * PLAN_V2 on the same grid walked KV-head-major with the query heads of one GQA group side
-         * by side; the default of withPlan where the sm_90a build does not run (H100, block-sparse,
-         * two calls: 1.5-3% faster than PLAN_V2_HM at 128K and 512K, e.g. 50.2 vs 51.5-52.4 ms at 128K).
+         * by side; the default of withPlan where the sm_90a build does not run (slightly faster than
+         * PLAN_V2_HM on block-sparse plans: BENCHMARKS.md, attn-speed2).
          */
         PLAN_V2_GM("attention_plan_v2gm_d", 4, 1, true),
         /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
@@ -226,9 +222,8 @@ public final class AttentionKernels {
     /**
      * Whether {@link #withPairPlan} (after building the pair plan) is the faster way to run a plan of
      * ranges and gathered columns (vertical-slash, A-shape) than {@link #withPlan}: true for the
-     * mma.sync kernels, false where withPlan runs a wgmma kernel (H100, 2026-11-28, n = 128K: VS
-     * 37.0 ms with PLAN_WG against 45.9 with PLAN_PAIR_V2_HM, A-shape 24.6-25.2 against 30.5 with
-     * PLAN_PAIR_V2; BENCHMARKS.md), unless a pair kernel was chosen explicitly.
+     * mma.sync kernels, false where withPlan runs a wgmma kernel (the 64-row wgmma kernel beats the
+     * pair kernels on both: BENCHMARKS.md, wgmma), unless a pair kernel was chosen explicitly.
      */
     public boolean pairPlanPays() { return pairVariant != null || !planVariant().wgmma(); }
 
@@ -240,8 +235,8 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         // Head-major grid when the plan gathers columns: each head's scattered columns then stay in
-        // L2 while its query blocks run (VS at 512K on an H200: 193.9 vs 199.7 ms); plans of ranges
-        // only (A-shape) are faster with the heads of one query block side by side (121.2 vs 126.7).
+        // L2 while its query blocks run; plans of ranges only (A-shape) are faster with the heads of
+        // one query block side by side (BENCHMARKS.md, attn-speed).
         Variant x = pairVariant != null ? pairVariant
                 : pair.numColumns() > 0 ? Variant.PLAN_PAIR_V2_HM : Variant.PLAN_PAIR_V2;
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
