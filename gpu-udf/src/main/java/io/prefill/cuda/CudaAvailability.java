@@ -37,17 +37,41 @@ public final class CudaAvailability {
         return a;
     }
 
-    private static CudaAvailability doProbe() {
-        if (KernelBinary.fatbin().isEmpty()) return new CudaAvailability(false, KernelBinary.buildNote(), 0);
-        try {
+    /** The two driver calls the probe makes; a seam so that each outcome can be tested without a GPU. */
+    interface Driver {
+        /** cuInit(0)'s result code. */
+        int init();
+
+        /** cuDeviceGetCount's result code; the count in count[0]. */
+        int deviceCount(int[] count);
+    }
+
+    private static final Driver JCUDA = new Driver() {
+        @Override
+        public int init() {
             JCudaDriver.setExceptionsEnabled(false);
-            int r = JCudaDriver.cuInit(0);
+            return JCudaDriver.cuInit(0);
+        }
+
+        @Override
+        public int deviceCount(int[] count) { return JCudaDriver.cuDeviceGetCount(count); }
+    };
+
+    private static CudaAvailability doProbe() {
+        return probe(KernelBinary.fatbin().isPresent(), KernelBinary.buildNote(), JCUDA);
+    }
+
+    /** The answer for a build with or without kernels, whose status reads buildNote, on this driver. */
+    static CudaAvailability probe(boolean kernelsBuilt, String buildNote, Driver driver) {
+        if (!kernelsBuilt) return new CudaAvailability(false, buildNote, 0);
+        try {
+            int r = driver.init();
             if (r != 0) return new CudaAvailability(false, "cuInit failed: " + CudaCheck.describe(r), 0);
             int[] count = new int[1];
-            r = JCudaDriver.cuDeviceGetCount(count);
+            r = driver.deviceCount(count);
             if (r != 0) return new CudaAvailability(false, "cuDeviceGetCount failed: " + CudaCheck.describe(r), 0);
             if (count[0] == 0) return new CudaAvailability(false, "no CUDA device", 0);
-            return new CudaAvailability(true, count[0] + " CUDA device(s); " + KernelBinary.buildNote(), count[0]);
+            return new CudaAvailability(true, count[0] + " CUDA device(s); " + buildNote, count[0]);
         } catch (Throwable t) {  // UnsatisfiedLinkError when JCuda's natives or libcuda.so.1 are missing
             return new CudaAvailability(false, "JCuda driver library unavailable: " + t, 0);
         }
