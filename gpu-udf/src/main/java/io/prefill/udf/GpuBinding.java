@@ -7,6 +7,7 @@ import scala.Option;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * Which GPU a task may use, as Spark's resource scheduler assigned it
@@ -55,7 +56,23 @@ public final class GpuBinding {
         return 0;
     }
 
-    public static ReentrantLock lock(int device) {
+    /**
+     * Runs work on a device while holding its lock, so tasks sharing the GPU take turns (in arrival
+     * order) and each may use the whole card; other devices are not held up. Device -1 (no GPU)
+     * runs at once.
+     */
+    public static <T> T exclusively(int device, Supplier<T> work) {
+        if (device < 0) return work.get();
+        ReentrantLock lock = lock(device);
+        lock.lock();
+        try {
+            return work.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    static ReentrantLock lock(int device) {
         return LOCKS.computeIfAbsent(device, d -> new ReentrantLock(true));
     }
 }

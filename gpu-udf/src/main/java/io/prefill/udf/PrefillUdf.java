@@ -92,15 +92,8 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
             throw new IllegalStateException("pre-fill engine unavailable on this executor"
                     + (device >= 0 ? " (GPU " + device + ")" : "") + ": " + e.getMessage(), e);
         }
-        if (device < 0) return work.apply(engine);
         // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
-        var lock = GpuBinding.lock(device);
-        lock.lock();
-        try {
-            return work.apply(engine);
-        } finally {
-            lock.unlock();
-        }
+        return GpuBinding.exclusively(device, () -> work.apply(engine));
     }
 
     static Row toRow(DocumentResult r) {
