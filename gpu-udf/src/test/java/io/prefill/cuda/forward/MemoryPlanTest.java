@@ -8,6 +8,7 @@ import io.prefill.model.ModelFormatException;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.sparse.PatternConfigException;
 import org.junit.jupiter.api.Test;
 
 class MemoryPlanTest {
@@ -51,9 +52,13 @@ class MemoryPlanTest {
         PatternConfig p = PatternConfig.uniform("d", demo.numLayers(), demo.numHeads(), 0, new HeadPattern.Dense());
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> CudaForwardPass.checkSupported(demo, p));
         assertTrue(e.getMessage().contains("head_dim 16"), e.getMessage());
-        PatternConfig wrong = PatternConfig.uniform("d", demo.numLayers() + 1, demo.numHeads(), 0, new HeadPattern.Dense());
-        ModelConfig ok = ForwardGpuFixtures.llama64().toConfig(512, 510, 511);
-        assertThrows(RuntimeException.class, () -> CudaForwardPass.checkSupported(ok, wrong));
+        ModelConfig ok = ForwardGpuFixtures.llama64().toConfig(512, 510, 511);  // 2 layers x 4 heads, head_dim 64
+        PatternConfig fits = PatternConfig.uniform("d", ok.numLayers(), ok.numHeads(), 0, new HeadPattern.Dense());
+        assertDoesNotThrow(() -> CudaForwardPass.checkSupported(ok, fits));
+        PatternConfig wrong = PatternConfig.uniform("d", ok.numLayers() + 1, ok.numHeads(), 0, new HeadPattern.Dense());
+        PatternConfigException pe = assertThrows(PatternConfigException.class, () -> CudaForwardPass.checkSupported(ok, wrong));
+        assertTrue(pe.getMessage().contains("has 3 layers x 4 heads, but the model has 2 layers x 4 attention heads"),
+                pe.getMessage());
     }
 
     @Test
