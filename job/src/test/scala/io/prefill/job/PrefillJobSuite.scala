@@ -51,6 +51,12 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
   private def readOutput(path: String): Map[String, Row] =
     spark.read.parquet(path).collect().map(r => r.getAs[String]("id") -> r).toMap
 
+  /** The corpus's documents without text: the only ones that must become error rows. */
+  private val textless = Set("doc-empty", "doc-null")
+
+  private def errorIds(rows: Map[String, Row]): Set[String] =
+    rows.filter { case (_, r) => !r.isNullAt(r.fieldIndex("error")) }.keySet
+
   private def corpusRows(): Seq[(String, String, String)] =
     spark.read.json(corpus.toString).collect().toSeq.map(r =>
       (r.getAs[String]("id"), r.getAs[String]("text"), r.getAs[String]("question")))
@@ -69,6 +75,7 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
     val inputs = corpusRows()
     assert(rows.keySet == inputs.map(_._1).toSet, "output ids must equal input ids")
     assert(summary.rows == inputs.size)
+    assert(errorIds(rows) == textless, "only the documents without text may fail")
 
     val spec = new EngineSpec(model.toString, PatternConfig.read(Path.of(sparse)), sparse, "cpu",
       new EngineOptions(5, 0, LengthPolicy.ERROR, PromptTemplate.of(template)))
@@ -77,6 +84,7 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
       for ((id, text, question) <- inputs) {
         val row = rows(id)
         val direct = engine.prefill(text, question)
+        assert(direct.ok() == !textless(id), s"$id: ${direct.error()}")
         if (direct.ok()) {
           assert(row.isNullAt(row.fieldIndex("error")), s"$id: unexpected error ${String.valueOf(row.getAs[String]("error"))}")
           assert(row.getAs[Int]("first_token_id") == direct.first().tokenId(), id)
@@ -110,6 +118,7 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
     PrefillJob.run(spark, options(Seq("--output", coverOut, "--patterns", cover) ++ cut: _*), System.out)
     val d = readOutput(denseOut)
     val c = readOutput(coverOut)
+    assert(errorIds(d) == textless && errorIds(c) == textless, "every document with text is compared")
     for ((id, row) <- d if row.isNullAt(row.fieldIndex("error"))) {
       assert(c(id).getAs[Int]("first_token_id") == row.getAs[Int]("first_token_id"), id)
       assert(math.abs(c(id).getAs[Double]("first_token_logprob") - row.getAs[Double]("first_token_logprob")) < 1e-4, id)
@@ -193,10 +202,12 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
       "--backend", "tpu")))
     assert(e4.getMessage.contains("tpu"))
 
-    val existing = work.resolve("sparse.parquet").toString
+    val existing = work.resolve("existing.parquet").toString
+    spark.range(1).write.parquet(existing)
     val e5 = intercept[IllegalArgumentException](PrefillJob.run(spark, JobOptions.parse(Array("--input", corpus.toString,
       "--model", model.toString, "--output", existing)), System.out))
     assert(e5.getMessage.contains("already exists"))
+    assert(spark.read.parquet(existing).count() == 1, "the existing output is left as it was")
     assert(!Files.exists(work.resolve("x.parquet")) && !Files.exists(work.resolve("y.parquet")))
   }
 }
