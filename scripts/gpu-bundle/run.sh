@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
+#            [semantics PEER_DIR]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
 #                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool)
@@ -18,6 +19,10 @@
 #                  GemmGpuTest under compute-sanitizer memcheck
 #     search-bench io.prefill.cuda.search.SearchBenchmark: the pattern search of a Llama-3-8B-shaped
 #                  model on one document per size (default 65536), reports into $RESULTS/search
+#     semantics    bench/minference_semantics.py: MInference's own index builders (PEER_DIR = a copy of
+#                  the parts of its source the script names; its CUDA op is built with torch's extension
+#                  builder) against our CPU planner (PlanDump) on the same Q/K, into $RESULTS/semantics;
+#                  $SEMANTICS_ARGS are passed on (e.g. --quick)
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -134,6 +139,17 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         timeout "${SANITIZER_TIMEOUT:-300}" \
         compute-sanitizer --tool memcheck --target-processes all --print-limit 20 --error-exitcode 86
       summary+=("compute-sanitizer memcheck (gemm): $(grep -E 'ERROR SUMMARY' "$results/tests-gemm-memcheck.log" | sort | uniq -c | paste -sd ';')") ;;
+    semantics)
+      if [[ $((i + 1)) -ge ${#args[@]} || ! -d "${args[$((i + 1))]}" ]]; then
+        echo "semantics needs PEER_DIR, a folder with MInference's source"; exit 2
+      fi
+      peer="$(cd "${args[$((i + 1))]}" && pwd)"; i=$((i + 1))
+      PYTHONUNBUFFERED=1 python3 "$here/bench/minference_semantics.py" "$peer" "$results/semantics" \
+        --cp "$cp_test" --java "$java" ${SEMANTICS_ARGS:-} 2>&1 | tail -n 400 > "$results/semantics.log"
+      rc=${PIPESTATUS[0]}
+      grep -vE '^\[semantics\] c[0-9]+_' "$results/semantics.log" | tail -20
+      summary+=("semantics vs MInference: exit $rc; $(tail -1 "$results/semantics.log")")
+      rm -rf "$results/semantics/cases" "$results/semantics/build" ;;
     *) echo "unknown step ${args[$i]}"; exit 2 ;;
   esac
 done

@@ -225,11 +225,6 @@ __device__ __forceinline__ int lower_bound(const int* a, int len, int x) {
     return lo;
 }
 
-// One warp per (h, 64-row query block). Offsets o sorted ascending cover keys [r0-o, r1-1-o]
-// clipped to [0, r1-1]; equal-length ranges merge exactly where consecutive offsets differ by at
-// most L = r1 - r0, and once a merged range is clipped at 0 it contains all later ones. So the
-// ranges are the runs of the offset list, in reverse order, up to the first clipped run.
-// Leftover = selected columns c <= r1-1 with no selected offset in [max(0, r0-c), r1-1-c].
 // Causal entries of key range [s, e) over the block's rows r0..r1-1, as G(e) - G(s) with
 // G(x) = sum over those rows i of min(x, i + 1) (each row counts keys s..min(e, i+1)-1).
 __device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
@@ -239,6 +234,15 @@ __device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
     return (a + x) * (x - a + 1) / 2 + (long long)x * (b - x);
 }
 
+// One warp per (h, 64-row query block): the ranges of MInference's index builder, as
+// RangePlan.fromVerticalSlash builds them. With E = r0 + 64 (the last, partial block too), each
+// selected offset o < E is the 64-key band ending at s = max(E - o, 64). Walking the bands by
+// ascending s (offsets descending), a range opened by the band ending at sf whose latest band
+// ends at t runs to sf + 64 * ceil((t - sf) / 64) (it grows in whole bands); the next band, ending
+// at u, opens a new range when u > that end + 64, else joins. A band within 64 keys of the one
+// before it (u - t <= 64) always joins, so only the others are decided one by one: one ballot per
+// 32 offsets finds them, and the warp walks them in order. Ranges are clipped to r1. Leftover
+// columns: the selected c < r1 outside every range, found between consecutive ranges.
 // FILL = false, COST = false: per-slot sizes; FILL: the ranges and leftover columns; COST: no
 // plan at all, only the causal entries it would compute, added per head into entries[h] (the
 // pattern search fits budgets to a cost without materialising a plan per trial budget).
@@ -252,61 +256,62 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
     const int lane = threadIdx.x & 31;
     if (gw >= H * nqb) return;
     const int h = gw / nqb, qb = gw % nqb;
-    const int r0 = qb * 64, r1 = min(r0 + 64, n), L = r1 - r0;
+    const int r0 = qb * 64, r1 = min(r0 + 64, n), E = r0 + 64;
     const int* offs = selOffs + (size_t)h * kOffsMax;
     const int* cols = selCols + (size_t)h * kColsMax;
-    const int m = lower_bound(offs, kOffs[h], r1);  // offsets o <= r1-1
-    const unsigned lt = (1u << lane) - 1u;
-
-    int segs = 0, endsLow = 0;
-    for (int base = 0; base < m; base += 32) {
-        int k = base + lane;
-        bool valid = k < m;
-        int o = valid ? offs[k] : 0;
-        bool isEnd = valid && (k == m - 1 || offs[k + 1] - o > L);
-        segs += __popc(__ballot_sync(0xffffffffu, isEnd));
-        endsLow += __popc(__ballot_sync(0xffffffffu, isEnd && o < r0));
-    }
-    const int numRanges = endsLow == segs ? segs : endsLow + 1;
-    long long cost = 0;
-    if (FILL || COST) {
-        int* out = FILL ? rangeData + 2 * (size_t)rangePtr[gw] : nullptr;
-        int endsBefore = 0;
-        for (int base = 0; base < m; base += 32) {
-            int k = base + lane;
-            bool valid = k < m;
-            int o = valid ? offs[k] : 0;
-            bool isStart = valid && (k == 0 || o - offs[k - 1] > L);
-            bool isEnd = valid && (k == m - 1 || offs[k + 1] - o > L);
-            unsigned endBal = __ballot_sync(0xffffffffu, isEnd);
-            int seg = endsBefore + __popc(endBal & lt);  // segment holding offset k
-            if (seg < numRanges) {
-                int pos = numRanges - 1 - seg;
-                if (FILL && isStart) out[2 * pos + 1] = r1 - o;
-                if (FILL && isEnd) out[2 * pos] = max(0, r0 - o);
-                if (COST && isStart) cost += rows_min_sum(r1 - o, r0, r1);
-                if (COST && isEnd) cost -= rows_min_sum(max(0, r0 - o), r0, r1);
-            }
-            endsBefore += __popc(endBal);
-        }
-    }
-    const int mc = lower_bound(cols, kCols[h], r1);
-    int left = 0;
+    const int m = lower_bound(offs, kOffs[h], E);    // offsets o < E
+    const int mc = lower_bound(cols, kCols[h], r1);  // columns c < r1
+    int* rangeOut = FILL ? rangeData + 2 * (size_t)rangePtr[gw] : nullptr;
     int* colOut = FILL ? colData + colPtr[gw] : nullptr;
-    for (int base = 0; base < mc; base += 32) {
-        int k = base + lane;
-        bool leftover = false;
-        if (k < mc) {
-            int c = cols[k];
-            int lo = max(0, r0 - c), hi = r1 - 1 - c;
-            int idx = lower_bound(offs, m, lo);
-            leftover = !(idx < m && offs[idx] <= hi);
+    // Warp-uniform state: ranges and leftover columns so far, the first column not yet placed,
+    // the open range's first band end sf and the latest band end.
+    int numRanges = 0, left = 0, nextCol = 0, sf = 0, latest = 0;
+    long long cost = 0;  // per lane, summed over the warp at the end
+    auto leftovers = [&](int from, int to) {  // columns [from, to) of the list are leftovers
+        for (int x = from + lane; x < to; x += 32) {
+            if (FILL) colOut[left + x - from] = cols[x];
+            if (COST) cost += r1 - max(r0, cols[x]);
         }
-        unsigned bal = __ballot_sync(0xffffffffu, leftover);
-        if (FILL && leftover) colOut[left + __popc(bal & lt)] = cols[k];
-        if (COST && leftover) cost += r1 - max(r0, cols[k]);
-        left += __popc(bal);
+        left += to - from;
+    };
+    auto emit = [&](int start, int end) {  // range [start, end), end already clipped to r1
+        int below = nextCol + lower_bound(cols + nextCol, mc - nextCol, start);
+        leftovers(nextCol, below);
+        nextCol = below + lower_bound(cols + below, mc - below, end);
+        if (lane == 0) {
+            if (FILL) {
+                rangeOut[2 * numRanges] = start;
+                rangeOut[2 * numRanges + 1] = end;
+            }
+            if (COST) cost += rows_min_sum(end, r0, r1) - rows_min_sum(start, r0, r1);
+        }
+        ++numRanges;
+    };
+    for (int base = 0; base < m; base += 32) {
+        const int k = base + lane;  // k-th band by ascending end: offset index m - 1 - k
+        const bool valid = k < m;
+        const int s = valid ? max(E - offs[m - 1 - k], 64) : 0;
+        int before = __shfl_up_sync(0xffffffffu, s, 1);
+        if (lane == 0) before = latest;
+        unsigned decide = __ballot_sync(0xffffffffu, valid && (k == 0 || s - before > 64));
+        while (decide) {
+            const int c = __ffs(decide) - 1;
+            decide &= decide - 1;
+            const int sc = __shfl_sync(0xffffffffu, s, c), tc = __shfl_sync(0xffffffffu, before, c);
+            if (base + c == 0) {
+                sf = sc;
+            } else {
+                const int end = sf + 64 * ((tc - sf + 63) / 64);
+                if (sc > end + 64) {
+                    emit(sf - 64, min(end, r1));
+                    sf = sc;
+                }
+            }
+        }
+        latest = __shfl_sync(0xffffffffu, s, min(31, m - 1 - base));
     }
+    if (m > 0) emit(sf - 64, min(sf + 64 * ((latest - sf + 63) / 64), r1));
+    leftovers(nextCol, mc);
     if (COST) {
         for (int x = 16; x > 0; x >>= 1) cost += __shfl_xor_sync(0xffffffffu, cost, x);
         if (lane == 0 && cost) atomicAdd(entries + h, (unsigned long long)cost);

@@ -33,7 +33,7 @@ public final class PrefillEngine implements AutoCloseable {
         try {
             int[] tokens = promptTokens(document, question);
             promptTokens = tokens.length;
-            int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
+            int[] kept = kept(tokens);
             DocumentResult r = prefillTokens(kept, tokens.length - kept.length);
             // Report the prompt's own length; dropped_tokens says how much of it the policy cut.
             return new DocumentResult(tokens.length, r.droppedTokens(), r.first(), r.attention(), r.prefillMillis(),
@@ -59,7 +59,7 @@ public final class PrefillEngine implements AutoCloseable {
         try {
             int[] tokens = promptTokens(document, question);
             promptTokens = tokens.length;
-            int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
+            int[] kept = kept(tokens);
             var c = model.config();
             long bytes = kv.summaryBytes(kept.length, c.numLayers(), c.numKvHeads(), c.headDim());
             boolean tooLarge = kv.maxBytes() > 0 && bytes > kv.maxBytes();
@@ -92,10 +92,25 @@ public final class PrefillEngine implements AutoCloseable {
     public int plannedTokens(String document, String question) {
         try {
             int[] tokens = promptTokens(document, question);
-            return options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId()).length;
+            return kept(tokens).length;
         } catch (RuntimeException e) {
             return -1;
         }
+    }
+
+    /**
+     * The tokens pre-filled: the length policy's, then no more than the model's
+     * max_position_embeddings unless the options allow it (RoPE scaling that extends the model).
+     */
+    private int[] kept(int[] tokens) {
+        int[] kept = options.lengthPolicy().apply(tokens, options.maxTokens(), model.config().bosTokenId());
+        int limit = model.config().maxPositionEmbeddings();
+        if (kept.length > limit && !options.allowBeyondMaxPositions()) {
+            throw new DocumentException(DocumentException.Kind.TOO_LONG, "the prompt has " + kept.length
+                    + " tokens, more than the model's max_position_embeddings of " + limit
+                    + " (allow it with --allow-beyond-max-positions when the model's RoPE scaling extends it)");
+        }
+        return kept;
     }
 
     /** The templated prompt's token ids, before the length policy; a document problem throws. */
@@ -123,7 +138,7 @@ public final class PrefillEngine implements AutoCloseable {
     public int[] tokenize(String prompt) {
         TextTokenizer tokenizer = model.tokenizer();
         try {
-            int[] ids = tokenizer.encode(prompt);
+            int[] ids = tokenizer.encode(prompt, options.addSpecialTokens());
             if (ids.length == 0) {
                 throw new DocumentException(DocumentException.Kind.TOKENIZER, "the tokenizer produced no tokens");
             }

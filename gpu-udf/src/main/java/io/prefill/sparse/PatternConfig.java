@@ -85,6 +85,14 @@ public record PatternConfig(String model, int numLayers, int numHeads, int minSp
         }
     }
 
+    /**
+     * The same patterns with another dense-below length: how a job reproduces a reference run
+     * whose threshold differs from the file's (MInference-format files are read with 8192).
+     */
+    public PatternConfig withMinSparseLength(int length) {
+        return new PatternConfig(model, numLayers, numHeads, length, heads);
+    }
+
     /** The same pattern for every head. */
     public static PatternConfig uniform(String model, int layers, int heads, int minSparseLength, HeadPattern p) {
         List<List<HeadPattern>> rows = new ArrayList<>();

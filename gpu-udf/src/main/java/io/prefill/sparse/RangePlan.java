@@ -54,10 +54,21 @@ public final class RangePlan implements BlockPlan {
     }
 
     /**
-     * The vertical-slash plan. For query block [r0, r1), offset o covers keys [r0 - o, r1 - 1 - o]
-     * clipped to [0, r1 - 1]: every diagonal entry of the block plus up to 63 neighbours per row,
-     * because the kernel computes whole ranges. Ranges that overlap or touch are merged; selected
-     * columns not inside a merged range (and <= r1 - 1) are kept as leftover columns.
+     * The vertical-slash plan, with the key ranges of MInference's index builder
+     * ({@code convert_vertical_slash_indexes}): each query block [r0, r0 + 64) takes every
+     * selected offset o < r0 + 64 as the 64-key band [r0 - o, r0 + 64 - o) (moved to [0, 64) when
+     * it would start below key 0). The last query block of a sequence that is not a multiple of 64
+     * is no exception: its diagonals get the whole band, not only its n - r0 rows' worth, so its
+     * rows see as many keys per diagonal as those of every other block.
+     *
+     * <p>Bands are merged in ascending key order in 64-key steps, as the reference does: a range
+     * that starts with the band ending at s and whose latest band ends at t is [s - 64, s + 64c)
+     * with c = ceil((t - s) / 64), and the next band (ending at u) joins it when u <= s + 64c + 64,
+     * else it starts a new range. So a range may run up to 63 keys past its last band. Ranges are
+     * clipped to the block's last row r1 - 1 (later keys are masked anyway). Selected columns not
+     * inside a range (and <= r1 - 1) are kept as leftover columns; the reference drops columns past
+     * its last range, which only matters when offset 0 is not selected, and ours always is (see
+     * {@link VerticalSlashEstimator}).
      */
     public static RangePlan fromVerticalSlash(int n, VerticalSlashIndex index) {
         int[] offsets = index.offsets();
@@ -70,19 +81,29 @@ public final class RangePlan implements BlockPlan {
         for (int b = 0; b < blocks; b++) {
             int r0 = b * BLOCK;
             int r1 = blockEnd(b, n);
+            int bandEnd = r0 + BLOCK;  // the block's end as if it were full
             merged.clear();
-            // Largest offset first gives ascending starts, so one pass merges.
+            // Largest offset first gives ascending band ends s, so one pass merges.
+            int start = -1, end = -1;
             for (int t = offsets.length - 1; t >= 0; t--) {
                 int o = offsets[t];
-                int end = r1 - o;
-                if (end <= 0) continue;
-                int start = Math.max(0, r0 - o);
-                if (merged.size() > 0 && start <= merged.last()) {
-                    merged.setLast(Math.max(merged.last(), end));
-                } else {
+                if (o >= bandEnd) continue;
+                int s = Math.max(bandEnd - o, BLOCK);
+                if (start < 0) {
+                    start = s - BLOCK;
+                    end = s;
+                } else if (s > end + BLOCK) {
                     merged.add(start);
-                    merged.add(end);
+                    merged.add(Math.min(end, r1));
+                    start = s - BLOCK;
+                    end = s;
+                } else if (s > end) {
+                    end += BLOCK;
                 }
+            }
+            if (start >= 0) {
+                merged.add(start);
+                merged.add(Math.min(end, r1));
             }
             kept.clear();
             int r = 0;

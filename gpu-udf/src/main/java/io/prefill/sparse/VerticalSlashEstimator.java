@@ -11,7 +11,9 @@ import java.util.stream.IntStream;
  * float32 probabilities, and the vertical and slash scores are float32 sums taken over the last
  * queries in ascending row order. Selection uses {@link TopK}: ties go to the smaller column or
  * the smaller offset (the nearer diagonal). Forced entries score +infinity, so with the minimum
- * slash budget of 50 the forced offsets that fit are 0..49.
+ * slash budget of 50 the forced offsets that fit are 0..49, the nearest, main diagonal included.
+ * MInference keeps 50..99 there (torch.topk's order among equal scores); we keep every row's own
+ * key on purpose (pattern-configs/README.md, "Where we differ"). Budgets >= 100 agree.
  */
 public final class VerticalSlashEstimator {
     /** Queries the estimate looks at: the last ones, which see the whole prompt. */

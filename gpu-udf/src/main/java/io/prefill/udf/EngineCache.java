@@ -1,6 +1,7 @@
 package io.prefill.udf;
 
 import io.prefill.cuda.forward.CudaBackendOptions;
+import io.prefill.engine.EngineOptions;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
@@ -94,14 +95,18 @@ public final class EngineCache {
         }
     }
 
-    /** The spec's pattern config, checked against the model; MInference's default when it has none. */
+    /**
+     * The spec's pattern config, checked against the model; MInference's default when it has none;
+     * with the options' min_sparse_length when they set one.
+     */
     public static PatternConfig patternsOf(EngineSpec spec, ModelConfig config) {
         PatternConfig patterns = spec.patterns() == null
                 ? PatternConfig.uniform("default", config.numLayers(), config.numHeads(),
                         PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, PatternConfig.MINFERENCE_DEFAULT)
                 : spec.patterns();
         patterns.validateFor(config.numLayers(), config.numHeads(), spec.patternSource());
-        return patterns;
+        int minSparse = spec.options().minSparseLength();
+        return minSparse == EngineOptions.CONFIG_MIN_SPARSE_LENGTH ? patterns : patterns.withMinSparseLength(minSparse);
     }
 
     static Path localize(String uri) {

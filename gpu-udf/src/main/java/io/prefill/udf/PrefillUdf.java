@@ -4,9 +4,7 @@ import io.prefill.engine.Backends;
 import io.prefill.engine.DocumentResult;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.FirstToken;
-import io.prefill.engine.LengthPolicy;
 import io.prefill.engine.PrefillEngine;
-import io.prefill.engine.PromptTemplate;
 import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -60,11 +58,19 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      * @param patternsFile a pattern config file, or null for MInference's default
      */
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend, int topK) {
+        register(spark, modelUri, patternsFile, backend, EngineOptions.defaults()
+                .withTopK(topK));
+    }
+
+    /**
+     * As above with every per-document option: e.g. {@code EngineOptions.defaults().withMinSparseLength(0)
+     * .withAddSpecialTokens(false)} to reproduce a reference run on prompts that carry their own BOS.
+     */
+    public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
+                                EngineOptions options) {
         PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));
         EngineSpec spec = new EngineSpec(modelUri, patterns, patternsFile == null ? "default" : patternsFile,
-                Backends.validate(backend),
-                new EngineOptions(topK, 0, LengthPolicy.ERROR,
-                        PromptTemplate.none()));
+                Backends.validate(backend), options);
         EngineCache.get(spec);
         register(spark, spec, JobCounters.create(spark));
     }

@@ -97,6 +97,69 @@ class VerticalSlashGpuTest {
     }
 
     /**
+     * Uploaded selections, lengths that are and are not multiples of 64: the device plan (and its
+     * cost without the plan) equals the CPU planner's, in particular in the last, partial query
+     * block, where every diagonal keeps its whole 64-key band, and where ranges grow in whole
+     * bands over gaps of less than a band (MInference's index builder).
+     */
+    @ParameterizedTest(name = "n={0}")
+    @CsvSource({"63", "644", "704", "4100", "7748", "8192"})
+    void uploadedSelectionsGiveTheCpuPlan(int n) {
+        Random rnd = new Random(n);
+        int[][] cols = {
+            {10, 636}, {}, sortedSample(rnd, n, 1000), sortedSample(rnd, n, 30), sortedSample(rnd, n, 200),
+            sortedSample(rnd, n, 40)};
+        int[][] offs = {
+            {0, 70, 100}, {0, 200}, withZero(sortedSample(rnd, n, 6096)), clustered(rnd, n),
+            sortedSample(rnd, n, 300), {100}};  // the last one without offset 0: columns past the last range
+        for (int h = 0; h < cols.length; h++) {
+            cols[h] = Arrays.stream(cols[h]).filter(c -> c < n).toArray();
+            offs[h] = Arrays.stream(offs[h]).filter(o -> o < n).toArray();
+            if (offs[h].length == 0) offs[h] = new int[] {0};
+        }
+        DeviceArena arena = arena();
+        long mark = arena.mark();
+        try {
+            VerticalSlashGpu vs = new VerticalSlashGpu(module(), stream(), arena);
+            VsSelection sel = VsSelection.upload(cols, offs, arena, stream());
+            long[] cost = vs.cost(sel, n);
+            HostPlan host = vs.plan(sel, n).download(stream());
+            for (int h = 0; h < cols.length; h++) {
+                RangePlan cpu = RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(cols[h], offs[h]));
+                assertSamePlan(cpu, host.head(h), "selection " + h + ", n=" + n);
+                assertEquals(cpu.computedEntries(), cost[h], "cost of selection " + h + ", n=" + n);
+            }
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    private static int[] sortedSample(Random rnd, int bound, int count) {
+        TreeSet<Integer> picked = new TreeSet<>();
+        while (picked.size() < Math.min(count, bound)) picked.add(rnd.nextInt(bound));
+        return picked.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static int[] withZero(int[] offsets) {
+        TreeSet<Integer> all = new TreeSet<>();
+        for (int o : offsets) all.add(o);
+        all.add(0);
+        return all.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Offsets 0..99 plus runs of near diagonals with gaps of 40 to 140 keys between them. */
+    private static int[] clustered(Random rnd, int n) {
+        TreeSet<Integer> all = new TreeSet<>();
+        for (int o = 0; o < Math.min(100, n); o++) all.add(o);
+        for (int o = 100; o < n; ) {
+            int run = 1 + rnd.nextInt(30);
+            for (int t = 0; t < run && o + t < n; t++) all.add(o + t);
+            o += run + 40 + rnd.nextInt(100);
+        }
+        return all.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
      * GPU and CPU top-k agree, except where fp32 summation order can flip a near tie at the
      * budget's edge: every index chosen by only one side must score within 1e-4 of the k-th score.
      */

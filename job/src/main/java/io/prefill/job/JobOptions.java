@@ -1,6 +1,7 @@
 package io.prefill.job;
 
 import io.prefill.engine.Backends;
+import io.prefill.engine.EngineOptions;
 import io.prefill.engine.LengthPolicy;
 import io.prefill.kv.KvSummaryOptions;
 
@@ -19,7 +20,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          String model, String patterns, String backend, int topK, int maxTokens,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
-                         KvSummaryOptions kvSummary) {
+                         KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
+                         boolean allowBeyondMaxPositions) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -54,6 +56,12 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "  --max-tokens N          longest prompt pre-filled; 0 = no limit (default)",
             "  --length-policy P       over the maximum: error (default) | head | tail",
             "  --template T            prompt template with {document} and optionally {question}",
+            "  --add-special-tokens B  true (default) | false: whether tokenizing adds BOS (false for prompts that",
+            "                          already carry BOS or a chat template)",
+            "  --min-sparse-length N   prompts shorter than N run every head dense (default: the pattern config's;",
+            "                          MInference-format files: 8192)",
+            "  --allow-beyond-max-positions  run prompts longer than the model's max_position_embeddings (RoPE",
+            "                          scaling that extends the model); default: too_long error rows",
             "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
             "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
             "                          first tokens to --output, KV summaries to --kv-output)",
@@ -72,15 +80,20 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         Map<String, String> values = new LinkedHashMap<>();
         Map<String, String> conf = new LinkedHashMap<>();
         boolean summary = true;
+        boolean beyondMaxPositions = false;
         List<String> known = List.of("--input", "--input-format", "--id-column", "--text-column", "--question-column",
                 "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
                 "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
                 "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
-                "--kv-max-bytes");
+                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--no-summary")) {
                 summary = false;
+                continue;
+            }
+            if (a.equals("--allow-beyond-max-positions")) {
+                beyondMaxPositions = true;
                 continue;
             }
             if (a.equals("--help") || a.equals("-h")) throw new IllegalArgumentException(USAGE);
@@ -135,7 +148,9 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 writeMode, model, values.get("--patterns"), Backends.validate(values.getOrDefault("--backend", "cpu")),
                 intOption(values, "--top-k", 5, 1), intOption(values, "--max-tokens", 0, 0),
                 LengthPolicy.parse(values.getOrDefault("--length-policy", "error")), values.get("--template"),
-                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv);
+                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv,
+                intOption(values, "--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
+                booleanOption(values, "--add-special-tokens", true), beyondMaxPositions);
     }
 
     private static String required(Map<String, String> values, String name) {
@@ -154,6 +169,16 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("option " + name + " expects an integer, got '" + v + "'");
         }
+    }
+
+    private static boolean booleanOption(Map<String, String> values, String name, boolean dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("option " + name + " expects true or false, got '" + v + "'");
+        };
     }
 
     private static long longOption(Map<String, String> values, String name, long dflt) {

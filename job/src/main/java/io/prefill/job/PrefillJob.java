@@ -142,7 +142,7 @@ public final class PrefillJob {
             source = "default vertical-slash(1000, 6096)";
         }
         EngineOptions engineOptions = new EngineOptions(o.topK(), o.maxTokens(), o.lengthPolicy(),
-                PromptTemplate.of(o.template()));
+                PromptTemplate.of(o.template()), o.minSparseLength(), o.addSpecialTokens(), o.allowBeyondMaxPositions());
         if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }

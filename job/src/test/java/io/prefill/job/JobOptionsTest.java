@@ -66,4 +66,21 @@ class JobOptionsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobOptions.parse(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
+
+    @Test
+    void optionsToReproduceAReference() {
+        JobOptions d = JobOptions.parse(BASE);
+        assertEquals(io.prefill.engine.EngineOptions.CONFIG_MIN_SPARSE_LENGTH, d.minSparseLength());
+        assertTrue(d.addSpecialTokens());
+        assertEquals(false, d.allowBeyondMaxPositions());
+        JobOptions o = JobOptions.parse(with("--min-sparse-length", "0", "--add-special-tokens", "FALSE",
+                "--allow-beyond-max-positions"));
+        assertEquals(0, o.minSparseLength());
+        assertEquals(false, o.addSpecialTokens());
+        assertTrue(o.allowBeyondMaxPositions());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> JobOptions.parse(with("--add-special-tokens", "no")))
+                .getMessage().contains("--add-special-tokens"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> JobOptions.parse(with("--min-sparse-length", "-1")))
+                .getMessage().contains("--min-sparse-length"));
+    }
 }

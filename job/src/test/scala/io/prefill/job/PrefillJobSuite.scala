@@ -8,7 +8,7 @@ import scala.jdk.CollectionConverters._
 import io.prefill.engine.{EngineOptions, LengthPolicy, PromptTemplate}
 import io.prefill.model.{TextTokenizer, TinyModelSpec, TinyModelWriter}
 import io.prefill.sparse.{HeadPattern, PatternConfig}
-import io.prefill.udf.{EngineCache, EngineSpec}
+import io.prefill.udf.{EngineCache, EngineSpec, PrefillUdf}
 import org.apache.spark.sql.{Row, SparkSession}
 import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
@@ -209,5 +209,45 @@ class PrefillJobSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(e5.getMessage.contains("already exists"))
     assert(spark.read.parquet(existing).count() == 1, "the existing output is left as it was")
     assert(!Files.exists(work.resolve("x.parquet")) && !Files.exists(work.resolve("y.parquet")))
+  }
+
+  test("reproduction options: min sparse length and special tokens from the job; positions and tokens from SQL") {
+    val tok = TextTokenizer.load(model.resolve("tokenizer.json"))
+    try {
+      // a config that is dense below 100000 tokens: --min-sparse-length 0 makes it sparse
+      val small = patternsFile("small-budgets.json", PatternConfig.uniform("tiny", 2, 4, 100000,
+        new HeadPattern.VerticalSlash(30, 50)))
+      val dense = work.resolve("repro-dense.parquet").toString
+      val sparse = work.resolve("repro-sparse.parquet").toString
+      PrefillJob.run(spark, options("--output", dense, "--patterns", small, "--max-tokens", "4500",
+        "--no-summary"), System.out)
+      PrefillJob.run(spark, options("--output", sparse, "--patterns", small, "--max-tokens", "4500",
+        "--min-sparse-length", "0", "--add-special-tokens", "false", "--no-summary"), System.out)
+      val d = readOutput(dense)
+      val s = readOutput(sparse)
+      val okIds = d.filter(_._2.isNullAt(d.head._2.fieldIndex("error"))).keySet
+      assert(okIds.nonEmpty)
+      for (id <- okIds) {
+        assert(d(id).getAs[Double]("attention_density") == 1.0, id)
+        assert(s(id).getAs[Double]("attention_density") < 1.0, id)
+        assert(s(id).getAs[Int]("prompt_tokens") == d(id).getAs[Int]("prompt_tokens") - 1, s"$id: no BOS added")
+      }
+
+      // SQL functions: a model with 64 positions; prompts beyond them are too_long unless allowed
+      val short = work.resolve("short-model")
+      val demo = TinyModelSpec.demo()
+      TinyModelWriter.write(short, new TinyModelSpec(demo.architecture, demo.hiddenSize, demo.intermediateSize,
+        demo.numLayers, demo.numHeads, demo.numKvHeads, demo.headDim, demo.ropeTheta, demo.ropeScaling,
+        demo.tieWordEmbeddings, demo.dtype, 64), 11L)
+      val text = "word " * 100
+      PrefillUdf.register(spark, short.toString, null, "cpu", EngineOptions.defaults())
+      val strict = spark.sql(s"select minference_prefill('$text') as r").select("r.*").collect().head
+      assert(strict.getAs[String]("error_kind") == "too_long")
+      PrefillUdf.register(spark, short.toString, null, "cpu",
+        EngineOptions.defaults().withAllowBeyondMaxPositions(true).withAddSpecialTokens(false))
+      val allowed = spark.sql(s"select minference_prefill('$text') as r").select("r.*").collect().head
+      assert(allowed.isNullAt(allowed.fieldIndex("error")), String.valueOf(allowed.getAs[String]("error")))
+      assert(allowed.getAs[Int]("prompt_tokens") == tok.encode(text, false).length)
+    } finally tok.close()
   }
 }
