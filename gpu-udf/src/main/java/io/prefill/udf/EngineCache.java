@@ -9,6 +9,7 @@ import io.prefill.model.ModelConfig;
 import io.prefill.sparse.PatternConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
 import org.apache.spark.deploy.SparkHadoopUtil;
 
 import java.nio.file.Path;
@@ -26,7 +27,11 @@ public final class EngineCache {
     /** An engine is bound to one device: the same spec on two GPUs is two engines. */
     private record Key(EngineSpec spec, int device) { }
 
+    /** How an engine came to be: the seconds its building took (the model's load) and the task attempt that built it. */
+    public record Built(double seconds, long byTaskAttempt) { }
+
     private static final Map<Key, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
+    private static final Map<Key, Built> BUILT = new ConcurrentHashMap<>();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(EngineCache::closeAll, "prefill-engine-shutdown"));
@@ -40,7 +45,18 @@ public final class EngineCache {
     }
 
     public static PrefillEngine get(EngineSpec spec, int device) {
-        return ENGINES.computeIfAbsent(new Key(spec, device), k -> open(k.spec(), k.device()));
+        return ENGINES.computeIfAbsent(new Key(spec, device), k -> {
+            long start = System.nanoTime();
+            PrefillEngine engine = open(k.spec(), k.device());
+            TaskContext task = TaskContext.get();
+            BUILT.put(k, new Built((System.nanoTime() - start) / 1e9, task == null ? -1 : task.taskAttemptId()));
+            return engine;
+        });
+    }
+
+    /** How the cached engine for spec on device was built, or null when there is none. */
+    public static Built built(EngineSpec spec, int device) {
+        return BUILT.get(new Key(spec, device));
     }
 
     /**
@@ -56,9 +72,14 @@ public final class EngineCache {
 
     /** -1 for backends without a device; else the GPU Spark assigned to the running task. */
     public static int deviceFor(EngineSpec spec) {
-        if (!"cuda".equals(spec.backend())) return -1;
+        return bindingFor(spec).device();
+    }
+
+    /** The device for spec in the running task and where it came from (device -1: the backend needs none). */
+    public static GpuBinding.Binding bindingFor(EngineSpec spec) {
+        if (!"cuda".equals(spec.backend())) return new GpuBinding.Binding(-1, spec.backend() + " backend: no GPU");
         SparkEnv env = SparkEnv.get();
-        return GpuBinding.deviceForTask(env == null ? null : env.conf().get(GpuBinding.FALLBACK_DEVICE_CONF, null));
+        return GpuBinding.bindingForTask(env == null ? null : env.conf().get(GpuBinding.FALLBACK_DEVICE_CONF, null));
     }
 
     /** Engines alive in this JVM (one per spec and device). */
@@ -127,5 +148,6 @@ public final class EngineCache {
             }
         }
         ENGINES.clear();
+        BUILT.clear();
     }
 }

@@ -1,9 +1,12 @@
 package io.prefill.udf;
 
+import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.sql.SparkSession;
 import scala.Option;
 
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -14,6 +17,10 @@ import java.util.function.Supplier;
  * (spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount), and one lock per device.
  * With a fractional task amount several tasks share a GPU; their pre-fills take turns on the
  * device lock, each using the whole card's memory budget, instead of racing for memory.
+ *
+ * <p>Spark's local mode schedules no custom resources: its tasks carry no GPU even when the driver
+ * discovered some ({@code spark.driver.resource.gpu.*}, as {@code scripts/submit.sh local} sets). There
+ * the task takes one of the driver's GPUs, by partition, so every discovered GPU is used.
  */
 public final class GpuBinding {
     public static final String RESOURCE = "gpu";
@@ -26,13 +33,13 @@ public final class GpuBinding {
 
     private GpuBinding() { }
 
+    /** The device a task uses and where that choice came from (for the task log). */
+    public record Binding(int device, String source) { }
+
     /** The device index Spark gave the running task, or -1 when it gave none (or outside a task). */
     public static int assignedDevice() {
-        TaskContext task = TaskContext.get();
-        if (task == null) return -1;
-        Option<ResourceInformation> gpu = task.resources().get(RESOURCE);
-        if (gpu.isEmpty() || gpu.get().addresses().length == 0) return -1;
-        return deviceOf(gpu.get().addresses());
+        String[] addresses = addresses(TaskContext.get() == null ? null : TaskContext.get().resources().get(RESOURCE));
+        return addresses == null ? -1 : deviceOf(addresses);
     }
 
     /** The device a task uses among the addresses Spark gave it: the first, as a CUDA index. */
@@ -50,10 +57,47 @@ public final class GpuBinding {
 
     /** The device for this task: the scheduler's choice, else the fallback setting, else 0. */
     public static int deviceForTask(String fallback) {
-        int assigned = assignedDevice();
-        if (assigned >= 0) return assigned;
-        if (fallback != null && !fallback.isBlank()) return Integer.parseInt(fallback.trim());
-        return 0;
+        return bindingForTask(fallback).device();
+    }
+
+    /**
+     * The device for this task and why: the GPU Spark's scheduler assigned the task; in local mode the
+     * driver's GPUs (task partition modulo their number); else the fallback setting; else 0.
+     */
+    public static Binding bindingForTask(String fallback) {
+        TaskContext task = TaskContext.get();
+        if (task != null) {
+            String[] assigned = addresses(task.resources().get(RESOURCE));
+            if (assigned != null) {
+                return new Binding(deviceOf(assigned), "Spark task resources gpu=" + Arrays.toString(assigned));
+            }
+            String[] driver = localModeDriverGpus();
+            if (driver != null) return localModeBinding(driver, task.partitionId());
+        }
+        if (fallback != null && !fallback.isBlank()) {
+            return new Binding(Integer.parseInt(fallback.trim()), FALLBACK_DEVICE_CONF + "=" + fallback.trim());
+        }
+        return new Binding(0, "no GPU from Spark and no " + FALLBACK_DEVICE_CONF + ": device 0");
+    }
+
+    /** Local mode: partition p of a job uses the driver's GPU p mod n. */
+    static Binding localModeBinding(String[] driverGpus, int partition) {
+        String address = driverGpus[Math.floorMod(partition, driverGpus.length)];
+        return new Binding(deviceOf(new String[]{address}),
+                "the driver's GPUs " + Arrays.toString(driverGpus) + " (local mode, by partition)");
+    }
+
+    /** The driver's discovered GPUs when this JVM is a local-mode driver running tasks itself, else null. */
+    private static String[] localModeDriverGpus() {
+        Option<SparkSession> session = SparkSession.getDefaultSession();
+        if (session.isEmpty()) return null;
+        SparkContext sc = session.get().sparkContext();
+        return sc.isLocal() && !sc.isStopped() ? addresses(sc.resources().get(RESOURCE)) : null;
+    }
+
+    private static String[] addresses(Option<ResourceInformation> gpu) {
+        if (gpu == null || gpu.isEmpty() || gpu.get().addresses().length == 0) return null;
+        return gpu.get().addresses();
     }
 
     /**

@@ -77,7 +77,9 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
     @Override
     public Row call(String text, String question) {
+        long start = System.nanoTime();
         DocumentResult r = onEngine(spec, engine -> engine.prefill(text, question));
+        TaskLog.document(r, (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(r);
         return toRow(r);
     }
@@ -88,7 +90,8 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      */
     static <T> T onEngine(EngineSpec spec, Function<PrefillEngine, T> work) {
         FaultInjection.maybeFail();
-        int device = EngineCache.deviceFor(spec);
+        GpuBinding.Binding binding = EngineCache.bindingFor(spec);
+        int device = binding.device();
         PrefillEngine engine;
         try {
             engine = EngineCache.get(spec, device);
@@ -96,8 +99,9 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
             // The engine could not be built on this executor (a lost GPU, no context, an unreadable
             // model copy): fail the task so Spark retries it elsewhere, rather than write error rows.
             throw new IllegalStateException("pre-fill engine unavailable on this executor"
-                    + (device >= 0 ? " (GPU " + device + ")" : "") + ": " + e.getMessage(), e);
+                    + (device >= 0 ? " (GPU " + device + ", " + binding.source() + ")" : "") + ": " + e.getMessage(), e);
         }
+        TaskLog.engineInUse(spec.backend(), binding, EngineCache.built(spec, device));
         // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
         return GpuBinding.exclusively(device, () -> work.apply(engine));
     }

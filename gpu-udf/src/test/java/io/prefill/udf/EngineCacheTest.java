@@ -69,6 +69,19 @@ class EngineCacheTest {
     }
 
     @Test
+    void theBuildOfAnEngineIsRecordedOnceWithItsBuilder() {
+        TinyModelWriter.write(dir.resolve("m"), TinyModelSpec.demo(), 1);
+        EngineSpec spec = spec(null);
+        assertEquals(null, EngineCache.built(spec, 5));
+        EngineCache.get(spec, 5);
+        EngineCache.Built first = EngineCache.built(spec, 5);
+        assertEquals(-1, first.byTaskAttempt(), "built outside a task (the driver)");
+        assertTrue(first.seconds() > 0);
+        EngineCache.get(spec, 5);
+        assertSame(first, EngineCache.built(spec, 5), "a reuse does not rebuild");
+    }
+
+    @Test
     void theCpuBackendNeedsNoDevice() {
         assertEquals(-1, EngineCache.deviceFor(spec(null)));
     }

@@ -32,10 +32,21 @@ class GpuBindingTest {
     }
 
     @Test
+    void inLocalModeTasksSpreadOverTheDriversGpusByPartition() {
+        String[] driver = {"0", "1"};
+        assertEquals(0, GpuBinding.localModeBinding(driver, 0).device());
+        assertEquals(1, GpuBinding.localModeBinding(driver, 1).device());
+        assertEquals(0, GpuBinding.localModeBinding(driver, 4).device());
+        assertEquals(3, GpuBinding.localModeBinding(new String[]{"3"}, 7).device());
+        assertTrue(GpuBinding.localModeBinding(driver, 1).source().contains("local mode"));
+    }
+
+    @Test
     void outsideATaskTheFallbackDecides() {
         assertEquals(-1, GpuBinding.assignedDevice());
         assertEquals(2, GpuBinding.deviceForTask("2"));
         assertEquals(0, GpuBinding.deviceForTask(null));
+        assertEquals("spark.prefill.cuda.device=2", GpuBinding.bindingForTask("2").source());
     }
 
     @Test
