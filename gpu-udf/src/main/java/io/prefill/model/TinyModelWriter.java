@@ -58,43 +58,29 @@ public final class TinyModelWriter {
     }
 
     private static List<Tensor> randomWeights(ModelConfig c, Random r) {
-        int h = c.hiddenSize();
+        double h = c.hiddenSize();
         List<Tensor> out = new ArrayList<>();
-        out.add(normal(r, "model.embed_tokens.weight", 1.0 / Math.sqrt(h), c.vocabSize(), h));
-        for (int i = 0; i < c.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            out.add(norm(r, p + "input_layernorm.weight", h));
-            out.add(normal(r, p + "self_attn.q_proj.weight", 1.0 / Math.sqrt(h), c.qDim(), h));
-            out.add(normal(r, p + "self_attn.k_proj.weight", 1.0 / Math.sqrt(h), c.kvDim(), h));
-            out.add(normal(r, p + "self_attn.v_proj.weight", 1.0 / Math.sqrt(h), c.kvDim(), h));
-            if (c.qkvBias()) {
-                out.add(normal(r, p + "self_attn.q_proj.bias", 0.1, c.qDim()));
-                out.add(normal(r, p + "self_attn.k_proj.bias", 0.1, c.kvDim()));
-                out.add(normal(r, p + "self_attn.v_proj.bias", 0.1, c.kvDim()));
-            }
-            out.add(normal(r, p + "self_attn.o_proj.weight", 1.0 / Math.sqrt(c.qDim()), h, c.qDim()));
-            out.add(norm(r, p + "post_attention_layernorm.weight", h));
-            out.add(normal(r, p + "mlp.gate_proj.weight", 1.0 / Math.sqrt(h), c.intermediateSize(), h));
-            out.add(normal(r, p + "mlp.up_proj.weight", 1.0 / Math.sqrt(h), c.intermediateSize(), h));
-            out.add(normal(r, p + "mlp.down_proj.weight", 1.0 / Math.sqrt(c.intermediateSize()), h, c.intermediateSize()));
+        for (CheckpointLayout.Tensor t : CheckpointLayout.tensors(c)) {
+            out.add(switch (t.role()) {
+                case EMBEDDING -> normal(r, t, 1.0 / Math.sqrt(h));
+                case MATRIX -> normal(r, t, 1.0 / Math.sqrt(t.fanIn()));
+                case BIAS -> normal(r, t, 0.1);
+                case NORM -> norm(r, t);
+            });
         }
-        out.add(norm(r, "model.norm.weight", h));
-        if (!c.tieWordEmbeddings()) out.add(normal(r, "lm_head.weight", 1.0 / Math.sqrt(h), c.vocabSize(), h));
         return out;
     }
 
-    private static Tensor normal(Random r, String name, double std, long... shape) {
-        long n = 1;
-        for (long s : shape) n *= s;
-        float[] v = new float[(int) n];
+    private static Tensor normal(Random r, CheckpointLayout.Tensor t, double std) {
+        float[] v = new float[Math.toIntExact(t.numel())];
         for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * std);
-        return new Tensor(name, shape, v);
+        return new Tensor(t.name(), t.shape(), v);
     }
 
-    private static Tensor norm(Random r, String name, int size) {
-        float[] v = new float[size];
-        for (int i = 0; i < size; i++) v[i] = (float) (1.0 + 0.05 * r.nextGaussian());
-        return new Tensor(name, new long[] {size}, v);
+    private static Tensor norm(Random r, CheckpointLayout.Tensor t) {
+        float[] v = new float[Math.toIntExact(t.numel())];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (1.0 + 0.05 * r.nextGaussian());
+        return new Tensor(t.name(), t.shape(), v);
     }
 
     /** Contiguous runs of tensors of roughly equal bytes, named and indexed as transformers does. */
@@ -102,26 +88,19 @@ public final class TinyModelWriter {
         if (shards > tensors.size()) {
             throw new IllegalArgumentException(shards + " shards for only " + tensors.size() + " tensors");
         }
-        long total = tensors.stream().mapToLong(t -> t.bytes(dtype)).sum();
-        ObjectNode index = ModelConfigJson.MAPPER.createObjectNode();
-        index.putObject("metadata").put("total_size", total);
-        ObjectNode weightMap = index.putObject("weight_map");
+        List<CheckpointLayout.Tensor> layout = tensors.stream()
+                .map(t -> new CheckpointLayout.Tensor(t.name(), t.shape(), CheckpointLayout.Role.MATRIX, 0)).toList();
+        List<List<CheckpointLayout.Tensor>> plan = CheckpointLayout.shards(layout, dtype, shards);
         int next = 0;
-        long written = 0;
-        for (int s = 0; s < shards; s++) {
-            String name = String.format("model-%05d-of-%05d.safetensors", s + 1, shards);
+        for (int s = 0; s < plan.size(); s++) {
             SafetensorsWriter w = new SafetensorsWriter();
-            long shardEnd = total * (s + 1) / shards;
-            int leaveForOthers = shards - s - 1;
-            // at least one tensor per shard; stop at this shard's share of the bytes
-            do {
+            for (int i = 0; i < plan.get(s).size(); i++) {
                 Tensor t = tensors.get(next++);
                 w.add(t.name(), dtype, t.shape(), t.values());
-                weightMap.put(t.name(), name);
-                written += t.bytes(dtype);
-            } while (next < tensors.size() - leaveForOthers && written < shardEnd);
-            w.write(dir.resolve(name));
+            }
+            w.write(dir.resolve(CheckpointLayout.shardName(s, shards)));
         }
-        Files.writeString(dir.resolve(WeightStore.INDEX_FILE), ModelConfigJson.MAPPER.writeValueAsString(index));
+        Files.writeString(dir.resolve(WeightStore.INDEX_FILE),
+                ModelConfigJson.MAPPER.writeValueAsString(CheckpointLayout.index(plan, dtype)));
     }
 }
