@@ -10,7 +10,8 @@
 #                            Tasks sharing a GPU take turns on it (one pre-fill owns the card at a
 #                            time) while the other tokenizes, reads or writes: 2 hides that latency.
 #   EXECUTOR_CORES    [4 x GPUS_PER_EXECUTOR]   CPU cores per executor (tokenizing, Parquet)
-#   EXECUTOR_MEMORY   [32g]  heap per executor; the model is memory-mapped outside the heap
+#   EXECUTOR_MEMORY   [32g]  heap per executor (local mode: the driver's, which runs the tasks); the
+#                            model is memory-mapped outside the heap
 #   NUM_EXECUTORS     [2]    for yarn and k8s
 #   RAPIDS_JAR        []     path of the RAPIDS Accelerator jar: enables the plugin for the SQL and
 #                            Parquet around the UDF, and shares each GPU between it and the engine
@@ -43,9 +44,11 @@ args=(--class io.prefill.job.PrefillJob
       --conf spark.speculation=false)
 case "$mode" in
   local)
-    # One JVM: the driver's GPUs are the executor's.
+    # One JVM: the driver's GPUs are the executor's. Spark's local mode gives its tasks no custom
+    # resources; the job spreads them over the driver's discovered GPUs itself (GpuBinding).
     n=$(( gpus * per_gpu ))
     args+=(--master "local[$n]"
+           --driver-memory "${EXECUTOR_MEMORY:-32g}"
            --conf spark.driver.resource.gpu.amount="$gpus"
            --conf spark.driver.resource.gpu.discoveryScript="$here/gpu-discovery.sh")
     ;;

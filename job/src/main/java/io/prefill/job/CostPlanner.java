@@ -50,7 +50,9 @@ final class CostPlanner {
         spark.sparkContext().setJobDescription("minference pre-fill: counting tokens for cost-balanced partitions");
         List<Row> counts = keyed.select(col(ROW), col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).javaRDD()
                 .mapPartitions(rows -> {
-                    PrefillEngine engine = EngineCache.get(spec, EngineCache.deviceFor(spec));
+                    // Counting tokens needs the tokenizer only: the cpu engine of the same model (memory-mapped,
+                    // no weights read), never the cuda one, whose building uploads every weight to a GPU.
+                    PrefillEngine engine = EngineCache.get(spec.withBackend("cpu"), -1);
                     ArrayList<Row> out = new ArrayList<>();
                     while (rows.hasNext()) {
                         Row r = rows.next();

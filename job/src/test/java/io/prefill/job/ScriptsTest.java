@@ -51,6 +51,8 @@ class ScriptsTest {
         assertTrue(args.contains("local[4]"), r.out);
         assertTrue(args.contains("spark.task.resource.gpu.amount=0.5"), r.out);
         assertTrue(args.contains("spark.driver.resource.gpu.amount=2"), r.out);
+        int memory = args.indexOf("--driver-memory");
+        assertTrue(memory >= 0 && args.get(memory + 1).equals("32g"), "the driver runs the tasks: " + r.out);
         assertTrue(args.contains("io.prefill.job.PrefillJob"), r.out);
         assertEquals(List.of(jar.toString(), "--input", "in.jsonl"), args.subList(args.size() - 3, args.size()));
     }

@@ -3,7 +3,8 @@ package io.prefill.job
 import java.nio.file.{Files, Path}
 import java.nio.file.attribute.PosixFilePermissions
 
-import io.prefill.udf.GpuBinding
+import io.prefill.model.{TextTokenizer, TinyModelWriter}
+import io.prefill.udf.{EngineCache, EngineSpec, GpuBinding}
 import org.apache.spark.TaskContext
 import org.apache.spark.sql.SparkSession
 import org.scalatest.BeforeAndAfterAll
@@ -12,6 +13,7 @@ import org.scalatest.funsuite.AnyFunSuite
 /**
  * Local mode with the driver's GPUs (what `scripts/submit.sh local` sets up): Spark discovers them for
  * the driver but gives its local tasks no resources, so the binding spreads tasks over the driver's GPUs.
+ * Runs without a GPU: nothing here builds a cuda engine.
  */
 class LocalGpuBindingSuite extends AnyFunSuite with BeforeAndAfterAll {
   private var spark: SparkSession = _
@@ -41,5 +43,21 @@ class LocalGpuBindingSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(seen.map(_._2).forall(!_), "Spark 4.0's local mode assigns no custom resources to tasks")
     assert(seen.map(_._3).toSeq == Seq(0, 1, 0, 1), seen.mkString(", "))
     assert(seen.forall(_._4.contains("local mode")), seen.mkString(", "))
+  }
+
+  test("counting tokens for the cost plan of a cuda job builds no cuda engine (no weights go to a GPU)") {
+    val model = work.resolve("tiny64")
+    TinyModelWriter.write(model, DeploymentCheck.TINY64, 3L)
+    val corpus = work.resolve("corpus.jsonl")
+    val tok = TextTokenizer.load(model.resolve("tokenizer.json"))
+    try DemoCorpus.write(corpus, tok, Array(300, 500, 700), 1L) finally tok.close()
+    val options = JobOptions.parse(Array("--input", corpus.toString, "--model", model.toString, "--output",
+      work.resolve("out").toString, "--backend", "cuda"))
+    val spec = PrefillJob.validate(spark, options)
+    val patterns = EngineCache.patternsOf(spec, EngineCache.onDriver(spec).model().config())
+    val planned = CostPlanner.plan(spark, CorpusReader.read(spark, options), spec, patterns, 2)
+    assert(planned.documents == 5)
+    assert(EngineCache.built(spec, 0) == null && EngineCache.built(spec, 1) == null, "no cuda engine on any device")
+    assert(EngineCache.built(spec.withBackend("cpu"), -1) != null, "the cpu engine of the model counted the tokens")
   }
 }
