@@ -23,12 +23,23 @@
 #                  the parts of its source the script names; its CUDA op is built with torch's extension
 #                  builder) against our CPU planner (PlanDump) on the same Q/K, into $RESULTS/semantics;
 #                  $SEMANTICS_ARGS are passed on (e.g. --quick)
+#     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
+#                  pack-spark.sh (.bundle-spark/partN, carried by the call) into $SPARK_RUNTIME
+#                  (default /opt/prefill-spark); part 1 waits there until part 2 arrives, then both
+#                  are checked against the manifest and unpacked; a runtime already unpacked is kept
+#     spark-job    (from the repository, after both stages) the job itself on this node:
+#                  spark-job.sh (standalone cluster with GPU scheduling, cuda against cpu, an
+#                  8B-shaped checkpoint, faults), results into $RESULTS (default results/spark-job)
 # Results and logs go to $RESULTS (default ./results); a short summary is printed last.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-results="${RESULTS:-$here/results}"
+# Run from the repository (scripts/gpu-bundle/run.sh) for the Spark steps, or from a bundle made by pack.sh.
+repo_root=""
+[[ -f "$here/spark-job.sh" && -d "$here/../../scripts" ]] && repo_root="$(cd "$here/../.." && pwd)"
+spark_rt="${SPARK_RUNTIME:-/opt/prefill-spark}"
+if [[ -n "$repo_root" ]]; then results="${RESULTS:-$repo_root/results/spark-job}"; else results="${RESULTS:-$here/results}"; fi
 mkdir -p "$results"
-[[ -x "$here/jre/bin/java" ]] || tar -C "$here" -xJf "$here/jre.tar.xz"
+[[ -f "$here/jre.tar.xz" && ! -x "$here/jre/bin/java" ]] && tar -C "$here" -xJf "$here/jre.tar.xz"
 java="$here/jre/bin/java"
 cp_main="$here/classes:$here/lib/jcuda-12.6.0.jar:$here/lib/jcuda-natives-12.6.0-linux-x86_64.jar"
 for jar in "$here"/lib/jackson-*.jar; do [[ -f "$jar" ]] && cp_main+=":$jar"; done  # model loader (config.json)
@@ -60,8 +71,63 @@ next_sizes() {  # the step's optional SIZES argument: prints it and returns 0 wh
   return 1
 }
 
+stage_part() {  # $1 = part number: keep it in $spark_rt/.staging; with both parts there, unpack them
+  local n="$1" src="${SPARK_PARTS:-$repo_root/.bundle-spark}/part$1" staging="$spark_rt/.staging"
+  if [[ ! -f "$src/MANIFEST" ]]; then
+    echo "[stage] $src/MANIFEST not found: pack with scripts/gpu-bundle/pack-spark.sh and carry .bundle-spark/part$n"
+    return 1
+  fi
+  mkdir -p "$staging"
+  if [[ -f "$staging/MANIFEST" ]] && ! cmp -s "$staging/MANIFEST" "$src/MANIFEST"; then
+    echo "[stage] the parts staged before belong to another pack: starting over"
+    rm -rf "$staging"; mkdir -p "$staging"
+  fi
+  cp "$src"/* "$staging/"
+  local runtime_sha app_sha
+  runtime_sha="$(sed -n 's/^runtime_sha256=//p' "$staging/MANIFEST")"
+  app_sha="$(sed -n 's/^app_sha256=//p' "$staging/MANIFEST")"
+  if [[ ! -f "$staging/runtime.tar.xz.1" || ! -f "$staging/runtime.tar.xz.2" ]]; then
+    echo "[stage] part $n kept in $staging; the runtime is unpacked when the other part arrives"
+    [[ "$n" == 2 ]] && echo "[stage] part 1 is missing: this machine was started afresh since stage 1 (stage 1 and 2 must run in back-to-back calls)"
+    [[ "$n" == 2 ]] && return 1
+    return 0
+  fi
+  if [[ "$(cat "$spark_rt/.runtime-sha256" 2>/dev/null)" != "$runtime_sha" ]]; then
+    local got
+    got="$(cat "$staging/runtime.tar.xz.1" "$staging/runtime.tar.xz.2" | sha256sum | cut -d' ' -f1)"
+    [[ "$got" == "$runtime_sha" ]] || { echo "[stage] the joined runtime does not match its manifest ($got)"; return 1; }
+    rm -rf "$spark_rt/jre" "$spark_rt/jars"
+    cat "$staging/runtime.tar.xz.1" "$staging/runtime.tar.xz.2" | xz -dc -T0 | tar -x -C "$spark_rt" --strip-components=1
+    echo "$runtime_sha" > "$spark_rt/.runtime-sha256"
+    echo "[stage] runtime unpacked into $spark_rt: $(cat "$spark_rt/RELEASE"), $(ls "$spark_rt/jars" | wc -l) jars"
+  else
+    echo "[stage] runtime already in $spark_rt"
+  fi
+  if [[ "$(cat "$spark_rt/.app-sha256" 2>/dev/null)" != "$app_sha" ]]; then
+    [[ "$(sha256sum "$staging/app.tar.xz" | cut -d' ' -f1)" == "$app_sha" ]] || { echo "[stage] app.tar.xz does not match its manifest"; return 1; }
+    rm -rf "$spark_rt/app"
+    xz -dc "$staging/app.tar.xz" | tar -x -C "$spark_rt" --strip-components=1
+    echo "$app_sha" > "$spark_rt/.app-sha256"
+  fi
+  echo "[stage] job jar of commit $(cat "$spark_rt/app/COMMIT"); $("$spark_rt/jre/bin/java" -version 2>&1 | head -1)"
+}
+
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
+    stage)
+      [[ -n "$repo_root" ]] || { echo "stage runs from the repository: scripts/gpu-bundle/run.sh stage N"; exit 2; }
+      n="${args[$((i + 1))]:-}"; i=$((i + 1))
+      [[ "$n" == 1 || "$n" == 2 ]] || { echo "stage needs 1 or 2"; exit 2; }
+      stage_part "$n" 2>&1 | tee -a "$results/stage.log"
+      rc=${PIPESTATUS[0]}
+      summary+=("stage $n: exit $rc")
+      [[ $rc == 0 ]] || { printf '%s\n' "${summary[@]}"; exit 1; } ;;
+    spark-job)
+      [[ -n "$repo_root" ]] || { echo "spark-job runs from the repository: scripts/gpu-bundle/run.sh spark-job"; exit 2; }
+      SPARK_RUNTIME="$spark_rt" RESULTS="$results" bash "$here/spark-job.sh"
+      rc=$?
+      fails="$(grep -c 'FAIL' "$results/checks.tsv" 2>/dev/null)"
+      summary+=("spark-job: exit $rc; ${fails:-no} failed checks; see $results/summary.tsv and checks.tsv") ;;
     tests) run_tests plain ;;
     sanitize)
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
