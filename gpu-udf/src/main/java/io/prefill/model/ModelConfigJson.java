@@ -6,8 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.prefill.io.BoundedFiles;
+
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -24,9 +25,11 @@ final class ModelConfigJson {
     static ModelConfig read(Path file) {
         String text;
         try {
-            text = Files.readString(file);
+            text = BoundedFiles.readString(file, BoundedFiles.JSON_METADATA_BYTES, "config.json");
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(file + ": config.json not found");
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (IOException e) {
             throw new ModelFormatException(file + ": cannot read config.json (" + e + ")", e);
         }

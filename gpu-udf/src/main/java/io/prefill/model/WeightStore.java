@@ -2,6 +2,7 @@ package io.prefill.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.prefill.io.BoundedFiles;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -99,7 +100,10 @@ public final class WeightStore implements Closeable {
     private static JsonNode readWeightMap(Path index) {
         JsonNode root;
         try {
-            root = ModelConfigJson.MAPPER.readTree(Files.readString(index));
+            root = ModelConfigJson.MAPPER.readTree(BoundedFiles.readString(index, BoundedFiles.JSON_METADATA_BYTES,
+                    INDEX_FILE));
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(index + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
         } catch (IOException e) {

@@ -5,9 +5,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.prefill.io.BoundedFiles;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Parses a config file and hands it to the reader of its format: list = MInference's, object = ours. */
@@ -21,7 +21,9 @@ final class PatternConfigReader {
         String name = file.toString();
         String text;
         try {
-            text = Files.readString(file);
+            text = BoundedFiles.readString(file, BoundedFiles.JSON_METADATA_BYTES, "pattern config");
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new PatternConfigException(e.getMessage(), e);
         } catch (IOException e) {
             throw new PatternConfigException(name + ": cannot read pattern config: " + e, e);
         }

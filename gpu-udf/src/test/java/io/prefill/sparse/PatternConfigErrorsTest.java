@@ -1,5 +1,6 @@
 package io.prefill.sparse;
 
+import io.prefill.io.BoundedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -137,5 +138,14 @@ class PatternConfigErrorsTest {
         Path missing = dir.resolve("missing.json");
         PatternConfigException e = assertThrows(PatternConfigException.class, () -> PatternConfig.read(missing));
         assertTrue(e.getMessage().contains("missing.json"), e.getMessage());
+    }
+
+    @Test
+    void configThatNeverEnds() {
+        Path zero = Path.of("/dev/zero");
+        if (!Files.isReadable(zero)) return;
+        PatternConfigException e = assertThrows(PatternConfigException.class, () -> PatternConfig.read(zero));
+        assertTrue(e.getMessage().contains("/dev/zero") && e.getMessage().contains("limit of "
+                + BoundedFiles.size(BoundedFiles.JSON_METADATA_BYTES)), e.getMessage());
     }
 }
