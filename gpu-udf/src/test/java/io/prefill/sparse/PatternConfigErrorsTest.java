@@ -148,4 +148,15 @@ class PatternConfigErrorsTest {
         assertTrue(e.getMessage().contains("/dev/zero") && e.getMessage().contains("limit of "
                 + BoundedFiles.size(BoundedFiles.JSON_METADATA_BYTES)), e.getMessage());
     }
+
+    @Test
+    void contentAfterTheConfigIsRefused() throws IOException {
+        String config = "{\"format\": \"prefill-patterns/1\", \"model\": \"m\", \"num_layers\": 1, \"num_heads\": 1,"
+            + " \"layers\": [{\"0\": {\"pattern\": \"dense\"}}]}";
+        failure(config + "\n" + config, "after the config");
+        failure(config + " trailing words", "after the config");
+        failure("[{\"0\": [\"vertical_and_slash\", 1000, 6096, 0.5]}] []", "after the config");
+        Path ok = Files.writeString(dir.resolve("ok.json"), config + "\n\n");
+        PatternConfig.read(ok);
+    }
 }
