@@ -145,6 +145,9 @@ final class ModelConfigJson {
         positive(source, "head_dim", c.headDim());
         positive(source, "max_position_embeddings", c.maxPositionEmbeddings());
         if (c.architecture() == null) throw new ModelFormatException(source + ": architecture is missing");
+        // widths the engine allocates and indexes in int: computed here in long so none wraps around
+        fitsAnInt(source, "num_attention_heads * head_dim", c.numHeads(), c.headDim());
+        fitsAnInt(source, "num_key_value_heads * head_dim", c.numKvHeads(), c.headDim());
         if (c.numHeads() % c.numKvHeads() != 0) {
             throw new ModelFormatException(source + ": num_attention_heads " + c.numHeads()
                     + " is not a multiple of num_key_value_heads " + c.numKvHeads());
@@ -184,6 +187,14 @@ final class ModelConfigJson {
                 throw new ModelFormatException(where + ": llama3 needs 0 < low_freq_factor < high_freq_factor, got "
                         + s.lowFreqFactor() + " and " + s.highFreqFactor());
             }
+        }
+    }
+
+    private static void fitsAnInt(String source, String product, int a, int b) {
+        long value = (long) a * b;
+        if (value > Integer.MAX_VALUE) {
+            throw new ModelFormatException(source + ": " + product + " = " + a + " * " + b + " = " + value
+                    + " is beyond the largest supported width (" + Integer.MAX_VALUE + ")");
         }
     }
 
