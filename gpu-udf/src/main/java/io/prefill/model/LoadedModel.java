@@ -43,6 +43,8 @@ public final class LoadedModel implements Closeable {
         }
         if (missing.length() > 0) throw new ModelFormatException(directory + ": missing" + missing);
 
+        ModelFileLinks.check(directory, configFile);
+        ModelFileLinks.check(directory, tokenizerFile);
         ModelConfig config = ModelConfig.read(configFile);
         WeightStore store = WeightStore.open(directory);
         TextTokenizer tokenizer = null;

@@ -41,8 +41,14 @@ public final class WeightStore implements Closeable {
         }
         Path single = directory.resolve(SINGLE_FILE);
         Path index = directory.resolve(INDEX_FILE);
-        if (Files.exists(single)) return openSingle(directory, single);
-        if (Files.exists(index)) return openSharded(directory, index);
+        if (Files.exists(single)) {
+            ModelFileLinks.check(directory, single);
+            return openSingle(directory, single);
+        }
+        if (Files.exists(index)) {
+            ModelFileLinks.check(directory, index);
+            return openSharded(directory, index);
+        }
         throw new ModelFormatException(directory + ": no " + SINGLE_FILE + " or " + INDEX_FILE + strayShardsHint(directory));
     }
 
@@ -85,6 +91,7 @@ public final class WeightStore implements Closeable {
                     throw new ModelFormatException(index + ": shard " + shardName + " (holding " + tensor
                             + ") is missing from " + directory);
                 }
+                ModelFileLinks.check(directory, shardPath);
                 shard = SafetensorsFile.open(shardPath);
                 shards.put(shardName, shard);
             }
