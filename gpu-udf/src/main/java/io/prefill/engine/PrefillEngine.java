@@ -151,6 +151,9 @@ public final class PrefillEngine implements AutoCloseable {
     }
 
     private FirstToken firstToken(float[] logits) {
+        // every backend hands its last-position logits to this one place: one check covers cpu and cuda
+        String nonFinite = TokenLogprobs.nonFinite(logits);
+        if (nonFinite != null) throw new DocumentException(DocumentException.Kind.ENGINE, nonFinite);
         double[] logprobs = TokenLogprobs.logSoftmax(logits);
         int[] top = TokenLogprobs.largest(logprobs, options.topK());
         String[] texts = new String[top.length];
