@@ -115,9 +115,10 @@ public final class PrefillEngine implements AutoCloseable {
 
     /** The templated prompt's token ids, before the length policy; a document problem throws. */
     private int[] promptTokens(String document, String question) {
-        if (document == null || document.isBlank()) {
-            throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
-                    document == null ? "the document text is null" : "the document text is empty");
+        if (document == null || BlankText.isBlank(document)) {
+            throw new DocumentException(DocumentException.Kind.EMPTY_TEXT, document == null ? "the document text is null"
+                    : document.isEmpty() ? "the document text is empty"
+                    : "the document text is only whitespace or invisible characters");
         }
         return tokenize(options.template().render(document, question));
     }
