@@ -52,6 +52,7 @@ public final class PrefillJob {
 
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
+        InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
         EngineSpec spec = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
