@@ -53,11 +53,13 @@ public final class PrefillJob {
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
         InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
+        InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
         EngineSpec spec = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
+        CorpusIds.check(corpus, o);
         if (o.writeMode() == JobOptions.WriteMode.RESUME && outputExists) {
             // Resuming: documents already in the output (with a result or an error) are not redone.
             Dataset<Row> done = spark.read().parquet(o.output()).select(col(CorpusReader.ID)).distinct();

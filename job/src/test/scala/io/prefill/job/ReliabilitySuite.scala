@@ -85,6 +85,16 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(!Files.exists(work.resolve("elsewhere")))
   }
 
+  test("null and duplicate ids are refused up front, listing them") {
+    val corpus = jsonl("ids.jsonl", Seq(doc(null, "x"), doc("d1", "first"), doc(null, "y"), doc("d1", "second"),
+      doc("new", "third"), doc("d2", "a"), doc("d2", "b")))
+    val out = work.resolve("ids-out").toString
+    val e = intercept[IllegalArgumentException](run(corpus.toString, out))
+    assert(e.getMessage.contains("2 rows with a null id") && e.getMessage.contains("d1 (2 rows)")
+      && e.getMessage.contains("d2 (2 rows)"), e.getMessage)
+    assert(!Files.exists(Path.of(out)), "nothing is written")
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
