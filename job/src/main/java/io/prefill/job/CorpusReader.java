@@ -4,19 +4,21 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-
-import java.util.Arrays;
-import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
-/** Reads the corpus into (id, text, question) whatever its format; missing columns fail fast. */
+/**
+ * Reads the corpus into (id, text, question, input error) whatever its format; missing columns
+ * and columns of the wrong type fail fast. A row whose text could not be read (bytes that are not
+ * UTF-8) has a null text and its input error set, and becomes an {@code unparseable} error row.
+ */
 final class CorpusReader {
     static final String ID = "id";
     static final String TEXT = "text";
     static final String QUESTION = "question";
+    /** Why the row's text could not be read, or null. */
+    static final String INPUT_ERROR = "_input_error";
 
     private CorpusReader() { }
 
@@ -24,37 +26,28 @@ final class CorpusReader {
         Dataset<Row> raw;
         Column id;
         Column text;
+        Column problem;
         switch (o.inputFormat()) {
             case TEXT:
                 // One document per file; the file name is its id.
                 raw = spark.read().option("wholetext", true).text(o.input());
                 id = col("_metadata.file_name");
                 text = col("value");
+                problem = lit(null).cast("string");
                 break;
             case JSONL:
-                raw = spark.read().json(o.input());
-                id = requireColumn(raw, o.idColumn(), o);
-                text = requireColumn(raw, o.textColumn(), o);
-                break;
             case PARQUET:
-            default:
-                raw = spark.read().parquet(o.input());
-                id = requireColumn(raw, o.idColumn(), o);
-                text = requireColumn(raw, o.textColumn(), o);
+            default: {
+                raw = o.inputFormat() == JobOptions.InputFormat.JSONL ? spark.read().json(o.input()) : spark.read().parquet(o.input());
+                id = CorpusColumns.id(raw, o);
+                CorpusColumns.Text t = CorpusColumns.text(raw, o);
+                text = t.text();
+                problem = t.problem();
                 break;
+            }
         }
-        Column question = o.questionColumn() != null ? requireColumn(raw, o.questionColumn(), o)
-                : o.question() != null ? lit(o.question()) : lit(null);
-        return raw.select(id.cast(DataTypes.StringType).as(ID), text.cast(DataTypes.StringType).as(TEXT),
-                question.cast(DataTypes.StringType).as(QUESTION));
-    }
-
-    private static Column requireColumn(Dataset<Row> raw, String name, JobOptions o) {
-        List<String> columns = Arrays.asList(raw.columns());
-        if (!columns.contains(name)) {
-            throw new IllegalArgumentException("input " + o.input() + " has no column '" + name + "'; its columns are "
-                    + columns + " (set --id-column / --text-column / --question-column)");
-        }
-        return col("`" + name + "`");
+        Column question = o.questionColumn() != null ? CorpusColumns.question(raw, o)
+                : o.question() != null ? lit(o.question()) : lit(null).cast("string");
+        return raw.select(id.as(ID), text.as(TEXT), question.as(QUESTION), problem.as(INPUT_ERROR));
     }
 }

@@ -21,7 +21,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
-                         boolean allowBeyondMaxPositions) {
+                         boolean allowBeyondMaxPositions, boolean binaryText) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -62,6 +62,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "                          MInference-format files: 8192)",
             "  --allow-beyond-max-positions  run prompts longer than the model's max_position_embeddings (RoPE",
             "                          scaling that extends the model); default: too_long error rows",
+            "  --binary-text           accept a binary text column (parquet), decoded as UTF-8",
             "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
             "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
             "                          first tokens to --output, KV summaries to --kv-output)",
@@ -86,6 +87,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
                 "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
                 "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens");
+        boolean binaryText = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--no-summary")) {
@@ -96,6 +98,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 beyondMaxPositions = true;
                 continue;
             }
+            if (a.equals("--binary-text")) { binaryText = true; continue; }
             if (a.equals("--help") || a.equals("-h")) throw new IllegalArgumentException(USAGE);
             if (!known.contains(a)) throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
             if (i + 1 >= args.length) throw new IllegalArgumentException("option " + a + " needs a value");
@@ -150,7 +153,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 LengthPolicy.parse(values.getOrDefault("--length-policy", "error")), values.get("--template"),
                 intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv,
                 intOption(values, "--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
-                booleanOption(values, "--add-special-tokens", true), beyondMaxPositions);
+                booleanOption(values, "--add-special-tokens", true), beyondMaxPositions,
+                binaryText);
     }
 
     private static String required(Map<String, String> values, String name) {

@@ -1,16 +1,21 @@
 package io.prefill.job;
 
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.countDistinct;
 
-/** What the job wrote, read back from the Parquet output, and a short table of it. */
-public record JobSummary(String output, long rows, long errors, long tokens, double seconds, List<Row> sample) {
+/** What the job wrote, read back from the Parquet output, and a short table of it; errors counted by kind. */
+public record JobSummary(String output, long rows, long errors, long tokens, double seconds, List<Row> sample,
+                         Map<String, Long> errorsByKind) {
     static final int SAMPLE_ROWS = 20;
 
     static JobSummary read(SparkSession spark, String output, double seconds) {
@@ -23,10 +28,19 @@ public record JobSummary(String output, long rows, long errors, long tokens, dou
             List<Row> sample = out.select("id", "prompt_tokens", "first_token_id", "first_token_text",
                             "first_token_logprob", "attention_density", "prefill_ms", "error")
                     .orderBy(col("prompt_tokens")).limit(SAMPLE_ROWS).collectAsList();
-            return new JobSummary(output, rows, errors, tokens, seconds, sample);
+            return new JobSummary(output, rows, errors, tokens, seconds, sample, errorsByKind(out, col("error_kind")));
         } finally {
             out.unpersist();
         }
+    }
+
+    /** Documents per error kind, most frequent first; kinds are counted once per document (id). */
+    static Map<String, Long> errorsByKind(Dataset<Row> out, Column kind) {
+        Map<String, Long> byKind = new LinkedHashMap<>();
+        out.filter(kind.isNotNull()).groupBy(kind.as("kind")).agg(countDistinct(col("id")).as("n"))
+                .orderBy(col("n").desc(), col("kind")).collectAsList()
+                .forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
+        return byKind;
     }
 
     void print(PrintStream p) {
@@ -42,8 +56,15 @@ public record JobSummary(String output, long rows, long errors, long tokens, dou
                     r.getDouble(6), r.isNullAt(7) ? "" : clip(r.getString(7), 60));
         }
         if (rows > sample.size()) p.printf("... %d more rows%n", rows - sample.size());
-        p.printf("%n%d documents written to %s (%d errors), %,d prompt tokens pre-filled in %.1f s%n",
-                rows, output, errors, tokens, seconds);
+        p.printf("%n%d documents written to %s (%d errors%s), %,d prompt tokens pre-filled in %.1f s%n",
+                rows, output, errors, kinds(), tokens, seconds);
+    }
+
+    private String kinds() {
+        if (errorsByKind == null || errorsByKind.isEmpty()) return "";
+        StringBuilder b = new StringBuilder(":");
+        errorsByKind.forEach((kind, n) -> b.append(b.length() > 1 ? ", " : " ").append(n).append(' ').append(kind));
+        return b.toString();
     }
 
     private static String visible(String s) {

@@ -27,7 +27,8 @@ final class KvOutput {
     /** Documents, error documents and pre-filled tokens of a KV output, as a job summary without a sample. */
     static JobSummary summary(SparkSession spark, String output, double seconds) {
         Row r = totals(spark, output);
-        return new JobSummary(output, r.getLong(0), r.getLong(1), r.isNullAt(2) ? 0 : r.getLong(2), seconds, List.of());
+        return new JobSummary(output, r.getLong(0), r.getLong(1), r.isNullAt(2) ? 0 : r.getLong(2), seconds, List.of(),
+                JobSummary.errorsByKind(spark.read().parquet(output), col("error_kind")));
     }
 
     static void logLine(SparkSession spark, String output, PrintStream log) {

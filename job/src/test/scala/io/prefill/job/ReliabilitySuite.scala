@@ -95,6 +95,42 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(!Files.exists(Path.of(out)), "nothing is written")
   }
 
+  test("id and text columns must be strings; binary text only when asked, invalid UTF-8 an error row") {
+    def parquet(name: String, schema: StructType, values: Seq[Row]): String = {
+      val p = work.resolve("types").resolve(name).toString
+      spark.createDataFrame(values.asJava, schema).write.parquet(p)
+      p
+    }
+    def field(name: String, t: org.apache.spark.sql.types.DataType) = StructField(name, t, nullable = true)
+    val longText = parquet("long-text.parquet", StructType(Seq(field("id", DataTypes.StringType), field("text", DataTypes.LongType))),
+      Seq(Row("a", 5L)))
+    val listText = parquet("list-text.parquet", StructType(Seq(field("id", DataTypes.StringType),
+      field("text", DataTypes.createArrayType(DataTypes.StringType)))), Seq(Row("a", Seq("hello", "world"))))
+    val structText = parquet("struct-text.parquet", StructType(Seq(field("id", DataTypes.StringType),
+      field("text", StructType(Seq(field("x", DataTypes.StringType)))))), Seq(Row("a", Row("x"))))
+    val doubleId = parquet("double-id.parquet", StructType(Seq(field("id", DataTypes.DoubleType), field("text", DataTypes.StringType))),
+      Seq(Row(Double.NaN, text(1))))
+    for ((input, column, typeName) <- Seq((longText, "text", "bigint"), (listText, "text", "array<string>"),
+      (structText, "text", "struct<x:string>"), (doubleId, "id", "double"))) {
+      val e = intercept[IllegalArgumentException](run(input, work.resolve("types-out").toString))
+      assert(e.getMessage.contains(s"column '$column'") && e.getMessage.contains(typeName), e.getMessage)
+    }
+    assert(!Files.exists(work.resolve("types-out")))
+
+    val invalid = Array[Byte](0x48, 0x69, 0xC3.toByte, 0x28, 0x20, 0xFF.toByte)
+    val binary = parquet("binary-text.parquet", StructType(Seq(field("id", DataTypes.StringType), field("text", DataTypes.BinaryType))),
+      Seq(Row("good", text(3).getBytes(StandardCharsets.UTF_8)), Row("bad", invalid)))
+    val e = intercept[IllegalArgumentException](run(binary, work.resolve("binary-out").toString))
+    assert(e.getMessage.contains("column 'text'") && e.getMessage.contains("binary") && e.getMessage.contains("--binary-text"),
+      e.getMessage)
+    val out = work.resolve("binary-out").toString
+    val summary = run(binary, out, "--binary-text")
+    val r = rows(out)
+    assert(r("good").isNullAt(r("good").fieldIndex("error")), r("good"))
+    assert(kind(r("bad")) == "unparseable" && r("bad").getAs[String]("error").contains("UTF-8"), r("bad"))
+    assert(summary.errors == 1 && printed(summary).contains("1 unparseable"), printed(summary))
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
