@@ -30,10 +30,10 @@ final class CorpusReader {
         switch (o.inputFormat()) {
             case TEXT:
                 // One document per file; the file name is its id.
-                raw = spark.read().option("wholetext", true).text(o.input());
-                id = col("_metadata.file_name");
-                text = col("value");
-                problem = lit(null).cast("string");
+                raw = TextFolders.read(spark, o.input(), o.textExtensions());
+                id = col(ID);
+                text = col(TEXT);
+                problem = col(INPUT_ERROR);
                 break;
             case JSONL:
             case PARQUET:

@@ -21,7 +21,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
-                         boolean allowBeyondMaxPositions, boolean binaryText) {
+                         boolean allowBeyondMaxPositions, List<String> textExtensions, boolean binaryText) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -62,6 +62,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "                          MInference-format files: 8192)",
             "  --allow-beyond-max-positions  run prompts longer than the model's max_position_embeddings (RoPE",
             "                          scaling that extends the model); default: too_long error rows",
+            "  --text-extensions E     extensions read from a text folder, comma-separated (default txt)",
             "  --binary-text           accept a binary text column (parquet), decoded as UTF-8",
             "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
             "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
@@ -86,7 +87,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
                 "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
                 "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
-                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens");
+                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens", "--text-extensions");
         boolean binaryText = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -154,7 +155,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv,
                 intOption(values, "--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
                 booleanOption(values, "--add-special-tokens", true), beyondMaxPositions,
-                binaryText);
+                TextFolders.extensions(values.getOrDefault("--text-extensions", "txt")), binaryText);
     }
 
     private static String required(Map<String, String> values, String name) {

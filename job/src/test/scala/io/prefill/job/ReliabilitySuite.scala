@@ -131,6 +131,24 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(summary.errors == 1 && printed(summary).contains("1 unparseable"), printed(summary))
   }
 
+  test("text folders: only the chosen extensions are read, and an empty file is an empty_text row") {
+    val folder = Files.createDirectories(work.resolve("texts"))
+    Files.writeString(folder.resolve("alpha.txt"), text(1))
+    Files.write(folder.resolve("empty.txt"), Array.emptyByteArray)
+    Files.writeString(folder.resolve("notes.md"), text(2))
+    Files.writeString(folder.resolve("README.md"), "# Corpus\nHow these files were collected.")
+    val out = work.resolve("texts-out").toString
+    run(folder.toString, out, "--input-format", "text")
+    val r = rows(out)
+    assert(r.keySet == Set("alpha.txt", "empty.txt"))
+    assert(r("alpha.txt").isNullAt(r("alpha.txt").fieldIndex("error")))
+    assert(kind(r("empty.txt")) == "empty_text")
+
+    val both = work.resolve("texts-md-out").toString
+    run(folder.toString, both, "--input-format", "text", "--text-extensions", "txt,md")
+    assert(rows(both).keySet == Set("alpha.txt", "empty.txt", "notes.md", "README.md"))
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
