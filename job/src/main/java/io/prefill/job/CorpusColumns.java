@@ -69,6 +69,7 @@ final class CorpusColumns {
     private static StructField field(Dataset<Row> raw, String name, JobOptions o) {
         List<String> columns = Arrays.asList(raw.columns());
         if (!columns.contains(name)) {
+            columns = columns.stream().filter(c -> !c.equals(CorpusReader.INPUT_ERROR) && !c.equals(JsonLines.LOCATION)).toList();
             throw new IllegalArgumentException("input " + o.input() + " has no column '" + name + "'; its columns are "
                     + columns + " (set --id-column / --text-column / --question-column)");
         }

@@ -5,13 +5,18 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
 
 /**
  * Reads the corpus into (id, text, question, input error) whatever its format; missing columns
- * and columns of the wrong type fail fast. A row whose text could not be read (bytes that are not
- * UTF-8) has a null text and its input error set, and becomes an {@code unparseable} error row.
+ * and columns of the wrong type fail fast. A row whose text could not be read (a JSON line that is
+ * not a JSON object, bytes that are not UTF-8) has a null text and its input error set, and
+ * becomes an {@code unparseable} error row.
  */
 final class CorpusReader {
     static final String ID = "id";
@@ -35,10 +40,21 @@ final class CorpusReader {
                 text = col(TEXT);
                 problem = col(INPUT_ERROR);
                 break;
-            case JSONL:
+            case JSONL: {
+                List<String> wanted = new ArrayList<>(List.of(o.idColumn(), o.textColumn()));
+                if (o.questionColumn() != null) wanted.add(o.questionColumn());
+                raw = JsonLines.read(spark, o.input(), wanted);
+                problem = col(INPUT_ERROR);
+                // a line that could not be parsed has no id of its own: its file and line stand in
+                id = when(problem.isNull(), CorpusColumns.id(raw, o)).otherwise(col(JsonLines.LOCATION));
+                CorpusColumns.Text t = CorpusColumns.text(raw, o);
+                text = when(problem.isNull(), t.text());
+                problem = when(problem.isNull(), t.problem()).otherwise(problem);
+                break;
+            }
             case PARQUET:
             default: {
-                raw = o.inputFormat() == JobOptions.InputFormat.JSONL ? spark.read().json(o.input()) : spark.read().parquet(o.input());
+                raw = spark.read().parquet(o.input());
                 id = CorpusColumns.id(raw, o);
                 CorpusColumns.Text t = CorpusColumns.text(raw, o);
                 text = t.text();

@@ -149,6 +149,35 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(rows(both).keySet == Set("alpha.txt", "empty.txt", "notes.md", "README.md"))
   }
 
+  test("unparseable JSON lines are error rows naming file and line, counted in the summary") {
+    val f = work.resolve("damaged.jsonl")
+    val nul = "{\"id\": \"nul\", \"text\": \"before\u0000after\"}"
+    val lines: Seq[Array[Byte]] = Seq(
+      doc("a", text(1)).getBytes(StandardCharsets.UTF_8),
+      "{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8) ++ Array(0xE9.toByte) ++ "\"}".getBytes(StandardCharsets.UTF_8),
+      nul.getBytes(StandardCharsets.UTF_8),
+      "[1, 2, 3]".getBytes(StandardCharsets.UTF_8),
+      "not json at all".getBytes(StandardCharsets.UTF_8),
+      Array.emptyByteArray,
+      (doc("b", text(2)) + " trailing").getBytes(StandardCharsets.UTF_8),
+      doc("c", text(3)).getBytes(StandardCharsets.UTF_8))
+    Files.write(f, lines.reduce((a, b) => a ++ "\n".getBytes(StandardCharsets.UTF_8) ++ b))
+    val out = work.resolve("damaged-out").toString
+    val summary = run(f.toString, out)
+    val r = rows(out)
+    assert(r("a").isNullAt(r("a").fieldIndex("error")) && r("c").isNullAt(r("c").fieldIndex("error")))
+    val bad = r.values.filter(kind(_) == "unparseable").toSeq
+    val badLines = bad.map(_.getAs[String]("id")).map(id => id.substring(id.lastIndexOf(':') + 1).toInt).toSet
+    assert(badLines == Set(2, 3, 4, 5, 7), bad.map(_.getAs[String]("error")).mkString("\n"))
+    bad.foreach { row =>
+      val line = row.getAs[String]("id").substring(row.getAs[String]("id").lastIndexOf(':') + 1)
+      assert(row.getAs[String]("error").contains("damaged.jsonl") && row.getAs[String]("error").contains(s"line $line"),
+        row.getAs[String]("error"))
+    }
+    assert(r.size == 7, "one row per non-blank line")
+    assert(summary.errors == 5 && printed(summary).contains("5 unparseable"), printed(summary))
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
