@@ -21,7 +21,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
-                         boolean allowBeyondMaxPositions, List<String> textExtensions, boolean binaryText) {
+                         boolean allowBeyondMaxPositions, List<String> textExtensions, boolean binaryText,
+                         int wavePartitions) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -64,7 +65,9 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             "                          scaling that extends the model); default: too_long error rows",
             "  --text-extensions E     extensions read from a text folder, comma-separated (default txt)",
             "  --binary-text           accept a binary text column (parquet), decoded as UTF-8",
-            "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
+            "  --partitions N          cost-balanced partitions of the corpus (default: 4 waves of --wave-partitions)",
+            "  --wave-partitions N     partitions written and committed together; a crash loses at most the wave in",
+            "                          flight (default: Spark's default parallelism; 0 = all partitions in one wave)",
             "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
             "                          first tokens to --output, KV summaries to --kv-output)",
             "  --kv-output PATH        KV-summary output for --mode both (default: --output with -kv appended)",
@@ -87,7 +90,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
                 "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
                 "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
-                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens", "--text-extensions");
+                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens", "--text-extensions", "--wave-partitions");
         boolean binaryText = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -155,7 +158,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv,
                 intOption(values, "--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
                 booleanOption(values, "--add-special-tokens", true), beyondMaxPositions,
-                TextFolders.extensions(values.getOrDefault("--text-extensions", "txt")), binaryText);
+                TextFolders.extensions(values.getOrDefault("--text-extensions", "txt")), binaryText,
+                intOption(values, "--wave-partitions", Waves.DEFAULT, 0));
     }
 
     private static String required(Map<String, String> values, String name) {

@@ -53,22 +53,21 @@ public final class PrefillJob {
     /** Runs the whole job on an existing session; returns what was written. */
     public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
         InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
-        InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
-        InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
         EngineSpec spec = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
         CorpusIds.check(corpus, o);
-        CorpusIds.check(corpus, o);
         if (o.writeMode() == JobOptions.WriteMode.RESUME && outputExists) {
-            // Resuming: documents already in the output (with a result or an error) are not redone.
-            Dataset<Row> done = spark.read().parquet(o.output()).select(col(CorpusReader.ID)).distinct();
-            corpus = corpus.join(done, corpus.col(CorpusReader.ID).eqNullSafe(done.col(CorpusReader.ID)), "left_anti");
+            // Resuming: documents already committed to the output (with a result or an error) are not redone.
+            Dataset<Row> done = ResumableOutput.committedIds(spark, o.output());
+            corpus = corpus.join(done, corpus.col(CorpusReader.ID).equalTo(done.col(CorpusReader.ID)), "left_anti");
         }
         PatternConfig patterns = EngineCache.patternsOf(spec, EngineCache.onDriver(spec).model().config());
-        CostPlanner.Planned planned = CostPlanner.plan(spark, corpus, spec, patterns, o.partitions());
+        int parallelism = spark.sparkContext().defaultParallelism();
+        CostPlanner.Planned planned = CostPlanner.plan(spark, corpus, spec, patterns, Waves.partitions(o, parallelism));
+        int waveSize = Waves.size(o, planned.plan().partitions(), parallelism);
         log.printf("[prefill] %d documents, %s estimated, in %d cost-balanced partitions (heaviest/lightest %.2f)%n",
                 planned.documents(), flops(planned.totalGflops()), planned.plan().partitions(),
                 planned.plan().imbalance());
@@ -77,7 +76,6 @@ public final class PrefillJob {
         ProgressListener progress = new ProgressListener(counters, planned.plan(), log);
         spark.sparkContext().addSparkListener(progress);
         long start = System.nanoTime();
-        Dataset<Row> prefilled = null;
         try {
             spark.sparkContext().setJobDescription("minference pre-fill (" + spec.backend() + ", " + o.mode() + ") of "
                     + planned.documents() + " documents from " + o.input() + " -> " + o.output());
@@ -86,38 +84,10 @@ public final class PrefillJob {
                 case RESUME -> SaveMode.Append;
                 default -> SaveMode.ErrorIfExists;
             };
-            if (o.mode() == JobOptions.Mode.FIRST_TOKEN) {
-                UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
-                Dataset<Row> results = planned.corpus()
-                        .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
-                                col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
-                        .select(col(CorpusReader.ID), InputErrors.firstToken(col("r")).as("r"), col(CostPlanner.COST),
-                                col(CostPlanner.PARTITION))
-                        .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION));
-                results.write().mode(mode).parquet(o.output());
-            } else {
-                UserDefinedFunction prefill = KvSummaryUdf.register(spark, spec, o.kvSummary(), counters);
-                prefilled = planned.corpus()
-                        .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
-                                col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
-                        .select(col(CorpusReader.ID), InputErrors.withKv(col("r")).as("r"), col(CostPlanner.COST),
-                                col(CostPlanner.PARTITION));
-                Dataset<Row> kvRows = KvOutput.rows(prefilled, "r");
-                if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
-                    kvRows.write().mode(mode).parquet(o.output());
-                } else {
-                    // One pre-fill feeds both outputs: the first write fills the disk cache, the second
-                    // reads it. Only a lost cache block would pre-fill its documents again.
-                    prefilled.persist(StorageLevel.DISK_ONLY());
-                    prefilled.select(col(CorpusReader.ID), col("r.first.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
-                            .write().mode(mode).parquet(o.output());
-                    kvRows.write().mode(mode).parquet(o.kvOutput());
-                }
-            }
+            Waves.write(spark, planned, waveSize, mode, log, waveWriter(spark, spec, o, counters));
         } finally {
             spark.sparkContext().removeSparkListener(progress);
             spark.sparkContext().setJobDescription(null);
-            if (prefilled != null) prefilled.unpersist();
             planned.corpus().unpersist();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -131,6 +101,43 @@ public final class PrefillJob {
         if (o.mode().writesKv()) KvOutput.logLine(spark, o.mode() == JobOptions.Mode.BOTH ? o.kvOutput() : o.output(), log);
         spark.sparkContext().setJobDescription(null);
         return summary;
+    }
+
+    /** What one wave writes: its first-token rows, its KV rows, or both from one pre-fill per document. */
+    private static Waves.Writer waveWriter(SparkSession spark, EngineSpec spec, JobOptions o, JobCounters counters) {
+        if (o.mode() == JobOptions.Mode.FIRST_TOKEN) {
+            UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
+            return (wave, mode) -> wave
+                    .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
+                            col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
+                    .select(col(CorpusReader.ID), InputErrors.firstToken(col("r")).as("r"), col(CostPlanner.COST),
+                            col(CostPlanner.PARTITION))
+                    .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                    .write().mode(mode).parquet(o.output());
+        }
+        UserDefinedFunction prefill = KvSummaryUdf.register(spark, spec, o.kvSummary(), counters);
+        return (wave, mode) -> {
+            Dataset<Row> prefilled = wave
+                    .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
+                            col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
+                    .select(col(CorpusReader.ID), InputErrors.withKv(col("r")).as("r"), col(CostPlanner.COST),
+                            col(CostPlanner.PARTITION));
+            Dataset<Row> kvRows = KvOutput.rows(prefilled, "r");
+            if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
+                kvRows.write().mode(mode).parquet(o.output());
+                return;
+            }
+            // One pre-fill feeds both outputs: the first write fills the disk cache, the second
+            // reads it. Only a lost cache block would pre-fill its documents again.
+            prefilled.persist(StorageLevel.DISK_ONLY());
+            try {
+                prefilled.select(col(CorpusReader.ID), col("r.first.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                        .write().mode(mode).parquet(o.output());
+                kvRows.write().mode(mode).parquet(o.kvOutput());
+            } finally {
+                prefilled.unpersist();
+            }
+        };
     }
 
     static String flops(double gflops) {

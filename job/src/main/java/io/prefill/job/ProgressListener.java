@@ -2,10 +2,14 @@ package io.prefill.job;
 
 import io.prefill.udf.PrefillUdf.JobCounters;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.util.LongAccumulator;
+import scala.jdk.javaapi.CollectionConverters;
 
 import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Prints a line on the driver each time a partition of the pre-fill finishes: documents and tokens
@@ -32,13 +36,25 @@ final class ProgressListener extends SparkListener {
         this.totalCost = total;
     }
 
+    /** A wave's stages run its partitions from the wave's first: task index i is partition first + i. */
+    private final Map<Integer, Integer> firstPartitionOfStage = new HashMap<>();
+
+    @Override
+    public synchronized void onJobStart(SparkListenerJobStart start) {
+        String first = start.properties() == null ? null : start.properties().getProperty(Waves.FIRST_PARTITION);
+        if (first == null) return;
+        for (Object stage : CollectionConverters.asJava(start.stageIds())) {
+            firstPartitionOfStage.put((Integer) stage, Integer.parseInt(first));
+        }
+    }
+
     @Override
     public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
         if (!end.taskInfo().successful()) return;
         long documents = valueAtEnd(end, counters.documents());
         if (documents < 0) return;
         finished++;
-        int partition = end.taskInfo().index();
+        int partition = firstPartitionOfStage.getOrDefault(end.stageId(), 0) + end.taskInfo().index();
         if (partition < plan.partitions()) doneCost += plan.load(partition);
         double seconds = Math.max(1e-9, (System.nanoTime() - startNanos) / 1e9);
         long tokens = Math.max(0, valueAtEnd(end, counters.tokens()));

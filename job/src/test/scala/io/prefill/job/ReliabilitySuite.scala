@@ -178,6 +178,21 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(summary.errors == 5 && printed(summary).contains("5 unparseable"), printed(summary))
   }
 
+  test("resume over an existing empty output, or one holding only a crashed job's attempt files, starts fresh") {
+    val corpus = jsonl("fresh.jsonl", (1 to 4).map(i => doc(s"f$i", text(i))))
+    val empty = Files.createDirectories(work.resolve("fresh-empty"))
+    run(corpus.toString, empty.toString, "--write-mode", "resume")
+    assert(rows(empty.toString).keySet == (1 to 4).map(i => s"f$i").toSet)
+
+    // what a driver killed before its first commit leaves: uncommitted task output under _temporary
+    val crashed = work.resolve("fresh-crashed")
+    val attempt = Files.createDirectories(crashed.resolve("_temporary/0/task_202401010000_0001_m_000000"))
+    Files.copy(Files.list(empty).iterator().asScala.find(_.toString.endsWith(".parquet")).get, attempt.resolve("part-00000.parquet"))
+    run(corpus.toString, crashed.toString, "--write-mode", "resume")
+    assert(rows(crashed.toString).keySet == (1 to 4).map(i => s"f$i").toSet)
+    assert(!Files.exists(crashed.resolve("_temporary")))
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
@@ -203,4 +218,37 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     p.exitValue()
   }
 
+  test("a driver killed mid-job or before its last commit loses at most a wave; resume gives exactly-once, identical output") {
+    val corpus = jsonl("crash.jsonl", (1 to 8).map(i => doc(f"c$i%02d", text(i, 40 + 10 * i))))
+    val options = Seq("--partitions", "8", "--wave-partitions", "2", "--no-summary")
+    val reference = work.resolve("crash-reference").toString
+    PrefillJob.run(spark, JobOptions.parse((Seq("--input", corpus.toString, "--model", model.toString,
+      "--output", reference) ++ options).toArray), System.out)
+    val expected = rows(reference)
+    assert(expected.size == 8 && expected.values.forall(_.isNullAt(expected.head._2.fieldIndex("error"))))
+
+    // mid-job: the first wave (2 partitions) committed, the driver dies during the second;
+    // before the last commit: every partition done, the driver dies before the fourth wave's commit
+    for ((haltAt, committed) <- Seq(("task:3", 2), ("job:4", 6))) {
+      val out = work.resolve(s"crash-${haltAt.replace(':', '-')}")
+      val log = work.resolve(s"crash-${haltAt.replace(':', '-')}.log")
+      val status = childJob(Seq("--master", "local[2]", "--input", corpus.toString, "--model", model.toString,
+        "--output", out.toString, "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.sql.sources.commitProtocolClass=" + classOf[HaltingCommitProtocol].getName,
+        "--conf", s"${HaltingCommitProtocol.CONF}=$haltAt") ++ options, log)
+      assert(status == HaltingCommitProtocol.EXIT_CODE, s"the child should have been halted at $haltAt:\n"
+        + Files.readString(log))
+      assert(Files.exists(out.resolve("_temporary")), "the killed job left its attempt files")
+      val survived = spark.read.parquet(out.toString).select("id", "prefill_ms").collect()
+        .map(r => r.getString(0) -> r.getDouble(1)).toMap
+      assert(survived.size == committed, s"$haltAt: the committed waves survive, each document once")
+
+      val summary = PrefillJob.run(spark, JobOptions.parse((Seq("--input", corpus.toString, "--model", model.toString,
+        "--output", out.toString, "--write-mode", "resume") ++ options).toArray), System.out)
+      assert(summary.rows == 8)
+      val resumed = rows(out.toString)
+      assertSameResults(expected, resumed, haltAt)
+      for ((id, ms) <- survived) assert(resumed(id).getAs[Double]("prefill_ms") == ms, s"$haltAt: $id was kept, not redone")
+    }
+  }
 }
