@@ -127,7 +127,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
         void record(DocumentResult r) {
             documents.add(1);
-            tokens.add(r.promptTokens() - r.droppedTokens());
+            tokens.add(r.prefilledTokens());
             if (!r.ok()) errors.add(1);
             prefillMicros.add((long) (r.prefillMillis() * 1000));
         }
