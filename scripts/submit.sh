@@ -15,7 +15,7 @@
 #   RAPIDS_JAR        []     path of the RAPIDS Accelerator jar: enables the plugin for the SQL and
 #                            Parquet around the UDF, and shares each GPU between it and the engine
 #   GPU_MEMORY_GIB    [80]   memory of one GPU, for that split
-#   ENGINE_BUDGET_GIB [48]   the engine's share of it (the rest goes to RAPIDS, see the README)
+#   ENGINE_BUDGET_GIB [48]   the engine's share of it (the rest goes to RAPIDS, see docs/cluster.md)
 #   K8S_IMAGE         []     container image for k8s (Spark + this jar + the NVIDIA runtime)
 #   SPARK_SUBMIT      [spark-submit]
 #   JOB_JAR           [job/target/job-*-spark.jar]
