@@ -3,6 +3,7 @@ package io.prefill.udf;
 import io.prefill.cuda.forward.CudaBackendOptions;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.model.FiniteWeights;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
 import io.prefill.model.ModelConfig;
@@ -13,6 +14,7 @@ import org.apache.spark.deploy.SparkHadoopUtil;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -27,6 +29,8 @@ public final class EngineCache {
     private record Key(EngineSpec spec, int device) { }
 
     private static final Map<Key, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
+    /** Model directories whose norms and embedding the driver found finite (checked once per JVM). */
+    private static final Set<Path> FINITE_CHECKED = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(EngineCache::closeAll, "prefill-engine-shutdown"));
@@ -46,10 +50,15 @@ public final class EngineCache {
     /**
      * The engine the driver uses to validate the model, the tokenizer and the pattern config and to
      * read the model's config: always on the cpu backend, so a driver needs no GPU. A model the
-     * chosen backend cannot run is still refused here, before any work.
+     * chosen backend cannot run, or whose norms or embedding hold NaN or infinity, is refused here,
+     * before any work.
      */
     public static PrefillEngine onDriver(EngineSpec spec) {
         PrefillEngine engine = get(spec.withBackend("cpu"), -1);
+        if (!FINITE_CHECKED.contains(engine.model().directory())) {
+            FiniteWeights.check(engine.model());
+            FINITE_CHECKED.add(engine.model().directory());
+        }
         ForwardBackends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
         return engine;
     }
