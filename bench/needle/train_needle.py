@@ -150,21 +150,36 @@ class Attention:
         import contextlib
         return contextlib.nullcontext()
 
-    def probe(self, model):
-        if not self.restricted:
-            return True
+    def _try(self, model):
         try:
             x, _ = nt.torch_batch(2, 256, device=self.device)
             with self(), autocast(self.device):
                 h = model.model(input_ids=x, use_cache=False).last_hidden_state
             h.float().sum().backward()
-            model.zero_grad(set_to_none=True)
-            return True
+            return None
         except RuntimeError as e:
-            log(f"WARNING: flash/memory-efficient attention refused this model ({e}); using PyTorch's default choice")
+            return str(e).splitlines()[0] if str(e) else type(e).__name__
+        finally:
             model.zero_grad(set_to_none=True)
-            self.restricted = False
-            return False
+
+    def probe(self, model):
+        """True when attention runs on a linear-memory kernel (forward and backward)."""
+        if not self.restricted:
+            return True
+        error = self._try(model)
+        if error is None:
+            return True
+        # transformers hands grouped KV heads to SDPA (enable_gqa); if no linear-memory kernel takes
+        # that, let transformers repeat the KV heads itself instead.
+        import transformers.integrations.sdpa_attention as sdpa_attention
+        sdpa_attention.use_gqa_in_sdpa = lambda *args, **kwargs: False
+        log(f"flash/memory-efficient attention refused grouped KV heads ({error}); repeating KV heads instead")
+        error = self._try(model)
+        if error is None:
+            return True
+        log(f"WARNING: flash/memory-efficient attention refused this model ({error}); using PyTorch's default choice")
+        self.restricted = False
+        return False
 
 
 def last_logits(model, x, positions=(-1,)):
@@ -264,7 +279,8 @@ def plot_curve(path, rows, stages):
     loss = [float(r["loss"]) if r["loss"] not in ("", None) else float("nan") for r in rows]
     acc = [float(r["acc"]) if r["acc"] not in ("", None) else float("nan") for r in rows]
     held = [(int(r["step"]), float(r["heldout_acc"])) for r in rows if r.get("heldout_acc") not in ("", None)]
-    length = [int(r["length"]) for r in rows]
+    stage = [int(r["stage"]) for r in rows]
+    names = {int(r["stage"]): f"{r['length']} ({r['needles']} needles)" for r in rows}
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     ax1.plot(steps, loss, color="tab:red", label="answer loss")
     ax1.set_yscale("log")
@@ -280,9 +296,9 @@ def plot_curve(path, rows, stages):
     labels = ax1.get_legend_handles_labels()[1] + ax1b.get_legend_handles_labels()[1]
     ax1.legend(lines, labels, loc="center right", fontsize=8)
     ax1.set_title("needle-llama training")
-    ax2.step(steps, length, where="post", color="black")
-    ax2.set_yscale("log", base=2)
-    ax2.set_ylabel("prompt length")
+    ax2.step(steps, stage, where="post", color="black")
+    ax2.set_yticks(sorted(names), [names[k] for k in sorted(names)], fontsize=7)
+    ax2.set_ylabel("curriculum stage")
     ax2.set_xlabel("step")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -385,16 +401,14 @@ def make_optimizer(a, model, device):
 
 
 def train(a):
-    device = torch.device(a.device if (a.device != "cuda" or torch.cuda.is_available()) else "cpu")
-    if device.type != a.device:
-        log(f"WARNING: {a.device} unavailable, running on {device}")
+    device = torch.device(a.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("CUDA is not available (use --device cpu for a slow test run)")
     deadline = T0 + a.minutes * 60.0
     train_deadline = deadline - a.eval_reserve
     torch.manual_seed(a.seed)
     random.seed(a.seed)
     if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
         log(f"device {torch.cuda.get_device_name(device)}, torch {torch.__version__}")
     import transformers
     from transformers import LlamaForCausalLM
@@ -558,7 +572,8 @@ def train(a):
                 log(f"checkpoint at step {step} -> {a.out}")
 
     flush_stats()
-    log_row(time.time())
+    if interval["steps"]:
+        log_row(time.time())
     train_seconds = time.time() - train_start
     log(f"training done: {step} steps ({run_step} in this run), {train_seconds:.0f} s, reached stage {stage} "
         f"{stages[stage]}")
