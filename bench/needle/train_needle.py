@@ -464,7 +464,7 @@ def train(a):
     pick = random.Random(a.seed * 7 + step)
 
     window = deque()          # (correct, answers) of recent main micro-batches at this stage
-    pending = []              # per-step GPU statistics not yet read back
+    pending = []              # (GPU [loss, correct], answers, tokens) of steps not yet read back
     interval = {"loss": 0.0, "correct": 0, "answers": 0, "tokens": 0, "steps": 0}
     heldout = float("nan")
     stage_steps = 0
@@ -481,9 +481,10 @@ def train(a):
         nonlocal pending
         if not pending:
             return
-        values = torch.stack(pending).tolist()
+        values = torch.stack([s for s, _, _ in pending]).tolist()
+        sizes = [(b, t) for _, b, t in pending]
         pending = []
-        for loss_v, correct, answers, tokens in values:
+        for (loss_v, correct), (answers, tokens) in zip(values, sizes):
             interval["loss"] += loss_v * answers
             interval["correct"] += int(correct)
             interval["answers"] += int(answers)
@@ -534,9 +535,9 @@ def train(a):
             loss = loss_answer + a.aux_weight * F.cross_entropy(logits[:, 1], x[:, -2])
             (weight * loss).backward()
             if main:
-                stat = torch.stack([loss_answer.detach().float(), (logits[:, 0].argmax(-1) == ans).sum().float(),
-                                    torch.tensor(float(b), device=device), torch.tensor(step_tokens, device=device)])
-                pending.append(stat)
+                # Stays on the GPU until the next sync point: no per-step host round trip.
+                stat = torch.stack([loss_answer.detach().float(), (logits[:, 0].argmax(-1) == ans).sum().float()])
+                pending.append((stat, b, step_tokens))
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
