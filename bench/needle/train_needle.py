@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the small needle-retrieval Llama (models/needle-llama) on one GPU within a wall-clock cap.
 
-    PYTHONUNBUFFERED=1 python3 train_needle.py --smoke --out /tmp/smoke     # < 30 s: catches bugs
+    PYTHONUNBUFFERED=1 python3 train_needle.py --smoke --out /tmp/smoke     # about 30 s: catches bugs
     PYTHONUNBUFFERED=1 python3 train_needle.py --minutes 8 --out OUT        # the real run
     PYTHONUNBUFFERED=1 python3 train_needle.py --minutes 8 --resume OUT --out OUT2
 
@@ -54,7 +54,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the needle-retrieval Llama.")
     p.add_argument("--out", required=True, help="output folder (flat; created)")
     p.add_argument("--minutes", type=float, default=8.0, help="wall-clock cap of the whole run, evaluation included")
-    p.add_argument("--smoke", action="store_true", help="a < 30 s run through every code path")
+    p.add_argument("--smoke", action="store_true", help="a short run (about 30 s on a GPU) through every code path")
     p.add_argument("--resume", default=None, help="a folder written by an earlier run (--out)")
     p.add_argument("--state", default=os.path.join(tempfile.gettempdir(), "needle-train-state.pt"),
                    help="optimizer state + fp32 weights for --resume (not part of the model folder)")
