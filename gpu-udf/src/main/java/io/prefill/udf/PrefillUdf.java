@@ -116,19 +116,28 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 r.prefillMillis(), r.backend(), r.errorKind(), r.error());
     }
 
-    /** Spark accumulators the driver reads for progress lines. */
-    public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator errors,
-                              LongAccumulator prefillMicros) implements Serializable {
+    /**
+     * Spark accumulators the driver reads for progress lines and the run summary. Tokens are those
+     * pre-filled: of documents without error, after the length policy; the tokens the policy cut
+     * are counted apart.
+     */
+    public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator droppedTokens,
+                              LongAccumulator errors, LongAccumulator prefillMicros) implements Serializable {
         public static JobCounters create(SparkSession spark) {
             var sc = spark.sparkContext();
             return new JobCounters(sc.longAccumulator("prefill documents"), sc.longAccumulator("prefill tokens"),
-                    sc.longAccumulator("prefill errors"), sc.longAccumulator("prefill micros"));
+                    sc.longAccumulator("prefill dropped tokens"), sc.longAccumulator("prefill errors"),
+                    sc.longAccumulator("prefill micros"));
         }
 
         void record(DocumentResult r) {
             documents.add(1);
-            tokens.add(r.promptTokens() - r.droppedTokens());
-            if (!r.ok()) errors.add(1);
+            if (r.ok()) {
+                tokens.add(r.promptTokens() - r.droppedTokens());
+                droppedTokens.add(r.droppedTokens());
+            } else {
+                errors.add(1);
+            }
             prefillMicros.add((long) (r.prefillMillis() * 1000));
         }
     }

@@ -1,0 +1,45 @@
+package io.prefill.job.cli;
+
+import io.prefill.settings.OptionTable;
+import io.prefill.settings.UsageException;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The applications' log level (--log-level, default WARN), set on log4j's root logger as soon as
+ * the arguments are read, before Spark starts, and handed to the SparkContext as
+ * {@code spark.log.level}. DJL's probe for a GPU (the tokenizer never uses one) is silenced
+ * below INFO.
+ */
+public final class LogLevels {
+    /** The levels Spark's {@code spark.log.level} accepts. */
+    public static final List<String> LEVELS = List.of("OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL");
+    /** The logger of DJL's GPU count probe, which warns on machines with a CUDA library but no device. */
+    static final String DJL_CUDA_PROBE = "ai.djl.util.cuda.CudaUtils";
+
+    private static volatile String current = OptionTable.DEFAULT_LOG_LEVEL;
+
+    private LogLevels() { }
+
+    /** The level name, upper case; an unknown one is a usage error. */
+    public static String validate(String level) {
+        String l = level.trim().toUpperCase(Locale.ROOT);
+        if (!LEVELS.contains(l)) throw new UsageException("option --log-level: '" + level + "' is not one of " + LEVELS);
+        return l;
+    }
+
+    /** Sets the root level (and DJL's probe) in this JVM now; Spark sessions created later take it too. */
+    public static void apply(String level) {
+        String l = validate(level);
+        current = l;
+        Level lvl = Level.toLevel(l);
+        Configurator.setRootLevel(lvl);
+        Configurator.setLevel(DJL_CUDA_PROBE, lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl);
+    }
+
+    /** The level last applied (WARN unless told otherwise). */
+    public static String current() { return current; }
+}
