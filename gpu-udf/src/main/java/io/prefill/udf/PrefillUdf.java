@@ -46,9 +46,18 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         UserDefinedFunction withQuestion = udf(f, OutputSchema.RESULT).asNondeterministic();
         UserDefinedFunction textOnly = udf((UDF1<String, Row>) text -> f.call(text, null), OutputSchema.RESULT)
                 .asNondeterministic();
-        spark.udf().register(NAME_WITH_QUESTION, withQuestion);
-        spark.udf().register(NAME, textOnly);
+        replace(spark, NAME_WITH_QUESTION, withQuestion);
+        replace(spark, NAME, textOnly);
         return withQuestion;
+    }
+
+    /**
+     * Registers a SQL function under a name, replacing an earlier registration of that name (a job
+     * run again in one session) without Spark's warning about replaced functions.
+     */
+    static void replace(SparkSession spark, String name, UserDefinedFunction f) {
+        spark.sql("DROP TEMPORARY FUNCTION IF EXISTS " + name);
+        spark.udf().register(name, f);
     }
 
     /**

@@ -124,7 +124,7 @@ public final class PrefillJob {
             spark.sparkContext().removeSparkListener(progress);
             spark.sparkContext().setJobDescription(null);
             if (prefilled != null) prefilled.unpersist();
-            planned.corpus().unpersist();
+            planned.release();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spark.sparkContext().setJobDescription("reading back " + o.output());

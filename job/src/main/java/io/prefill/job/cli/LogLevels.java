@@ -11,14 +11,17 @@ import java.util.Locale;
 /**
  * The applications' log level (--log-level, default WARN), set on log4j's root logger as soon as
  * the arguments are read, before Spark starts, and handed to the SparkContext as
- * {@code spark.log.level}. DJL's probe for a GPU (the tokenizer never uses one) is silenced
- * below INFO.
+ * {@code spark.log.level}. Two notices that say nothing about the job are silenced below INFO:
+ * DJL's probe for a GPU (the tokenizer never uses one) and Hadoop's note that it runs without its
+ * native library (its Java code does the same work).
  */
 public final class LogLevels {
     /** The levels Spark's {@code spark.log.level} accepts. */
     public static final List<String> LEVELS = List.of("OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL");
     /** The logger of DJL's GPU count probe, which warns on machines with a CUDA library but no device. */
     static final String DJL_CUDA_PROBE = "ai.djl.util.cuda.CudaUtils";
+    /** Hadoop's "Unable to load native-hadoop library" notice. */
+    static final String HADOOP_NATIVE = "org.apache.hadoop.util.NativeCodeLoader";
 
     private static volatile String current = OptionTable.DEFAULT_LOG_LEVEL;
 
@@ -37,7 +40,9 @@ public final class LogLevels {
         current = l;
         Level lvl = Level.toLevel(l);
         Configurator.setRootLevel(lvl);
-        Configurator.setLevel(DJL_CUDA_PROBE, lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl);
+        Level notices = lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl;
+        Configurator.setLevel(DJL_CUDA_PROBE, notices);
+        Configurator.setLevel(HADOOP_NATIVE, notices);
     }
 
     /** The level last applied (WARN unless told otherwise). */
