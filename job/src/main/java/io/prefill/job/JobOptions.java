@@ -95,7 +95,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                     + "settings table)")
             .flag("--no-summary", "do not print the result table at the end")
             .flag("--fail-on-document-errors", "exit with code 5 when the job completed but some documents are "
-                    + "error rows (default: 0)")
+                    + "error rows (without it: 0)")
             .build();
 
     /** @throws UsageException naming the option when the arguments are wrong */

@@ -22,7 +22,8 @@ import java.util.Map;
  * <pre>
  *   0  done (document error rows are part of a complete job)
  *   1  unforeseen failure (a bug, or a failure inside Spark): the message, and --verbose for more
- *   2  usage: an unknown or misspelled option, a missing or malformed value
+ *   2  usage: an unknown or misspelled option, a missing or malformed value, an unknown
+ *      spark.prefill.* setting
  *   3  bad input, model or config: missing input path, output exists, unreadable model, pattern
  *      config that does not fit: fix the input, do not retry as is
  *   4  cluster or GPU: the backend cannot run here (no usable GPU, CUDA library missing): retry
@@ -69,7 +70,7 @@ public final class Cli {
             int code = exitCode(t);
             String message = oneLine(t);
             err.println("[" + app + "] failed: " + message
-                    + (code == USAGE && !message.contains("--help") ? " (--help lists the options)" : "")
+                    + (code == USAGE && message.contains("--") && !message.contains("--help") ? " (--help lists the options)" : "")
                     + (code == UNFORESEEN && !verbose ? " (--verbose prints the stack trace)" : ""));
             if (verbose) t.printStackTrace(err);
             err.flush();

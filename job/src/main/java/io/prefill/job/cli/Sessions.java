@@ -1,6 +1,7 @@
 package io.prefill.job.cli;
 
 import io.prefill.settings.PrefillSettings;
+import io.prefill.settings.UsageException;
 import org.apache.spark.sql.SparkSession;
 
 import java.util.Map;
@@ -15,7 +16,8 @@ public final class Sessions {
     /**
      * A session (spark-submit's, or a new one on {@code master}) with the given settings and the
      * applications' log level unless the settings name one; an unknown or malformed
-     * {@code spark.prefill.*} setting from anywhere (command line, spark-defaults.conf) stops it.
+     * {@code spark.prefill.*} setting from anywhere (command line, spark-defaults.conf) stops it
+     * as a usage error.
      */
     public static SparkSession create(String appName, String master, Map<String, String> conf) {
         SparkSession.Builder builder = SparkSession.builder().appName(appName);
@@ -25,9 +27,9 @@ public final class Sessions {
         SparkSession spark = builder.getOrCreate();
         try {
             PrefillSettings.checkSparkConf(spark.sparkContext().getConf());
-        } catch (RuntimeException e) {
+        } catch (IllegalArgumentException e) {
             spark.stop();
-            throw e;
+            throw new UsageException(e.getMessage(), e);
         }
         return spark;
     }

@@ -50,7 +50,12 @@ class ApplicationMainTest {
     }
 
     private static Result main(Class<?> app, String... args) throws Exception {
+        return main(List.of(), app, args);
+    }
+
+    private static Result main(List<String> jvmOptions, Class<?> app, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("--add-opens") || a.startsWith("-XX:+IgnoreUnrecognized") || a.startsWith("-Djdk.reflect")
                     || a.startsWith("-Dio.netty")) command.add(a);
@@ -102,6 +107,18 @@ class ApplicationMainTest {
         assertTrue(r.err().startsWith("[prefill] failed: ") && r.err().contains("no-model"), r.err());
         assertEquals("", r.out());
         assertFalse(Files.exists(work.resolve("never")));
+    }
+
+    @Test
+    void aMisspelledSparkSettingFromTheClustersDefaultsIsAUsageError() throws Exception {
+        // spark-submit hands spark-defaults.conf to the driver as spark.* system properties
+        Result r = main(List.of("-Dspark.prefill.modelCachDir=/tmp/cache"), PrefillJob.class, "--master", "local[1]",
+                "--conf", "spark.ui.enabled=false", "--input", corpus.toString(), "--model", model.toString(),
+                "--output", work.resolve("never-2").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(List.of("[prefill] failed: unknown setting spark.prefill.modelCachDir; did you mean "
+                + "spark.prefill.modelCacheDir? (known: spark.prefill.modelCacheDir, spark.prefill.cuda.device, "
+                + "spark.prefill.gpuMemoryBudget, spark.prefill.test.failFirstAttemptOfPartition)"), r.errLines());
     }
 
     @Test
