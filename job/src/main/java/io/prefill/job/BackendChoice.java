@@ -65,8 +65,8 @@ final class BackendChoice {
             return new Decision(Backends.CUDA, "--backend cuda, " + described(p));
         }
         if (unsuitable != null) {
-            return new Decision(Backends.CPU, "--backend auto: the model does not suit the cuda backend (" + unsuitable
-                    + ")" + (gpusScheduled ? "; the GPUs Spark allocated stay idle" : ""));
+            return new Decision(Backends.CPU, "--backend auto; " + unsuitable
+                    + (gpusScheduled ? "; the GPUs Spark allocated stay idle" : ""));
         }
         Probe p = executor.get();
         if (p.available()) return new Decision(Backends.CUDA, "--backend auto, " + described(p));

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -73,14 +74,15 @@ final class RunSummary {
 
         ObjectNode run = root.putObject("run");
         long tokens = counters.tokens().value();
-        double wall = written.seconds();
+        double writing = written.seconds();
         run.put("documents", plannedDocuments);
         run.put("errors", counters.errors().value());
         run.put("prefilled_tokens", tokens);
         run.put("dropped_tokens", counters.droppedTokens().value());
-        run.put("wall_seconds", round(wall));
+        run.put("wall_seconds", round(Duration.between(started, finished).toNanos() / 1e9));
+        run.put("prefill_wall_seconds", round(writing));
         run.put("prefill_seconds", round(counters.prefillMicros().value() / 1e6));
-        run.put("tokens_per_second", round(wall > 0 ? tokens / wall : 0));
+        run.put("tokens_per_second", round(writing > 0 ? tokens / writing : 0));
         return root;
     }
 
