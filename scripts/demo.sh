@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The README's first command: builds the project, generates a tiny model and a corpus of long
 # documents, runs the pre-fill job in Spark local mode on the CPU backend, writes Parquet and
-# prints a summary. Output goes to ./demo-output (or the folder given as the first argument).
+# prints a summary. Output goes to ./demo-output (or the folder given as the last argument).
+#
+#   scripts/demo.sh [--backend cuda] [DIR]   cuda: a head_dim-64 model on this machine's GPU
 #
 # The build's own output (Maven, nvcc) goes to target/demo-build.log and is shown only if the
 # build fails; meanwhile a progress line says how long it has been running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+backend=cpu
+if [[ "${1:-}" == --backend ]]; then backend="${2:?--backend needs cpu or cuda}"; shift 2; fi
+case "$backend" in cpu|cuda) ;; *) echo "[demo] --backend: expected cpu or cuda, got '$backend'" >&2; exit 2;; esac
 dir="${1:-demo-output}"
 mkdir -p target
 build_log=target/demo-build.log
@@ -35,4 +40,4 @@ if ! wait "$build"; then
   exit 1
 fi
 echo "[demo] built in $((SECONDS - started)) s (build output: $build_log)"
-mvn -B -q -f job/pom.xml exec:exec@demo -Ddemo.dir="$(realpath -m "$dir")" | plain
+mvn -B -q -f job/pom.xml exec:exec@demo -Ddemo.dir="$(realpath -m "$dir")" -Ddemo.backend="$backend" | plain

@@ -9,11 +9,13 @@ import io.prefill.sparse.PatternConfig;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,9 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BackendChoiceTest {
     /** head_dim 16: the demo model, outside the kernels' 64 and 128. */
     private static final ModelConfig DEMO = TinyModelSpec.demo().toConfig(512, 1, 2);
-    private static final ModelConfig GPU_SHAPED = new TinyModelSpec(TinyModelSpec.demo().architecture(), 256, 512, 2,
-            4, 2, 64, 500000.0, TinyModelSpec.demo().ropeScaling(), false, TinyModelSpec.demo().dtype(), 1 << 20)
-            .toConfig(512, 1, 2);
+    /** The demo's GPU model (scripts/demo.sh --backend cuda). */
+    private static final ModelConfig GPU_SHAPED = TinyModelSpec.gpuDemo().toConfig(512, 1, 2);
 
     private static PatternConfig patterns(ModelConfig c) {
         return PatternConfig.uniform("m", c.numLayers(), c.numHeads(), PatternConfig.DEFAULT_MIN_SPARSE_LENGTH,
@@ -87,6 +88,13 @@ class BackendChoiceTest {
         assertEquals(Cli.BAD_INPUT, Cli.exitCode(wrongModel));
         assertEquals(0, probes.get(), "the model is checked before the cluster");
         assertEquals("cuda", decide("cuda", GPU_SHAPED, false, GPU, probes).backend());
+    }
+
+    @Test
+    void theGpuDemoModelAndTheDemoPatternConfigSuitTheCudaBackend() {
+        PatternConfig demo = PatternConfig.read(Path.of("..", "pattern-configs", "demo-model.json"));
+        assertNull(BackendChoice.unsuitable(GPU_SHAPED, demo));
+        assertTrue(BackendChoice.unsuitable(DEMO, demo).contains("head_dim 16"));
     }
 
     @Test
