@@ -5,8 +5,6 @@ import io.prefill.model.ModelFormatException;
 import io.prefill.settings.OptionTable;
 import io.prefill.settings.UsageException;
 import io.prefill.sparse.PatternConfigException;
-import org.apache.spark.SparkException;
-import org.apache.spark.sql.AnalysisException;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,7 +43,20 @@ public final class Cli {
         int run(String[] args) throws Exception;
     }
 
+    /**
+     * Spark's exceptions, known by name: GpuSharePlan runs with plain {@code java -cp} and no Spark
+     * on the class path, and its failures are classified here too.
+     */
+    static final String SPARK_EXCEPTION = "org.apache.spark.SparkException";
+    static final String ANALYSIS_EXCEPTION = "org.apache.spark.sql.AnalysisException";
+
     private Cli() { }
+
+    /** Whether t is an instance of the named class, without loading that class. */
+    static boolean isA(Throwable t, String className) {
+        for (Class<?> c = t.getClass(); c != null; c = c.getSuperclass()) if (c.getName().equals(className)) return true;
+        return false;
+    }
 
     /** Runs the application and exits the JVM with its code unless that is 0 (callers in the same JVM go on). */
     public static void main(String app, OptionTable table, String[] args, Body body) {
@@ -108,7 +119,7 @@ public final class Cli {
     private static Throwable shown(Throwable t) {
         Map<Throwable, Boolean> seen = new IdentityHashMap<>();
         for (Throwable c = t; c != null && seen.put(c, true) == null; c = c.getCause()) {
-            if (!(c instanceof SparkException) && c.getMessage() != null && !c.getMessage().isBlank()) return c;
+            if (!isA(c, SPARK_EXCEPTION) && c.getMessage() != null && !c.getMessage().isBlank()) return c;
         }
         return t;
     }
@@ -116,7 +127,7 @@ public final class Cli {
     private static int codeOf(Throwable c) {
         if (c instanceof UsageException) return USAGE;
         if (c instanceof ClusterException || c instanceof CudaException || c instanceof UnsatisfiedLinkError) return CLUSTER;
-        if (c instanceof ModelFormatException || c instanceof PatternConfigException || c instanceof AnalysisException
+        if (c instanceof ModelFormatException || c instanceof PatternConfigException || isA(c, ANALYSIS_EXCEPTION)
                 || c instanceof IOException || c instanceof UncheckedIOException
                 || c instanceof IllegalArgumentException) {
             return BAD_INPUT;

@@ -34,15 +34,30 @@ public final class LogLevels {
         return l;
     }
 
-    /** Sets the root level (and DJL's probe) in this JVM now; Spark sessions created later take it too. */
+    /**
+     * Sets the root level (and the notices') in this JVM now; Spark sessions created later take it
+     * too. Without log4j on the class path (GpuSharePlan under plain {@code java}) nothing logs and
+     * there is nothing to set.
+     */
     public static void apply(String level) {
         String l = validate(level);
         current = l;
-        Level lvl = Level.toLevel(l);
-        Configurator.setRootLevel(lvl);
-        Level notices = lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl;
-        Configurator.setLevel(DJL_CUDA_PROBE, notices);
-        Configurator.setLevel(HADOOP_NATIVE, notices);
+        try {
+            Log4j.apply(l);
+        } catch (LinkageError noLog4j) {
+            // no log4j-core in this JVM
+        }
+    }
+
+    /** The log4j calls, in a class of their own so that a JVM without log4j never loads them. */
+    private static final class Log4j {
+        static void apply(String level) {
+            Level lvl = Level.toLevel(level);
+            Configurator.setRootLevel(lvl);
+            Level notices = lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl;
+            Configurator.setLevel(DJL_CUDA_PROBE, notices);
+            Configurator.setLevel(HADOOP_NATIVE, notices);
+        }
     }
 
     /** The level last applied (WARN unless told otherwise). */

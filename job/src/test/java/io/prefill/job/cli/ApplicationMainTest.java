@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,13 +55,17 @@ class ApplicationMainTest {
     }
 
     private static Result main(List<String> jvmOptions, Class<?> app, String... args) throws Exception {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return main(jvmOptions, classpath, app, args);
+    }
+
+    private static Result main(List<String> jvmOptions, String classpath, Class<?> app, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(jvmOptions);
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("--add-opens") || a.startsWith("-XX:+IgnoreUnrecognized") || a.startsWith("-Djdk.reflect")
                     || a.startsWith("-Dio.netty")) command.add(a);
         }
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         // Spark's default logging, not the test suites' quiet configuration
         command.addAll(List.of("-Xmx2g", "-Dlog4j2.configurationFile=org/apache/spark/log4j2-defaults.properties",
                 "-cp", classpath, app.getName()));
@@ -83,6 +88,23 @@ class ApplicationMainTest {
             assertTrue(r.out().startsWith("usage: ") && r.out().contains("--log-level LEVEL"), r.out());
             assertEquals("", r.err(), app.getName());
         }
+    }
+
+    @Test
+    void gpuSharePlanRunsWithPlainJavaAndNoSparkOnTheClassPath() throws Exception {
+        // as scripts/submit.sh runs it: java -cp the-job-jar (Spark and log4j are the cluster's, not in the jar)
+        String ours = String.join(File.pathSeparator, Path.of("target", "classes").toAbsolutePath().toString(),
+                Path.of("..", "gpu-udf", "target", "classes").toAbsolutePath().normalize().toString());
+        Result ok = main(List.of(), ours, GpuSharePlan.class, "80", "48");
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("--conf spark.prefill.gpuMemoryBudget=51539607552"), ok.out());
+        Result usage = main(List.of(), ours, GpuSharePlan.class, "80");
+        assertEquals(2, usage.code());
+        assertEquals(List.of("[gpu-share-plan] failed: missing argument ENGINE_BUDGET_GIB; expected CARD_GIB "
+                + "ENGINE_BUDGET_GIB"), usage.errLines());
+        Result tooMuch = main(List.of(), ours, GpuSharePlan.class, "80", "79");
+        assertEquals(3, tooMuch.code());
+        assertEquals(1, tooMuch.errLines().size(), tooMuch.err());
     }
 
     @Test
