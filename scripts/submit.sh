@@ -82,5 +82,9 @@ if [[ -n "${RAPIDS_JAR:-}" ]]; then
   mapfile -t share < <(java -cp "$jar" io.prefill.job.GpuSharePlan "${GPU_MEMORY_GIB:-80}" "${ENGINE_BUDGET_GIB:-48}" | tr ' ' '\n')
   args+=(--jars "$RAPIDS_JAR" "${share[@]}")
 fi
-echo "+ ${SPARK_SUBMIT:-spark-submit} ${args[*]} $jar $*" >&2
-exec "${SPARK_SUBMIT:-spark-submit}" "${args[@]}" "$jar" "$@"
+# GPUs are allocated above, so the job runs the cuda backend and checks it before any work
+# (a node without a usable GPU fails in one line, exit code 4), unless the options name a backend.
+job=(--backend cuda)
+for a in "$@"; do [[ "$a" == --backend || "$a" == --backend=* ]] && job=(); done
+echo "+ ${SPARK_SUBMIT:-spark-submit} ${args[*]} $jar ${job[*]} $*" >&2
+exec "${SPARK_SUBMIT:-spark-submit}" "${args[@]}" "$jar" "${job[@]}" "$@"
