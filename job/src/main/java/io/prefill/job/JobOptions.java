@@ -8,6 +8,7 @@ import io.prefill.settings.OptionTable;
 import io.prefill.settings.PrefillSettings;
 import io.prefill.settings.UsageException;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -25,7 +26,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
-                         boolean allowBeyondMaxPositions, boolean failOnDocumentErrors) {
+                         boolean allowBeyondMaxPositions, boolean failOnDocumentErrors,
+                         List<String> textExtensions, boolean binaryText) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -93,6 +95,10 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             .option("--master", "URL", null, "Spark master when not launched by spark-submit (e.g. `local[2]`)")
             .repeatable("--conf", "KEY=VALUE", "a Spark setting (`spark.prefill.*` ones are checked against the "
                     + "settings table)")
+            .option("--text-extensions", "E", "`txt`", "extensions read as documents from a text folder, "
+                    + "comma-separated; other files are skipped")
+            .flag("--binary-text", "accept a binary text column (Parquet), decoded as UTF-8; invalid bytes make an "
+                    + "`unparseable` row")
             .flag("--no-summary", "do not print the result table at the end")
             .flag("--fail-on-document-errors", "exit with code 5 when the job completed but some documents are "
                     + "error rows (without it: 0)")
@@ -158,7 +164,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 p.integer("--partitions", 0, 1), p.value("--master"), conf, !p.has("--no-summary"), mode, kvOutput, kv,
                 p.integer("--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
                 p.bool("--add-special-tokens", true), p.has("--allow-beyond-max-positions"),
-                p.has("--fail-on-document-errors"));
+                p.has("--fail-on-document-errors"),
+                textExtensions(p.value("--text-extensions", "txt")), p.has("--binary-text"));
     }
 
     /** The options with the input format the job recognised from the input path itself. */
@@ -166,7 +173,15 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         return new JobOptions(input, format, idColumn, textColumn, questionColumn, question, output, writeMode, model,
                 patterns, backend, topK, maxTokens, lengthPolicy, template, partitions, master, sparkConf, printSummary,
                 mode, kvOutput, kvSummary, minSparseLength, addSpecialTokens, allowBeyondMaxPositions,
-                failOnDocumentErrors);
+                failOnDocumentErrors, textExtensions, binaryText);
+    }
+
+    private static List<String> textExtensions(String v) {
+        try {
+            return TextFolders.extensions(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
     }
 
     private static String backend(String v) {

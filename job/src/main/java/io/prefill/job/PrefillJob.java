@@ -63,6 +63,7 @@ public final class PrefillJob {
     public static JobSummary run(SparkSession spark, JobOptions options, PrintStream log) {
         Instant started = Instant.now();
         JobOptions o = checkInput(spark, options);
+        InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
         EngineSpec checked = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
@@ -73,6 +74,7 @@ public final class PrefillJob {
         EngineSpec spec = checked.withBackend(backend.backend());
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
+        CorpusIds.check(corpus, o);
         if (o.writeMode() == JobOptions.WriteMode.RESUME && outputExists) {
             // Resuming: documents already in the output (with a result or an error) are not redone.
             Dataset<Row> done = spark.read().parquet(o.output()).select(col(CorpusReader.ID)).distinct();
@@ -100,14 +102,18 @@ public final class PrefillJob {
                 UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
                 Dataset<Row> results = planned.corpus()
                         .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
-                                col(CostPlanner.COST), col(CostPlanner.PARTITION))
+                                col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
+                        .select(col(CorpusReader.ID), InputErrors.firstToken(col("r")).as("r"), col(CostPlanner.COST),
+                                col(CostPlanner.PARTITION))
                         .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION));
                 results.write().mode(mode).parquet(o.output());
             } else {
                 UserDefinedFunction prefill = KvSummaryUdf.register(spark, spec, o.kvSummary(), counters);
                 prefilled = planned.corpus()
                         .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
-                                col(CostPlanner.COST), col(CostPlanner.PARTITION));
+                                col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
+                        .select(col(CorpusReader.ID), InputErrors.withKv(col("r")).as("r"), col(CostPlanner.COST),
+                                col(CostPlanner.PARTITION));
                 Dataset<Row> kvRows = KvOutput.rows(prefilled, "r");
                 if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
                     kvRows.write().mode(mode).parquet(o.output());
