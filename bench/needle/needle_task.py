@@ -251,6 +251,99 @@ def torch_batch(batch, length, needles=(1, MAX_NEEDLES), generator=None, device=
     return x, answer
 
 
+def torch_recall_batch(batch, length, needles=(1, MAX_NEEDLES), generator=None, device="cpu"):
+    """A training batch with many retrieval targets per prompt: (ids [batch, length], targets
+    [batch, length]; targets[b, p] is the id that must follow position p, or -100 for no loss).
+
+    The haystack is cut into 2n slots: the first n hold the n needles, the last n restate every
+    needle except the asked one (in a random order, the same words, so each restated value is
+    retrieved from its needle many tokens back), and the question at the end asks the remaining
+    one, as in torch_batch. Targets: each restated value, the answer, and the question's second
+    key (a copy of its first). The prompt's end is laid out exactly as the product's prompts."""
+    import torch
+    lo, hi = needles
+    if not 1 <= lo <= hi <= MAX_NEEDLES:
+        raise ValueError(f"needles must satisfy 1 <= lo <= hi <= {MAX_NEEDLES}: {needles}")
+    if length < 1 + 2 * hi * NEEDLE_LEN + QUESTION_LEN:
+        raise ValueError(f"length {length} is too short for {hi} needles restated")
+    g = generator
+    haystack = length - 1 - QUESTION_LEN
+    needle_t, question_t = _templates(device)
+    x = torch.randint(FILLER_BASE, VOCAB_SIZE, (batch, length), generator=g, device=device)
+    period = torch.rand((batch, length), generator=g, device=device) < P_PERIOD
+    x = torch.where(period, torch.full_like(x, PERIOD_ID), x)
+    x[:, 0] = BOS_ID
+    n = torch.randint(lo, hi + 1, (batch,), generator=g, device=device)
+    keys = torch.rand((batch, len(KEYS)), generator=g, device=device).argsort(dim=1)[:, :hi] + KEY_BASE
+    vals = torch.rand((batch, len(VALUES)), generator=g, device=device).argsort(dim=1)[:, :hi] + VALUE_BASE
+    i = torch.arange(hi, device=device)
+    valid = i[None, :] < n[:, None]                                          # [batch, hi]
+    asked = (torch.rand((batch,), generator=g, device=device) * n).floor().long().clamp_max(n - 1)
+    # restatement order: a random permutation of the needles (invalid ones sorted last)
+    order = (torch.rand((batch, hi), generator=g, device=device) + (~valid).float()).argsort(dim=1)
+    slot = haystack // (2 * n)                                               # [batch]
+    room = (slot - NEEDLE_LEN + 1)[:, None]
+    r1 = (torch.rand((batch, hi), generator=g, device=device) * room).floor().long()
+    r2 = (torch.rand((batch, hi), generator=g, device=device) * room).floor().long()
+    start1 = 1 + i[None, :] * slot[:, None] + r1                             # needle j in slot j
+    start2 = 1 + (n[:, None] + i[None, :]) * slot[:, None] + r2              # restatement k in slot n + k
+    key2 = keys.gather(1, order)
+    val2 = vals.gather(1, order)
+    valid2 = valid & (order != asked[:, None])
+    targets = torch.full_like(x, -100)
+    rows = torch.arange(batch, device=device)[:, None, None].expand(batch, hi, NEEDLE_LEN)
+    offs = torch.arange(NEEDLE_LEN, device=device)
+    for start, k, v, ok in ((start1, keys, vals, valid), (start2, key2, val2, valid2)):
+        tok = needle_t.expand(batch, hi, NEEDLE_LEN).clone()
+        tok[:, :, NEEDLE_KEY_AT] = k
+        tok[:, :, NEEDLE_VALUE_AT] = v
+        pos = start[:, :, None] + offs
+        x[rows[ok], pos[ok]] = tok[ok]
+    b2 = torch.arange(batch, device=device)[:, None].expand(batch, hi)
+    vpos = start2 + NEEDLE_VALUE_AT
+    targets[b2[valid2], vpos[valid2] - 1] = val2[valid2]
+    key = keys.gather(1, asked[:, None]).squeeze(1)
+    answer = vals.gather(1, asked[:, None]).squeeze(1)
+    q = question_t.expand(batch, QUESTION_LEN).clone()
+    q[:, QUESTION_KEY_AT[0]] = key
+    q[:, QUESTION_KEY_AT[1]] = key
+    x[:, length - QUESTION_LEN:] = q
+    targets[:, length - QUESTION_LEN + QUESTION_KEY_AT[1] - 1] = key
+    targets[:, -1] = answer
+    return x, targets
+
+
+def check_recall(ids, targets):
+    """Validates one torch_recall_batch row (plain lists): every target follows the layout and is
+    retrievable from an earlier needle; the asked key is never restated. Returns the target count."""
+    L = len(ids)
+    assert ids[0] == BOS_ID, "first id is not <s>"
+    q = ids[L - QUESTION_LEN:]
+    key = q[QUESTION_KEY_AT[0]]
+    assert q == [TOKEN_ID[w] for w in question_words(VOCAB[key])], "question does not follow the template"
+    first = {}   # key -> value of its first needle
+    restated = set()
+    code_id = TOKEN_ID["code"]
+    for p in range(1, L - QUESTION_LEN):
+        if ids[p] == code_id:
+            seg = ids[p - 1:p - 1 + NEEDLE_LEN]
+            k, v = seg[NEEDLE_KEY_AT], seg[NEEDLE_VALUE_AT]
+            assert seg == [TOKEN_ID[w] for w in needle_words(VOCAB[k], VOCAB[v])], f"bad needle at {p - 1}: {seg}"
+            if k in first:
+                assert first[k] == v, f"key {VOCAB[k]} restated with another value"
+                assert targets[p + NEEDLE_VALUE_AT - 2] == v, f"restated value at {p + NEEDLE_VALUE_AT - 1} is no target"
+                restated.add(k)
+            else:
+                first[k] = v
+    assert key in first and key not in restated, "the asked key must be planted once"
+    assert targets[L - 1] == first[key], "the last target is not the asked needle's value"
+    assert targets[L - QUESTION_LEN + QUESTION_KEY_AT[1] - 1] == key, "the question's key copy is no target"
+    n = sum(1 for t in targets if t != -100)
+    assert n == len(restated) + 2, f"{n} targets for {len(restated)} restated needles"
+    assert len(first) - 1 == len(restated), "every needle but the asked one is restated"
+    return n
+
+
 if __name__ == "__main__":
     rng = random.Random(0)
     p = make_prompt(rng, 120, (2, 3))

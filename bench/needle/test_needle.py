@@ -164,5 +164,28 @@ class TorchBatchTest(unittest.TestCase):
             self.assertTrue(counts <= set(range(needles[0], needles[1] + 1)), counts)
 
 
+    def test_recall_batches_restate_every_needle_but_the_asked_one(self):
+        import torch
+        seen = set()
+        for length, needles in ((69, (1, 4)), (256, (1, 4)), (1000, (3, 4))):
+            g = torch.Generator().manual_seed(5)
+            x, targets = nt.torch_recall_batch(64, length, needles, generator=g)
+            for ids, t in zip(x.tolist(), targets.tolist()):
+                n = nt.check_recall(ids, t)
+                seen.add(n)
+                self.assertTrue(2 <= n <= needles[1] + 1, n)
+        self.assertEqual({2, 3, 4, 5}, seen)
+
+    def test_check_recall_refuses_a_restated_value_that_is_not_a_target(self):
+        import torch
+        g = torch.Generator().manual_seed(9)
+        x, targets = nt.torch_recall_batch(16, 256, (3, 4), generator=g)
+        ids, t = x.tolist()[0], targets.tolist()[0]
+        p = next(i for i, v in enumerate(t[:-nt.QUESTION_LEN]) if v != -100)
+        t[p] = -100
+        with self.assertRaises(AssertionError):
+            nt.check_recall(ids, t)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -83,7 +83,10 @@ def parse_args(argv=None):
     p.add_argument("--gate", type=float, default=0.95, help="held-out accuracy that opens the next stage")
     p.add_argument("--gate-answers", type=int, default=256, help="recent training answers looked at before a gate check")
     p.add_argument("--min-stage-steps", type=int, default=20)
-    p.add_argument("--short-fraction", type=float, default=0.25)
+    p.add_argument("--short-fraction", type=float, default=0.25,
+                   help="share of each step's tokens in product-layout prompts of a length up to the stage's")
+    p.add_argument("--no-recall", dest="recall", action="store_false",
+                   help="train on product-layout prompts only (one target each) instead of restated needles")
     # evaluation and output
     p.add_argument("--eval-lengths", default="1024,2048,4096,8192,16384,32768,65536")
     p.add_argument("--eval-prompts", type=int, default=100)
@@ -117,7 +120,11 @@ def build_config(a):
 
 
 def stages_for(a):
-    s = [(a.start_length, (1, 1)), (a.start_length, (1, 2)), (a.start_length, (1, nt.MAX_NEEDLES))]
+    # No one-needle stage: with a single needle "copy the value after `is`" answers everything, and
+    # the runs that started there stayed at the "one of the needles" plateau. Several needles from
+    # the first step, each restated later in the prompt (torch_recall_batch), make binding keys to
+    # values the only way down.
+    s = [(a.start_length, (1, nt.MAX_NEEDLES))]
     L = a.start_length * 2
     while L <= a.max_length:
         s.append((L, (1, nt.MAX_NEEDLES)))
@@ -323,6 +330,10 @@ def self_check_data(device):
         assert counts <= set(range(needles[0], needles[1] + 1)), (needles, counts)
         if needles[1] - needles[0] >= 1:
             assert len(counts) > 1, f"needle counts never vary: {counts}"
+    for length, needles in ((69, (1, 4)), (256, (1, 4)), (2048, (2, 4))):
+        x, targets = nt.torch_recall_batch(32, length, needles, generator=g, device=device)
+        for ids, t in zip(x.tolist(), targets.tolist()):
+            nt.check_recall(ids, t)
     log("data check: torch batches follow the needle layout")
 
 
@@ -365,14 +376,17 @@ def hf_check(out, model_bf16, device, lengths, seed, path):
         dmax = max(float((lp_ref - lp_low).abs().max()), float((lp_ref - lp_mem).abs().max()))
         d_answer = max(abs(float(lp_ref[answer] - lp_low[answer])), abs(float(lp_ref[answer] - lp_mem[answer])))
         agree = am[0] == am[1] == am[2] or margin < 0.1
-        row_ok = ids_match and agree and d_answer <= 0.15
+        # bf16 rounding moves unlikely tokens' log-probs by more than likely ones': the log-prob
+        # bound applies where fp32 gives the answer at least even odds
+        confident = float(lp_ref[answer]) >= math.log(0.5)
+        row_ok = ids_match and agree and (d_answer <= 0.15 or not confident)
         ok &= row_ok
         lines.append("\t".join([str(length), p["answer"], str(ids_match)] + [nt.VOCAB[i] for i in am] +
                                [f"{float(v[answer]):.4f}" for v in (lp_ref, lp_low, lp_mem)] +
                                [f"{dmax:.4f}", f"{margin:.3f}", "ok" if row_ok else "MISMATCH"]))
     lines.append("")
     lines.append("rule: token ids equal needle_task's; same argmax in all three (unless the fp32 top-2 margin < 0.1); "
-                 "answer log-prob within 0.15 nats of fp32")
+                 "answer log-prob within 0.15 nats of fp32 where fp32 gives the answer p >= 0.5")
     lines.append(f"result: {'PASS' if ok else 'FAIL'}")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
@@ -522,23 +536,36 @@ def train(a):
         for group in opt.param_groups:
             group["lr"] = lr
         parts = [(L, needles, 1.0, True)]
-        if L > stages[0][0] and a.short_fraction > 0:
-            shorter = sorted({s for s, _ in stages if s < L})
+        if a.short_fraction > 0:
+            shorter = sorted({s for s, _ in stages if s < L}) or [L]
             parts = [(L, needles, 1.0 - a.short_fraction, True),
                      (shorter[pick.randrange(len(shorter))], (1, nt.MAX_NEEDLES), a.short_fraction, False)]
         sizes = [max(1, round(weight * a.tokens_per_step / length)) for length, _, weight, _ in parts]
         step_tokens = float(sum(b * length for b, (length, _, _, _) in zip(sizes, parts)))
         opt.zero_grad(set_to_none=True)
         for b, (length, nd, weight, main) in zip(sizes, parts):
-            x, ans = nt.torch_batch(b, length, nd, generator=gen, device=device)
-            with attention(), autocast(device):
-                logits = last_logits(model, x, positions=(-1, -3))
-            loss_answer = F.cross_entropy(logits[:, 0], ans)
-            loss = loss_answer + a.aux_weight * F.cross_entropy(logits[:, 1], x[:, -2])
+            if main and a.recall:
+                # every restated value, the key copy and the answer are targets (torch_recall_batch)
+                x, targets = nt.torch_recall_batch(b, length, nd, generator=gen, device=device)
+                ans = targets[:, -1]
+                with attention(), autocast(device):
+                    h = model.model(input_ids=x, use_cache=False).last_hidden_state
+                    mask = targets >= 0
+                    logits_t = model.lm_head(h[mask]).float()
+                    answer_logits = model.lm_head(h[:, -1]).float()
+                loss = F.cross_entropy(logits_t, targets[mask])
+                loss_answer = F.cross_entropy(answer_logits.detach(), ans)
+            else:
+                x, ans = nt.torch_batch(b, length, nd, generator=gen, device=device)
+                with attention(), autocast(device):
+                    logits = last_logits(model, x, positions=(-1, -3))
+                answer_logits = logits[:, 0]
+                loss_answer = F.cross_entropy(answer_logits, ans)
+                loss = loss_answer + a.aux_weight * F.cross_entropy(logits[:, 1], x[:, -2])
             (weight * loss).backward()
             if main:
                 # Stays on the GPU until the next sync point: no per-step host round trip.
-                stat = torch.stack([loss_answer.detach().float(), (logits[:, 0].argmax(-1) == ans).sum().float()])
+                stat = torch.stack([loss_answer.detach().float(), (answer_logits.argmax(-1) == ans).sum().float()])
                 pending.append((stat, b, step_tokens))
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
