@@ -13,7 +13,8 @@ import java.util.Locale;
  * the arguments are read, before Spark starts, and handed to the SparkContext as
  * {@code spark.log.level}. Two notices that say nothing about the job are silenced below INFO:
  * DJL's probe for a GPU (the tokenizer never uses one) and Hadoop's note that it runs without its
- * native library (its Java code does the same work).
+ * native library (its Java code does the same work), and Spark SQL's note that a plan's debug string
+ * was truncated.
  */
 public final class LogLevels {
     /** The levels Spark's {@code spark.log.level} accepts. */
@@ -22,6 +23,8 @@ public final class LogLevels {
     static final String DJL_CUDA_PROBE = "ai.djl.util.cuda.CudaUtils";
     /** Hadoop's "Unable to load native-hadoop library" notice. */
     static final String HADOOP_NATIVE = "org.apache.hadoop.util.NativeCodeLoader";
+    /** Spark SQL's note that a plan's debug string was cut (wide corpora); it says nothing about the job. */
+    static final String PLAN_STRING_TRUNCATED = "org.apache.spark.sql.catalyst.util.SparkStringUtils";
 
     private static volatile String current = OptionTable.DEFAULT_LOG_LEVEL;
 
@@ -57,6 +60,7 @@ public final class LogLevels {
             Level notices = lvl.isMoreSpecificThan(Level.WARN) ? Level.ERROR : lvl;
             Configurator.setLevel(DJL_CUDA_PROBE, notices);
             Configurator.setLevel(HADOOP_NATIVE, notices);
+            Configurator.setLevel(PLAN_STRING_TRUNCATED, notices);
         }
     }
 
