@@ -7,6 +7,7 @@ import io.prefill.model.FiniteWeights;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
 import io.prefill.model.ModelConfig;
+import io.prefill.settings.PrefillSettings;
 import io.prefill.sparse.PatternConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
@@ -22,9 +23,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * so the model is copied, mapped and validated once rather than per task or per row.
  */
 public final class EngineCache {
-    /** Where executors keep their local copy of remote model directories. */
-    public static final String CACHE_DIR_CONF = "spark.prefill.modelCacheDir";
-
     /** An engine is bound to one device: the same spec on two GPUs is two engines. */
     private record Key(EngineSpec spec, int device) { }
 
@@ -67,7 +65,7 @@ public final class EngineCache {
     public static int deviceFor(EngineSpec spec) {
         if (!"cuda".equals(spec.backend())) return -1;
         SparkEnv env = SparkEnv.get();
-        return GpuBinding.deviceForTask(env == null ? null : env.conf().get(GpuBinding.FALLBACK_DEVICE_CONF, null));
+        return GpuBinding.deviceForTask(PrefillSettings.CUDA_DEVICE.get(env == null ? null : env.conf()));
     }
 
     /** Engines alive in this JVM (one per spec and device). */
@@ -81,7 +79,7 @@ public final class EngineCache {
     /** The cuda backend's settings for a device: the memory budget comes from the Spark conf. */
     static CudaBackendOptions cudaOptions(int device) {
         SparkEnv env = SparkEnv.get();
-        long budget = env == null ? 0 : env.conf().getLong(GpuBinding.MEMORY_BUDGET_CONF, 0L);
+        long budget = PrefillSettings.GPU_MEMORY_BUDGET.get(env == null ? null : env.conf());
         return CudaBackendOptions.defaults().onDevice(Math.max(device, 0)).withMemoryBudget(budget);
     }
 
@@ -121,7 +119,7 @@ public final class EngineCache {
     static Path localize(String uri) {
         SparkEnv env = SparkEnv.get();
         Configuration conf = env == null ? new Configuration() : SparkHadoopUtil.get().newConfiguration(env.conf());
-        String cacheDir = env == null ? null : env.conf().get(CACHE_DIR_CONF, null);
+        String cacheDir = PrefillSettings.MODEL_CACHE_DIR.get(env == null ? null : env.conf());
         Path root = cacheDir != null ? Path.of(cacheDir)
                 : Path.of(System.getProperty("java.io.tmpdir"), "prefill-model-cache");
         return ModelCache.localize(uri, root, conf);

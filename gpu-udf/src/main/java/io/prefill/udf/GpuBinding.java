@@ -1,5 +1,6 @@
 package io.prefill.udf;
 
+import io.prefill.settings.PrefillSettings;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 import scala.Option;
@@ -17,10 +18,6 @@ import java.util.function.Supplier;
  */
 public final class GpuBinding {
     public static final String RESOURCE = "gpu";
-    /** Used when a task has no GPU from the scheduler (local runs without resource settings). */
-    public static final String FALLBACK_DEVICE_CONF = "spark.prefill.cuda.device";
-    /** Bytes of GPU memory one document may use beside the weights (0 or unset: what is free). */
-    public static final String MEMORY_BUDGET_CONF = "spark.prefill.gpuMemoryBudget";
 
     private static final Map<Integer, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
 
@@ -48,12 +45,13 @@ public final class GpuBinding {
         }
     }
 
-    /** The device for this task: the scheduler's choice, else the fallback setting, else 0. */
-    public static int deviceForTask(String fallback) {
+    /**
+     * The device for this task: the scheduler's choice, else the fallback
+     * ({@link PrefillSettings#CUDA_DEVICE}, 0 unless set).
+     */
+    public static int deviceForTask(int fallback) {
         int assigned = assignedDevice();
-        if (assigned >= 0) return assigned;
-        if (fallback != null && !fallback.isBlank()) return Integer.parseInt(fallback.trim());
-        return 0;
+        return assigned >= 0 ? assigned : fallback;
     }
 
     /**

@@ -34,8 +34,8 @@ class GpuBindingTest {
     @Test
     void outsideATaskTheFallbackDecides() {
         assertEquals(-1, GpuBinding.assignedDevice());
-        assertEquals(2, GpuBinding.deviceForTask("2"));
-        assertEquals(0, GpuBinding.deviceForTask(null));
+        assertEquals(2, GpuBinding.deviceForTask(2));
+        assertEquals(0, GpuBinding.deviceForTask(0));
     }
 
     @Test

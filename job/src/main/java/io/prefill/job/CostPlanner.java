@@ -37,9 +37,16 @@ final class CostPlanner {
     static final String COST = "estimated_gflops";
     static final String PARTITION = "partition";
 
-    /** The repartitioned corpus (as rows of schema, and as a Dataset) and the plan it follows. */
+    /**
+     * The repartitioned corpus (as rows of schema, and as a Dataset) and the plan it follows;
+     * {@link #release} frees the cached read of the corpus once the pre-fill is written.
+     */
     record Planned(JavaRDD<Row> rows, StructType schema, Dataset<Row> corpus, BalancedPartitions plan,
-                   double totalGflops, long documents) { }
+                   double totalGflops, long documents, Dataset<Row> cached) {
+        void release() {
+            cached.unpersist();
+        }
+    }
 
     private CostPlanner() { }
 
@@ -93,7 +100,7 @@ final class CostPlanner {
                 .partitionBy(new ExactPartitioner(plan.partitions()))
                 .values();
         spark.sparkContext().setJobDescription(null);
-        return new Planned(moved, schema, spark.createDataFrame(moved, schema), plan, total, costs.length);
+        return new Planned(moved, schema, spark.createDataFrame(moved, schema), plan, total, costs.length, keyed);
     }
 
     /** Sends key k to partition k: the plan already decided where each document goes. */

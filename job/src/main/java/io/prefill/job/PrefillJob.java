@@ -1,13 +1,18 @@
 package io.prefill.job;
 
+import io.prefill.engine.Backends;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.PromptTemplate;
+import io.prefill.model.ModelConfig;
 import io.prefill.sparse.PatternConfig;
 import io.prefill.udf.EngineCache;
 import io.prefill.udf.EngineSpec;
 import io.prefill.udf.KvSummaryUdf;
 import io.prefill.udf.PrefillUdf;
 import io.prefill.udf.PrefillUdf.JobCounters;
+import io.prefill.job.cli.Cli;
+import io.prefill.job.cli.Sessions;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -18,6 +23,8 @@ import org.apache.spark.storage.StorageLevel;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Locale;
 
 import static org.apache.spark.sql.functions.col;
 
@@ -29,33 +36,42 @@ import static org.apache.spark.sql.functions.col;
 public final class PrefillJob {
     private PrefillJob() { }
 
+    /** spark-submit's entry: exit codes and one-line errors as {@link Cli} describes. */
     public static void main(String[] args) {
-        JobOptions options;
-        try {
-            options = JobOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        SparkSession.Builder builder = SparkSession.builder().appName("minference-prefill");
-        if (options.master() != null) builder.master(options.master());
-        options.sparkConf().forEach(builder::config);
-        SparkSession spark = builder.getOrCreate();
+        Cli.main("prefill", JobOptions.TABLE, args, PrefillJob::execute);
+    }
+
+    /** The application without exiting: parses, runs on a session of its own, returns the exit code. */
+    static int execute(String[] args) {
+        JobOptions options = JobOptions.parse(args);
+        SparkSession spark = Sessions.create("minference-prefill", options.master(), options.sparkConf());
         try {
             JobSummary summary = run(spark, options, System.out);
             if (options.printSummary()) summary.print(System.out);
+            return exitCode(summary, options);
         } finally {
             spark.stop();
         }
     }
 
+    /** 0 for a complete job; 5 when --fail-on-document-errors is given and the output has error rows. */
+    static int exitCode(JobSummary summary, JobOptions options) {
+        return summary.errors() > 0 && options.failOnDocumentErrors() ? Cli.DOCUMENT_ERRORS : Cli.OK;
+    }
+
     /** Runs the whole job on an existing session; returns what was written. */
-    public static JobSummary run(SparkSession spark, JobOptions o, PrintStream log) {
+    public static JobSummary run(SparkSession spark, JobOptions options, PrintStream log) {
+        Instant started = Instant.now();
+        JobOptions o = checkInput(spark, options);
         InputOutputPaths.check(o, spark.sparkContext().hadoopConfiguration());
-        EngineSpec spec = validate(spark, o);
+        EngineSpec checked = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
+        ModelConfig modelConfig = EngineCache.onDriver(checked).model().config();
+        PatternConfig patterns = EngineCache.patternsOf(checked, modelConfig);
+        BackendChoice.Decision backend = BackendChoice.decide(spark, o.backend(), modelConfig, patterns);
+        log.printf("[prefill] backend %s (%s)%n", backend.backend(), backend.reason());
+        EngineSpec spec = checked.withBackend(backend.backend());
 
         Dataset<Row> corpus = CorpusReader.read(spark, o);
         CorpusIds.check(corpus, o);
@@ -64,13 +80,12 @@ public final class PrefillJob {
             Dataset<Row> done = ResumableOutput.committedIds(spark, o.output());
             corpus = corpus.join(done, corpus.col(CorpusReader.ID).equalTo(done.col(CorpusReader.ID)), "left_anti");
         }
-        PatternConfig patterns = EngineCache.patternsOf(spec, EngineCache.onDriver(spec).model().config());
         int parallelism = spark.sparkContext().defaultParallelism();
         CostPlanner.Planned planned = CostPlanner.plan(spark, corpus, spec, patterns, Waves.partitions(o, parallelism));
         int waveSize = Waves.size(o, planned.plan().partitions(), parallelism);
-        log.printf("[prefill] %d documents, %s estimated, in %d cost-balanced partitions (heaviest/lightest %.2f)%n",
+        log.printf(Locale.ROOT, "[prefill] %d documents, %s estimated, in %d cost-balanced partitions (%s)%n",
                 planned.documents(), flops(planned.totalGflops()), planned.plan().partitions(),
-                planned.plan().imbalance());
+                planned.plan().balance());
 
         JobCounters counters = JobCounters.create(spark);
         ProgressListener progress = new ProgressListener(counters, planned.plan(), log);
@@ -88,7 +103,7 @@ public final class PrefillJob {
         } finally {
             spark.sparkContext().removeSparkListener(progress);
             spark.sparkContext().setJobDescription(null);
-            planned.corpus().unpersist();
+            planned.release();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spark.sparkContext().setJobDescription("reading back " + o.output());
@@ -100,6 +115,9 @@ public final class PrefillJob {
         }
         if (o.mode().writesKv()) KvOutput.logLine(spark, o.mode() == JobOptions.Mode.BOTH ? o.kvOutput() : o.output(), log);
         spark.sparkContext().setJobDescription(null);
+        String summaryFile = RunSummary.write(spark, o.output(), RunSummary.json(spark, o, modelConfig, backend,
+                spec.patternSource(), summary, counters, planned.documents(), started, Instant.now()));
+        log.println("[prefill] run summary: " + summaryFile);
         return summary;
     }
 
@@ -146,7 +164,17 @@ public final class PrefillJob {
         return String.format("%.1f GFLOP", gflops);
     }
 
-    /** Loads the model and pattern config on the driver so that a bad one fails before any work. */
+    /** The input must exist; its format, when neither the option nor the extension named it, is read from the path. */
+    static JobOptions checkInput(SparkSession spark, JobOptions o) {
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        InputPaths.checkExists(hadoop, o.input());
+        return o.inputFormat() != null ? o : o.withInputFormat(InputPaths.recognise(hadoop, o.input()));
+    }
+
+    /**
+     * Loads the model and pattern config on the driver so that a bad one fails before any work; the
+     * spec is on the cpu backend until {@link BackendChoice} decides.
+     */
     static EngineSpec validate(SparkSession spark, JobOptions o) {
         PatternConfig patterns;
         String source;
@@ -162,7 +190,7 @@ public final class PrefillJob {
         if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }
-        EngineSpec spec = new EngineSpec(o.model(), patterns, source, o.backend(), engineOptions);
+        EngineSpec spec = new EngineSpec(o.model(), patterns, source, Backends.CPU, engineOptions);
         // Opens and checks the model here (on the cpu backend: the driver needs no GPU); in local mode
         // the executors share this JVM and reuse it.
         EngineCache.onDriver(spec);
@@ -176,7 +204,7 @@ public final class PrefillJob {
             FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
             boolean exists = fs.exists(out);
             if (exists && writeMode == JobOptions.WriteMode.ERROR) {
-                throw new IllegalArgumentException("output " + output + " already exists; use --write-mode overwrite "
+                throw new IllegalArgumentException("output " + output + " already exists; use --write-mode overwrite"
                         + " (start over) or --write-mode resume (skip documents already there), or choose another path");
             }
             return exists;

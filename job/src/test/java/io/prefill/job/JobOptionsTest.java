@@ -21,7 +21,7 @@ class JobOptionsTest {
     void defaults() {
         JobOptions o = JobOptions.parse(BASE);
         assertEquals(JobOptions.InputFormat.JSONL, o.inputFormat());
-        assertEquals("cpu", o.backend());
+        assertEquals("auto", o.backend());
         assertEquals(5, o.topK());
         assertEquals(0, o.maxTokens());
         assertEquals(LengthPolicy.ERROR, o.lengthPolicy());
@@ -60,6 +60,29 @@ class JobOptionsTest {
         assertMessage("--input-format", with("--input-format", "csv"));
         assertMessage("--question", with("--question", "a", "--question-column", "q"));
         assertMessage("--partitions", with("--partitions"));
+        assertMessage("did you mean --output?", "--input", "a", "--model", "m", "--ouptut", "o");
+        assertMessage("did you mean --kv-window?", with("--mode", "kv-summary", "--kv-windwo", "8"));
+        assertMessage("--backend", with("--backend", "gpu"));
+        assertMessage("did you mean spark.prefill.gpuMemoryBudget?", with("--conf", "spark.prefill.gpuMemoryBugdet=1g"));
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--top-k", "0")));
+        assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--length-policy", "middle")));
+        assertThrows(io.prefill.settings.UsageException.class,
+                () -> JobOptions.parse(with("--mode", "kv-summary", "--kv-pool-kernel", "4")));
+    }
+
+    @Test
+    void inputFormatFromTheExtensionOrLeftToThePath() {
+        assertEquals(JobOptions.InputFormat.TEXT, JobOptions.parse(new String[]{"--input", "docs/a.txt", "--output", "o",
+                "--model", "m"}).inputFormat());
+        assertEquals(JobOptions.InputFormat.PARQUET, JobOptions.parse(new String[]{"--input", "c.parquet/", "--output",
+                "o", "--model", "m"}).inputFormat());
+        assertEquals(null, JobOptions.parse(new String[]{"--input", "docs", "--output", "o", "--model", "m"}).inputFormat());
+        assertEquals(JobOptions.InputFormat.JSONL, JobOptions.parse(new String[]{"--input", "docs", "--input-format",
+                "jsonl", "--output", "o", "--model", "m"}).inputFormat());
     }
 
     private static void assertMessage(String expected, String... args) {
