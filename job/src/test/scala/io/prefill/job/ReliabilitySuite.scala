@@ -205,50 +205,58 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     }
   }
 
-  /** Runs PrefillJob.main in a child JVM (a real driver that can be killed); returns its exit status. */
-  private def childJob(args: Seq[String], log: Path): Int = {
+  /**
+   * Starts PrefillJob.main in a child JVM (a real driver, local mode) whose commit protocol stops at
+   * `stallAt`; once it has stopped there, kills it with SIGKILL, as a dead driver machine would.
+   */
+  private def killedAt(stallAt: String, args: Seq[String], log: Path): Unit = {
+    val marker = work.resolve(s"stalled-${stallAt.replace(':', '-')}")
     val java = Path.of(System.getProperty("java.home"), "bin", "java").toString
     val jvmOptions = ManagementFactory.getRuntimeMXBean.getInputArguments.asScala.filter(a =>
       a.startsWith("--add-opens") || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions") || a.startsWith("-Djdk.reflect")
         || a.startsWith("-Dio.netty"))
     val command = Seq(java, "-Xmx1g") ++ jvmOptions ++ Seq("-cp", System.getProperty("java.class.path"),
-      classOf[PrefillJob].getName) ++ args
+      classOf[PrefillJob].getName) ++ args ++ Seq(
+      "--conf", "spark.sql.sources.commitProtocolClass=" + classOf[StallingCommitProtocol].getName,
+      "--conf", s"${StallingCommitProtocol.AT}=$stallAt", "--conf", s"${StallingCommitProtocol.MARKER}=$marker")
     val p = new ProcessBuilder(command.asJava).redirectErrorStream(true).redirectOutput(log.toFile).start()
-    assert(p.waitFor(5, TimeUnit.MINUTES), "the child job did not finish")
-    p.exitValue()
+    try {
+      val deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4)
+      while (!Files.exists(marker) && p.isAlive && System.nanoTime() < deadline) Thread.sleep(50)
+      assert(Files.exists(marker), s"the child job never reached $stallAt:\n" + Files.readString(log))
+    } finally {
+      p.destroyForcibly()
+      assert(p.waitFor(1, TimeUnit.MINUTES), "the killed child did not end")
+    }
   }
 
   test("a driver killed mid-job or before its last commit loses at most a wave; resume gives exactly-once, identical output") {
     val corpus = jsonl("crash.jsonl", (1 to 8).map(i => doc(f"c$i%02d", text(i, 40 + 10 * i))))
-    val options = Seq("--partitions", "8", "--wave-partitions", "2", "--no-summary")
+    val options = Seq("--input", corpus.toString, "--model", model.toString, "--partitions", "8",
+      "--wave-partitions", "2", "--no-summary")
     val reference = work.resolve("crash-reference").toString
-    PrefillJob.run(spark, JobOptions.parse((Seq("--input", corpus.toString, "--model", model.toString,
-      "--output", reference) ++ options).toArray), System.out)
+    PrefillJob.run(spark, JobOptions.parse((options ++ Seq("--output", reference)).toArray), System.out)
     val expected = rows(reference)
-    assert(expected.size == 8 && expected.values.forall(_.isNullAt(expected.head._2.fieldIndex("error"))))
+    assert(expected.size == 8 && expected.values.forall(r => r.isNullAt(r.fieldIndex("error_kind"))))
 
-    // mid-job: the first wave (2 partitions) committed, the driver dies during the second;
-    // before the last commit: every partition done, the driver dies before the fourth wave's commit
-    for ((haltAt, committed) <- Seq(("task:3", 2), ("job:4", 6))) {
-      val out = work.resolve(s"crash-${haltAt.replace(':', '-')}")
-      val log = work.resolve(s"crash-${haltAt.replace(':', '-')}.log")
-      val status = childJob(Seq("--master", "local[2]", "--input", corpus.toString, "--model", model.toString,
-        "--output", out.toString, "--conf", "spark.ui.enabled=false",
-        "--conf", "spark.sql.sources.commitProtocolClass=" + classOf[HaltingCommitProtocol].getName,
-        "--conf", s"${HaltingCommitProtocol.CONF}=$haltAt") ++ options, log)
-      assert(status == HaltingCommitProtocol.EXIT_CODE, s"the child should have been halted at $haltAt:\n"
-        + Files.readString(log))
+    // mid-job: the first wave committed, the driver dies as the second wave's tasks finish;
+    // before the last commit: every document pre-filled, the driver dies before the fourth wave's commit
+    for ((stallAt, committed) <- Seq(("task:3", 2), ("job:4", 6))) {
+      val out = work.resolve(s"crash-${stallAt.replace(':', '-')}")
+      killedAt(stallAt, options ++ Seq("--output", out.toString, "--master", "local[2]",
+        "--conf", "spark.ui.enabled=false"), work.resolve(s"crash-${stallAt.replace(':', '-')}.log"))
       assert(Files.exists(out.resolve("_temporary")), "the killed job left its attempt files")
       val survived = spark.read.parquet(out.toString).select("id", "prefill_ms").collect()
         .map(r => r.getString(0) -> r.getDouble(1)).toMap
-      assert(survived.size == committed, s"$haltAt: the committed waves survive, each document once")
+      assert(survived.size == committed, s"$stallAt: the committed waves survive, each document once")
 
-      val summary = PrefillJob.run(spark, JobOptions.parse((Seq("--input", corpus.toString, "--model", model.toString,
-        "--output", out.toString, "--write-mode", "resume") ++ options).toArray), System.out)
+      val summary = PrefillJob.run(spark, JobOptions.parse((options ++ Seq("--output", out.toString,
+        "--write-mode", "resume")).toArray), System.out)
       assert(summary.rows == 8)
+      assert(!Files.exists(out.resolve("_temporary")), "resume removed the dead job's attempt files")
       val resumed = rows(out.toString)
-      assertSameResults(expected, resumed, haltAt)
-      for ((id, ms) <- survived) assert(resumed(id).getAs[Double]("prefill_ms") == ms, s"$haltAt: $id was kept, not redone")
+      assertSameResults(expected, resumed, stallAt)
+      for ((id, ms) <- survived) assert(resumed(id).getAs[Double]("prefill_ms") == ms, s"$stallAt: $id was kept, not redone")
     }
   }
 }
