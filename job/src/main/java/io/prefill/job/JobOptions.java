@@ -79,7 +79,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "
                     + "scaling that extends the model); by default they are `too_long` error rows")
             .option("--partitions", "N", "4 waves", "cost-balanced partitions of the corpus; by default "
-                    + "four waves' worth (4 x `--wave-partitions`)")
+                    + "four waves' worth, 4 x `--wave-partitions` (with `--wave-partitions 0`: Spark's default parallelism)")
             .option("--wave-partitions", "N", "Spark's default parallelism", "partitions pre-filled and committed "
                     + "to the output together; a driver that dies loses at most the wave in flight, which "
                     + "`--write-mode resume` redoes (0 = every partition in one wave)")

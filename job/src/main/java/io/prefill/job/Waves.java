@@ -37,10 +37,14 @@ final class Waves {
         return size <= 0 ? Math.max(1, partitions) : size;
     }
 
-    /** The partition count to plan: --partitions, else {@value #WAVES_BY_DEFAULT} waves' worth. */
+    /**
+     * The partition count to plan: --partitions, else {@value #WAVES_BY_DEFAULT} waves' worth (with
+     * --wave-partitions 0, one wave: Spark's default parallelism).
+     */
     static int partitions(JobOptions o, int defaultParallelism) {
         if (o.partitions() > 0) return o.partitions();
-        int wave = o.wavePartitions() == DEFAULT || o.wavePartitions() == 0 ? defaultParallelism : o.wavePartitions();
+        if (o.wavePartitions() == 0) return Math.max(1, defaultParallelism);
+        int wave = o.wavePartitions() == DEFAULT ? defaultParallelism : o.wavePartitions();
         return WAVES_BY_DEFAULT * Math.max(1, wave);
     }
 

@@ -230,7 +230,7 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     }
   }
 
-  test("a driver killed mid-job or before its last commit loses at most a wave; resume gives exactly-once, identical output") {
+  test("a driver killed mid-job or before its last commit loses at most a wave; resume gives exactly-once output identical to an uninterrupted run") {
     val corpus = jsonl("crash.jsonl", (1 to 8).map(i => doc(f"c$i%02d", text(i, 40 + 10 * i))))
     val options = Seq("--input", corpus.toString, "--model", model.toString, "--partitions", "8",
       "--wave-partitions", "2", "--no-summary")
