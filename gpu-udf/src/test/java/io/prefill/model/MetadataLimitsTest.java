@@ -6,6 +6,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -93,5 +96,29 @@ class MetadataLimitsTest {
         Path index = dir.resolve(WeightStore.INDEX_FILE);
         padPast(index, BoundedFiles.JSON_METADATA_BYTES);
         failsNaming(dir, index, BoundedFiles.JSON_METADATA_BYTES);
+    }
+
+    @Test
+    void configJsonOverTheLimit() throws IOException {
+        Path dir = tmp.resolve("m");
+        TinyModelWriter.write(dir, TinyModelSpec.demo(), 3);
+        Path config = dir.resolve("config.json");
+        padPast(config, BoundedFiles.JSON_METADATA_BYTES);
+        failsNaming(dir, config, BoundedFiles.JSON_METADATA_BYTES);
+    }
+
+    @Test
+    void safetensorsHeaderOverTheLimit() throws IOException {
+        Path dir = tmp.resolve("m");
+        TinyModelWriter.write(dir, TinyModelSpec.demo(), 3);
+        Path weights = dir.resolve("model.safetensors");
+        long header = BoundedFiles.SAFETENSORS_HEADER_BYTES + 1;
+        Files.delete(weights);
+        // a sparse file: a header length one byte over the limit, and the file long enough to hold it
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header).array());
+            f.setLength(8 + header + 1024);
+        }
+        failsNaming(dir, weights, BoundedFiles.SAFETENSORS_HEADER_BYTES);
     }
 }

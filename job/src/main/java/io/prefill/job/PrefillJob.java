@@ -125,16 +125,16 @@ public final class PrefillJob {
     private static Waves.Writer waveWriter(SparkSession spark, EngineSpec spec, JobOptions o, JobCounters counters) {
         if (o.mode() == JobOptions.Mode.FIRST_TOKEN) {
             UserDefinedFunction prefill = PrefillUdf.register(spark, spec, counters);
-            return (wave, mode) -> wave
+            return (wave, how) -> how.writer(wave
                     .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
                             col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
                     .select(col(CorpusReader.ID), InputErrors.firstToken(col("r")).as("r"), col(CostPlanner.COST),
                             col(CostPlanner.PARTITION))
-                    .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
-                    .write().mode(mode).parquet(o.output());
+                    .select(col(CorpusReader.ID), col("r.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION)))
+                    .parquet(o.output());
         }
         UserDefinedFunction prefill = KvSummaryUdf.register(spark, spec, o.kvSummary(), counters);
-        return (wave, mode) -> {
+        return (wave, how) -> {
             Dataset<Row> prefilled = wave
                     .select(col(CorpusReader.ID), prefill.apply(col(CorpusReader.TEXT), col(CorpusReader.QUESTION)).as("r"),
                             col(CostPlanner.COST), col(CostPlanner.PARTITION), col(CorpusReader.INPUT_ERROR))
@@ -142,16 +142,16 @@ public final class PrefillJob {
                             col(CostPlanner.PARTITION));
             Dataset<Row> kvRows = KvOutput.rows(prefilled, "r");
             if (o.mode() == JobOptions.Mode.KV_SUMMARY) {
-                kvRows.write().mode(mode).parquet(o.output());
+                how.writer(kvRows).parquet(o.output());
                 return;
             }
             // One pre-fill feeds both outputs: the first write fills the disk cache, the second
             // reads it. Only a lost cache block would pre-fill its documents again.
             prefilled.persist(StorageLevel.DISK_ONLY());
             try {
-                prefilled.select(col(CorpusReader.ID), col("r.first.*"), col(CostPlanner.COST), col(CostPlanner.PARTITION))
-                        .write().mode(mode).parquet(o.output());
-                kvRows.write().mode(mode).parquet(o.kvOutput());
+                how.writer(prefilled.select(col(CorpusReader.ID), col("r.first.*"), col(CostPlanner.COST),
+                        col(CostPlanner.PARTITION))).parquet(o.output());
+                how.writer(kvRows).parquet(o.kvOutput());
             } finally {
                 prefilled.unpersist();
             }

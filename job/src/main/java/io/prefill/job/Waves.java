@@ -2,6 +2,7 @@ package io.prefill.job;
 
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.rdd.PartitionPruningRDD;
+import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -48,9 +49,22 @@ final class Waves {
         return WAVES_BY_DEFAULT * Math.max(1, wave);
     }
 
-    /** Writes one wave: the rows of some partitions, with the save mode it is given. */
+    /** Writes one wave: the rows of some partitions, through the writer {@code how} makes. */
     interface Writer {
-        void write(Dataset<Row> wave, SaveMode mode);
+        void write(Dataset<Row> wave, Write how);
+    }
+
+    /** Hadoop's file committer writes {@code _SUCCESS} at each job commit unless this is false. */
+    static final String SUCCESS_MARKER = "mapreduce.fileoutputcommitter.marksuccessfuljobs";
+
+    /**
+     * How a wave writes: the first with the job's save mode, the rest appending; only the last
+     * wave leaves {@code _SUCCESS}, so the marker still means that the whole output is there.
+     */
+    record Write(SaveMode mode, boolean last) {
+        DataFrameWriter<Row> writer(Dataset<Row> rows) {
+            return rows.write().mode(mode).option(SUCCESS_MARKER, Boolean.toString(last));
+        }
     }
 
     /** Writes every wave of the planned corpus in order; the first with firstMode, then appending. */
@@ -66,7 +80,8 @@ final class Waves {
             int to = Math.min(partitions, from + waveSize);
             spark.sparkContext().setLocalProperty(FIRST_PARTITION, Integer.toString(from));
             try {
-                writer.write(partitionsOf(spark, planned, from, to), w == 0 ? firstMode : SaveMode.Append);
+                writer.write(partitionsOf(spark, planned, from, to),
+                        new Write(w == 0 ? firstMode : SaveMode.Append, w == waves - 1));
             } finally {
                 spark.sparkContext().setLocalProperty(FIRST_PARTITION, null);
             }

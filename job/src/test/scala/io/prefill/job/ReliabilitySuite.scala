@@ -246,6 +246,7 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
       killedAt(stallAt, options ++ Seq("--output", out.toString, "--master", "local[2]",
         "--conf", "spark.ui.enabled=false"), work.resolve(s"crash-${stallAt.replace(':', '-')}.log"))
       assert(Files.exists(out.resolve("_temporary")), "the killed job left its attempt files")
+      assert(!Files.exists(out.resolve("_SUCCESS")), "no success marker on an unfinished output")
       val survived = spark.read.parquet(out.toString).select("id", "prefill_ms").collect()
         .map(r => r.getString(0) -> r.getDouble(1)).toMap
       assert(survived.size == committed, s"$stallAt: the committed waves survive, each document once")
@@ -254,6 +255,7 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
         "--write-mode", "resume")).toArray), System.out)
       assert(summary.rows == 8)
       assert(!Files.exists(out.resolve("_temporary")), "resume removed the dead job's attempt files")
+      assert(Files.exists(out.resolve("_SUCCESS")), "the resumed job marks the whole output done")
       val resumed = rows(out.toString)
       assertSameResults(expected, resumed, stallAt)
       for ((id, ms) <- survived) assert(resumed(id).getAs[Double]("prefill_ms") == ms, s"$stallAt: $id was kept, not redone")
