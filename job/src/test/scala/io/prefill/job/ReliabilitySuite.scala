@@ -193,6 +193,23 @@ class ReliabilitySuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(!Files.exists(crashed.resolve("_temporary")))
   }
 
+  test("--mode both in waves: each output has every document once and is marked done at the end") {
+    val corpus = jsonl("both-waves.jsonl", (1 to 6).map(i => doc(s"b$i", text(i))))
+    val out = work.resolve("both-waves").toString
+    val buffer = new java.io.ByteArrayOutputStream()
+    PrefillJob.run(spark, job(corpus.toString, out, "--mode", "both", "--partitions", "6", "--wave-partitions", "2"),
+      new java.io.PrintStream(buffer, true, StandardCharsets.UTF_8))
+    val log = buffer.toString(StandardCharsets.UTF_8)
+    // a wave's task i pre-fills planned partition (wave start + i): progress counts all six
+    assert(log.contains("wave 3/3 committed") && log.contains("partition 6/6 done: 6 documents"), log)
+    val ids = (1 to 6).map(i => s"b$i").toSet
+    assert(rows(out).keySet == ids)
+    val kv = spark.read.parquet(JobOptions.defaultKvOutput(out))
+    assert(kv.select("id").distinct().collect().map(_.getString(0)).toSet == ids)
+    assert(kv.groupBy("id", "layer").count().filter("count > 1").count() == 0, "one KV row per document and layer")
+    assert(Files.exists(Path.of(out, "_SUCCESS")) && Files.exists(Path.of(JobOptions.defaultKvOutput(out), "_SUCCESS")))
+  }
+
   /** Columns that must be identical between an interrupted-and-resumed run and an uninterrupted one. */
   private val resultColumns = Seq("prompt_tokens", "dropped_tokens", "first_token_id", "first_token_text",
     "first_token_logprob", "top_ids", "top_texts", "top_logprobs", "attention_density", "error_kind", "error",
