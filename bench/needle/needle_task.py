@@ -255,10 +255,12 @@ def torch_recall_batch(batch, length, needles=(1, MAX_NEEDLES), generator=None, 
     """A training batch with many retrieval targets per prompt: (ids [batch, length], targets
     [batch, length]; targets[b, p] is the id that must follow position p, or -100 for no loss).
 
-    The haystack is cut into 2n slots: the first n hold the n needles, the last n restate every
-    needle except the asked one (in a random order, the same words, so each restated value is
-    retrieved from its needle many tokens back), and the question at the end asks the remaining
-    one, as in torch_batch. Targets: each restated value, the answer, and the question's second
+    The haystack is cut into 2n slots: the first n hold the n needles, the last n restate each
+    needle with probability 1/2 (in a random order, the same words, so each restated value is
+    retrieved from its needle many tokens back), and the question at the end asks one of them, as
+    in torch_batch. Whether a needle is restated says nothing about whether it is asked: when only
+    the unasked ones were restated, a model learned to answer "the needle never restated" instead
+    of reading the key. Targets: each restated value, the answer, and the question's second
     key (a copy of its first). The prompt's end is laid out exactly as the product's prompts."""
     import torch
     lo, hi = needles
@@ -289,7 +291,7 @@ def torch_recall_batch(batch, length, needles=(1, MAX_NEEDLES), generator=None, 
     start2 = 1 + (n[:, None] + i[None, :]) * slot[:, None] + r2              # restatement k in slot n + k
     key2 = keys.gather(1, order)
     val2 = vals.gather(1, order)
-    valid2 = valid & (order != asked[:, None])
+    valid2 = valid & (torch.rand((batch, hi), generator=g, device=device) < 0.5)
     targets = torch.full_like(x, -100)
     rows = torch.arange(batch, device=device)[:, None, None].expand(batch, hi, NEEDLE_LEN)
     offs = torch.arange(NEEDLE_LEN, device=device)
@@ -335,12 +337,11 @@ def check_recall(ids, targets):
                 restated.add(k)
             else:
                 first[k] = v
-    assert key in first and key not in restated, "the asked key must be planted once"
+    assert key in first, "the asked key is planted nowhere"
     assert targets[L - 1] == first[key], "the last target is not the asked needle's value"
     assert targets[L - QUESTION_LEN + QUESTION_KEY_AT[1] - 1] == key, "the question's key copy is no target"
     n = sum(1 for t in targets if t != -100)
     assert n == len(restated) + 2, f"{n} targets for {len(restated)} restated needles"
-    assert len(first) - 1 == len(restated), "every needle but the asked one is restated"
     return n
 
 

@@ -164,7 +164,7 @@ class TorchBatchTest(unittest.TestCase):
             self.assertTrue(counts <= set(range(needles[0], needles[1] + 1)), counts)
 
 
-    def test_recall_batches_restate_every_needle_but_the_asked_one(self):
+    def test_recall_batches_restate_needles_whether_asked_or_not(self):
         import torch
         seen = set()
         for length, needles in ((69, (1, 4)), (256, (1, 4)), (1000, (3, 4))):
@@ -173,8 +173,8 @@ class TorchBatchTest(unittest.TestCase):
             for ids, t in zip(x.tolist(), targets.tolist()):
                 n = nt.check_recall(ids, t)
                 seen.add(n)
-                self.assertTrue(2 <= n <= needles[1] + 1, n)
-        self.assertEqual({2, 3, 4, 5}, seen)
+                self.assertTrue(2 <= n <= needles[1] + 2, n)
+        self.assertEqual({2, 3, 4, 5, 6}, seen)
 
     def test_check_recall_refuses_a_restated_value_that_is_not_a_target(self):
         import torch

@@ -345,7 +345,7 @@ def hf_check(out, model_bf16, device, lengths, seed, path):
     tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(out, "tokenizer.json"))
     ref = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, attn_implementation="sdpa").to(device).eval()
     low = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16, attn_implementation="sdpa").to(device).eval()
-    lines.append(f"checkpoint: {out}")
+    lines.append("checkpoint: the folder train_needle.py wrote (--out)")
     lines.append(f"reloaded with AutoModelForCausalLM.from_pretrained ({type(ref).__name__}) and "
                  f"PreTrainedTokenizerFast(tokenizer_file=tokenizer.json)")
     lines.append("reference: the reloaded checkpoint in float32; compared: the reloaded checkpoint in bfloat16 and the "
