@@ -26,6 +26,13 @@ fi
 cp="gpu-udf/target/classes:job/target/classes:$(cat "$classpath_file")"
 run() { java -Xmx6g -Dlog4j2.configurationFile=job/src/main/resources/demo-log4j2.properties -cp "$cp" "$@"; }
 
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  echo "scripts/pattern-search.sh --demo [options]   the demo model and two demo documents, options as below"
+  echo "scripts/pattern-search.sh [options]          PatternSearchJob on this machine"
+  echo
+  run io.prefill.job.PatternSearchJob --help
+  exit 0
+fi
 if [ "${1:-}" = "--demo" ]; then
   shift
   dir=demo-output/pattern-search

@@ -16,7 +16,7 @@
 #   RAPIDS_JAR        []     path of the RAPIDS Accelerator jar: enables the plugin for the SQL and
 #                            Parquet around the UDF, and shares each GPU between it and the engine
 #   GPU_MEMORY_GIB    [80]   memory of one GPU, for that split
-#   ENGINE_BUDGET_GIB [48]   the engine's share of it (the rest goes to RAPIDS, see the README)
+#   ENGINE_BUDGET_GIB [48]   the engine's share of it (the rest goes to RAPIDS, see docs/cluster.md)
 #   K8S_IMAGE         []     container image for k8s (Spark + this jar + the NVIDIA runtime)
 #   SPARK_SUBMIT      [spark-submit]
 #   JOB_JAR           [job/target/job-*-spark.jar]
@@ -85,5 +85,9 @@ if [[ -n "${RAPIDS_JAR:-}" ]]; then
   mapfile -t share < <(java -cp "$jar" io.prefill.job.GpuSharePlan "${GPU_MEMORY_GIB:-80}" "${ENGINE_BUDGET_GIB:-48}" | tr ' ' '\n')
   args+=(--jars "$RAPIDS_JAR" "${share[@]}")
 fi
-echo "+ ${SPARK_SUBMIT:-spark-submit} ${args[*]} $jar $*" >&2
-exec "${SPARK_SUBMIT:-spark-submit}" "${args[@]}" "$jar" "$@"
+# GPUs are allocated above, so the job runs the cuda backend and checks it before any work
+# (a node without a usable GPU fails in one line, exit code 4), unless the options name a backend.
+job=(--backend cuda)
+for a in "$@"; do [[ "$a" == --backend || "$a" == --backend=* ]] && job=(); done
+echo "+ ${SPARK_SUBMIT:-spark-submit} ${args[*]} $jar ${job[*]} $*" >&2
+exec "${SPARK_SUBMIT:-spark-submit}" "${args[@]}" "$jar" "${job[@]}" "$@"

@@ -1,5 +1,6 @@
 package io.prefill.cuda;
 
+import io.prefill.settings.PrefillSettings;
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.sparse.BlockPlan;
 
@@ -114,11 +115,11 @@ public final class AttentionKernels {
     private final KernelModule module;
     private final CudaStream stream;
     /** null until first used: then the property, or (AUTO) {@link #defaultDenseVariant}. */
-    private Variant denseVariant = planProperty(System.getProperty("prefill.cuda.dense", "AUTO"));
+    private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
-    private Variant planVariant = planProperty(System.getProperty("prefill.cuda.plan", "AUTO"));
+    private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
     /** null = by plan: PLAN_PAIR_V2_HM when the pair plan gathers columns, else PLAN_PAIR_V2 (see withPairPlan). */
-    private Variant pairVariant = pairProperty(System.getProperty("prefill.cuda.pair", "AUTO"));
+    private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
     private static Variant planProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }

@@ -73,7 +73,24 @@ public final class CudaAvailability {
             if (count[0] == 0) return new CudaAvailability(false, "no CUDA device", 0);
             return new CudaAvailability(true, count[0] + " CUDA device(s); " + buildNote, count[0]);
         } catch (Throwable t) {  // UnsatisfiedLinkError when JCuda's natives or libcuda.so.1 are missing
-            return new CudaAvailability(false, "JCuda driver library unavailable: " + t, 0);
+            return new CudaAvailability(false, "JCuda driver library unavailable: " + rootReason(t), 0);
         }
+    }
+
+    /**
+     * One line for a failed load. JCuda's message spans many lines (the OS, then each load attempt
+     * with its stack trace); the last attempt's error says what is missing, e.g. "libcuda.so.1:
+     * cannot open shared object file" (no NVIDIA driver on this machine).
+     */
+    static String rootReason(Throwable t) {
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        String last = null;
+        for (String line : m.split("\\R")) {
+            int at = line.indexOf("UnsatisfiedLinkError: ");
+            if (at >= 0) last = line.substring(at + "UnsatisfiedLinkError: ".length());
+        }
+        if (last == null) return m.lines().findFirst().orElse(t.getClass().getName()).strip();
+        int so = last.lastIndexOf(".so: ");
+        return (so >= 0 ? last.substring(so + ".so: ".length()) : last).strip();
     }
 }

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static io.prefill.cuda.CudaCheck.check;
 
+import io.prefill.settings.PrefillSettings;
 import java.util.ArrayDeque;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
@@ -21,7 +22,7 @@ public final class DeviceArena implements AutoCloseable {
      * -Dprefill.cuda.separateAllocations=true: every buffer gets its own cuMemAlloc, so that
      * compute-sanitizer memcheck sees an access past a buffer's end (inside one arena it cannot).
      */
-    private final boolean separate = Boolean.getBoolean("prefill.cuda.separateAllocations");
+    private final boolean separate = PrefillSettings.CUDA_SEPARATE_ALLOCATIONS.get();
     private final ArrayDeque<long[]> separateMarks = new ArrayDeque<>();
     private final ArrayDeque<CUdeviceptr> separatePointers = new ArrayDeque<>();
 

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static io.prefill.cuda.CudaCheck.check;
 
+import io.prefill.settings.PrefillSettings;
 import io.prefill.cuda.Kernel.Dim3;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,7 +90,7 @@ public final class Gemm {
      * shared memory allows it; else T128x128.
      */
     static Tile defaultTile(KernelModule module, CudaStream stream) {
-        String forced = System.getProperty("prefill.cuda.gemm");
+        String forced = PrefillSettings.CUDA_GEMM.get();
         if (forced != null) return Tile.valueOf(forced);
         if ("9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream)) return Tile.WGMMA_128x256;
         return largestMmaTile(module.device());

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static io.prefill.cuda.CudaCheck.check;
 
+import io.prefill.settings.PrefillSettings;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
@@ -38,7 +39,7 @@ public final class Kernel {
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], i, shape);
         check(JCudaDriver.cuLaunchKernel(function, grid.x(), grid.y(), grid.z(), threads, 1, 1, smemBytes,
                 stream.handle(), Pointer.to(params), null), "launch " + shape);
-        if (Boolean.getBoolean("prefill.cuda.syncLaunches")) {  // debugging: pin an async fault to its kernel
+        if (PrefillSettings.CUDA_SYNC_LAUNCHES.get()) {  // debugging: pin an async fault to its kernel
             check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
         }
     }

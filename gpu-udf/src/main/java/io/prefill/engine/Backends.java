@@ -8,7 +8,9 @@ import java.util.Locale;
  * {@link ForwardBackend}); io.prefill.udf.ForwardBackends creates one from its name.
  */
 public final class Backends {
-    public static final List<String> NAMES = List.of("cpu", "cuda");
+    public static final String CPU = "cpu";
+    public static final String CUDA = "cuda";
+    public static final List<String> NAMES = List.of(CPU, CUDA);
 
     private Backends() { }
 

@@ -8,7 +8,9 @@ public class DocumentException extends RuntimeException {
     public enum Kind {
         EMPTY_TEXT, TOO_LONG, TOKENIZER, TEMPLATE, ENGINE,
         /** The document's working set does not fit the GPU memory budget even in the smallest chunks. */
-        DEVICE_MEMORY;
+        DEVICE_MEMORY,
+        /** The input row could not be read as a document (a JSON line that is not an object, text that is not UTF-8). */
+        UNPARSEABLE;
 
         public String label() { return name().toLowerCase(Locale.ROOT); }
     }

@@ -115,9 +115,10 @@ public final class PrefillEngine implements AutoCloseable {
 
     /** The templated prompt's token ids, before the length policy; a document problem throws. */
     private int[] promptTokens(String document, String question) {
-        if (document == null || document.isBlank()) {
-            throw new DocumentException(DocumentException.Kind.EMPTY_TEXT,
-                    document == null ? "the document text is null" : "the document text is empty");
+        if (document == null || BlankText.isBlank(document)) {
+            throw new DocumentException(DocumentException.Kind.EMPTY_TEXT, document == null ? "the document text is null"
+                    : document.isEmpty() ? "the document text is empty"
+                    : "the document text is only whitespace or invisible characters");
         }
         return tokenize(options.template().render(document, question));
     }
@@ -151,6 +152,9 @@ public final class PrefillEngine implements AutoCloseable {
     }
 
     private FirstToken firstToken(float[] logits) {
+        // every backend hands its last-position logits to this one place: one check covers cpu and cuda
+        String nonFinite = TokenLogprobs.nonFinite(logits);
+        if (nonFinite != null) throw new DocumentException(DocumentException.Kind.ENGINE, nonFinite);
         double[] logprobs = TokenLogprobs.logSoftmax(logits);
         int[] top = TokenLogprobs.largest(logprobs, options.topK());
         String[] texts = new String[top.length];

@@ -19,6 +19,27 @@ public final class TokenLogprobs {
         return out;
     }
 
+    /**
+     * Null when every logit is finite; otherwise what is wrong with them. NaN or infinite logits
+     * (a NaN weight, an overflowed activation) would give a NaN log-probability and an arbitrary
+     * first token that look like a result.
+     */
+    public static String nonFinite(float[] logits) {
+        int nan = 0;
+        int infinite = 0;
+        int first = -1;
+        for (int i = 0; i < logits.length; i++) {
+            float z = logits[i];
+            if (Float.isFinite(z)) continue;
+            if (Float.isNaN(z)) nan++; else infinite++;
+            if (first < 0) first = i;
+        }
+        if (first < 0) return null;
+        return "the model produced non-finite logits at the last position (" + nan + " NaN and " + infinite
+                + " infinite of " + logits.length + ", the first at token id " + first + "): a weight is NaN or"
+                + " infinite, or an activation overflowed";
+    }
+
     /** Indices of the k largest values, largest first; ties go to the smaller index. */
     public static int[] largest(double[] values, int k) {
         int m = Math.min(k, values.length);

@@ -31,7 +31,7 @@ public final class KvSummaryRows {
 
     /**
      * One KV-summary row (all but the id): one per document and layer, or one with layer null for
-     * a document that failed. The README documents each column.
+     * a document that failed. docs/kv-summaries.md documents each column.
      */
     public static final StructType KV_LAYER = new StructType(new StructField[]{
             DataTypes.createStructField("model", DataTypes.StringType, true),

@@ -43,22 +43,42 @@ public final class LoadedModel implements Closeable {
         }
         if (missing.length() > 0) throw new ModelFormatException(directory + ": missing" + missing);
 
+        ModelFileLinks.check(directory, configFile);
+        ModelFileLinks.check(directory, tokenizerFile);
         ModelConfig config = ModelConfig.read(configFile);
         WeightStore store = WeightStore.open(directory);
         TextTokenizer tokenizer = null;
         try {
             ModelWeights weights = SafetensorsModelWeights.bind(config, store);
             tokenizer = TextTokenizer.load(tokenizerFile);
-            // Checkpoints pad the embedding beyond the tokenizer (Qwen), never the other way round.
-            if (tokenizer.vocabSize() > config.vocabSize()) {
-                throw new ModelFormatException(tokenizerFile + ": " + tokenizer.vocabSize()
-                        + " tokens do not fit the model's vocab_size " + config.vocabSize() + " in " + configFile);
-            }
+            checkVocabularies(tokenizer.vocabSize(), tokenizerFile, config.vocabSize(), configFile);
             return new LoadedModel(directory, config, store, weights, tokenizer);
         } catch (RuntimeException e) {
             if (tokenizer != null) tokenizer.close();
             store.close();
             throw e;
+        }
+    }
+
+    /**
+     * Checkpoints pad the embedding beyond the tokenizer (Qwen2.5: 151,665 tokens in 151,936 rows),
+     * never the other way round, and by a few rows only. A model vocabulary far larger than the
+     * tokenizer's means a tokenizer from another model: most predicted ids could not be decoded.
+     */
+    static final int MAX_PADDING_FRACTION = 64;
+
+    private static void checkVocabularies(int tokenizerVocab, Path tokenizerFile, int modelVocab, Path configFile) {
+        if (tokenizerVocab > modelVocab) {
+            throw new ModelFormatException(tokenizerFile + ": " + tokenizerVocab
+                    + " tokens do not fit the model's vocab_size " + modelVocab + " in " + configFile);
+        }
+        int padding = modelVocab - tokenizerVocab;
+        int allowed = modelVocab / MAX_PADDING_FRACTION;
+        if (padding > allowed) {
+            throw new ModelFormatException(tokenizerFile + ": " + tokenizerVocab + " tokens, far fewer than the"
+                    + " model's vocab_size " + modelVocab + " in " + configFile + ": " + padding
+                    + " ids the model can predict have no text (padding rows are accepted up to 1/"
+                    + MAX_PADDING_FRACTION + " of the vocabulary, " + allowed + " here); is it this model's tokenizer?");
         }
     }
 

@@ -3,6 +3,7 @@ package io.prefill.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.prefill.io.BoundedFiles;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileChecksum;
@@ -237,7 +238,8 @@ public final class ModelCache {
         Path manifest = target.resolve(MANIFEST);
         if (!Files.isRegularFile(manifest)) return byName;
         try {
-            JsonNode root = ModelConfigJson.MAPPER.readTree(manifest.toFile());
+            JsonNode root = ModelConfigJson.MAPPER.readTree(BoundedFiles.readString(manifest,
+                    BoundedFiles.JSON_METADATA_BYTES, "model cache manifest"));
             for (JsonNode f : root.path("files")) byName.put(f.path("name").asText(), f);
         } catch (IOException e) {
             byName.clear(); // an unreadable manifest vouches for nothing: recopy

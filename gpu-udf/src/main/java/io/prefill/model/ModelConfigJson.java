@@ -6,8 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.prefill.io.BoundedFiles;
+
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -24,9 +25,11 @@ final class ModelConfigJson {
     static ModelConfig read(Path file) {
         String text;
         try {
-            text = Files.readString(file);
+            text = BoundedFiles.readString(file, BoundedFiles.JSON_METADATA_BYTES, "config.json");
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(file + ": config.json not found");
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (IOException e) {
             throw new ModelFormatException(file + ": cannot read config.json (" + e + ")", e);
         }
@@ -142,6 +145,9 @@ final class ModelConfigJson {
         positive(source, "head_dim", c.headDim());
         positive(source, "max_position_embeddings", c.maxPositionEmbeddings());
         if (c.architecture() == null) throw new ModelFormatException(source + ": architecture is missing");
+        // widths the engine allocates and indexes in int: computed here in long so none wraps around
+        fitsAnInt(source, "num_attention_heads * head_dim", c.numHeads(), c.headDim());
+        fitsAnInt(source, "num_key_value_heads * head_dim", c.numKvHeads(), c.headDim());
         if (c.numHeads() % c.numKvHeads() != 0) {
             throw new ModelFormatException(source + ": num_attention_heads " + c.numHeads()
                     + " is not a multiple of num_key_value_heads " + c.numKvHeads());
@@ -181,6 +187,14 @@ final class ModelConfigJson {
                 throw new ModelFormatException(where + ": llama3 needs 0 < low_freq_factor < high_freq_factor, got "
                         + s.lowFreqFactor() + " and " + s.highFreqFactor());
             }
+        }
+    }
+
+    private static void fitsAnInt(String source, String product, int a, int b) {
+        long value = (long) a * b;
+        if (value > Integer.MAX_VALUE) {
+            throw new ModelFormatException(source + ": " + product + " = " + a + " * " + b + " = " + value
+                    + " is beyond the largest supported width (" + Integer.MAX_VALUE + ")");
         }
     }
 

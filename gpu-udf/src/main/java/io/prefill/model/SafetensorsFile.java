@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.prefill.io.BoundedFiles;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -34,8 +35,6 @@ import java.util.Set;
  * mapped (mappings stay valid).
  */
 public final class SafetensorsFile implements Closeable {
-    /** The safetensors reference implementation refuses larger headers too. */
-    static final long MAX_HEADER_BYTES = 100L << 20;
     /** Mapping chunk size (1 GiB): under the 2 GB limit of one MappedByteBuffer. */
     static final int DEFAULT_CHUNK_SHIFT = 30;
 
@@ -113,9 +112,9 @@ public final class SafetensorsFile implements Closeable {
             throw new ModelFormatException(file + ": header length " + Long.toUnsignedString(headerLength)
                     + " runs beyond the end of the file (" + fileSize + " bytes; truncated or not safetensors?)");
         }
-        if (headerLength > MAX_HEADER_BYTES) {
-            throw new ModelFormatException(file + ": header length " + headerLength + " exceeds the "
-                    + MAX_HEADER_BYTES + "-byte limit");
+        if (headerLength > BoundedFiles.SAFETENSORS_HEADER_BYTES) {
+            throw new ModelFormatException(BoundedFiles.tooLarge(file + ": safetensors header", headerLength,
+                    BoundedFiles.SAFETENSORS_HEADER_BYTES));
         }
         return headerLength;
     }

@@ -25,8 +25,8 @@ public final class SafetensorsModelWeights implements ModelWeights {
         Binder b = new Binder(store);
         Dim hidden = new Dim(c.hiddenSize(), "hidden_size");
         Dim vocab = new Dim(c.vocabSize(), "vocab_size");
-        Dim q = new Dim(c.qDim(), "num_attention_heads*head_dim");
-        Dim kv = new Dim(c.kvDim(), "num_key_value_heads*head_dim");
+        Dim q = new Dim((long) c.numHeads() * c.headDim(), "num_attention_heads*head_dim");
+        Dim kv = new Dim((long) c.numKvHeads() * c.headDim(), "num_key_value_heads*head_dim");
         Dim inter = new Dim(c.intermediateSize(), "intermediate_size");
 
         TensorView embed = b.get("model.embed_tokens.weight", vocab, hidden);

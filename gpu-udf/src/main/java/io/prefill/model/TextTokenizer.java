@@ -3,6 +3,7 @@ package io.prefill.model;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.prefill.io.BoundedFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -90,7 +91,10 @@ public final class TextTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(configFile)) return -1;
         JsonNode config;
         try {
-            config = ModelConfigJson.MAPPER.readTree(Files.readString(configFile));
+            config = ModelConfigJson.MAPPER.readTree(BoundedFiles.readString(configFile,
+                    BoundedFiles.JSON_METADATA_BYTES, "tokenizer_config.json"));
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (IOException e) {
             throw new ModelFormatException(configFile + ": not valid JSON (" + e.getMessage() + ")", e);
         }

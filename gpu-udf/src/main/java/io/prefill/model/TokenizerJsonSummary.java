@@ -3,6 +3,7 @@ package io.prefill.model;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.prefill.io.BoundedFiles;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ record TokenizerJsonSummary(int vocabSize, Map<String, Integer> addedTokens) {
         int maxId = -1;
         boolean sawModel = false;
         Map<String, Integer> added = new HashMap<>();
-        try (JsonParser p = ModelConfigJson.MAPPER.getFactory().createParser(file.toFile())) {
+        try (JsonParser p = ModelConfigJson.MAPPER.getFactory().createParser(
+                BoundedFiles.open(file, BoundedFiles.TOKENIZER_JSON_BYTES, "tokenizer.json"))) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw invalid(file, "expected a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -43,6 +45,10 @@ record TokenizerJsonSummary(int vocabSize, Map<String, Integer> addedTokens) {
                     default -> p.skipChildren();
                 }
             }
+            // read to the end, so a file that goes on past its object is noticed (and bounded)
+            if (p.nextToken() != null) throw invalid(file, "content after the top-level object");
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (IOException e) {
             throw new ModelFormatException(file + ": not a valid tokenizer.json (" + e.getMessage() + ")", e);
         }

@@ -2,6 +2,7 @@ package io.prefill.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.prefill.io.BoundedFiles;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -40,8 +41,14 @@ public final class WeightStore implements Closeable {
         }
         Path single = directory.resolve(SINGLE_FILE);
         Path index = directory.resolve(INDEX_FILE);
-        if (Files.exists(single)) return openSingle(directory, single);
-        if (Files.exists(index)) return openSharded(directory, index);
+        if (Files.exists(single)) {
+            ModelFileLinks.check(directory, single);
+            return openSingle(directory, single);
+        }
+        if (Files.exists(index)) {
+            ModelFileLinks.check(directory, index);
+            return openSharded(directory, index);
+        }
         throw new ModelFormatException(directory + ": no " + SINGLE_FILE + " or " + INDEX_FILE + strayShardsHint(directory));
     }
 
@@ -84,6 +91,7 @@ public final class WeightStore implements Closeable {
                     throw new ModelFormatException(index + ": shard " + shardName + " (holding " + tensor
                             + ") is missing from " + directory);
                 }
+                ModelFileLinks.check(directory, shardPath);
                 shard = SafetensorsFile.open(shardPath);
                 shards.put(shardName, shard);
             }
@@ -99,7 +107,10 @@ public final class WeightStore implements Closeable {
     private static JsonNode readWeightMap(Path index) {
         JsonNode root;
         try {
-            root = ModelConfigJson.MAPPER.readTree(Files.readString(index));
+            root = ModelConfigJson.MAPPER.readTree(BoundedFiles.readString(index, BoundedFiles.JSON_METADATA_BYTES,
+                    INDEX_FILE));
+        } catch (BoundedFiles.TooLargeException e) {
+            throw new ModelFormatException(e.getMessage(), e);
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(index + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
         } catch (IOException e) {

@@ -3,9 +3,11 @@ package io.prefill.udf;
 import io.prefill.cuda.forward.CudaBackendOptions;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.model.FiniteWeights;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelCache;
 import io.prefill.model.ModelConfig;
+import io.prefill.settings.PrefillSettings;
 import io.prefill.sparse.PatternConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
@@ -14,6 +16,7 @@ import org.apache.spark.deploy.SparkHadoopUtil;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,9 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * so the model is copied, mapped and validated once rather than per task or per row.
  */
 public final class EngineCache {
-    /** Where executors keep their local copy of remote model directories. */
-    public static final String CACHE_DIR_CONF = "spark.prefill.modelCacheDir";
-
     /** An engine is bound to one device: the same spec on two GPUs is two engines. */
     private record Key(EngineSpec spec, int device) { }
 
@@ -32,6 +32,8 @@ public final class EngineCache {
 
     private static final Map<Key, PrefillEngine> ENGINES = new ConcurrentHashMap<>();
     private static final Map<Key, Built> BUILT = new ConcurrentHashMap<>();
+    /** Model directories whose norms and embedding the driver found finite (checked once per JVM). */
+    private static final Set<Path> FINITE_CHECKED = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(EngineCache::closeAll, "prefill-engine-shutdown"));
@@ -62,10 +64,15 @@ public final class EngineCache {
     /**
      * The engine the driver uses to validate the model, the tokenizer and the pattern config and to
      * read the model's config: always on the cpu backend, so a driver needs no GPU. A model the
-     * chosen backend cannot run is still refused here, before any work.
+     * chosen backend cannot run, or whose norms or embedding hold NaN or infinity, is refused here,
+     * before any work.
      */
     public static PrefillEngine onDriver(EngineSpec spec) {
         PrefillEngine engine = get(spec.withBackend("cpu"), -1);
+        if (!FINITE_CHECKED.contains(engine.model().directory())) {
+            FiniteWeights.check(engine.model());
+            FINITE_CHECKED.add(engine.model().directory());
+        }
         ForwardBackends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
         return engine;
     }
@@ -79,7 +86,7 @@ public final class EngineCache {
     public static GpuBinding.Binding bindingFor(EngineSpec spec) {
         if (!"cuda".equals(spec.backend())) return new GpuBinding.Binding(-1, spec.backend() + " backend: no GPU");
         SparkEnv env = SparkEnv.get();
-        return GpuBinding.bindingForTask(env == null ? null : env.conf().get(GpuBinding.FALLBACK_DEVICE_CONF, null));
+        return GpuBinding.bindingForTask(PrefillSettings.CUDA_DEVICE.get(env == null ? null : env.conf()));
     }
 
     /** Engines alive in this JVM (one per spec and device). */
@@ -93,7 +100,7 @@ public final class EngineCache {
     /** The cuda backend's settings for a device: the memory budget comes from the Spark conf. */
     static CudaBackendOptions cudaOptions(int device) {
         SparkEnv env = SparkEnv.get();
-        long budget = env == null ? 0 : env.conf().getLong(GpuBinding.MEMORY_BUDGET_CONF, 0L);
+        long budget = PrefillSettings.GPU_MEMORY_BUDGET.get(env == null ? null : env.conf());
         return CudaBackendOptions.defaults().onDevice(Math.max(device, 0)).withMemoryBudget(budget);
     }
 
@@ -133,7 +140,7 @@ public final class EngineCache {
     static Path localize(String uri) {
         SparkEnv env = SparkEnv.get();
         Configuration conf = env == null ? new Configuration() : SparkHadoopUtil.get().newConfiguration(env.conf());
-        String cacheDir = env == null ? null : env.conf().get(CACHE_DIR_CONF, null);
+        String cacheDir = PrefillSettings.MODEL_CACHE_DIR.get(env == null ? null : env.conf());
         Path root = cacheDir != null ? Path.of(cacheDir)
                 : Path.of(System.getProperty("java.io.tmpdir"), "prefill-model-cache");
         return ModelCache.localize(uri, root, conf);

@@ -1,5 +1,6 @@
 package io.prefill.udf;
 
+import io.prefill.settings.PrefillSettings;
 import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -24,10 +25,6 @@ import java.util.function.Supplier;
  */
 public final class GpuBinding {
     public static final String RESOURCE = "gpu";
-    /** Used when a task has no GPU from the scheduler (local runs without resource settings). */
-    public static final String FALLBACK_DEVICE_CONF = "spark.prefill.cuda.device";
-    /** Bytes of GPU memory one document may use beside the weights (0 or unset: what is free). */
-    public static final String MEMORY_BUDGET_CONF = "spark.prefill.gpuMemoryBudget";
 
     private static final Map<Integer, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
 
@@ -55,16 +52,20 @@ public final class GpuBinding {
         }
     }
 
-    /** The device for this task: the scheduler's choice, else the fallback setting, else 0. */
-    public static int deviceForTask(String fallback) {
+    /**
+     * The device for this task: the scheduler's choice, else the fallback
+     * ({@link PrefillSettings#CUDA_DEVICE}, 0 unless set).
+     */
+    public static int deviceForTask(int fallback) {
         return bindingForTask(fallback).device();
     }
 
     /**
      * The device for this task and why: the GPU Spark's scheduler assigned the task; in local mode the
-     * driver's GPUs (task partition modulo their number); else the fallback setting; else 0.
+     * driver's GPUs (task partition modulo their number); else the fallback
+     * ({@link PrefillSettings#CUDA_DEVICE}).
      */
-    public static Binding bindingForTask(String fallback) {
+    public static Binding bindingForTask(int fallback) {
         TaskContext task = TaskContext.get();
         if (task != null) {
             String[] assigned = addresses(task.resources().get(RESOURCE));
@@ -74,10 +75,7 @@ public final class GpuBinding {
             String[] driver = localModeDriverGpus();
             if (driver != null) return localModeBinding(driver, task.partitionId());
         }
-        if (fallback != null && !fallback.isBlank()) {
-            return new Binding(Integer.parseInt(fallback.trim()), FALLBACK_DEVICE_CONF + "=" + fallback.trim());
-        }
-        return new Binding(0, "no GPU from Spark and no " + FALLBACK_DEVICE_CONF + ": device 0");
+        return new Binding(fallback, "no GPU from Spark: " + PrefillSettings.CUDA_DEVICE.key() + "=" + fallback);
     }
 
     /** Local mode: partition p of a job uses the driver's GPU p mod n. */

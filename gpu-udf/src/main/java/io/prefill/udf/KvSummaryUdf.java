@@ -35,7 +35,7 @@ public final class KvSummaryUdf implements UDF2<String, String, Row> {
     public static UserDefinedFunction register(SparkSession spark, EngineSpec spec, KvSummaryOptions kv,
                                               PrefillUdf.JobCounters counters) {
         UserDefinedFunction f = udf(new KvSummaryUdf(spec, kv, counters), OutputSchema.FIRST_TOKEN_AND_KV).asNondeterministic();
-        spark.udf().register(NAME, f);
+        PrefillUdf.replace(spark, NAME, f);
         return f;
     }
 

@@ -46,9 +46,18 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         UserDefinedFunction withQuestion = udf(f, OutputSchema.RESULT).asNondeterministic();
         UserDefinedFunction textOnly = udf((UDF1<String, Row>) text -> f.call(text, null), OutputSchema.RESULT)
                 .asNondeterministic();
-        spark.udf().register(NAME_WITH_QUESTION, withQuestion);
-        spark.udf().register(NAME, textOnly);
+        replace(spark, NAME_WITH_QUESTION, withQuestion);
+        replace(spark, NAME, textOnly);
         return withQuestion;
+    }
+
+    /**
+     * Registers a SQL function under a name, replacing an earlier registration of that name (a job
+     * run again in one session) without Spark's warning about replaced functions.
+     */
+    static void replace(SparkSession spark, String name, UserDefinedFunction f) {
+        spark.sql("DROP TEMPORARY FUNCTION IF EXISTS " + name);
+        spark.udf().register(name, f);
     }
 
     /**
@@ -120,19 +129,25 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 r.prefillMillis(), r.backend(), r.errorKind(), r.error());
     }
 
-    /** Spark accumulators the driver reads for progress lines. */
-    public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator errors,
-                              LongAccumulator prefillMicros) implements Serializable {
+    /**
+     * Spark accumulators the driver reads for progress lines and the run summary. Tokens are those
+     * pre-filled: of documents without error, after the length policy; the tokens the policy cut
+     * are counted apart.
+     */
+    public record JobCounters(LongAccumulator documents, LongAccumulator tokens, LongAccumulator droppedTokens,
+                              LongAccumulator errors, LongAccumulator prefillMicros) implements Serializable {
         public static JobCounters create(SparkSession spark) {
             var sc = spark.sparkContext();
             return new JobCounters(sc.longAccumulator("prefill documents"), sc.longAccumulator("prefill tokens"),
-                    sc.longAccumulator("prefill errors"), sc.longAccumulator("prefill micros"));
+                    sc.longAccumulator("prefill dropped tokens"), sc.longAccumulator("prefill errors"),
+                    sc.longAccumulator("prefill micros"));
         }
 
         void record(DocumentResult r) {
             documents.add(1);
-            tokens.add(r.promptTokens() - r.droppedTokens());
-            if (!r.ok()) errors.add(1);
+            tokens.add(r.prefilledTokens());
+            if (r.ok()) droppedTokens.add(r.droppedTokens());
+            else errors.add(1);
             prefillMicros.add((long) (r.prefillMillis() * 1000));
         }
     }

@@ -1,6 +1,7 @@
 package io.prefill.udf;
 
 import io.prefill.engine.DocumentResult;
+import io.prefill.settings.PrefillSettings;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -25,13 +26,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   pre-fill 7012.0 ms of 7230.4 ms from its first document to its end
  * </pre>
  * The first and last lines come once per task attempt that pre-fills; the per-document lines only with
- * {@value #LOG_DOCUMENTS_CONF}=true. A document's time "in the task" is the SQL function's call: tokenizing,
+ * {@code spark.prefill.logDocuments=true} ({@link PrefillSettings#LOG_DOCUMENTS}). A document's time "in the task" is the SQL function's call: tokenizing,
  * waiting for a GPU shared with other tasks, the pre-fill and decoding the first token.
  */
 final class TaskLog {
-    /** Spark setting: one {@code [prefill-doc]} line per document (default false). */
-    static final String LOG_DOCUMENTS_CONF = "spark.prefill.logDocuments";
-
     private static final Map<Long, Task> TASKS = new ConcurrentHashMap<>();
 
     private static final class Task {
@@ -78,7 +76,7 @@ final class TaskLog {
             }
         }
         SparkEnv env = SparkEnv.get();
-        if (env != null && env.conf().getBoolean(LOG_DOCUMENTS_CONF, false)) {
+        if (PrefillSettings.LOG_DOCUMENTS.get(env == null ? null : env.conf())) {
             System.err.println(documentLine(taskName(task), r, wallMillis));
         }
     }

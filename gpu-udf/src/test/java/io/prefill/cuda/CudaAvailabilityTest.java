@@ -47,6 +47,25 @@ class CudaAvailabilityTest {
     }
 
     @Test
+    void jcudasManyLineLoadErrorBecomesItsLastAttemptsReason() {
+        String jcuda = String.join("\n",
+                "Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"",
+                "Operating system name: Linux",
+                "---(start of nested stack traces)---",
+                "Stack trace from the attempt to load the library as a file:",
+                "java.lang.UnsatisfiedLinkError: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /usr/lib",
+                "\tat java.base/java.lang.ClassLoader.loadLibrary(ClassLoader.java:2434)",
+                "Stack trace from the attempt to load the library as a resource:",
+                "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: cannot open "
+                        + "shared object file: No such file or directory",
+                "\tat java.base/jdk.internal.loader.NativeLibraries.load(Native Method)",
+                "---(end of nested stack traces)---");
+        assertEquals("libcuda.so.1: cannot open shared object file: No such file or directory",
+                CudaAvailability.rootReason(new UnsatisfiedLinkError(jcuda)));
+        assertEquals("no device here", CudaAvailability.rootReason(new IllegalStateException("no device here\nmore")));
+    }
+
+    @Test
     void aRunnableBackendSaysHowManyDevicesAndWhichBuild() {
         CudaAvailability two = CudaAvailability.probe(true, "kernels built by nvcc 12.6 for sm_90a", driver(0, 0, 2));
         assertTrue(two.available());

@@ -123,7 +123,7 @@ class GemmGpuTest {
     @Test
     void largeShapeSampled() {
         assumeGpu();
-        org.junit.jupiter.api.Assumptions.assumeFalse(Boolean.getBoolean("prefill.cuda.separateAllocations"),
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.prefill.settings.PrefillSettings.CUDA_SEPARATE_ALLOCATIONS.get(),
                 "skipped in sanitizer runs (a 1.2 TFLOP product)");
         final int m = 70_001, n = 32_776, k = 264;
         long bytes = 2L * m * k + 2L * n * k + 2L * m * n + (1L << 20);

@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.prefill.settings.PrefillSettings;
 import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 
@@ -21,7 +22,7 @@ final class GpuTestSupport {
     }
 
     static synchronized CudaDevice device() {
-        if (device == null) device = CudaDevice.open(Integer.getInteger("prefill.cuda.device", 0));
+        if (device == null) device = CudaDevice.open(PrefillSettings.TEST_CUDA_DEVICE.get());
         device.makeCurrent();
         return device;
     }

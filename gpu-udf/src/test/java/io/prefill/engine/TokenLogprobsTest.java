@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TokenLogprobsTest {
     @Test
@@ -27,5 +29,12 @@ class TokenLogprobsTest {
         double[] v = {0.1, 0.7, 0.3, 0.7, 0.5};
         assertArrayEquals(new int[]{1, 3, 4}, TokenLogprobs.largest(v, 3));
         assertArrayEquals(new int[]{1, 3, 4, 2, 0}, TokenLogprobs.largest(v, 10));
+    }
+
+    @Test
+    void nonFiniteLogitsAreCountedAndTheFirstNamed() {
+        assertNull(TokenLogprobs.nonFinite(new float[]{1f, -3e38f, 0f}));
+        String m = TokenLogprobs.nonFinite(new float[]{1f, Float.NaN, Float.NEGATIVE_INFINITY, Float.NaN});
+        assertTrue(m.contains("2 NaN and 1 infinite of 4") && m.contains("token id 1"), m);
     }
 }

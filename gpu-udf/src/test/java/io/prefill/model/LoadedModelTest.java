@@ -106,4 +106,28 @@ class LoadedModelTest {
         String m = openFails(dir);
         assertTrue(m.contains(tokenizer.toString()) && m.contains("601 tokens do not fit the model's vocab_size 512"), m);
     }
+
+    @Test
+    void tokenizerFarSmallerThanTheEmbedding() throws IOException {
+        Path dir = tinyModel();
+        Path config = dir.resolve("config.json");
+        // the model claims 4096 tokens; its tokenizer has 512: most of the vocabulary could never be decoded
+        Files.writeString(config, Files.readString(config).replace("\"vocab_size\" : 512", "\"vocab_size\" : 4096"));
+        TensorEdits.resize(dir, 4096);
+        String m = openFails(dir);
+        assertTrue(m.contains("tokenizer.json") && m.contains("512") && m.contains("4096"), m);
+    }
+
+    @Test
+    void embeddingPaddedBeyondTheTokenizerIsAccepted() throws IOException {
+        Path dir = tinyModel();
+        Path config = dir.resolve("config.json");
+        // Qwen-style padding: a few rows more than the tokenizer (here 512 -> 520, under 1/64 of the vocabulary)
+        Files.writeString(config, Files.readString(config).replace("\"vocab_size\" : 512", "\"vocab_size\" : 520"));
+        TensorEdits.resize(dir, 520);
+        try (LoadedModel m = LoadedModel.open(dir)) {
+            assertEquals(520, m.config().vocabSize());
+            assertEquals(512, m.tokenizer().vocabSize());
+        }
+    }
 }

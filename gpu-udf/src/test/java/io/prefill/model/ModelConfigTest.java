@@ -254,4 +254,17 @@ class ModelConfigTest {
                 RopeScaling.linear(2.0), 4096, false, false, 0, -1);
         assertEquals(linear, ModelConfig.read(write(linear.toJson())));
     }
+
+    @Test
+    void productsOfDimensionsThatOverflowAreRefusedAtLoad() throws IOException {
+        String heads = LLAMA_31_8B.replace("\"num_attention_heads\": 32", "\"num_attention_heads\": 65536, \"head_dim\": 65536")
+                .replace("\"num_key_value_heads\": 8", "\"num_key_value_heads\": 65536");
+        String m = readFails(heads).getMessage();
+        assertTrue(m.contains("num_attention_heads * head_dim") && m.contains("4294967296"), m);
+        // 65537 * 65536 wraps to 65536 in 32 bits: a plausible width, silently wrong
+        String wraps = LLAMA_31_8B.replace("\"num_attention_heads\": 32", "\"num_attention_heads\": 65537, \"head_dim\": 65536")
+                .replace("\"num_key_value_heads\": 8", "\"num_key_value_heads\": 1");
+        m = readFails(wraps).getMessage();
+        assertTrue(m.contains("num_attention_heads * head_dim") && m.contains(Long.toString(65537L * 65536)), m);
+    }
 }

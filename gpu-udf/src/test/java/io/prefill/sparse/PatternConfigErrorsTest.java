@@ -1,5 +1,6 @@
 package io.prefill.sparse;
 
+import io.prefill.io.BoundedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -137,5 +138,25 @@ class PatternConfigErrorsTest {
         Path missing = dir.resolve("missing.json");
         PatternConfigException e = assertThrows(PatternConfigException.class, () -> PatternConfig.read(missing));
         assertTrue(e.getMessage().contains("missing.json"), e.getMessage());
+    }
+
+    @Test
+    void configThatNeverEnds() {
+        Path zero = Path.of("/dev/zero");
+        if (!Files.isReadable(zero)) return;
+        PatternConfigException e = assertThrows(PatternConfigException.class, () -> PatternConfig.read(zero));
+        assertTrue(e.getMessage().contains("/dev/zero") && e.getMessage().contains("limit of "
+                + BoundedFiles.size(BoundedFiles.JSON_METADATA_BYTES)), e.getMessage());
+    }
+
+    @Test
+    void contentAfterTheConfigIsRefused() throws IOException {
+        String config = "{\"format\": \"prefill-patterns/1\", \"model\": \"m\", \"num_layers\": 1, \"num_heads\": 1,"
+            + " \"layers\": [{\"0\": {\"pattern\": \"dense\"}}]}";
+        failure(config + "\n" + config, "after the config");
+        failure(config + " trailing words", "after the config");
+        failure("[{\"0\": [\"vertical_and_slash\", 1000, 6096, 0.5]}] []", "after the config");
+        Path ok = Files.writeString(dir.resolve("ok.json"), config + "\n\n");
+        PatternConfig.read(ok);
     }
 }

@@ -1,5 +1,7 @@
 package io.prefill.testing;
 
+import io.prefill.settings.PrefillSettings;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -14,7 +16,8 @@ public final class SharedData {
 
     /** The shared folder, if there is one. */
     public static Optional<Path> root() {
-        String configured = System.getProperty("prefill.shared", System.getenv("PREFILL_SHARED"));
+        String configured = PrefillSettings.TEST_SHARED.get();
+        if (configured == null) configured = System.getenv("PREFILL_SHARED");
         if (configured != null && !configured.isBlank()) {
             Path p = Path.of(configured);
             return Files.isDirectory(p) ? Optional.of(p) : Optional.empty();

@@ -44,9 +44,9 @@ class GpuBindingTest {
     @Test
     void outsideATaskTheFallbackDecides() {
         assertEquals(-1, GpuBinding.assignedDevice());
-        assertEquals(2, GpuBinding.deviceForTask("2"));
-        assertEquals(0, GpuBinding.deviceForTask(null));
-        assertEquals("spark.prefill.cuda.device=2", GpuBinding.bindingForTask("2").source());
+        assertEquals(2, GpuBinding.deviceForTask(2));
+        assertEquals(0, GpuBinding.deviceForTask(0));
+        assertEquals("no GPU from Spark: spark.prefill.cuda.device=2", GpuBinding.bindingForTask(2).source());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.prefill.job;
 
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.PriorityQueue;
 
 /**
@@ -45,10 +46,24 @@ public final class BalancedPartitions {
 
     public double load(int partition) { return load[partition]; }
 
-    /** Heaviest partition over the lightest one: 1.0 is perfect balance. */
+    /** Heaviest partition over the lightest one with work: 1.0 is perfect balance (1.0 when none has work). */
     public double imbalance() {
         double max = Arrays.stream(load).max().orElse(0);
-        double min = Arrays.stream(load).min().orElse(0);
-        return min <= 0 ? Double.POSITIVE_INFINITY : max / min;
+        double min = Arrays.stream(load).filter(l -> l > 0).min().orElse(0);
+        return min <= 0 ? 1.0 : max / min;
+    }
+
+    /** Partitions with no estimated cost: every document in them is an error row before any pre-fill. */
+    public int withoutWork() {
+        return (int) Arrays.stream(load).filter(l -> l <= 0).count();
+    }
+
+    /** For the plan line: "heaviest/lightest 1.02", and how many partitions have nothing to pre-fill. */
+    public String balance() {
+        int idle = withoutWork();
+        String ratio = String.format(Locale.ROOT, "heaviest/lightest %.2f", imbalance());
+        if (idle == 0) return ratio;
+        if (idle == load.length) return "no document to pre-fill";
+        return ratio + "; " + idle + " with only documents that fail before the pre-fill";
     }
 }

@@ -37,13 +37,21 @@ final class CostPlanner {
     static final String COST = "estimated_gflops";
     static final String PARTITION = "partition";
 
-    /** The repartitioned corpus and the plan it follows. */
-    record Planned(Dataset<Row> corpus, BalancedPartitions plan, double totalGflops, long documents) { }
+    /**
+     * The repartitioned corpus (as rows of schema, and as a Dataset) and the plan it follows;
+     * {@link #release} frees the cached read of the corpus once the pre-fill is written.
+     */
+    record Planned(JavaRDD<Row> rows, StructType schema, Dataset<Row> corpus, BalancedPartitions plan,
+                   double totalGflops, long documents, Dataset<Row> cached) {
+        void release() {
+            cached.unpersist();
+        }
+    }
 
     private CostPlanner() { }
 
     static Planned plan(SparkSession spark, Dataset<Row> corpus, EngineSpec spec, PatternConfig patterns,
-                        int requestedPartitions) {
+                        int partitions) {
         // A stable row key, and the corpus kept so the token pass and the pre-fill read the same rows.
         Dataset<Row> keyed = corpus.withColumn(ROW, monotonically_increasing_id())
                 .persist(StorageLevel.MEMORY_AND_DISK());
@@ -73,7 +81,6 @@ final class CostPlanner {
             costs[i] = tokens < 0 ? 0 : model.flops(tokens) / 1e9;
             total += costs[i];
         }
-        int partitions = requestedPartitions > 0 ? requestedPartitions : spark.sparkContext().defaultParallelism();
         BalancedPartitions plan = BalancedPartitions.plan(costs, Math.max(1, Math.min(partitions, costs.length)));
 
         Map<Long, Tuple2<Integer, Double>> placement = new HashMap<>(costs.length * 2);
@@ -95,7 +102,7 @@ final class CostPlanner {
                 .partitionBy(new ExactPartitioner(plan.partitions()))
                 .values();
         spark.sparkContext().setJobDescription(null);
-        return new Planned(spark.createDataFrame(moved, schema), plan, total, costs.length);
+        return new Planned(moved, schema, spark.createDataFrame(moved, schema), plan, total, costs.length, keyed);
     }
 
     /** Sends key k to partition k: the plan already decided where each document goes. */

@@ -1,7 +1,11 @@
 package io.prefill.job;
 
-import io.prefill.udf.GpuBinding;
+import io.prefill.job.cli.Cli;
+import io.prefill.settings.OptionTable;
+import io.prefill.settings.PrefillSettings;
+import io.prefill.settings.UsageException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -25,7 +29,7 @@ public record GpuSharePlan(double cardGiB, double engineBudgetGiB, double rapids
     public static final double MIN_RAPIDS_FRACTION = 0.05;
 
     public static final String PLUGIN_CLASS = "com.nvidia.spark.SQLPlugin";
-    public static final String ENGINE_BUDGET_CONF = GpuBinding.MEMORY_BUDGET_CONF;
+    public static final String ENGINE_BUDGET_CONF = PrefillSettings.GPU_MEMORY_BUDGET.key();
 
     public static GpuSharePlan of(double cardGiB, double engineBudgetGiB) {
         return of(cardGiB, engineBudgetGiB, DEFAULT_RAPIDS_RESERVE_GIB);
@@ -69,20 +73,28 @@ public record GpuSharePlan(double cardGiB, double engineBudgetGiB, double rapids
 
     private static String fmt(double f) { return String.format(Locale.ROOT, "%.2f", f); }
 
+    public static final OptionTable TABLE = OptionTable.builder(
+                    "java -cp job-<version>-spark.jar io.prefill.job.GpuSharePlan CARD_GIB ENGINE_BUDGET_GIB")
+            .positional("CARD_GIB", "memory of one GPU, GiB")
+            .positional("ENGINE_BUDGET_GIB", "the pre-fill engine's share of it, GiB; the rest goes to RAPIDS")
+            .build();
+
     /** Prints --conf lines for spark-submit: {@code GpuSharePlan CARD_GIB ENGINE_BUDGET_GIB}. */
     public static void main(String[] args) {
-        if (args.length != 2) {
-            System.err.println("usage: GpuSharePlan CARD_GIB ENGINE_BUDGET_GIB");
-            System.exit(2);
-        }
-        GpuSharePlan plan;
+        Cli.main("gpu-share-plan", TABLE, args, a -> {
+            List<String> p = TABLE.parse(a).positionals();
+            GpuSharePlan plan = of(gib(TABLE.positionals().get(0).name(), p.get(0)),
+                    gib(TABLE.positionals().get(1).name(), p.get(1)));
+            plan.sparkConf().forEach((k, v) -> System.out.println("--conf " + k + "=" + v));
+            return Cli.OK;
+        });
+    }
+
+    private static double gib(String name, String value) {
         try {
-            plan = of(Double.parseDouble(args[0]), Double.parseDouble(args[1]));
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " expects a number of GiB, got '" + value + "'");
         }
-        plan.sparkConf().forEach((k, v) -> System.out.println("--conf " + k + "=" + v));
     }
 }

@@ -4,16 +4,21 @@ import io.prefill.engine.Backends;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.LengthPolicy;
 import io.prefill.kv.KvSummaryOptions;
+import io.prefill.settings.OptionTable;
+import io.prefill.settings.PrefillSettings;
+import io.prefill.settings.UsageException;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Command-line options of the pre-fill job. Parsing fails fast with a message naming the option,
- * so a typo never costs a cluster run.
+ * Command-line options of the pre-fill job, parsed from {@link #TABLE}. Parsing fails fast with a
+ * message naming the option, so a typo never costs a cluster run.
+ *
+ * @param inputFormat the format given or read from the path's extension; null when neither says
+ *                    (the job then looks at the path: a folder of .txt files is text, else Parquet)
+ * @param backend     {@code auto}, {@code cpu} or {@code cuda}; the job resolves {@code auto}
  */
 public record JobOptions(String input, InputFormat inputFormat, String idColumn, String textColumn,
                          String questionColumn, String question, String output, WriteMode writeMode,
@@ -21,7 +26,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          LengthPolicy lengthPolicy, String template, int partitions, String master,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
-                         boolean allowBeyondMaxPositions) {
+                         boolean allowBeyondMaxPositions, boolean failOnDocumentErrors,
+                         List<String> textExtensions, boolean binaryText, int wavePartitions) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -39,175 +45,167 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
 
     public enum WriteMode { ERROR, OVERWRITE, RESUME }
 
-    public static final String USAGE = String.join("\n",
-            "usage: spark-submit --class io.prefill.job.PrefillJob job-*-spark.jar [options]",
-            "  --input PATH            corpus: Parquet, JSON lines, or a folder of .txt files (required)",
-            "  --input-format F        parquet | jsonl | text (default: from the path's extension, else parquet)",
-            "  --id-column NAME        id column for parquet/jsonl (default id; text: the file name)",
-            "  --text-column NAME      text column for parquet/jsonl (default text)",
-            "  --question-column NAME  column with a per-document question for the template's {question}",
-            "  --question TEXT         one question for every document",
-            "  --output PATH           Parquet output directory (required)",
-            "  --write-mode M          error (default: refuse an existing output) | overwrite | resume (skip ids already written)",
-            "  --model URI             Hugging Face model directory on any Hadoop path (required)",
-            "  --patterns FILE         pattern config (ours or MInference's); default: vertical-slash(1000, 6096) for all heads",
-            "  --backend B             cpu (default) | cuda",
-            "  --top-k K               alternatives kept per document (default 5)",
-            "  --max-tokens N          longest prompt pre-filled; 0 = no limit (default)",
-            "  --length-policy P       over the maximum: error (default) | head | tail",
-            "  --template T            prompt template with {document} and optionally {question}",
-            "  --add-special-tokens B  true (default) | false: whether tokenizing adds BOS (false for prompts that",
-            "                          already carry BOS or a chat template)",
-            "  --min-sparse-length N   prompts shorter than N run every head dense (default: the pattern config's;",
-            "                          MInference-format files: 8192)",
-            "  --allow-beyond-max-positions  run prompts longer than the model's max_position_embeddings (RoPE",
-            "                          scaling that extends the model); default: too_long error rows",
-            "  --partitions N          cost-balanced partitions of the corpus (default: Spark's default parallelism)",
-            "  --mode M                first-token (default) | kv-summary (KV summaries to --output) | both (one pre-fill:",
-            "                          first tokens to --output, KV summaries to --kv-output)",
-            "  --kv-output PATH        KV-summary output for --mode both (default: --output with -kv appended)",
-            "  --kv-window W           KV observation window: the last W prompt queries vote, and are kept (default 32)",
-            "  --kv-top-k K            positions kept per layer and KV head by vote (default 1024)",
-            "  --kv-sinks S            first positions always kept (default 4)",
-            "  --kv-pool-kernel N      odd width of the pooling filter over the votes (default 7)",
-            "  --kv-pooling P          max (default) | avg",
-            "  --kv-max-bytes B        larger summaries become kv_too_large error rows; 0 = no limit (default 1073741824)",
-            "  --master URL            Spark master when not launched by spark-submit (e.g. local[2])",
-            "  --conf KEY=VALUE        any Spark setting (repeatable)",
-            "  --no-summary            do not print the result table at the end");
+    /** --backend auto: cuda where the executors have a usable GPU and the model suits it, else cpu. */
+    public static final String AUTO = "auto";
 
+    public static final OptionTable TABLE = OptionTable.builder(
+                    "spark-submit --class io.prefill.job.PrefillJob job-<version>-spark.jar [options]")
+            .required("--input", "PATH", "the corpus: Parquet, JSON lines, or a folder of `.txt` files (one document "
+                    + "per file, the file name is its id)")
+            .option("--input-format", "F", "from the path", "`parquet`, `jsonl` or `text`; by default `.jsonl`/`.json` "
+                    + "is JSON lines, `.txt` or a folder of `.txt` files is text, anything else Parquet")
+            .option("--id-column", "NAME", "`id`", "id column for Parquet and JSON lines")
+            .option("--text-column", "NAME", "`text`", "text column for Parquet and JSON lines")
+            .option("--question-column", "NAME", null, "column with a per-document question for the template's `{question}`")
+            .option("--question", "TEXT", null, "one question for every document")
+            .option("--template", "T", "`{document}`", "prompt template containing `{document}` and optionally `{question}`")
+            .required("--output", "PATH", "Parquet output directory (any Hadoop path); `_prefill_summary.json` is "
+                    + "written into it at the end")
+            .option("--write-mode", "M", "`error`", "`error` (refuse an existing output), `overwrite`, or `resume`: "
+                    + "skip every document whose id is already in the output and append the rest")
+            .required("--model", "URI", "Hugging Face model directory on any Hadoop path (`file:`, `hdfs:`, `s3a:`)")
+            .option("--patterns", "FILE", "vertical-slash (1000, 6096)", "pattern config, ours or MInference's "
+                    + "published format; the default applies to every head, dense under 8192 tokens")
+            .option("--backend", "B", "`auto`", "`auto` (cuda where the executors have a usable GPU and the model "
+                    + "suits it, else cpu), `cpu` (the reference) or `cuda` (checked before any work)")
+            .option("--top-k", "K", "5", "alternatives kept per document")
+            .option("--max-tokens", "N", "0", "longest prompt pre-filled; 0 = no limit")
+            .option("--length-policy", "P", "`error`", "over `--max-tokens`: `error` (an error row), `head` or `tail` "
+                    + "(keep that end; `tail` keeps the BOS token)")
+            .option("--min-sparse-length", "N", "the config's", "prompts shorter than N run every head dense, whatever "
+                    + "the pattern config says (MInference-format files are read with 8192)")
+            .option("--add-special-tokens", "B", "`true`", "whether tokenizing adds the tokenizer's special tokens "
+                    + "(BOS); `false` for prompts that already carry BOS or a chat template")
+            .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "
+                    + "scaling that extends the model); by default they are `too_long` error rows")
+            .option("--partitions", "N", "4 waves", "cost-balanced partitions of the corpus; by default "
+                    + "four waves' worth, 4 x `--wave-partitions` (with `--wave-partitions 0`: Spark's default parallelism)")
+            .option("--wave-partitions", "N", "Spark's default parallelism", "partitions pre-filled and committed "
+                    + "to the output together; a driver that dies loses at most the wave in flight, which "
+                    + "`--write-mode resume` redoes (0 = every partition in one wave)")
+            .option("--mode", "M", "`first-token`", "`first-token`, `kv-summary` (KV summaries to `--output`) or "
+                    + "`both` (one pre-fill: first tokens to `--output`, KV summaries to `--kv-output`)")
+            .option("--kv-output", "PATH", "`--output` + `-kv`", "where `--mode both` writes the KV summaries")
+            .option("--kv-window", "W", Integer.toString(KvSummaryOptions.DEFAULT_WINDOW),
+                    "KV observation window: the last W prompt queries vote, and are kept")
+            .option("--kv-top-k", "K", Integer.toString(KvSummaryOptions.DEFAULT_TOP_K),
+                    "positions kept by vote per layer and KV head")
+            .option("--kv-sinks", "S", Integer.toString(KvSummaryOptions.DEFAULT_SINKS), "first positions always kept")
+            .option("--kv-pool-kernel", "N", Integer.toString(KvSummaryOptions.DEFAULT_KERNEL),
+                    "odd width of the pooling filter over the votes")
+            .option("--kv-pooling", "P", "`max`", "`max` or `avg`")
+            .option("--kv-max-bytes", "B", "1 GiB", "a larger summary is not written: its document gets one "
+                    + "`kv_too_large` error row with the numbers; 0 = no limit")
+            .option("--master", "URL", null, "Spark master when not launched by spark-submit (e.g. `local[2]`)")
+            .repeatable("--conf", "KEY=VALUE", "a Spark setting (`spark.prefill.*` ones are checked against the "
+                    + "settings table)")
+            .option("--text-extensions", "E", "`txt`", "extensions read as documents from a text folder, "
+                    + "comma-separated; other files are skipped")
+            .flag("--binary-text", "accept a binary text column (Parquet), decoded as UTF-8; invalid bytes make an "
+                    + "`unparseable` row")
+            .flag("--no-summary", "do not print the result table at the end")
+            .flag("--fail-on-document-errors", "exit with code 5 when the job completed but some documents are "
+                    + "error rows (without it: 0)")
+            .build();
+
+    /** @throws UsageException naming the option when the arguments are wrong */
     public static JobOptions parse(String[] args) {
-        Map<String, String> values = new LinkedHashMap<>();
-        Map<String, String> conf = new LinkedHashMap<>();
-        boolean summary = true;
-        boolean beyondMaxPositions = false;
-        List<String> known = List.of("--input", "--input-format", "--id-column", "--text-column", "--question-column",
-                "--question", "--output", "--write-mode", "--model", "--patterns", "--backend", "--top-k",
-                "--max-tokens", "--length-policy", "--template", "--partitions", "--master", "--conf", "--mode",
-                "--kv-output", "--kv-window", "--kv-top-k", "--kv-sinks", "--kv-pool-kernel", "--kv-pooling",
-                "--kv-max-bytes", "--min-sparse-length", "--add-special-tokens");
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("--no-summary")) {
-                summary = false;
-                continue;
-            }
-            if (a.equals("--allow-beyond-max-positions")) {
-                beyondMaxPositions = true;
-                continue;
-            }
-            if (a.equals("--help") || a.equals("-h")) throw new IllegalArgumentException(USAGE);
-            if (!known.contains(a)) throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
-            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + a + " needs a value");
-            String v = args[++i];
-            if (a.equals("--conf")) {
-                int eq = v.indexOf('=');
-                if (eq <= 0) throw new IllegalArgumentException("--conf expects KEY=VALUE, got '" + v + "'");
-                conf.put(v.substring(0, eq), v.substring(eq + 1));
-            } else {
-                values.put(a, v);
-            }
+        OptionTable.Parsed p = TABLE.parse(args);
+        String input = p.required("--input");
+        String output = p.required("--output");
+        String model = p.required("--model");
+        if (p.has("--question") && p.has("--question-column")) {
+            throw new UsageException("give either --question or --question-column, not both");
         }
-        String input = required(values, "--input");
-        String output = required(values, "--output");
-        String model = required(values, "--model");
-        if (values.containsKey("--question") && values.containsKey("--question-column")) {
-            throw new IllegalArgumentException("give either --question or --question-column, not both");
-        }
-        Mode mode = enumOption(Mode.class, "--mode", values.getOrDefault("--mode", "first-token"));
-        WriteMode writeMode = enumOption(WriteMode.class, "--write-mode", values.getOrDefault("--write-mode", "error"));
-        boolean kvOptionGiven = values.keySet().stream().anyMatch(k -> k.startsWith("--kv-"));
+        Mode mode = p.choice("--mode", Mode.class, Mode.FIRST_TOKEN);
+        WriteMode writeMode = p.choice("--write-mode", WriteMode.class, WriteMode.ERROR);
+        boolean kvOptionGiven = p.given().stream().anyMatch(k -> k.startsWith("--kv-"));
         if (!mode.writesKv() && kvOptionGiven) {
-            throw new IllegalArgumentException("--kv-* options need --mode kv-summary or --mode both");
+            throw new UsageException("--kv-* options need --mode kv-summary or --mode both");
         }
-        if (values.containsKey("--kv-output") && mode != Mode.BOTH) {
-            throw new IllegalArgumentException("--kv-output is for --mode both; with --mode kv-summary the summaries go to --output");
+        if (p.has("--kv-output") && mode != Mode.BOTH) {
+            throw new UsageException("--kv-output is for --mode both; with --mode kv-summary the summaries go to --output");
         }
         if (mode == Mode.BOTH && writeMode == WriteMode.RESUME) {
             // Two outputs could disagree on which documents are done; resume each mode on its own.
-            throw new IllegalArgumentException("--write-mode resume is not supported with --mode both");
+            throw new UsageException("--write-mode resume is not supported with --mode both");
         }
-        String kvOutput = mode == Mode.BOTH ? values.getOrDefault("--kv-output", defaultKvOutput(output)) : null;
+        String kvOutput = mode == Mode.BOTH ? p.value("--kv-output", defaultKvOutput(output)) : null;
         if (kvOutput != null && kvOutput.replaceAll("/+$", "").equals(output.replaceAll("/+$", ""))) {
-            throw new IllegalArgumentException("--kv-output must differ from --output");
+            throw new UsageException("--kv-output must differ from --output");
         }
         KvSummaryOptions kv;
         try {
-            kv = new KvSummaryOptions(intOption(values, "--kv-window", KvSummaryOptions.DEFAULT_WINDOW, 1),
-                    intOption(values, "--kv-top-k", KvSummaryOptions.DEFAULT_TOP_K, 0),
-                    intOption(values, "--kv-sinks", KvSummaryOptions.DEFAULT_SINKS, 0),
-                    intOption(values, "--kv-pool-kernel", KvSummaryOptions.DEFAULT_KERNEL, 1),
-                    KvSummaryOptions.Pooling.parse(values.getOrDefault("--kv-pooling", "max")),
-                    longOption(values, "--kv-max-bytes", KvSummaryOptions.DEFAULT_MAX_BYTES));
+            kv = new KvSummaryOptions(p.integer("--kv-window", KvSummaryOptions.DEFAULT_WINDOW, 1),
+                    p.integer("--kv-top-k", KvSummaryOptions.DEFAULT_TOP_K, 0),
+                    p.integer("--kv-sinks", KvSummaryOptions.DEFAULT_SINKS, 0),
+                    p.integer("--kv-pool-kernel", KvSummaryOptions.DEFAULT_KERNEL, 1),
+                    KvSummaryOptions.Pooling.parse(p.value("--kv-pooling", "max")),
+                    p.longValue("--kv-max-bytes", KvSummaryOptions.DEFAULT_MAX_BYTES, 0));
+        } catch (UsageException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("KV summary options: " + e.getMessage(), e);
+            throw new UsageException("KV summary options: " + e.getMessage(), e);
         }
-        return new JobOptions(input, inputFormat(values.get("--input-format"), input),
-                values.getOrDefault("--id-column", "id"), values.getOrDefault("--text-column", "text"),
-                values.get("--question-column"), values.get("--question"), output,
-                writeMode, model, values.get("--patterns"), Backends.validate(values.getOrDefault("--backend", "cpu")),
-                intOption(values, "--top-k", 5, 1), intOption(values, "--max-tokens", 0, 0),
-                LengthPolicy.parse(values.getOrDefault("--length-policy", "error")), values.get("--template"),
-                intOption(values, "--partitions", 0, 1), values.get("--master"), conf, summary, mode, kvOutput, kv,
-                intOption(values, "--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
-                booleanOption(values, "--add-special-tokens", true), beyondMaxPositions);
-    }
-
-    private static String required(Map<String, String> values, String name) {
-        String v = values.get(name);
-        if (v == null || v.isBlank()) throw new IllegalArgumentException("missing required option " + name + "\n" + USAGE);
-        return v;
-    }
-
-    private static int intOption(Map<String, String> values, String name, int dflt, int min) {
-        String v = values.get(name);
-        if (v == null) return dflt;
+        LengthPolicy lengthPolicy;
         try {
-            int x = Integer.parseInt(v.trim());
-            if (x < min) throw new IllegalArgumentException("option " + name + " must be at least " + min + ", got " + x);
-            return x;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " expects an integer, got '" + v + "'");
-        }
-    }
-
-    private static boolean booleanOption(Map<String, String> values, String name, boolean dflt) {
-        String v = values.get(name);
-        if (v == null) return dflt;
-        return switch (v.trim().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException("option " + name + " expects true or false, got '" + v + "'");
-        };
-    }
-
-    private static long longOption(Map<String, String> values, String name, long dflt) {
-        String v = values.get(name);
-        if (v == null) return dflt;
-        try {
-            long x = Long.parseLong(v.trim());
-            if (x < 0) throw new IllegalArgumentException("option " + name + " must be at least 0, got " + x);
-            return x;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " expects an integer, got '" + v + "'");
-        }
-    }
-
-    private static <E extends Enum<E>> E enumOption(Class<E> type, String name, String v) {
-        try {
-            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+            lengthPolicy = LengthPolicy.parse(p.value("--length-policy", "error"));
         } catch (IllegalArgumentException e) {
-            List<String> allowed = new ArrayList<>();
-            for (E c : type.getEnumConstants()) allowed.add(c.name().toLowerCase(Locale.ROOT).replace('_', '-'));
-            throw new IllegalArgumentException("option " + name + ": '" + v + "' is not one of " + allowed);
+            throw new UsageException("option --length-policy: " + e.getMessage(), e);
+        }
+        Map<String, String> conf = p.keyValues("--conf");
+        try {
+            PrefillSettings.checkSparkSettings(conf);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option --conf: " + e.getMessage(), e);
+        }
+        return new JobOptions(input, inputFormat(p.value("--input-format"), input),
+                p.value("--id-column", "id"), p.value("--text-column", "text"),
+                p.value("--question-column"), p.value("--question"), output,
+                writeMode, model, p.value("--patterns"), backend(p.value("--backend", AUTO)),
+                p.integer("--top-k", 5, 1), p.integer("--max-tokens", 0, 0),
+                lengthPolicy, p.value("--template"),
+                p.integer("--partitions", 0, 1), p.value("--master"), conf, !p.has("--no-summary"), mode, kvOutput, kv,
+                p.integer("--min-sparse-length", EngineOptions.CONFIG_MIN_SPARSE_LENGTH, 0),
+                p.bool("--add-special-tokens", true), p.has("--allow-beyond-max-positions"),
+                p.has("--fail-on-document-errors"),
+                textExtensions(p.value("--text-extensions", "txt")), p.has("--binary-text"),
+                p.integer("--wave-partitions", Waves.DEFAULT, 0));
+    }
+
+    /** The options with the input format the job recognised from the input path itself. */
+    public JobOptions withInputFormat(InputFormat format) {
+        return new JobOptions(input, format, idColumn, textColumn, questionColumn, question, output, writeMode, model,
+                patterns, backend, topK, maxTokens, lengthPolicy, template, partitions, master, sparkConf, printSummary,
+                mode, kvOutput, kvSummary, minSparseLength, addSpecialTokens, allowBeyondMaxPositions,
+                failOnDocumentErrors, textExtensions, binaryText, wavePartitions);
+    }
+
+    private static List<String> textExtensions(String v) {
+        try {
+            return TextFolders.extensions(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
         }
     }
 
+    private static String backend(String v) {
+        String b = v.trim().toLowerCase(Locale.ROOT);
+        if (b.equals(AUTO)) return AUTO;
+        try {
+            return Backends.validate(b);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option --backend: '" + v + "' is not one of [auto, cpu, cuda]");
+        }
+    }
+
+    /** The format given, else the one the path's extension names, else null (decided from the path itself). */
     private static InputFormat inputFormat(String explicit, String input) {
-        if (explicit != null) return enumOption(InputFormat.class, "--input-format", explicit);
-        String lower = input.toLowerCase(Locale.ROOT);
+        if (explicit != null) return OptionTable.choice("--input-format", InputFormat.class, explicit);
+        String lower = input.toLowerCase(Locale.ROOT).replaceAll("/+$", "");
         if (lower.endsWith(".jsonl") || lower.endsWith(".json")) return InputFormat.JSONL;
         if (lower.endsWith(".txt")) return InputFormat.TEXT;
-        return InputFormat.PARQUET;
+        if (lower.endsWith(".parquet")) return InputFormat.PARQUET;
+        return null;
     }
 }

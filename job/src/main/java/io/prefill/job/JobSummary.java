@@ -5,28 +5,57 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
 
-/** What the job wrote, read back from the Parquet output, and a short table of it. */
-public record JobSummary(String output, long rows, long errors, long tokens, double seconds, List<Row> sample) {
+/**
+ * What the job wrote, read back from the Parquet output, and a short table of it.
+ *
+ * @param rows          documents in the output
+ * @param errorsByKind  error rows by {@code error_kind}
+ * @param tokens        tokens pre-filled: of documents without error, after the length policy
+ * @param droppedTokens tokens the length policy cut from documents without error; -1 where the
+ *                      output does not record them (KV summaries)
+ * @param seconds       wall time of the pre-fill
+ */
+public record JobSummary(String output, long rows, long errors, Map<String, Long> errorsByKind, long tokens,
+                         long droppedTokens, double seconds, List<Row> sample) {
     static final int SAMPLE_ROWS = 20;
 
     static JobSummary read(SparkSession spark, String output, double seconds) {
         Dataset<Row> out = spark.read().parquet(output).cache();
         try {
             long rows = out.count();
-            long errors = out.filter(col("error").isNotNull()).count();
-            Row t = out.filter(col("error").isNull()).agg(org.apache.spark.sql.functions.sum("prompt_tokens")).first();
+            Map<String, Long> byKind = errorsByKind(out);
+            long errors = byKind.values().stream().mapToLong(Long::longValue).sum();
+            Row t = out.filter(col("error").isNull()).agg(sum(col("prompt_tokens").minus(col("dropped_tokens"))),
+                    sum("dropped_tokens")).first();
             long tokens = t.isNullAt(0) ? 0 : t.getLong(0);
+            long dropped = t.isNullAt(1) ? 0 : t.getLong(1);
             List<Row> sample = out.select("id", "prompt_tokens", "first_token_id", "first_token_text",
                             "first_token_logprob", "attention_density", "prefill_ms", "error")
                     .orderBy(col("prompt_tokens")).limit(SAMPLE_ROWS).collectAsList();
-            return new JobSummary(output, rows, errors, tokens, seconds, sample);
+            return new JobSummary(output, rows, errors, byKind, tokens, dropped, seconds, sample);
         } finally {
             out.unpersist();
         }
+    }
+
+    /** Error rows of an output by error_kind, most frequent first (rows with an error but no kind: "unknown"). */
+    static Map<String, Long> errorsByKind(Dataset<Row> out) {
+        Map<String, Long> byKind = new LinkedHashMap<>();
+        for (Row r : out.filter(col("error").isNotNull()).groupBy(coalesce(col("error_kind"), lit("unknown")).as("kind"))
+                .count().orderBy(col("count").desc(), col("kind")).collectAsList()) {
+            byKind.put(r.getString(0), r.getLong(1));
+        }
+        return byKind;
     }
 
     void print(PrintStream p) {
@@ -42,8 +71,16 @@ public record JobSummary(String output, long rows, long errors, long tokens, dou
                     r.getDouble(6), r.isNullAt(7) ? "" : clip(r.getString(7), 60));
         }
         if (rows > sample.size()) p.printf("... %d more rows%n", rows - sample.size());
-        p.printf("%n%d documents written to %s (%d errors), %,d prompt tokens pre-filled in %.1f s%n",
-                rows, output, errors, tokens, seconds);
+        p.printf(Locale.ROOT, "%n%d documents written to %s (%d errors%s), %,d tokens pre-filled%s in %.1f s%n",
+                rows, output, errors, errors == 0 ? "" : ": " + kinds(), tokens,
+                droppedTokens > 0 ? String.format(Locale.ROOT, " (%,d more cut by --length-policy)", droppedTokens) : "",
+                seconds);
+    }
+
+    private String kinds() {
+        StringBuilder b = new StringBuilder();
+        errorsByKind.forEach((k, n) -> b.append(b.length() == 0 ? "" : ", ").append(n).append(' ').append(k));
+        return b.toString();
     }
 
     private static String visible(String s) {

@@ -6,6 +6,7 @@ import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.countDistinct;
@@ -27,7 +28,10 @@ final class KvOutput {
     /** Documents, error documents and pre-filled tokens of a KV output, as a job summary without a sample. */
     static JobSummary summary(SparkSession spark, String output, double seconds) {
         Row r = totals(spark, output);
-        return new JobSummary(output, r.getLong(0), r.getLong(1), r.isNullAt(2) ? 0 : r.getLong(2), seconds, List.of());
+        // one error row per failed document
+        Map<String, Long> byKind = JobSummary.errorsByKind(spark.read().parquet(output));
+        return new JobSummary(output, r.getLong(0), r.getLong(1), byKind, r.isNullAt(2) ? 0 : r.getLong(2), -1, seconds,
+                List.of());
     }
 
     static void logLine(SparkSession spark, String output, PrintStream log) {

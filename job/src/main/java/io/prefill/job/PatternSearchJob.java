@@ -3,6 +3,8 @@ package io.prefill.job;
 import io.prefill.cuda.CudaAvailability;
 import io.prefill.cuda.forward.CudaBackendOptions;
 import io.prefill.cuda.search.GpuCalibrationScorer;
+import io.prefill.job.cli.Cli;
+import io.prefill.job.cli.ClusterException;
 import io.prefill.job.search.CalibrationReader;
 import io.prefill.job.search.SearchJobOptions;
 import io.prefill.model.LoadedModel;
@@ -31,25 +33,16 @@ import java.util.Locale;
 public final class PatternSearchJob {
     private PatternSearchJob() { }
 
-    public static void main(String[] args) throws Exception {
-        SearchJobOptions o;
-        try {
-            o = SearchJobOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        try {
+    /** Exit codes and one-line errors as {@link Cli} describes. */
+    public static void main(String[] args) {
+        Cli.main("pattern-search", SearchJobOptions.TABLE, args, a -> {
+            SearchJobOptions o = SearchJobOptions.parse(a);
             SearchOutcome outcome = run(o);
             System.out.printf(Locale.ROOT, "[pattern-search] %d layers x %d heads in %.1f s; config %s, report %s%n",
                 outcome.config().numLayers(), outcome.config().numHeads(), outcome.seconds(),
                 o.output(), o.report());
-        } catch (RuntimeException e) {
-            // Bad input (short documents, a mismatched config, an unreadable model): the message says it all.
-            System.err.println("[pattern-search] failed: " + e.getMessage());
-            System.exit(1);
-        }
+            return Cli.OK;
+        });
     }
 
     /** The whole application without exiting: for tests and callers in the same JVM. */
@@ -69,7 +62,7 @@ public final class PatternSearchJob {
                 // bad input fails before the weights go to the device
                 PatternSearch.checkInputs(model.config(), docs, options, pinned, pinnedSource);
                 CudaAvailability cuda = CudaAvailability.probe();
-                if (!cuda.available()) throw new IllegalStateException("--backend cuda: " + cuda.reason());
+                if (!cuda.available()) throw new ClusterException("--backend cuda: " + cuda.reason());
                 try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open(o.modelName(), model.config(), model.weights(),
                         CudaBackendOptions.defaults().onDevice(o.device()))) {
                     outcome = PatternSearch.run(o.modelName(), model.config(), scorer, docs, options, pinned, pinnedSource);

@@ -103,6 +103,17 @@ class BalancedPartitionsTest {
     }
 
     @Test
+    void partitionsOfErrorRowsOnlyDoNotMakeTheRatioInfinite() {
+        // documents that fail before the pre-fill (empty text) cost nothing
+        BalancedPartitions plan = BalancedPartitions.plan(new double[]{6, 3, 0, 0}, 3);
+        assertEquals(6.0 / 3.0, plan.imbalance(), 1e-12);
+        assertEquals(1, plan.withoutWork());
+        assertEquals("heaviest/lightest 2.00; 1 with only documents that fail before the pre-fill", plan.balance());
+        assertEquals("heaviest/lightest 1.00", BalancedPartitions.plan(new double[]{2, 2}, 2).balance());
+        assertEquals("no document to pre-fill", BalancedPartitions.plan(new double[]{0, 0}, 2).balance());
+    }
+
+    @Test
     void moreBinsThanDocumentsShrinks() {
         assertEquals(2, BalancedPartitions.plan(new double[]{1, 2}, 10).partitions());
     }

@@ -21,11 +21,12 @@ class JobOptionsTest {
     void defaults() {
         JobOptions o = JobOptions.parse(BASE);
         assertEquals(JobOptions.InputFormat.JSONL, o.inputFormat());
-        assertEquals("cpu", o.backend());
+        assertEquals("auto", o.backend());
         assertEquals(5, o.topK());
         assertEquals(0, o.maxTokens());
         assertEquals(LengthPolicy.ERROR, o.lengthPolicy());
         assertEquals(JobOptions.WriteMode.ERROR, o.writeMode());
+        assertEquals(Waves.DEFAULT, o.wavePartitions());
     }
 
     @Test
@@ -33,7 +34,7 @@ class JobOptionsTest {
         JobOptions o = JobOptions.parse(with("--input-format", "parquet", "--id-column", "k", "--text-column", "body",
                 "--question", "why?", "--backend", "CUDA", "--top-k", "3", "--max-tokens", "4096",
                 "--length-policy", "tail", "--template", "{document} {question}", "--partitions", "8",
-                "--conf", "spark.executor.memory=8g", "--conf", "a=b=c", "--write-mode", "overwrite", "--no-summary"));
+                "--wave-partitions", "3", "--conf", "spark.executor.memory=8g", "--conf", "a=b=c", "--write-mode", "overwrite", "--no-summary"));
         assertEquals(JobOptions.InputFormat.PARQUET, o.inputFormat());
         assertEquals("k", o.idColumn());
         assertEquals("body", o.textColumn());
@@ -43,6 +44,7 @@ class JobOptionsTest {
         assertEquals(4096, o.maxTokens());
         assertEquals(LengthPolicy.TAIL, o.lengthPolicy());
         assertEquals(8, o.partitions());
+        assertEquals(3, o.wavePartitions());
         assertEquals("8g", o.sparkConf().get("spark.executor.memory"));
         assertEquals("b=c", o.sparkConf().get("a"));
         assertEquals(JobOptions.WriteMode.OVERWRITE, o.writeMode());
@@ -60,6 +62,30 @@ class JobOptionsTest {
         assertMessage("--input-format", with("--input-format", "csv"));
         assertMessage("--question", with("--question", "a", "--question-column", "q"));
         assertMessage("--partitions", with("--partitions"));
+        assertMessage("--wave-partitions", with("--wave-partitions", "-1"));
+        assertMessage("did you mean --output?", "--input", "a", "--model", "m", "--ouptut", "o");
+        assertMessage("did you mean --kv-window?", with("--mode", "kv-summary", "--kv-windwo", "8"));
+        assertMessage("--backend", with("--backend", "gpu"));
+        assertMessage("did you mean spark.prefill.gpuMemoryBudget?", with("--conf", "spark.prefill.gpuMemoryBugdet=1g"));
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--top-k", "0")));
+        assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--length-policy", "middle")));
+        assertThrows(io.prefill.settings.UsageException.class,
+                () -> JobOptions.parse(with("--mode", "kv-summary", "--kv-pool-kernel", "4")));
+    }
+
+    @Test
+    void inputFormatFromTheExtensionOrLeftToThePath() {
+        assertEquals(JobOptions.InputFormat.TEXT, JobOptions.parse(new String[]{"--input", "docs/a.txt", "--output", "o",
+                "--model", "m"}).inputFormat());
+        assertEquals(JobOptions.InputFormat.PARQUET, JobOptions.parse(new String[]{"--input", "c.parquet/", "--output",
+                "o", "--model", "m"}).inputFormat());
+        assertEquals(null, JobOptions.parse(new String[]{"--input", "docs", "--output", "o", "--model", "m"}).inputFormat());
+        assertEquals(JobOptions.InputFormat.JSONL, JobOptions.parse(new String[]{"--input", "docs", "--input-format",
+                "jsonl", "--output", "o", "--model", "m"}).inputFormat());
     }
 
     private static void assertMessage(String expected, String... args) {

@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PackageLayersTest {
     /** Lowest first: a package may use only the packages before it. */
     static final List<String> ORDER = List.of(
-            "model", "sparse", "kv", "engine", "cpu", "cuda", "cuda.forward", "search", "cuda.search", "udf",
-            "job.report", "job.search", "job");
+            "settings", "io", "model", "sparse", "kv", "engine", "cpu", "cuda", "cuda.forward", "search",
+            "cuda.search", "udf", "job.cli", "job.report", "job.search", "job");
     private static final List<Path> ROOTS = List.of(Path.of("..", "gpu-udf", "src", "main", "java"),
             Path.of("src", "main", "java"));
     private static final Pattern PACKAGE = Pattern.compile("^\\s*package\\s+io\\.prefill\\.([a-z0-9.]+)\\s*;", Pattern.MULTILINE);

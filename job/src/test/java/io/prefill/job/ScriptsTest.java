@@ -54,7 +54,21 @@ class ScriptsTest {
         int memory = args.indexOf("--driver-memory");
         assertTrue(memory >= 0 && args.get(memory + 1).equals("32g"), "the driver runs the tasks: " + r.out);
         assertTrue(args.contains("io.prefill.job.PrefillJob"), r.out);
-        assertEquals(List.of(jar.toString(), "--input", "in.jsonl"), args.subList(args.size() - 3, args.size()));
+        assertEquals(List.of(jar.toString(), "--backend", "cuda", "--input", "in.jsonl"),
+                args.subList(args.size() - 5, args.size()), "the GPUs it allocates are used");
+    }
+
+    @Test
+    void aBackendGivenToTheJobIsLeftAsItIs() throws Exception {
+        Path fakeSubmit = executable(tmp.resolve("spark-submit"), "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
+        Path jar = Files.writeString(tmp.resolve("job-spark.jar"), "not a real jar");
+        Result r = run(List.of("bash", SCRIPTS.resolve("submit.sh").toString(), "local", "--input", "in.jsonl",
+                        "--backend", "auto"),
+                Map.of("SPARK_SUBMIT", fakeSubmit.toString(), "JOB_JAR", jar.toString(), "PATH", "/usr/bin:/bin"));
+        assertEquals(0, r.code, r.err);
+        List<String> args = r.out.lines().toList();
+        assertEquals(List.of(jar.toString(), "--input", "in.jsonl", "--backend", "auto"),
+                args.subList(args.size() - 5, args.size()));
     }
 
     @Test

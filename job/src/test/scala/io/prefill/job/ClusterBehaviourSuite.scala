@@ -5,7 +5,8 @@ import java.nio.file.{Files, Path}
 import java.util.concurrent.atomic.AtomicInteger
 
 import io.prefill.model.{TextTokenizer, TinyModelSpec, TinyModelWriter}
-import io.prefill.udf.{FaultInjection, GpuBinding}
+import io.prefill.settings.PrefillSettings
+import io.prefill.udf.GpuBinding
 import org.apache.spark.scheduler.{SparkListener, SparkListenerTaskEnd}
 import org.apache.spark.sql.SparkSession
 import org.scalatest.BeforeAndAfterAll
@@ -33,7 +34,7 @@ class ClusterBehaviourSuite extends AnyFunSuite with BeforeAndAfterAll {
     try DemoCorpus.write(corpus, tok, Array(500, 700, 900, 1100, 1300, 1500), 5L) finally tok.close()
     spark = SparkSession.builder().master("local[2,4]").appName("prefill-cluster-suite")
       .config("spark.ui.enabled", "false")
-      .config(FaultInjection.CONF, "0")
+      .config(PrefillSettings.FAIL_FIRST_ATTEMPT_OF_PARTITION.key, "0")
       .getOrCreate()
     spark.sparkContext.addSparkListener(new SparkListener {
       override def onTaskEnd(end: SparkListenerTaskEnd): Unit =
@@ -103,8 +104,8 @@ class ClusterBehaviourSuite extends AnyFunSuite with BeforeAndAfterAll {
   test("without resource scheduling, tasks fall back to the configured device") {
     // Spark's local mode does not schedule custom resources, so tasks here carry no GPU address.
     val devices = spark.sparkContext.parallelize(1 to 4, 4)
-      .mapPartitions(_ => Iterator((GpuBinding.assignedDevice(), GpuBinding.deviceForTask("1")))).collect()
+      .mapPartitions(_ => Iterator((GpuBinding.assignedDevice(), GpuBinding.deviceForTask(1)))).collect()
     assert(devices.forall(_ == ((-1, 1))), devices.mkString(","))
-    assert(GpuBinding.deviceForTask(null) == 0)
+    assert(GpuBinding.deviceForTask(0) == 0)
   }
 }

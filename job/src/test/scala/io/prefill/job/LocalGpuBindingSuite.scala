@@ -36,7 +36,7 @@ class LocalGpuBindingSuite extends AnyFunSuite with BeforeAndAfterAll {
   test("the driver discovers its GPUs, local tasks get none from Spark and use the driver's by partition") {
     assert(spark.sparkContext.resources("gpu").addresses.toSeq == Seq("0", "1"))
     val seen = spark.sparkContext.parallelize(0 until 4, 4).mapPartitions { _ =>
-      val binding = GpuBinding.bindingForTask(null)
+      val binding = GpuBinding.bindingForTask(0)
       Iterator((TaskContext.getPartitionId(), TaskContext.get().resources().contains("gpu"), binding.device(),
         binding.source()))
     }.collect().sortBy(_._1)

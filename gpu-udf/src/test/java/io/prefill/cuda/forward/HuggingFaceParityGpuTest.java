@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.prefill.settings.PrefillSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.prefill.cpu.CpuForwardPass;
@@ -60,7 +61,7 @@ import org.junit.jupiter.api.TestFactory;
  */
 @Tag("gpu")
 class HuggingFaceParityGpuTest {
-    static final String FIXTURES_PROPERTY = "prefill.hf.fixtures";
+    static final String FIXTURES_PROPERTY = PrefillSettings.TEST_HF_FIXTURES.key();
     static final double MAX_REL_L2 = 1e-2;
     static final int CPU_MAX_LENGTH = 2048;
     private static final Pattern CASE_FILE = Pattern.compile("case-(\\d+)\\.tokens\\.i32");

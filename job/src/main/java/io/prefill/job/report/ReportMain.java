@@ -1,5 +1,7 @@
 package io.prefill.job.report;
 
+import io.prefill.job.cli.Cli;
+import io.prefill.job.cli.Sessions;
 import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -25,30 +27,18 @@ public final class ReportMain {
 
     private ReportMain() { }
 
+    /** Exit codes and one-line errors as {@link Cli} describes (a missing output or a bad config: 3). */
     public static void main(String[] args) {
-        ReportOptions o;
-        try {
-            o = ReportOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        SparkSession.Builder builder = SparkSession.builder().appName("minference-prefill-report");
-        if (o.master() != null) builder.master(o.master());
-        o.sparkConf().forEach(builder::config);
-        SparkSession spark = builder.getOrCreate();
-        try {
-            System.out.println("report: " + writeFor(spark, o.input(), o.patterns(), o.reportDir()).toAbsolutePath());
-        } catch (Exception e) {
-            // A missing output (Spark's AnalysisException, checked in Java) or a bad pattern config:
-            // the message names the path; a stack trace adds nothing.
-            System.err.println("report failed: " + e.getMessage());
-            spark.stop();
-            System.exit(1);
-        } finally {
-            spark.stop();
-        }
+        Cli.main("report", ReportOptions.TABLE, args, a -> {
+            ReportOptions o = ReportOptions.parse(a);
+            SparkSession spark = Sessions.create("minference-prefill-report", o.master(), o.sparkConf());
+            try {
+                System.out.println("report: " + writeFor(spark, o.input(), o.patterns(), o.reportDir()).toAbsolutePath());
+            } finally {
+                spark.stop();
+            }
+            return Cli.OK;
+        });
     }
 
     /**

@@ -1,60 +1,64 @@
 package io.prefill.job.search;
 
+import io.prefill.engine.Backends;
+import io.prefill.settings.OptionTable;
+import io.prefill.settings.UsageException;
 import io.prefill.sparse.PatternConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
-/** Command-line options of {@link io.prefill.job.PatternSearchJob}. */
+/** Command-line options of {@link io.prefill.job.PatternSearchJob}, parsed from {@link #TABLE}. */
 public record SearchJobOptions(Path model, List<Path> calibration, double targetCost, Path output, Path report,
                                int minSparseLength, int maxTokens, int recallRows, Path pinned, String modelName,
                                String backend, int device) {
 
-    public static final String USAGE = "usage: PatternSearchJob --model DIR --calibration PATH[,PATH...] "
-        + "--output CONFIG.json [--target-cost 0.1] [--report REPORT.md] [--min-sparse-length 8192] "
-        + "[--max-tokens N] [--recall-rows 256] [--pinned CONFIG] [--model-name NAME] [--backend cpu|cuda] [--device N]";
+    public static final double DEFAULT_TARGET_COST = 0.1;
+    public static final int DEFAULT_RECALL_ROWS = 256;
 
+    public static final OptionTable TABLE = OptionTable.builder(
+                    "spark-submit --class io.prefill.job.PatternSearchJob job-<version>-spark.jar [options]")
+            .required("--model", "DIR", "local Hugging Face model directory")
+            .required("--calibration", "PATH[,PATH]", "`.txt` files (one document each), `.jsonl` files (`id`, `text` "
+                    + "per line; empty rows skipped), or folders of them")
+            .option("--target-cost", "F", Double.toString(DEFAULT_TARGET_COST),
+                    "fraction of dense causal attention each head may compute, in (0, 1]")
+            .required("--output", "FILE", "the config, in our schema")
+            .option("--report", "FILE", "beside the config, `NAME.report.md`", "the Markdown report")
+            .option("--min-sparse-length", "N", Integer.toString(PatternConfig.DEFAULT_MIN_SPARSE_LENGTH),
+                    "written to the config; every calibration document must be at least this long")
+            .option("--max-tokens", "N", "0", "keep only the first N tokens of each document (0 = all)")
+            .option("--recall-rows", "N", Integer.toString(DEFAULT_RECALL_ROWS), "rows sampled per head for recall")
+            .option("--pinned", "FILE", null, "a config of the same model whose `dense` heads stay dense and are not searched")
+            .option("--model-name", "NAME", "the directory name", "the config's `model`")
+            .option("--backend", "B", "`cpu`", "`cpu` or `cuda` (the driver's GPU): where the documents are scored; "
+                    + "`cuda` fails before any work, saying why, when the CUDA backend is unavailable")
+            .option("--device", "N", "0", "the CUDA device for `--backend cuda`")
+            .build();
+
+    /** @throws UsageException naming the option when the arguments are wrong */
     public static SearchJobOptions parse(String[] args) {
-        Path model = null, output = null, report = null, pinned = null;
+        OptionTable.Parsed p = TABLE.parse(args);
+        Path model = Path.of(p.required("--model"));
         List<Path> calibration = new ArrayList<>();
-        double target = 0.1;
-        int minSparse = PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, maxTokens = 0, recallRows = 256;
-        String name = null, backend = "cpu";
-        int device = 0;
-        for (int i = 0; i < args.length; i++) {
-            String flag = args[i];
-            if (i + 1 >= args.length) throw new IllegalArgumentException(flag + " needs a value\n" + USAGE);
-            String value = args[++i];
-            switch (flag) {
-                case "--model" -> model = Path.of(value);
-                case "--calibration" -> { for (String p : value.split(",")) calibration.add(Path.of(p)); }
-                case "--target-cost" -> target = number(flag, value);
-                case "--output" -> output = Path.of(value);
-                case "--report" -> report = Path.of(value);
-                case "--min-sparse-length" -> minSparse = whole(flag, value);
-                case "--max-tokens" -> maxTokens = whole(flag, value);
-                case "--recall-rows" -> recallRows = whole(flag, value);
-                case "--pinned" -> pinned = Path.of(value);
-                case "--model-name" -> name = value;
-                case "--backend" -> backend = value;
-                case "--device" -> device = whole(flag, value);
-                default -> throw new IllegalArgumentException("unknown option " + flag + "\n" + USAGE);
-            }
-        }
-        if (model == null) throw new IllegalArgumentException("--model is required\n" + USAGE);
-        if (calibration.isEmpty()) throw new IllegalArgumentException("--calibration is required\n" + USAGE);
-        if (output == null) throw new IllegalArgumentException("--output is required\n" + USAGE);
+        for (String c : p.required("--calibration").split(",")) if (!c.isBlank()) calibration.add(Path.of(c.trim()));
+        Path output = Path.of(p.required("--output"));
+        double target = p.number("--target-cost", DEFAULT_TARGET_COST);
         if (!(target > 0 && target <= 1)) {
-            throw new IllegalArgumentException("--target-cost must be a fraction of dense in (0, 1], got " + value(target));
+            throw new UsageException("--target-cost must be a fraction of dense in (0, 1], got " + target);
         }
-        if (!backend.equals("cpu") && !backend.equals("cuda")) {
-            throw new IllegalArgumentException("--backend must be cpu or cuda, got '" + backend + "'\n" + USAGE);
+        String backend = p.value("--backend", Backends.CPU).trim().toLowerCase(Locale.ROOT);
+        if (!Backends.NAMES.contains(backend)) {
+            throw new UsageException("option --backend: '" + p.value("--backend") + "' is not one of " + Backends.NAMES);
         }
-        if (report == null) report = defaultReport(output);
-        if (name == null) name = model.toAbsolutePath().normalize().getFileName().toString();
-        return new SearchJobOptions(model, List.copyOf(calibration), target, output, report, minSparse, maxTokens,
-            recallRows, pinned, name, backend, device);
+        Path report = p.has("--report") ? Path.of(p.value("--report")) : defaultReport(output);
+        String name = p.value("--model-name", model.toAbsolutePath().normalize().getFileName().toString());
+        return new SearchJobOptions(model, List.copyOf(calibration), target, output, report,
+                p.integer("--min-sparse-length", PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, 0),
+                p.integer("--max-tokens", 0, 0), p.integer("--recall-rows", DEFAULT_RECALL_ROWS, 0),
+                p.has("--pinned") ? Path.of(p.value("--pinned")) : null, name, backend, p.integer("--device", 0, 0));
     }
 
     /** The report goes next to the config: x.json -> x.report.md. */
@@ -62,25 +66,5 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         String file = output.getFileName().toString();
         String stem = file.endsWith(".json") ? file.substring(0, file.length() - 5) : file;
         return output.resolveSibling(stem + ".report.md");
-    }
-
-    private static String value(double d) { return Double.toString(d); }
-
-    private static double number(String flag, String value) {
-        try {
-            return Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(flag + " must be a number, got '" + value + "'");
-        }
-    }
-
-    private static int whole(String flag, String value) {
-        try {
-            int v = Integer.parseInt(value);
-            if (v < 0) throw new IllegalArgumentException(flag + " must be >= 0, got " + v);
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(flag + " must be a whole number, got '" + value + "'");
-        }
     }
 }

@@ -32,7 +32,7 @@ class ReportOptionsTest {
     @Test
     void wrongArgumentsSayWhatIsWrong() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ReportOptions.parse(new String[]{}))
-                .getMessage().contains("--input is required"));
+                .getMessage().contains("missing required option --input"));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> ReportOptions.parse(new String[]{"--input", "x", "--colour", "red"})).getMessage().contains("--colour"));
         assertTrue(assertThrows(IllegalArgumentException.class,

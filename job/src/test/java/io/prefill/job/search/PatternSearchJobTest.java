@@ -6,6 +6,7 @@ import io.prefill.model.TextTokenizer;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
 import io.prefill.search.SearchOutcome;
+import io.prefill.job.cli.ClusterException;
 import io.prefill.sparse.PatternConfig;
 import io.prefill.cuda.CudaAvailability;
 import org.junit.jupiter.api.Assumptions;
@@ -85,14 +86,14 @@ class PatternSearchJobTest {
         assertEquals(1, SearchJobOptions.parse(args("--backend", "cuda", "--device", "1")).device());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> SearchJobOptions.parse(args("--backend", "tpu")));
-        assertTrue(e.getMessage().contains("--backend must be cpu or cuda"), e.getMessage());
+        assertTrue(e.getMessage().contains("option --backend: 'tpu' is not one of [cpu, cuda]"), e.getMessage());
     }
 
     @Test
     void theCudaBackendWithoutAGpuSaysWhyBeforeAnyWork() {
         CudaAvailability cuda = CudaAvailability.probe();
         Assumptions.assumeFalse(cuda.available(), "this machine has a usable GPU");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> PatternSearchJob.run(
+        ClusterException e = assertThrows(ClusterException.class, () -> PatternSearchJob.run(
             SearchJobOptions.parse(args("--min-sparse-length", "256", "--backend", "cuda"))));
         assertTrue(e.getMessage().startsWith("--backend cuda: ") && e.getMessage().contains(cuda.reason()), e.getMessage());
     }

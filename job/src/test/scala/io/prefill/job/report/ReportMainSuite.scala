@@ -66,7 +66,7 @@ class ReportMainSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(s.documents == ReportTestOutput.documents && s.errors == 3)
     assert(s.errorsByKind == java.util.Map.of("empty_text", 2L, "too_long", 1L))
     val ok = spark.read.parquet(output.parquet).where("error IS NULL")
-    assert(s.promptTokens == ok.selectExpr("sum(prompt_tokens)").head.getLong(0))
+    assert(s.promptTokens == ok.selectExpr("sum(prompt_tokens)").head().getLong(0))
     assert(s.series.size == 1 && s.series.get(0).series == "cpu" && s.series.get(0).documents == s.succeeded)
     assert(s.series.get(0).medianMs > 0 && s.series.get(0).tokensPerSecond > 0)
   }

@@ -1,0 +1,102 @@
+"""Writes needle prompts as JSON lines for the pre-fill job (standard library only).
+
+Evaluation corpora, one file per length:
+
+    python3 write_prompts.py --lengths 4096,8192,16384 --count 100 --seed 1 --out DIR
+    -> DIR/needle-4096.jsonl, DIR/needle-8192.jsonl, DIR/needle-16384.jsonl
+
+The demo corpus (8 documents of about 16K tokens, the asked needle at spread-out depths, plus an
+empty and a missing text that become error rows):
+
+    python3 write_prompts.py --demo --out DIR   ->  DIR/needle-demo.jsonl
+
+Each row: id, text (the prompt; the tokenizer adds <s>), answer (the expected first token),
+length (ids the model sees, <s> included), needles (how many facts are planted), depth (where
+the asked fact starts, as a fraction of the prompt). The text already ends with the question, so
+the job needs no prompt template.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import needle_task as nt  # noqa: E402
+
+DEMO_LENGTHS = [16384, 16000, 15000, 16384, 14000, 16384, 12000, 16384]
+DEMO_SEED = 2026
+
+
+def corpus_rows(length, count, seed, needles=(1, nt.MAX_NEEDLES)):
+    """`count` seeded prompts of `length` ids; a length's prompts do not depend on the other lengths."""
+    rng = random.Random(seed * 1_000_003 + length)
+    return [nt.prompt_record(rng, f"needle-{length}-{i:04d}", length, needles) for i in range(count)]
+
+
+def demo_rows(seed=DEMO_SEED):
+    """The demo's documents: the asked needle from near the start to near the end, 1-4 needles."""
+    rng = random.Random(seed)
+    rows = []
+    for i, length in enumerate(DEMO_LENGTHS):
+        depth = (i + 0.5) / len(DEMO_LENGTHS)
+        n = 1 + i % nt.MAX_NEEDLES
+        r = nt.prompt_record(rng, f"needle-{i:02d}-{round(length / 1024)}k", length, (n, n), depth)
+        rows.append(r)
+    rows.append({"id": "doc-empty", "text": ""})
+    rows.append({"id": "doc-null"})
+    return rows
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def _ints(text, name):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"{name} must be comma-separated integers: {text!r}")
+    if not values:
+        raise SystemExit(f"{name} is empty")
+    return values
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Write needle prompts as JSON lines.")
+    p.add_argument("--out", required=True, help="folder for the .jsonl files (created)")
+    p.add_argument("--lengths", default="", help="comma-separated prompt lengths in ids (with <s>)")
+    p.add_argument("--count", type=int, default=100, help="prompts per length")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--needles", default="1-4", help="needle count range, e.g. 1-4 or 2-2")
+    p.add_argument("--demo", action="store_true", help="also write the demo corpus needle-demo.jsonl")
+    a = p.parse_args(argv)
+    try:
+        lo, hi = (int(v) for v in a.needles.split("-"))
+    except ValueError:
+        raise SystemExit(f"--needles must look like 1-4: {a.needles!r}")
+    if not 1 <= lo <= hi <= nt.MAX_NEEDLES:
+        raise SystemExit(f"--needles must lie within 1-{nt.MAX_NEEDLES}: {a.needles!r}")
+    if a.count < 1:
+        raise SystemExit(f"--count must be positive: {a.count}")
+    if not a.lengths and not a.demo:
+        raise SystemExit("give --lengths, --demo or both")
+    lengths = _ints(a.lengths, "--lengths") if a.lengths else []
+    for length in lengths:
+        if length < nt.min_length(hi):
+            raise SystemExit(f"length {length} is too short for {hi} needles (at least {nt.min_length(hi)})")
+    os.makedirs(a.out, exist_ok=True)
+    for length in lengths:
+        path = write_jsonl(os.path.join(a.out, f"needle-{length}.jsonl"), corpus_rows(length, a.count, a.seed, (lo, hi)))
+        print(f"wrote {path} ({a.count} prompts of {length} ids)")
+    if a.demo:
+        path = write_jsonl(os.path.join(a.out, "needle-demo.jsonl"), demo_rows())
+        print(f"wrote {path} ({len(DEMO_LENGTHS)} documents + 2 error rows)")
+
+
+if __name__ == "__main__":
+    main()
