@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Packs what `run.sh spark-job` needs on a GPU node without Java or Spark, in two parts of at most
-# $PART_LIMIT_MIB (56) MiB each, for two back-to-back calls that carry one part each:
+# $PART_LIMIT_MIB (50) MiB each, for two back-to-back calls that carry one part each. A call carries the
+# repository's files too and at most $CARRY_LIMIT_MIB (64) MiB in all: packing fails when a part and the
+# files git tracks together need more than that less one MiB, or when a part is over 60 MiB.
 #   runtime   a jlink'd Java 17 (the modules Spark needs) and the Spark 4.0 jars of this build's
 #             dependencies for local and standalone jobs that read JSON lines or Parquet and write
 #             Parquet through a UDF. Left out: RocksDB, ZooKeeper/Curator, ORC, Avro, DataSketches,
@@ -14,7 +16,7 @@
 # Output (default <repo>/.bundle-spark, ignored by git):
 #   part1/  runtime.tar.xz.1 (the runtime stream's first PART_LIMIT_MIB MiB), MANIFEST
 #   part2/  runtime.tar.xz.2 (the rest), app.tar.xz, MANIFEST
-# On the node, `run.sh stage 1` keeps part 1 in /opt/prefill-spark (or $SPARK_RUNTIME) and
+# On the node, `run.sh stage 1` keeps part 1 in /tmp/prefill-stage (or $SPARK_RUNTIME) and
 # `run.sh stage 2` joins the stream, checks it against the manifest and unpacks both.
 # Usage: scripts/gpu-bundle/pack-spark.sh [OUT_DIR]   Needs: JDK 17 (jlink), mvn (offline unless MVN_FLAGS says
 # otherwise: every dependency is in the local repository after a build), python3, xz.
@@ -22,7 +24,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="${1:-$repo/.bundle-spark}"
-limit_mib="${PART_LIMIT_MIB:-56}"
+limit_mib="${PART_LIMIT_MIB:-50}"
+carry_limit_mib="${CARRY_LIMIT_MIB:-64}"
 shared="${PREFILL_SHARED:-$repo/../shared}"
 tokenizer_dir="$shared/tokenizers/llama3"
 patterns="$shared/minference-configs/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
@@ -95,11 +98,16 @@ rm -rf "$tmp"
   echo "commit=$(cat <(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 } > "$out/part1/MANIFEST"
 cp "$out/part1/MANIFEST" "$out/part2/MANIFEST"
+tree_bytes=$(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
+  | awk '{ s += $1 } END { print s + 0 }')
 for p in part1 part2; do
-  mib=$(du -sm "$out/$p" | cut -f1)
-  echo "[pack-spark] $out/$p: ${mib} MiB"
-  (( $(du -sb "$out/$p" | cut -f1) <= limit + (1 << 20) )) || { echo "[pack-spark] ERROR: $p over ${limit_mib} MiB"; exit 1; }
+  bytes=$(du -sb "$out/$p" | cut -f1)
+  echo "[pack-spark] $out/$p: $(( bytes >> 20 )) MiB (with the repository's $(( tree_bytes >> 20 )) MiB:" \
+       "$(( (bytes + tree_bytes) >> 20 )) of $carry_limit_mib MiB a call carries)"
+  (( bytes <= 60 << 20 )) || { echo "[pack-spark] ERROR: $p is over 60 MiB"; exit 1; }
+  (( bytes + tree_bytes <= (carry_limit_mib - 1) << 20 )) \
+    || { echo "[pack-spark] ERROR: $p and the repository's files are over $((carry_limit_mib - 1)) MiB (PART_LIMIT_MIB lower?)"; exit 1; }
 done
-echo "[pack-spark] on the node, two calls back to back (the runtime waits in /opt/prefill-spark between them):"
+echo "[pack-spark] on the node, two calls back to back (the runtime waits in /tmp/prefill-stage between them):"
 echo "  carry .bundle-spark/part1:  scripts/gpu-bundle/run.sh stage 1"
 echo "  carry .bundle-spark/part2:  RESULTS=\$OUT scripts/gpu-bundle/run.sh stage 2 spark-job"

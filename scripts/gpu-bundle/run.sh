@@ -25,7 +25,7 @@
 #                  $SEMANTICS_ARGS are passed on (e.g. --quick)
 #     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
 #                  pack-spark.sh (.bundle-spark/partN, carried by the call) into $SPARK_RUNTIME
-#                  (default /opt/prefill-spark); part 1 waits there until part 2 arrives, then both
+#                  (default /tmp/prefill-stage); part 1 waits there until part 2 arrives, then both
 #                  are checked against the manifest and unpacked; a runtime already unpacked is kept
 #     spark-job    (from the repository, after both stages) the job itself on this node:
 #                  spark-job.sh (standalone cluster with GPU scheduling, cuda against cpu, an
@@ -36,7 +36,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Run from the repository (scripts/gpu-bundle/run.sh) for the Spark steps, or from a bundle made by pack.sh.
 repo_root=""
 [[ -f "$here/spark-job.sh" && -d "$here/../../scripts" ]] && repo_root="$(cd "$here/../.." && pwd)"
-spark_rt="${SPARK_RUNTIME:-/opt/prefill-spark}"
+spark_rt="${SPARK_RUNTIME:-/tmp/prefill-stage}"
 if [[ -n "$repo_root" ]]; then results="${RESULTS:-$repo_root/results/spark-job}"; else results="${RESULTS:-$here/results}"; fi
 mkdir -p "$results"
 [[ -f "$here/jre.tar.xz" && ! -x "$here/jre/bin/java" ]] && tar -C "$here" -xJf "$here/jre.tar.xz"

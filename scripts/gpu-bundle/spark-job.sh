@@ -22,19 +22,24 @@
 # note), checks.tsv, documents.tsv, progress.log, logs.tar.gz (driver, executor, master, worker logs,
 # GPU samples). Work files: $SPARK_JOB_WORK (default /tmp/prefill-spark-job; the 8B checkpoint there is
 # reused by a rerun). Every phase is time-boxed so the whole run ends within $SPARK_JOB_DEADLINE seconds
-# (default 480); a phase that no longer fits is skipped and says so.
-# SPARK_JOB_BACKEND=cpu rehearses all of it without a GPU (cuda runs on the cpu backend, long and kill on
-# the tiny model and the demo corpus, no fault phase); scripts/gpu-discovery.sh then needs an
-# nvidia-smi stand-in on PATH.
+# (default 370, so that `run.sh stage 2 spark-job` ends within 400 s); a phase that no longer fits is
+# skipped and says so.
+# SPARK_JOB_BACKEND (default: cuda where nvidia-smi lists a GPU, else cpu): cpu rehearses all of it without
+# a GPU: the cuda runs use the cpu backend, long and kill the tiny model and the demo corpus, no fault
+# phase, and scripts/gpu-discovery.sh reads an nvidia-smi stand-in that lists one GPU (put first on PATH).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-rt="${SPARK_RUNTIME:-/opt/prefill-spark}"
+rt="${SPARK_RUNTIME:-/tmp/prefill-stage}"
 results="${RESULTS:-$repo/results/spark-job}"
 work="${SPARK_JOB_WORK:-/tmp/prefill-spark-job}"
 phases=" ${PHASES:-tiny local long fault kill} "
-backend="${SPARK_JOB_BACKEND:-cuda}"
-deadline="${SPARK_JOB_DEADLINE:-480}"
+if [[ -z "${SPARK_JOB_BACKEND:-}" ]]; then
+  if nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then backend=cuda; else backend=cpu; fi
+else
+  backend="$SPARK_JOB_BACKEND"
+fi
+deadline="${SPARK_JOB_DEADLINE:-370}"
 port="${SPARK_MASTER_PORT:-7177}"
 cores="$(nproc)"
 mem_gib=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1048576 ))
@@ -53,6 +58,23 @@ log() { echo "[spark-job $(date +%H:%M:%S) +${SECONDS}s] $*" | tee -a "$results/
 [[ -x "$java" && -f "$jar" ]] || { log "no runtime in $rt: run 'run.sh stage 1' and 'run.sh stage 2' first"; exit 1; }
 rm -rf "$work/out" "$work/logs" "$work/worker" "$work/corpus"
 mkdir -p "$work/out" "$work/logs/cluster" "$work/worker" "$work/models"
+if [[ "$backend" == cpu ]]; then
+  # no GPU here: a stand-in nvidia-smi that lists one, so that Spark's GPU scheduling runs as on the node
+  mkdir -p "$work/fake-bin"
+  cat > "$work/fake-bin/nvidia-smi" <<'SMI'
+#!/usr/bin/env bash
+# stand-in for a GPU-less rehearsal: one GPU, index 0, nothing used
+case "$*" in
+  *-L*) echo "GPU 0: rehearsal stand-in (no GPU)" ;;
+  *--query-gpu=index*) echo 0 ;;
+  *-lms*) echo 0; exec sleep 100000 ;;
+  *--query-gpu=memory.used*) echo 0 ;;
+  *) echo "rehearsal stand-in, no GPU,-,-" ;;
+esac
+SMI
+  chmod +x "$work/fake-bin/nvidia-smi"
+  export PATH="$work/fake-bin:$PATH"
+fi
 printf 'phase\tseconds\texit\tpeak_gpu_mib\tnote\n' > "$results/summary.tsv"
 summary() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$results/summary.tsv"; }
 log "runtime $(cat "$rt/RELEASE"); job jar of commit $(cat "$rt/app/COMMIT"); $cores cores, ${mem_gib} GiB;" \
@@ -94,11 +116,12 @@ submit() {  # $1 = run, $2 = standalone|local|plain, $3 = time limit (s), rest =
   local rc
   if [[ "$mode" == plain ]]; then
     timeout -k 10 "$limit" "$bin/spark-submit" --master "local[$cores]" --driver-memory "${executor_gib}g" \
-      --class io.prefill.job.PrefillJob "$jar" "$@" --conf spark.prefill.logDocuments=true > "$dir/driver.log" 2>&1
+      --class io.prefill.job.PrefillJob "$jar" "$@" --log-level info --conf spark.prefill.logDocuments=true \
+      > "$dir/driver.log" 2>&1
   else
     MASTER="spark://127.0.0.1:$port" SPARK_SUBMIT="$bin/spark-submit" JOB_JAR="$jar" EXECUTOR_MEMORY="${executor_gib}g" \
       EXECUTOR_CORES="${EXECUTOR_CORES:-4}" GPUS_PER_EXECUTOR=1 TASKS_PER_GPU="${TASKS_PER_GPU:-1}" \
-      timeout -k 10 "$limit" "$repo/scripts/submit.sh" "$mode" "$@" --conf spark.prefill.logDocuments=true \
+      timeout -k 10 "$limit" "$repo/scripts/submit.sh" "$mode" "$@" --log-level info --conf spark.prefill.logDocuments=true \
       > "$dir/driver.log" 2>&1
   fi
   rc=$?
@@ -171,7 +194,7 @@ fi
 
 template=$'Read the report below and answer the question.\n\n{document}\n\nQuestion: {question}\nAnswer:'
 tiny_opts=(--model "$tiny" --patterns "$repo/pattern-configs/demo-model.json" --template "$template"
-           --question-column question --write-mode overwrite --no-summary)
+           --question-column question --write-mode overwrite)
 steps=()  # DeploymentCheck steps for the phases that ran
 add_step() { [[ ${#steps[@]} -gt 0 ]] && steps+=(+); steps+=("$@"); }
 
@@ -216,7 +239,7 @@ if [[ "$backend" == cpu ]]; then
   long_opts=("${tiny_opts[@]}"); long_corpus="$work/corpus/demo.jsonl"; kill_corpus="$work/corpus/demo.jsonl"
 else
   long_opts=(--model "$big" --patterns "$rt/app/patterns/llama3-8b-262k.json" --template "$template"
-             --question-column question --write-mode overwrite --no-summary)
+             --question-column question --write-mode overwrite)
   long_corpus="$work/corpus/long.jsonl"; kill_corpus="$work/corpus/kill.jsonl"
 fi
 wait_checkpoint() {

@@ -7,6 +7,8 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.util.TaskCompletionListener;
 import org.apache.spark.util.TaskFailureListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Option;
 
 import java.util.Arrays;
@@ -15,8 +17,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What a task did with the pre-fill engine, on the executor's stderr (the worker's {@code stderr} file
- * of the executor, or the driver's in local mode):
+ * What a task did with the pre-fill engine, logged at INFO by {@code io.prefill.udf.TaskLog}: with Spark's
+ * default logging, on the executor's stderr (the worker's {@code stderr} file of the executor); in local
+ * mode on the driver's, with {@code --log-level info}:
  * <pre>
  * [prefill-task] executor 0, stage 3.0, partition 1, task 17 attempt 0: cuda backend on GPU 0 from Spark task
  *   resources gpu=[0]; engine built by this task in 12.31 s        (or: engine reused, built by task 15 in 12.31 s)
@@ -30,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * waiting for a GPU shared with other tasks, the pre-fill and decoding the first token.
  */
 final class TaskLog {
+    private static final Logger LOG = LoggerFactory.getLogger(TaskLog.class);
     private static final Map<Long, Task> TASKS = new ConcurrentHashMap<>();
 
     private static final class Task {
@@ -57,10 +61,10 @@ final class TaskLog {
         task.addTaskFailureListener((TaskFailureListener) (ctx, error) -> state.failed = true);
         task.addTaskCompletionListener((TaskCompletionListener) ctx -> {
             TASKS.remove(ctx.taskAttemptId());
-            System.err.println(taskEnd(state.name, !state.failed && !ctx.isInterrupted(), state.documents, state.tokens,
+            LOG.info(taskEnd(state.name, !state.failed && !ctx.isInterrupted(), state.documents, state.tokens,
                     state.prefillMillis, (System.nanoTime() - state.firstDocumentNanos) / 1e6));
         });
-        System.err.println(taskStart(state.name, backend, binding, resources(task), built, task.taskAttemptId()));
+        LOG.info(taskStart(state.name, backend, binding, resources(task), built, task.taskAttemptId()));
     }
 
     /** Called after each document with the wall time of its SQL function call. */
@@ -77,7 +81,7 @@ final class TaskLog {
         }
         SparkEnv env = SparkEnv.get();
         if (PrefillSettings.LOG_DOCUMENTS.get(env == null ? null : env.conf())) {
-            System.err.println(documentLine(taskName(task), r, wallMillis));
+            LOG.info(documentLine(taskName(task), r, wallMillis));
         }
     }
 

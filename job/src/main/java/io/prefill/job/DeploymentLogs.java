@@ -45,8 +45,8 @@ record DeploymentLogs(List<Doc> docs, List<TaskStart> starts, List<TaskEnd> ends
     private static final Pattern END = Pattern.compile("\\[prefill-task\\] " + TASK + " (succeeded|failed): (\\d+) documents, "
             + "(\\d+) tokens, pre-fill ([\\d.]+) ms of ([\\d.]+) ms");
     private static final Pattern LOAD = Pattern.compile("\\[cuda\\] (.*): ([\\d.]+) GiB of weights loaded in ([\\d.]+) s");
-    private static final Pattern JOB = Pattern.compile("(\\d+) documents written to (\\S+) \\((\\d+) errors\\), ([\\d,]+) "
-            + "prompt tokens pre-filled in ([\\d.]+) s");
+    private static final Pattern JOB = Pattern.compile("(\\d+) documents written to (\\S+) \\((\\d+) errors[^)]*\\), ([\\d,]+) "
+            + "tokens pre-filled.*? in ([\\d.]+) s$");
 
     /** Every log file under dir (recursively), in name order. */
     static DeploymentLogs read(Path dir) {
