@@ -35,17 +35,20 @@ per_gpu="${TASKS_PER_GPU:-1}"
 task_amount=$(awk -v n="$per_gpu" 'BEGIN { printf "%g", 1 / n }')
 cores="${EXECUTOR_CORES:-$((4 * gpus))}"
 args=(--class io.prefill.job.PrefillJob
-      --conf spark.executor.resource.gpu.amount="$gpus"
-      --conf spark.task.resource.gpu.amount="$task_amount"
-      --conf spark.executor.cores="$cores"
       --conf spark.task.cpus=1
-      --conf spark.executor.memory="${EXECUTOR_MEMORY:-32g}"
       --conf spark.task.maxFailures=4
       --conf spark.speculation=false)
+# Executors own GPUs and each task takes its share (TASKS_PER_GPU tasks per GPU).
+executors=(--conf spark.executor.resource.gpu.amount="$gpus"
+           --conf spark.task.resource.gpu.amount="$task_amount"
+           --conf spark.executor.cores="$cores"
+           --conf spark.executor.memory="${EXECUTOR_MEMORY:-32g}")
 case "$mode" in
   local)
-    # One JVM: the driver's GPUs are the executor's. Spark's local mode gives its tasks no custom
-    # resources; the job spreads them over the driver's discovered GPUs itself (GpuBinding).
+    # One JVM: the driver discovers the GPUs and runs the tasks, GPUS_PER_EXECUTOR x TASKS_PER_GPU at
+    # a time. Spark's local scheduler offers its tasks no custom resources, so a task amount of GPUs
+    # would leave every task waiting for ever: none is asked for, and the job spreads its tasks over
+    # the driver's discovered GPUs itself (GpuBinding), one pre-fill per GPU at a time.
     n=$(( gpus * per_gpu ))
     args+=(--master "local[$n]"
            --driver-memory "${EXECUTOR_MEMORY:-32g}"
@@ -55,20 +58,20 @@ case "$mode" in
   standalone)
     # Workers announce their GPUs with spark.worker.resource.gpu.{amount,discoveryScript} in
     # spark-defaults.conf or SPARK_WORKER_OPTS; executors discover theirs with the same script.
-    args+=(--master "${MASTER:?set MASTER=spark://host:7077}"
+    args+=("${executors[@]}" --master "${MASTER:?set MASTER=spark://host:7077}"
            --conf spark.executor.resource.gpu.discoveryScript="$here/gpu-discovery.sh"
            --files "$here/gpu-discovery.sh")
     ;;
   yarn)
     # YARN isolates GPUs (yarn.io/gpu) and hands each container its own; Spark maps the resource.
-    args+=(--master yarn --deploy-mode cluster
+    args+=("${executors[@]}" --master yarn --deploy-mode cluster
            --num-executors "${NUM_EXECUTORS:-2}"
            --conf spark.executor.resource.gpu.discoveryScript=./gpu-discovery.sh
            --files "$here/gpu-discovery.sh")
     ;;
   k8s)
     # The NVIDIA device plugin gives each executor pod nvidia.com/gpu; the script must be in the image.
-    args+=(--master "${MASTER:?set MASTER=k8s://https://host:443}" --deploy-mode cluster
+    args+=("${executors[@]}" --master "${MASTER:?set MASTER=k8s://https://host:443}" --deploy-mode cluster
            --conf spark.executor.instances="${NUM_EXECUTORS:-2}"
            --conf spark.kubernetes.container.image="${K8S_IMAGE:?set K8S_IMAGE}"
            --conf spark.executor.resource.gpu.vendor=nvidia.com

@@ -16,6 +16,12 @@
 #          memory (nvidia-smi every 250 ms), every id exactly once
 #   fault  standalone, the tiny model under a small spark.prefill.gpuMemoryBudget: a too-long document
 #          becomes a device_memory row and its task goes on with the next one
+#   needle only with NEEDLE_MODEL (a Hugging Face model folder) and NEEDLE_CORPUS (JSON lines or a folder of
+#          them: id, text, answer, optional length): standalone (local without the cluster), --backend
+#          $backend with the default pattern (vertical-slash 1000/6096) and with every head dense
+#          (--min-sparse-length above every prompt); then, where time is left, --backend cpu on the
+#          documents of at most NEEDLE_CPU_MAX_LENGTH (4096) tokens; accuracy (first_token_text equal to
+#          the answer) per length in checks.tsv
 #   kill   standalone, the 8B model on 8 documents of 32K: the executor JVM is killed (by its pid) once
 #          the first partition is written; its tasks rerun on a new executor, every id exactly once
 # Results ($RESULTS, default results/spark-job; flat): summary.tsv (phase, seconds, exit, peak GPU MiB,
@@ -120,7 +126,7 @@ submit() {  # $1 = run, $2 = standalone|local|plain, $3 = time limit (s), rest =
       > "$dir/driver.log" 2>&1
   else
     MASTER="spark://127.0.0.1:$port" SPARK_SUBMIT="$bin/spark-submit" JOB_JAR="$jar" EXECUTOR_MEMORY="${executor_gib}g" \
-      EXECUTOR_CORES="${EXECUTOR_CORES:-4}" GPUS_PER_EXECUTOR=1 TASKS_PER_GPU="${TASKS_PER_GPU:-1}" \
+      EXECUTOR_CORES="${EXECUTOR_CORES:-$(( cores < 4 ? cores : 4 ))}" GPUS_PER_EXECUTOR=1 TASKS_PER_GPU="${TASKS_PER_GPU:-1}" \
       timeout -k 10 "$limit" "$repo/scripts/submit.sh" "$mode" "$@" --log-level info --conf spark.prefill.logDocuments=true \
       > "$dir/driver.log" 2>&1
   fi
@@ -307,6 +313,52 @@ if [[ "$phases" == *" kill "* ]] && $cluster_up && wait_checkpoint && fits kill 
   add_step once kill "$work/out/kill-cuda" "$kill_corpus"
   add_step kill kill "$work/out/kill-cuda" "$work/logs/kill-cuda"
   add_step documents kill "$work/out/kill-cuda" "$work/logs/kill-cuda"
+fi
+
+# ---- needle: accuracy of a real model, default pattern against dense ----
+if [[ -n "${NEEDLE_MODEL:-}" && -n "${NEEDLE_CORPUS:-}" ]] && fits needle 60; then
+  start=$SECONDS; sample_start needle
+  needle_mode=standalone; $cluster_up || needle_mode=local
+  needle_opts=(--input "$NEEDLE_CORPUS" --model "$NEEDLE_MODEL" --write-mode overwrite --no-summary)
+  log "needle: $needle_mode, --backend $backend, $NEEDLE_MODEL on $NEEDLE_CORPUS, default pattern (vertical-slash 1000/6096)"
+  submit needle-sparse "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+    --output "$work/out/needle-sparse" --backend "$backend"
+  rc1=$?
+  add_step needle needle-sparse "$work/out/needle-sparse" "$NEEDLE_CORPUS"
+  rc2=-
+  if fits needle-dense 40; then
+    log "needle: the same, every head dense (--min-sparse-length 1000000000)"
+    submit needle-dense "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+      --output "$work/out/needle-dense" --backend "$backend" --min-sparse-length 1000000000
+    rc2=$?
+    add_step needle needle-dense "$work/out/needle-dense" "$NEEDLE_CORPUS"
+  fi
+  rc3=-
+  if [[ "$backend" != cpu ]] && fits needle-cpu 60; then
+    max_len="${NEEDLE_CPU_MAX_LENGTH:-4096}"
+    python3 - "$NEEDLE_CORPUS" "$max_len" "$work/corpus/needle-short.jsonl" <<'PY'
+import json, os, sys
+src, max_len, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+files = [os.path.join(src, f) for f in sorted(os.listdir(src)) if f.endswith((".jsonl", ".json"))] if os.path.isdir(src) else [src]
+with open(out, "w") as w:
+    for f in files:
+        for line in open(f):
+            if line.strip() and json.loads(line).get("length", max_len + 1) <= max_len:
+                w.write(line)
+PY
+    if [[ -s "$work/corpus/needle-short.jsonl" ]]; then
+      log "needle: --backend cpu, local, $(wc -l < "$work/corpus/needle-short.jsonl") documents of at most $max_len tokens"
+      needle_short=(--input "$work/corpus/needle-short.jsonl" --model "$NEEDLE_MODEL" --write-mode overwrite --no-summary)
+      submit needle-cpu plain "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_short[@]}" \
+        --output "$work/out/needle-cpu" --backend cpu --partitions "$cores"
+      rc3=$?
+      add_step needle needle-cpu "$work/out/needle-cpu" "$work/corpus/needle-short.jsonl"
+    else
+      log "needle: no document of at most $max_len tokens (length column) for the cpu run"
+    fi
+  fi
+  peak=$(sample_stop needle)
+  summary needle $((SECONDS - start)) "$rc1,$rc2,$rc3" "${peak:--}" "sparse, dense, cpu (short documents); accuracy in checks.tsv"
 fi
 
 # ---- checks ----

@@ -51,6 +51,8 @@ import static org.apache.spark.sql.functions.col;
  *   documents RUN OUT LOG_DIR             per-document pre-fill against time in the task, job wall, weight loads
  *   fault RUN OUT LOG_DIR                 a device_memory row, and the task went on with its next document
  *   kill RUN OUT LOG_DIR                  an executor lost mid-job: its tasks ran again on a new executor
+ *   needle RUN OUT CORPUS                 first_token_text against the corpus's answer, per length (the corpus's
+ *                                         length column, else the prompt's tokens)
  * </pre>
  * Each check is a line of CHECKS_TSV (run, check, value, verdict: ok, FAIL or info); the exit status is 1
  * when any check failed.
@@ -147,6 +149,7 @@ public final class DeploymentCheck {
                     DeploymentLogs.read(Path.of(arg.apply(3))), documents);
             case "fault" -> fault(arg.apply(1), read(spark, arg.apply(2)), DeploymentLogs.read(Path.of(arg.apply(3))));
             case "kill" -> kill(arg.apply(1), DeploymentLogs.read(Path.of(arg.apply(3))));
+            case "needle" -> needle(arg.apply(1), needleRows(spark, arg.apply(2), arg.apply(3)));
             default -> throw new IllegalArgumentException("unknown step '" + kind + "'");
         };
     }
@@ -374,6 +377,53 @@ public final class DeploymentCheck {
             }
         }
         return out;
+    }
+
+    /** One needle document: its length bucket, the expected answer and what the job wrote. */
+    record NeedleRow(String id, int length, String answer, String firstTokenText, String errorKind) { }
+
+    /** Accuracy (first_token_text equal to the answer) per length, and over all lengths. */
+    static List<Check> needle(String run, List<NeedleRow> rows) {
+        List<Check> out = new ArrayList<>();
+        Map<Integer, List<NeedleRow>> byLength = rows.stream().collect(Collectors.groupingBy(NeedleRow::length,
+                TreeMap::new, Collectors.toList()));
+        int correct = 0, scored = 0;
+        for (Map.Entry<Integer, List<NeedleRow>> e : byLength.entrySet()) {
+            List<NeedleRow> scoredRows = e.getValue().stream().filter(r -> r.answer() != null).toList();
+            long ok = scoredRows.stream().filter(r -> r.answer().equals(r.firstTokenText())).count();
+            long trimmed = scoredRows.stream().filter(r -> r.firstTokenText() != null
+                    && r.answer().strip().equals(r.firstTokenText().strip())).count();
+            long errors = e.getValue().stream().filter(r -> r.errorKind() != null).count();
+            correct += (int) ok;
+            scored += scoredRows.size();
+            out.add(new Check(run, "needle accuracy at length " + e.getKey(), String.format(Locale.ROOT,
+                    "%d/%d = %.3f (%d equal without surrounding spaces; %d error rows)", ok, scoredRows.size(),
+                    scoredRows.isEmpty() ? 0 : ok / (double) scoredRows.size(), trimmed, errors), "info"));
+        }
+        out.add(new Check(run, "needle accuracy, all lengths", String.format(Locale.ROOT, "%d/%d = %.3f", correct, scored,
+                scored == 0 ? 0 : correct / (double) scored), scored > 0 ? "info" : "FAIL: no document with an answer"));
+        return out;
+    }
+
+    private static List<NeedleRow> needleRows(SparkSession spark, String outputPath, String corpusPath) {
+        org.apache.spark.sql.Dataset<Row> corpus = spark.read().json(corpusPath);
+        List<String> columns = Arrays.asList(corpus.columns());
+        if (!columns.contains("answer")) throw new IllegalArgumentException(corpusPath + " has no answer column");
+        Map<String, Row> expected = new HashMap<>();
+        for (Row r : corpus.select(col("id"), col("answer"),
+                columns.contains("length") ? col("length").cast("int") : org.apache.spark.sql.functions.lit(null).cast("int"))
+                .collectAsList()) {
+            expected.put(r.getString(0), r);
+        }
+        List<NeedleRow> rows = new ArrayList<>();
+        for (Row r : spark.read().parquet(outputPath).select(col("id"), col("prompt_tokens"), col("first_token_text"),
+                col("error_kind")).collectAsList()) {
+            Row e = expected.get(r.getString(0));
+            int length = e != null && !e.isNullAt(2) ? e.getInt(2) : r.getInt(1);
+            rows.add(new NeedleRow(r.getString(0), length, e == null || e.isNullAt(1) ? null : e.getString(1),
+                    r.isNullAt(2) ? null : r.getString(2), r.isNullAt(3) ? null : r.getString(3)));
+        }
+        return rows;
     }
 
     // ---- helpers ----

@@ -40,7 +40,7 @@ class ScriptsTest {
     }
 
     @Test
-    void localModeSharesEachGpuBetweenTwoTasks() throws Exception {
+    void localModeRunsTwoTasksPerGpuWithoutAskingTheSchedulerForGpus() throws Exception {
         Path fakeSubmit = executable(tmp.resolve("spark-submit"), "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
         Path jar = Files.writeString(tmp.resolve("job-spark.jar"), "not a real jar");
         Result r = run(List.of("bash", SCRIPTS.resolve("submit.sh").toString(), "local", "--input", "in.jsonl"),
@@ -49,13 +49,29 @@ class ScriptsTest {
         assertEquals(0, r.code, r.err);
         List<String> args = r.out.lines().toList();
         assertTrue(args.contains("local[4]"), r.out);
-        assertTrue(args.contains("spark.task.resource.gpu.amount=0.5"), r.out);
         assertTrue(args.contains("spark.driver.resource.gpu.amount=2"), r.out);
+        assertTrue(args.stream().noneMatch(a -> a.startsWith("spark.task.resource.gpu") || a.startsWith("spark.executor.")),
+                "local mode's scheduler offers no GPUs: a task asking for one would never start: " + r.out);
         int memory = args.indexOf("--driver-memory");
         assertTrue(memory >= 0 && args.get(memory + 1).equals("32g"), "the driver runs the tasks: " + r.out);
         assertTrue(args.contains("io.prefill.job.PrefillJob"), r.out);
         assertEquals(List.of(jar.toString(), "--backend", "cuda", "--input", "in.jsonl"),
                 args.subList(args.size() - 5, args.size()), "the GPUs it allocates are used");
+    }
+
+    @Test
+    void standaloneExecutorsOwnGpusAndTasksTakeTheirShare() throws Exception {
+        Path fakeSubmit = executable(tmp.resolve("spark-submit"), "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
+        Path jar = Files.writeString(tmp.resolve("job-spark.jar"), "not a real jar");
+        Result r = run(List.of("bash", SCRIPTS.resolve("submit.sh").toString(), "standalone", "--input", "in.jsonl"),
+                Map.of("SPARK_SUBMIT", fakeSubmit.toString(), "JOB_JAR", jar.toString(), "MASTER", "spark://h:7077",
+                        "TASKS_PER_GPU", "2", "PATH", "/usr/bin:/bin"));
+        assertEquals(0, r.code, r.err);
+        List<String> args = r.out.lines().toList();
+        assertTrue(args.contains("spark.executor.resource.gpu.amount=1"), r.out);
+        assertTrue(args.contains("spark.task.resource.gpu.amount=0.5"), r.out);
+        assertTrue(args.contains("spark.executor.resource.gpu.discoveryScript=" + SCRIPTS.resolve("gpu-discovery.sh")), r.out);
+        assertTrue(args.contains("spark://h:7077"), r.out);
     }
 
     @Test

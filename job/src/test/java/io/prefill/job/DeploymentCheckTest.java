@@ -1,0 +1,80 @@
+package io.prefill.job;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DeploymentCheckTest {
+    @Test
+    void theJobSummaryLineGivesTheJobsWall() {
+        JobSummary summary = new JobSummary("/out/long", 9, 2, Map.of("device_memory", 1L, "empty_text", 1L),
+                630_784, 4_096, 41.7, List.of());
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        summary.print(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        List<String> lines = new ArrayList<>(List.of("12:00:01.000 INFO SparkContext: Running Spark version 4.0.1"));
+        lines.addAll(bytes.toString(StandardCharsets.UTF_8).lines().toList());
+        DeploymentLogs logs = DeploymentLogs.parse(lines);
+        assertEquals(1, logs.jobs().size(), String.join("\n", lines));
+        DeploymentLogs.JobWall job = logs.jobs().get(0);
+        assertEquals("/out/long", job.output());
+        assertEquals(9, job.documents());
+        assertEquals(2, job.errors());
+        assertEquals(630_784, job.tokens());
+        assertEquals(41.7, job.seconds(), 1e-9);
+    }
+
+    @Test
+    void taskLogLinesBehindALoggersPrefixAreRead() {
+        DeploymentLogs logs = DeploymentLogs.parse(List.of(
+                "00:48:19.104 INFO TaskLog: [prefill-task] executor 0, stage 8.0, partition 1, task 8 attempt 0: cuda "
+                        + "backend on GPU 0 from Spark task resources gpu=[0]; engine built by this task in 12.31 s",
+                "00:48:25.000 INFO TaskLog: [prefill-doc] executor 0, stage 8.0, partition 1, task 8 attempt 0: 131072 "
+                        + "tokens, pre-fill 4812.3 ms, in the task 4901.2 ms, ok",
+                "00:48:26.000 INFO TaskLog: [prefill-task] executor 0, stage 8.0, partition 1, task 8 attempt 0 "
+                        + "succeeded: 1 documents, 131072 tokens, pre-fill 4812.3 ms of 4950.0 ms from its first document "
+                        + "to its end",
+                "00:48:30.000 WARN TaskSetManager: Lost task 2.0 in stage 8.0 (TID 9) (127.0.0.1 executor 0): "
+                        + "ExecutorLostFailure (executor 0 exited caused by one of the running tasks)"));
+        assertEquals(1, logs.starts().size());
+        assertTrue(logs.starts().get(0).built());
+        assertTrue(logs.starts().get(0).where().contains("Spark task resources gpu=[0]"));
+        assertEquals(12.31, logs.starts().get(0).buildSeconds(), 1e-9);
+        assertEquals(1, logs.docs().size());
+        assertEquals(131072, logs.docs().get(0).tokens());
+        assertEquals(4901.2, logs.docs().get(0).inTaskMs(), 1e-9);
+        assertEquals(1, logs.ends().size());
+        assertTrue(logs.ends().get(0).succeeded());
+        assertEquals(1, logs.executorLostFailures());
+    }
+
+    @Test
+    void needleAccuracyIsCountedPerLength() {
+        List<DeploymentCheck.Check> checks = DeploymentCheck.needle("needle-sparse", List.of(
+                new DeploymentCheck.NeedleRow("a", 4096, " 7", " 7", null),
+                new DeploymentCheck.NeedleRow("b", 4096, " 7", "7", null),
+                new DeploymentCheck.NeedleRow("c", 8192, " 3", " 9", null),
+                new DeploymentCheck.NeedleRow("d", 8192, " 5", " 5", null),
+                new DeploymentCheck.NeedleRow("e", 8192, " 1", null, "device_memory"),
+                new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text")));
+        assertEquals("1/2 = 0.500 (2 equal without surrounding spaces; 0 error rows)", value(checks, "needle accuracy at length 4096"));
+        assertEquals("1/3 = 0.333 (1 equal without surrounding spaces; 1 error rows)", value(checks, "needle accuracy at length 8192"));
+        assertEquals("2/5 = 0.400", value(checks, "needle accuracy, all lengths"));
+        assertFalse(checks.stream().anyMatch(c -> c.verdict().startsWith("FAIL")));
+        assertTrue(DeploymentCheck.needle("x", List.of(new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text")))
+                .stream().anyMatch(c -> c.verdict().startsWith("FAIL")), "a corpus without answers cannot be scored");
+    }
+
+    private static String value(List<DeploymentCheck.Check> checks, String name) {
+        return checks.stream().filter(c -> c.check().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name))
+                .value();
+    }
+}
