@@ -296,7 +296,7 @@ if [[ "$phases" == *" kill "* ]] && $cluster_up && wait_checkpoint && fits kill 
   job=$!; pids+=("$job")
   killed=""
   for _ in $(seq 600); do
-    if grep -q 'partition 1/8 done' "$work/logs/kill-cuda/driver.log" 2>/dev/null; then
+    if grep -q 'partition 1/[0-9]* done' "$work/logs/kill-cuda/driver.log" 2>/dev/null; then
       executor="$(pgrep -P "$worker_pid" -f CoarseGrainedExecutorBackend | head -1)"
       if [[ -n "$executor" ]]; then
         kill -9 "$executor" && killed="$executor"

@@ -283,11 +283,14 @@ public final class DeploymentCheck {
     static List<Check> documents(String run, List<OutputRow> output, DeploymentLogs logs, List<String> tsv) {
         List<Check> out = new ArrayList<>();
         Map<String, DeploymentLogs.Doc> matched = match(output, logs);
-        double sumPrefill = 0, sumInTask = 0;
+        double sumPrefill = 0, sumMatchedPrefill = 0, sumInTask = 0;
         for (OutputRow r : output.stream().sorted((x, y) -> x.id().compareTo(y.id())).toList()) {
             DeploymentLogs.Doc d = matched.get(r.id());
             sumPrefill += r.prefillMs();
-            if (d != null) sumInTask += d.inTaskMs();
+            if (d != null) {
+                sumInTask += d.inTaskMs();
+                sumMatchedPrefill += r.prefillMs();
+            }
             tsv.add(String.join("\t", run, r.id(), Integer.toString(r.partition()), Integer.toString(r.tokens()),
                     f1(r.prefillMs()), d == null ? "" : f1(d.inTaskMs()),
                     d == null || d.inTaskMs() == 0 ? "" : f1(100 * (d.inTaskMs() - r.prefillMs()) / d.inTaskMs()),
@@ -297,9 +300,9 @@ public final class DeploymentCheck {
         }
         out.add(new Check(run, "documents matched to their task-log line", matched.size() + " of " + output.size(),
                 matched.size() == output.size() ? "ok" : "info"));
-        out.add(new Check(run, "sum of prefill_ms / sum of time in the task (s)",
-                String.format(Locale.ROOT, "%.1f / %.1f (%.1f%% outside the pre-fill)", sumPrefill / 1e3, sumInTask / 1e3,
-                        sumInTask == 0 ? 0 : 100 * (sumInTask - sumPrefill) / sumInTask), "info"));
+        out.add(new Check(run, "matched documents: sum of prefill_ms / sum of time in the task (s)",
+                String.format(Locale.ROOT, "%.1f / %.1f (%.1f%% outside the pre-fill)", sumMatchedPrefill / 1e3,
+                        sumInTask / 1e3, sumInTask == 0 ? 0 : 100 * (sumInTask - sumMatchedPrefill) / sumInTask), "info"));
         double taskWall = logs.ends().stream().filter(DeploymentLogs.TaskEnd::succeeded).mapToDouble(DeploymentLogs.TaskEnd::wallMs).sum();
         out.add(new Check(run, "succeeded tasks: sum of their wall from first document to end (s)",
                 String.format(Locale.ROOT, "%.1f over %d tasks", taskWall / 1e3,
@@ -365,8 +368,9 @@ public final class DeploymentCheck {
                 executors >= 2 ? "ok" : "FAIL: no second executor ran tasks"));
         out.add(new Check(run, "task failures from the lost executor (driver log)", Integer.toString(logs.executorLostFailures()),
                 logs.executorLostFailures() >= 1 ? "ok" : "FAIL: no ExecutorLostFailure in the driver log"));
-        Map<Integer, Long> attemptsByPartition = logs.starts().stream().collect(Collectors.groupingBy(
-                s -> s.task().partition(), TreeMap::new, Collectors.counting()));
+        // by stage and partition: a job written in waves runs one stage per wave, each from partition 0
+        Map<String, Long> attemptsByPartition = logs.starts().stream().collect(Collectors.groupingBy(
+                s -> s.task().stage() + "." + s.task().partition(), TreeMap::new, Collectors.counting()));
         long rerun = attemptsByPartition.values().stream().filter(n -> n > 1).count();
         out.add(new Check(run, "partitions whose pre-fill started more than once", rerun + " " + attemptsByPartition,
                 rerun >= 1 ? "ok" : "FAIL"));
@@ -428,7 +432,11 @@ public final class DeploymentCheck {
 
     // ---- helpers ----
 
-    /** Output rows matched to their [prefill-doc] lines by partition and token count (first unused match). */
+    /**
+     * Output rows matched to their [prefill-doc] lines by token count (the lines name no document; the
+     * output's partition is the job's, the line's the wave stage's), lines of succeeded attempts only,
+     * the latest first.
+     */
     static Map<String, DeploymentLogs.Doc> match(List<OutputRow> output, DeploymentLogs logs) {
         Map<String, List<DeploymentLogs.Doc>> pool = new HashMap<>();
         // the last attempt that succeeded wrote the output; prefer lines of succeeded attempts, latest first
@@ -436,11 +444,11 @@ public final class DeploymentCheck {
                 .map(DeploymentLogs.TaskEnd::task).collect(Collectors.toSet());
         for (DeploymentLogs.Doc d : logs.docs()) {
             if (!succeeded.isEmpty() && !succeeded.contains(d.task())) continue;
-            pool.computeIfAbsent(d.task().partition() + "/" + d.tokens(), k -> new ArrayList<>()).add(d);
+            pool.computeIfAbsent(Integer.toString(d.tokens()), k -> new ArrayList<>()).add(d);
         }
         Map<String, DeploymentLogs.Doc> out = new LinkedHashMap<>();
         for (OutputRow r : output) {
-            List<DeploymentLogs.Doc> candidates = pool.get(r.partition() + "/" + r.tokens());
+            List<DeploymentLogs.Doc> candidates = pool.get(Integer.toString(r.tokens()));
             if (candidates != null && !candidates.isEmpty()) out.put(r.id(), candidates.remove(candidates.size() - 1));
         }
         return out;
