@@ -19,7 +19,8 @@
 #   needle only with NEEDLE_MODEL (a Hugging Face model folder) and NEEDLE_CORPUS (JSON lines or a folder of
 #          them: id, text, answer, optional length): standalone (local without the cluster), --backend
 #          $backend with the default pattern (vertical-slash 1000/6096) and with every head dense
-#          (--min-sparse-length above every prompt); then, where time is left, --backend cpu on the
+#          (--min-sparse-length above every prompt), with NEEDLE_PATTERNS (a pattern config) when it is
+#          set; then, where time is left, --backend cpu on the
 #          documents of at most NEEDLE_CPU_MAX_LENGTH (4096) tokens; accuracy (first_token_text equal to
 #          the answer) per length in checks.tsv
 #   kill   standalone, the 8B model on 8 documents of 32K: the executor JVM is killed (by its pid) once
@@ -333,6 +334,14 @@ if [[ -n "${NEEDLE_MODEL:-}" && -n "${NEEDLE_CORPUS:-}" ]] && fits needle 60; th
     rc2=$?
     add_step needle needle-dense "$work/out/needle-dense" "$NEEDLE_CORPUS"
   fi
+  rc4=-
+  if [[ -n "${NEEDLE_PATTERNS:-}" ]] && fits needle-patterns 40; then
+    log "needle: the same with --patterns $NEEDLE_PATTERNS"
+    submit needle-patterns "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+      --output "$work/out/needle-patterns" --backend "$backend" --patterns "$NEEDLE_PATTERNS"
+    rc4=$?
+    add_step needle needle-patterns "$work/out/needle-patterns" "$NEEDLE_CORPUS"
+  fi
   rc3=-
   if [[ "$backend" != cpu ]] && fits needle-cpu 60; then
     max_len="${NEEDLE_CPU_MAX_LENGTH:-4096}"
@@ -358,7 +367,7 @@ PY
     fi
   fi
   peak=$(sample_stop needle)
-  summary needle $((SECONDS - start)) "$rc1,$rc2,$rc3" "${peak:--}" "sparse, dense, cpu (short documents); accuracy in checks.tsv"
+  summary needle $((SECONDS - start)) "$rc1,$rc2,$rc4,$rc3" "${peak:--}" "default pattern, dense, NEEDLE_PATTERNS, cpu (short documents); accuracy in checks.tsv"
 fi
 
 # ---- checks ----
