@@ -126,8 +126,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       [[ -n "$repo_root" ]] || { echo "spark-job runs from the repository: scripts/gpu-bundle/run.sh spark-job"; exit 2; }
       SPARK_RUNTIME="$spark_rt" RESULTS="$results" bash "$here/spark-job.sh"
       rc=$?
-      fails="$(grep -c 'FAIL' "$results/checks.tsv" 2>/dev/null)"
-      summary+=("spark-job: exit $rc; ${fails:-no} failed checks; see $results/summary.tsv and checks.tsv") ;;
+      if [[ -f "$results/checks.tsv" ]]; then
+        fails="$(grep -c 'FAIL' "$results/checks.tsv")"
+        summary+=("spark-job: exit $rc; $fails failed checks; see $results/summary.tsv and checks.tsv")
+      else
+        summary+=("spark-job: exit $rc; NO checks.tsv (the check itself failed: logs/check.log in logs.tar.gz)")
+      fi ;;
     tests) run_tests plain ;;
     sanitize)
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed

@@ -116,9 +116,9 @@ public final class DeploymentCheck {
             for (List<String> step : steps) {
                 try {
                     checks.addAll(step(spark, step, documents));
-                } catch (RuntimeException e) {
+                } catch (Exception e) {  // Spark's AnalysisException (a missing output) is checked, thrown unchecked
                     checks.add(new Check(step.size() > 1 ? step.get(1) : "?", String.join(" ", step.subList(0, Math.min(1, step.size()))),
-                            "could not check: " + e.getMessage().replace('\t', ' ').replace('\n', ' '), "FAIL"));
+                            "could not check: " + String.valueOf(e.getMessage()).replace('\t', ' ').replace('\n', ' '), "FAIL"));
                 }
             }
         } finally {

@@ -5,7 +5,10 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
+import java.util.EnumMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
 
 /** The corpus path, checked before any work: that it exists, and what format a bare folder holds. */
 final class InputPaths {
@@ -20,28 +23,44 @@ final class InputPaths {
     }
 
     /**
-     * The format of an input that neither --input-format nor its extension named: text when the path
-     * (a folder, or a glob's matches) holds {@code .txt} files and no Parquet files, else Parquet.
+     * The format of an input that neither --input-format nor its extension named, from the files the
+     * path (a folder, or a glob's matches) holds: only {@code .txt} files is text, only {@code .jsonl} or
+     * {@code .json} files is JSON lines, anything else Parquet. A folder holding more than one of these
+     * kinds (Parquet included) is refused, naming what it holds. Names that start with {@code _} or {@code .}
+     * (a job's {@code _prefill_summary.json}, checksum files) are hidden, as Spark's readers treat them.
      */
     static JobOptions.InputFormat recognise(Configuration hadoop, String input) {
         FileStatus[] found = glob(hadoop, input);
         if (found == null) return JobOptions.InputFormat.PARQUET;
-        boolean text = false;
-        boolean parquet = false;
+        Map<JobOptions.InputFormat, Integer> kinds = new EnumMap<>(JobOptions.InputFormat.class);
         try {
             for (FileStatus s : found) {
                 FileStatus[] files = s.isDirectory() ? s.getPath().getFileSystem(hadoop).listStatus(s.getPath())
                         : new FileStatus[]{s};
                 for (FileStatus f : files) {
-                    String name = f.getPath().getName().toLowerCase(Locale.ROOT);
-                    text |= f.isFile() && name.endsWith(".txt");
-                    parquet |= name.endsWith(".parquet");
+                    JobOptions.InputFormat kind = kindOf(f.getPath().getName());
+                    if (kind != null && (f.isFile() || kind == JobOptions.InputFormat.PARQUET)) kinds.merge(kind, 1, Integer::sum);
                 }
             }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot list input " + input + ": " + e.getMessage(), e);
         }
-        return text && !parquet ? JobOptions.InputFormat.TEXT : JobOptions.InputFormat.PARQUET;
+        if (kinds.size() > 1) {
+            StringJoiner held = new StringJoiner(", ");
+            kinds.forEach((kind, n) -> held.add(n + " " + kind.name().toLowerCase(Locale.ROOT)));
+            throw new IllegalArgumentException("input " + input + " holds files of more than one format (" + held
+                    + "): name the one to read with --input-format, or point --input at one kind");
+        }
+        return kinds.isEmpty() ? JobOptions.InputFormat.PARQUET : kinds.keySet().iterator().next();
+    }
+
+    private static JobOptions.InputFormat kindOf(String fileName) {
+        String name = fileName.toLowerCase(Locale.ROOT);
+        if (name.startsWith("_") || name.startsWith(".")) return null;  // hidden, as Spark's readers see it
+        if (name.endsWith(".txt")) return JobOptions.InputFormat.TEXT;
+        if (name.endsWith(".jsonl") || name.endsWith(".json")) return JobOptions.InputFormat.JSONL;
+        if (name.endsWith(".parquet")) return JobOptions.InputFormat.PARQUET;
+        return null;
     }
 
     private static FileStatus[] glob(Configuration hadoop, String input) {

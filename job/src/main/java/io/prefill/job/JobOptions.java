@@ -50,10 +50,11 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
 
     public static final OptionTable TABLE = OptionTable.builder(
                     "spark-submit --class io.prefill.job.PrefillJob job-<version>-spark.jar [options]")
-            .required("--input", "PATH", "the corpus: Parquet, JSON lines, or a folder of `.txt` files (one document "
-                    + "per file, the file name is its id)")
+            .required("--input", "PATH", "the corpus: Parquet, JSON lines (a file or a folder of them), or a folder of "
+                    + "`.txt` files (one document per file, the file name is its id)")
             .option("--input-format", "F", "from the path", "`parquet`, `jsonl` or `text`; by default `.jsonl`/`.json` "
-                    + "is JSON lines, `.txt` or a folder of `.txt` files is text, anything else Parquet")
+                    + "or a folder of them is JSON lines, `.txt` or a folder of `.txt` files is text, anything else Parquet; "
+                    + "a folder that mixes these is refused")
             .option("--id-column", "NAME", "`id`", "id column for Parquet and JSON lines")
             .option("--text-column", "NAME", "`text`", "text column for Parquet and JSON lines")
             .option("--question-column", "NAME", null, "column with a per-document question for the template's `{question}`")

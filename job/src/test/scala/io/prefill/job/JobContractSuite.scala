@@ -120,6 +120,26 @@ class JobContractSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(InputPaths.recognise(spark.sparkContext.hadoopConfiguration, out) == JobOptions.InputFormat.PARQUET)
   }
 
+  test("a folder of .jsonl files is read as JSON lines; a folder mixing formats is refused before any work") {
+    val folder = Files.createDirectories(work.resolve("jsonl-folder"))
+    Files.writeString(folder.resolve("part-a.jsonl"),
+      "{\"id\":\"a1\",\"text\":\"" + "The quarterly report was filed on time. " * 20 + "\"}\n")
+    Files.writeString(folder.resolve("part-b.jsonl"),
+      "{\"id\":\"b1\",\"text\":\"" + "Revenue grew in the north region. " * 30 + "\"}\n")
+    val out = work.resolve("from-jsonl-folder").toString
+    run(options("--input", folder.toString, "--output", out))
+    val rows = spark.read.parquet(out).collect()
+    assert(rows.map(_.getAs[String]("id")).toSet == Set("a1", "b1"))
+    assert(rows.forall(r => r.isNullAt(r.fieldIndex("error"))))
+    // the job's own output (Parquet and its _prefill_summary.json) is still Parquet
+    assert(InputPaths.recognise(spark.sparkContext.hadoopConfiguration, out) == JobOptions.InputFormat.PARQUET)
+
+    Files.writeString(folder.resolve("notes.txt"), "a stray text file")
+    val e = intercept[IllegalArgumentException](InputPaths.recognise(spark.sparkContext.hadoopConfiguration, folder.toString))
+    assert(e.getMessage.contains("1 text") && e.getMessage.contains("2 jsonl") && e.getMessage.contains("--input-format"),
+      e.getMessage)
+  }
+
   test("the run summary beside the output agrees with the output, and the output still reads as Parquet") {
     val out = work.resolve("summarised").toString
     val (summary, log) = run(options("--input", corpus.toString, "--output", out, "--max-tokens", "1000",
