@@ -59,18 +59,36 @@ class DeploymentCheckTest {
     @Test
     void needleAccuracyIsCountedPerLength() {
         List<DeploymentCheck.Check> checks = DeploymentCheck.needle("needle-sparse", List.of(
-                new DeploymentCheck.NeedleRow("a", 4096, " 7", " 7", null),
-                new DeploymentCheck.NeedleRow("b", 4096, " 7", "7", null),
-                new DeploymentCheck.NeedleRow("c", 8192, " 3", " 9", null),
-                new DeploymentCheck.NeedleRow("d", 8192, " 5", " 5", null),
-                new DeploymentCheck.NeedleRow("e", 8192, " 1", null, "device_memory"),
-                new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text")));
-        assertEquals("1/2 = 0.500 (2 equal without surrounding spaces; 0 error rows)", value(checks, "needle accuracy at length 4096"));
-        assertEquals("1/3 = 0.333 (1 equal without surrounding spaces; 1 error rows)", value(checks, "needle accuracy at length 8192"));
+                new DeploymentCheck.NeedleRow("a", 4096, " 7", " 7", null, 1.0),
+                new DeploymentCheck.NeedleRow("b", 4096, " 7", "7", null, 0.5),
+                new DeploymentCheck.NeedleRow("c", 8192, " 3", " 9", null, 0.25),
+                new DeploymentCheck.NeedleRow("d", 8192, " 5", " 5", null, 0.75),
+                new DeploymentCheck.NeedleRow("e", 8192, " 1", null, "device_memory", null),
+                new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text", null)));
+        assertEquals("1/2 = 0.500 (2 equal without surrounding spaces; 0 error rows; attention density 0.750)",
+                value(checks, "needle accuracy at length 4096"));
+        assertEquals("1/3 = 0.333 (1 equal without surrounding spaces; 1 error rows; attention density 0.500)",
+                value(checks, "needle accuracy at length 8192"));
         assertEquals("2/5 = 0.400", value(checks, "needle accuracy, all lengths"));
         assertFalse(checks.stream().anyMatch(c -> c.verdict().startsWith("FAIL")));
-        assertTrue(DeploymentCheck.needle("x", List.of(new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text")))
+        assertTrue(DeploymentCheck.needle("x", List.of(new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text", null)))
                 .stream().anyMatch(c -> c.verdict().startsWith("FAIL")), "a corpus without answers cannot be scored");
+    }
+
+    @Test
+    void theFaultRunCountsOnlyDocumentsWithTextBesideTheDeviceMemoryRow() {
+        DeploymentLogs logs = DeploymentLogs.parse(List.of());
+        List<DeploymentCheck.OutputRow> rows = List.of(row("short", null), row("long", "device_memory"),
+                row("after", null), row("empty", "empty_text"), row("null", "empty_text"));
+        assertEquals("2 of 2", value(DeploymentCheck.fault("fault", rows, logs), "other documents with text pre-filled"));
+        assertTrue(DeploymentCheck.fault("fault", List.of(row("short", null), row("long", "device_memory"),
+                row("lost", "engine")), logs).stream().anyMatch(c -> c.check().equals("other documents with text pre-filled")
+                && c.verdict().startsWith("FAIL")), "a document with text that failed otherwise is a failure");
+    }
+
+    private static DeploymentCheck.OutputRow row(String id, String errorKind) {
+        return new DeploymentCheck.OutputRow(id, 100, 0, errorKind == null ? 5 : null, new int[0], new double[0], null, 1.0,
+                errorKind, 0);
     }
 
     private static String value(List<DeploymentCheck.Check> checks, String name) {
