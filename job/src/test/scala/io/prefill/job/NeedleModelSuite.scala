@@ -20,6 +20,7 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
   private val root = Path.of("..").toAbsolutePath.normalize
   private val model = root.resolve("models/needle-llama")
   private val patterns = root.resolve("pattern-configs/needle-llama.json")
+  private val aShape = root.resolve("pattern-configs/needle-llama-a-shape.json")
   private val corpus = root.resolve("job/src/test/resources/needle/single-needle-1k.jsonl")
   private var spark: SparkSession = _
   private var work: Path = _
@@ -68,5 +69,13 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
       val d = r.getAs[Double]("attention_density")
       assert(d > 0.0 && d < 0.9, s"${r.getAs[String]("id")}: density $d is not sparse")
     }
+  }
+
+  test("A-shape, which cannot see the middle of the prompt, loses answers: the answers above are evidence") {
+    val rows = run("a-shape", "--patterns", aShape.toString)
+    val want = expected
+    val wrong = want.filter { case (id, answer) => rows(id).getAs[String]("first_token_text").trim != answer }
+    assert(wrong.nonEmpty, "every answer survived A-shape (64, 256): the fixture no longer needs the middle of the prompt")
+    rows.values.foreach(r => assert(r.getAs[Double]("attention_density") < 0.9))
   }
 }
