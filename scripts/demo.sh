@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The README's first command: builds the project, generates a tiny model and a corpus of long
-# documents, runs the pre-fill job in Spark local mode on the CPU backend, writes Parquet and
-# prints a summary. Output goes to ./demo-output (or the folder given as the last argument).
+# The README's first command: builds the project and runs the pre-fill job in Spark local mode on
+# the CPU backend with the trained needle model (models/needle-llama) over its demo corpus, writes
+# Parquet, prints whether each first token is the planted answer, and writes a report. Output goes
+# to ./demo-output (or the folder given as the last argument).
 #
-#   scripts/demo.sh [--backend cuda] [DIR]   cuda: a head_dim-64 model on this machine's GPU
+#   scripts/demo.sh [--backend cuda] [DIR]   cuda: 12K-16K-token documents on this machine's GPU
 #
 # The build's own output (Maven, nvcc) goes to target/demo-build.log and is shown only if the
 # build fails; meanwhile a progress line says how long it has been running.

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -eq 0 ]; then
-  set -- --input demo-output/first-tokens.parquet --patterns pattern-configs/demo-model.json \
+  set -- --input demo-output/first-tokens.parquet --patterns pattern-configs/needle-llama.json \
          --report-dir demo-output/report
 fi
 

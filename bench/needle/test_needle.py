@@ -111,18 +111,20 @@ class WritePromptsTest(unittest.TestCase):
             nt.check_ids(nt.encode_words(r["text"].split(" ")), nt.TOKEN_ID[r["answer"]])
 
     def test_demo_corpus(self):
-        rows = write_prompts.demo_rows()
-        docs = [r for r in rows if r.get("text")]
-        self.assertEqual(8, len(docs))
-        self.assertEqual([{"id": "doc-empty", "text": ""}, {"id": "doc-null"}], rows[8:])
-        for r in docs:
-            ids = nt.encode_words(r["text"].split(" "))
-            self.assertEqual(r["length"], len(ids))
-            self.assertGreaterEqual(len(ids), 12000)
-            nt.check_ids(ids, nt.TOKEN_ID[r["answer"]])
-        depths = [r["depth"] for r in docs]
-        self.assertLess(min(depths), 0.1)
-        self.assertGreater(max(depths), 0.9)
+        for lengths, shortest in ((write_prompts.DEMO_LENGTHS, 12000), (write_prompts.DEMO_CPU_LENGTHS, 1024)):
+            rows = write_prompts.demo_rows(lengths)
+            docs = [r for r in rows if r.get("text")]
+            self.assertEqual(len(lengths), len(docs))
+            self.assertEqual([{"id": "doc-empty", "text": ""}, {"id": "doc-null"}], rows[len(lengths):])
+            for r in docs:
+                ids = nt.encode_words(r["text"].split(" "))
+                self.assertEqual(r["length"], len(ids))
+                self.assertGreaterEqual(len(ids), shortest)
+                self.assertEqual(1, r["needles"])
+                nt.check_ids(ids, nt.TOKEN_ID[r["answer"]])
+            depths = [r["depth"] for r in docs]
+            self.assertLess(min(depths), 0.15)
+            self.assertGreater(max(depths), 0.85)
 
     def test_bad_options_exit(self):
         for argv in (["--lengths", "30", "--out", "x"], ["--out", "x"], ["--lengths", "a", "--out", "x"],

@@ -5,10 +5,11 @@ Evaluation corpora, one file per length:
     python3 write_prompts.py --lengths 4096,8192,16384 --count 100 --seed 1 --out DIR
     -> DIR/needle-4096.jsonl, DIR/needle-8192.jsonl, DIR/needle-16384.jsonl
 
-The demo corpus (8 documents of about 16K tokens, the asked needle at spread-out depths, plus an
-empty and a missing text that become error rows):
+The demo corpora (one needle per document, at spread-out depths, plus an empty and a missing text
+that become error rows): 8 documents of 12K-16K tokens for the cuda backend, 5 of 1K-4K for the cpu
+backend (scripts/demo.sh reads the copies in models/needle-llama/demo/):
 
-    python3 write_prompts.py --demo --out DIR   ->  DIR/needle-demo.jsonl
+    python3 write_prompts.py --demo --out DIR   ->  DIR/needle-demo.jsonl, DIR/needle-demo-cpu.jsonl
 
 Each row: id, text (the prompt; the tokenizer adds <s>), answer (the expected first token),
 length (ids the model sees, <s> included), needles (how many facts are planted), depth (where
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import needle_task as nt  # noqa: E402
 
 DEMO_LENGTHS = [16384, 16000, 15000, 16384, 14000, 16384, 12000, 16384]
+DEMO_CPU_LENGTHS = [1024, 1536, 2048, 3072, 4096]
 DEMO_SEED = 2026
 
 
@@ -35,14 +37,14 @@ def corpus_rows(length, count, seed, needles=(1, nt.MAX_NEEDLES)):
     return [nt.prompt_record(rng, f"needle-{length}-{i:04d}", length, needles) for i in range(count)]
 
 
-def demo_rows(seed=DEMO_SEED):
-    """The demo's documents: the asked needle from near the start to near the end, 1-4 needles."""
+def demo_rows(lengths=DEMO_LENGTHS, seed=DEMO_SEED):
+    """The demo's documents: one needle each, from near the start to near the end of the prompt (the
+    model answers single needles; it has not learned to tell several apart)."""
     rng = random.Random(seed)
     rows = []
-    for i, length in enumerate(DEMO_LENGTHS):
-        depth = (i + 0.5) / len(DEMO_LENGTHS)
-        n = 1 + i % nt.MAX_NEEDLES
-        r = nt.prompt_record(rng, f"needle-{i:02d}-{round(length / 1024)}k", length, (n, n), depth)
+    for i, length in enumerate(lengths):
+        depth = (i + 0.5) / len(lengths)
+        r = nt.prompt_record(rng, f"needle-{i:02d}-{round(length / 1024, 1):g}k", length, (1, 1), depth)
         rows.append(r)
     rows.append({"id": "doc-empty", "text": ""})
     rows.append({"id": "doc-null"})
@@ -73,7 +75,7 @@ def main(argv=None):
     p.add_argument("--count", type=int, default=100, help="prompts per length")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--needles", default="1-4", help="needle count range, e.g. 1-4 or 2-2")
-    p.add_argument("--demo", action="store_true", help="also write the demo corpus needle-demo.jsonl")
+    p.add_argument("--demo", action="store_true", help="also write the demo corpora needle-demo.jsonl and needle-demo-cpu.jsonl")
     a = p.parse_args(argv)
     try:
         lo, hi = (int(v) for v in a.needles.split("-"))
@@ -94,8 +96,9 @@ def main(argv=None):
         path = write_jsonl(os.path.join(a.out, f"needle-{length}.jsonl"), corpus_rows(length, a.count, a.seed, (lo, hi)))
         print(f"wrote {path} ({a.count} prompts of {length} ids)")
     if a.demo:
-        path = write_jsonl(os.path.join(a.out, "needle-demo.jsonl"), demo_rows())
-        print(f"wrote {path} ({len(DEMO_LENGTHS)} documents + 2 error rows)")
+        for name, lengths in (("needle-demo.jsonl", DEMO_LENGTHS), ("needle-demo-cpu.jsonl", DEMO_CPU_LENGTHS)):
+            path = write_jsonl(os.path.join(a.out, name), demo_rows(lengths))
+            print(f"wrote {path} ({len(lengths)} documents + 2 error rows)")
 
 
 if __name__ == "__main__":
