@@ -1,16 +1,21 @@
 package io.prefill.job;
 
+import io.prefill.job.report.AccuracyDensityChart;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class DeploymentCheckTest {
@@ -73,6 +78,32 @@ class DeploymentCheckTest {
         assertFalse(checks.stream().anyMatch(c -> c.verdict().startsWith("FAIL")));
         assertTrue(DeploymentCheck.needle("x", List.of(new DeploymentCheck.NeedleRow("f", 0, null, null, "empty_text", null)))
                 .stream().anyMatch(c -> c.verdict().startsWith("FAIL")), "a corpus without answers cannot be scored");
+    }
+
+    @Test
+    void theAccuracyChartReadsTheNeedleChecksAsWritten(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>(List.of("run\tcheck\tvalue\tverdict"));
+        for (String run : List.of("needle-dense", "needle-patterns")) {
+            boolean dense = run.equals("needle-dense");
+            DeploymentCheck.needle(run, List.of(
+                    new DeploymentCheck.NeedleRow("a", 4096, " 7", " 7", null, dense ? 1.0 : 0.4),
+                    new DeploymentCheck.NeedleRow("b", 4096, " 7", " 7", null, dense ? 1.0 : 0.2),
+                    new DeploymentCheck.NeedleRow("c", 16384, " 3", dense ? " 3" : " 9", null, dense ? 1.0 : 0.1)))
+                    .forEach(c -> lines.add(c.tsv()));
+        }
+        Path checks = Files.write(dir.resolve("checks.tsv"), lines);
+        assertEquals(List.of(new AccuracyDensityChart.Cell(4096, 2, 2, 0.3),
+                        new AccuracyDensityChart.Cell(16384, 0, 1, 0.1)),
+                AccuracyDensityChart.read(checks, "needle-patterns"));
+        assertEquals(1, AccuracyDensityChart.read(checks, "needle-dense").get(1).correct());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> AccuracyDensityChart.read(checks, "needle-sparse"));
+        assertTrue(e.getMessage().contains("needle-sparse") && e.getMessage().contains("checks.tsv"), e.getMessage());
+        Path png = dir.resolve("chart.png");
+        AccuracyDensityChart.main(new String[]{png.toString(), "dense=" + checks + ":needle-dense",
+            "vertical-slash=" + checks + ":needle-patterns", "vertical-slash=" + checks + ":needle-patterns"});
+        byte[] bytes = Files.readAllBytes(png);
+        assertTrue(bytes.length > 10_000 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G');
     }
 
     @Test
