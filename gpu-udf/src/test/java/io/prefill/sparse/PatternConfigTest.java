@@ -63,6 +63,28 @@ class PatternConfigTest {
     }
 
     @Test
+    void everyCommittedConfigParsesAndFitsTheCommittedModelItNames() throws IOException {
+        var folder = TestInputs.projectFile("pattern-configs");
+        assertTrue(folder.isPresent(), "pattern-configs not found above the working directory");
+        List<Path> files;
+        try (var list = Files.list(folder.get())) {
+            files = list.filter(f -> f.toString().endsWith(".json")).sorted().toList();
+        }
+        assertTrue(files.size() >= 5, files.toString());
+        int fitted = 0;
+        for (Path f : files) {
+            PatternConfig config = PatternConfig.read(f);
+            Path model = folder.get().resolveSibling("models").resolve(config.model()).resolve("config.json");
+            if (!Files.isRegularFile(model)) continue;
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(model.toFile());
+            assertDoesNotThrow(() -> config.validateFor(json.get("num_hidden_layers").asInt(),
+                    json.get("num_attention_heads").asInt(), f.toString()), f.toString());
+            fitted++;
+        }
+        assertTrue(fitted >= 3, "the needle model's configs are checked against models/needle-llama: " + fitted);
+    }
+
+    @Test
     void missingHeadsTakeTheDefaultAndOptionalFieldsHaveDefaults() throws IOException {
         Path path = file("defaults.json", """
             {"format": "prefill-patterns/1", "model": "m", "num_layers": 2, "num_heads": 3,
