@@ -7,29 +7,37 @@ import io.prefill.sparse.RangePlan;
 import java.util.stream.IntStream;
 
 /**
- * A head's dense attention, against which candidate plans are scored: the full dense output (for
- * the relative L2 error) and the dense softmax of a sample of rows (for the recall of attention mass).
+ * A head's dense attention, against which candidate plans are scored: the dense output (for the
+ * relative L2 error, over every row or over the last query block) and the dense softmax of a sample of
+ * rows (for the recall of attention mass).
  */
 public final class DenseReference {
     private final HeadInputs in;
     private final float[] denseOut;
     private final double denseNorm;
+    private final int firstScored;
     private final int[] sampleRows;
     private final double[][] probabilities;
 
     public DenseReference(HeadInputs in, int recallRows) {
+        this(in, recallRows, SearchOptions.ScoredRows.ALL);
+    }
+
+    public DenseReference(HeadInputs in, int recallRows, SearchOptions.ScoredRows scored) {
         this.in = in;
         this.denseOut = attend(RangePlan.dense(in.n()));
-        this.denseNorm = Math.sqrt(sumSquares(denseOut, null));
+        this.firstScored = scored == SearchOptions.ScoredRows.LAST_BLOCK
+                ? Math.max(0, (in.n() - 1) / BlockPlan.BLOCK * BlockPlan.BLOCK) * in.d() : 0;
+        this.denseNorm = Math.sqrt(sumSquares(denseOut, null, firstScored));
         this.sampleRows = sampleRows(in.n(), recallRows);
         this.probabilities = new double[sampleRows.length][];
         IntStream.range(0, sampleRows.length).parallel().forEach(r -> probabilities[r] = softmaxRow(sampleRows[r]));
     }
 
-    /** ||out(plan) - out(dense)|| / ||out(dense)|| over every row and channel. */
+    /** ||out(plan) - out(dense)|| / ||out(dense)|| over the scored rows, every channel. */
     public double relativeError(BlockPlan plan) {
         float[] out = attend(plan);
-        double diff = Math.sqrt(sumSquares(out, denseOut));
+        double diff = Math.sqrt(sumSquares(out, denseOut, firstScored));
         return denseNorm == 0 ? diff : diff / denseNorm;
     }
 
@@ -76,9 +84,9 @@ public final class DenseReference {
         return rows;
     }
 
-    private static double sumSquares(float[] a, float[] minus) {
+    private static double sumSquares(float[] a, float[] minus, int from) {
         double sum = 0;
-        for (int t = 0; t < a.length; t++) {
+        for (int t = from; t < a.length; t++) {
             double x = minus == null ? a[t] : (double) a[t] - minus[t];
             sum += x * x;
         }

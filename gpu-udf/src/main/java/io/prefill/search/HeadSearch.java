@@ -10,7 +10,7 @@ public final class HeadSearch {
 
     /** One score per family, in the options' family order. */
     public static List<CandidateScore> evaluate(HeadInputs in, SearchOptions options) {
-        DenseReference dense = new DenseReference(in, options.recallRows());
+        DenseReference dense = new DenseReference(in, options.recallRows(), options.scoredRows());
         List<CandidateScore> scores = new ArrayList<>();
         for (PatternFamily family : options.families()) {
             BudgetFit.Fitted fit = BudgetFit.fit(family.planner(in), family.minBudget(),

@@ -9,10 +9,26 @@ import java.util.List;
  * @param tieTolerance    a family within (1 + tol) x best error + tol/10 counts as tied and wins if earlier in
  *                        {@link PatternFamily}'s preference order
  * @param families        the candidate families tried
+ * @param scoredRows      the rows whose output error scores a candidate
  */
 public record SearchOptions(double targetCost, int minSparseLength, int recallRows, double tieTolerance,
-                            List<PatternFamily> families) {
+                            List<PatternFamily> families, ScoredRows scoredRows) {
+    /**
+     * Which rows of a head's output the error is measured on. {@code ALL}: every row, for outputs that
+     * use every position (KV summaries). {@code LAST_BLOCK}: the last query block, the 64 rows that end
+     * the prompt, whose last row becomes the first token; it ranks patterns by what a first-token job
+     * reads, at the price of ignoring what the other rows pass to the next layer.
+     */
+    public enum ScoredRows { ALL, LAST_BLOCK }
+
+    /** Every row scored. */
+    public SearchOptions(double targetCost, int minSparseLength, int recallRows, double tieTolerance,
+                         List<PatternFamily> families) {
+        this(targetCost, minSparseLength, recallRows, tieTolerance, families, ScoredRows.ALL);
+    }
+
     public SearchOptions {
+        if (scoredRows == null) throw new IllegalArgumentException("scored rows must be given");
         if (!(targetCost > 0 && targetCost <= 1)) {
             throw new IllegalArgumentException("target cost must be a fraction of dense in (0, 1], got " + targetCost);
         }
@@ -21,6 +37,10 @@ public record SearchOptions(double targetCost, int minSparseLength, int recallRo
         if (tieTolerance < 0) throw new IllegalArgumentException("tie tolerance must be >= 0, got " + tieTolerance);
         if (families.isEmpty()) throw new IllegalArgumentException("no candidate families");
         families = List.copyOf(families);
+    }
+
+    public SearchOptions withScoredRows(ScoredRows rows) {
+        return new SearchOptions(targetCost, minSparseLength, recallRows, tieTolerance, families, rows);
     }
 
     public static SearchOptions defaults(double targetCost, int minSparseLength) {

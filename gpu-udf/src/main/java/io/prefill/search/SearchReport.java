@@ -32,7 +32,10 @@ public final class SearchReport {
         }
         md.append('\n');
         md.append(String.format(Locale.ROOT, "- search time: %.1f s (%s backend)%n", o.seconds(), o.backend()));
-        md.append("- error: relative L2 error of the head's attention output against dense; recall: dense softmax "
+        md.append("- error: relative L2 error of the head's attention output against dense"
+            + (o.options().scoredRows() == SearchOptions.ScoredRows.LAST_BLOCK
+                ? " on the last 64-row query block, whose last row becomes the first token (`--scored-rows last-block`)" : "")
+            + "; recall: dense softmax "
             + "mass inside the plan, mean over ").append(o.options().recallRows()).append(" sampled rows; both averaged "
             + "over the documents. Budgets are fitted on the longest document.\n\n");
 

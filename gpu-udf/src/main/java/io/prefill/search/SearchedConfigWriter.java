@@ -64,8 +64,9 @@ public final class SearchedConfigWriter {
 
     private static String comment(SearchOutcome o) {
         return String.format(Locale.ROOT, "Produced by the pattern search (io.prefill.search): target cost %.3f of dense, "
-            + "%d calibration document(s) of %s tokens; score = 1 - relative L2 error of the head's output vs dense, "
-            + "averaged over the documents.", o.options().targetCost(), o.documentIds().size(), o.documentLengths());
+            + "%d calibration document(s) of %s tokens; score = 1 - relative L2 error of the head's output vs dense%s, "
+            + "averaged over the documents.", o.options().targetCost(), o.documentIds().size(), o.documentLengths(),
+            o.options().scoredRows() == SearchOptions.ScoredRows.LAST_BLOCK ? " on the last query block" : "");
     }
 
     private static String quoted(String text) {

@@ -29,6 +29,26 @@ class HeadSearchTest {
         assertRecovered(PlantedHeads.blockSparse(N, 3), "block_sparse");
     }
 
+    @Test
+    void lastBlockScoringMeasuresOnlyTheRowsThatEndThePrompt() {
+        int n = 192, d = 16;
+        java.util.Random random = new java.util.Random(7);
+        float[] q = new float[n * d], k = new float[n * d], v = new float[n * d];
+        for (float[] a : List.of(q, k, v)) for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian();
+        HeadInputs head = new HeadInputs(q, k, v, n, d);
+        // the last query block sees every key block; the middle one misses key block 0
+        io.prefill.sparse.RangePlan plan = io.prefill.sparse.RangePlan.fromKeyBlocks(n, new int[][] {{0}, {1}, {0, 1, 2}});
+        double all = new DenseReference(head, 16, SearchOptions.ScoredRows.ALL).relativeError(plan);
+        double last = new DenseReference(head, 16, SearchOptions.ScoredRows.LAST_BLOCK).relativeError(plan);
+        assertTrue(all > 0.05, "the middle block's error counts over every row: " + all);
+        assertEquals(0.0, last, 1e-6);
+        // and a plan that is wrong only in the last block is wrong there
+        io.prefill.sparse.RangePlan lastWrong = io.prefill.sparse.RangePlan.fromKeyBlocks(n, new int[][] {{0}, {0, 1}, {2}});
+        assertTrue(new DenseReference(head, 16, SearchOptions.ScoredRows.LAST_BLOCK).relativeError(lastWrong) > 0.05);
+        assertEquals(0.0, new DenseReference(head, 16, SearchOptions.ScoredRows.ALL).relativeError(
+            io.prefill.sparse.RangePlan.dense(n)), 1e-6);
+    }
+
     private static void assertRecovered(HeadInputs head, String expected) {
         List<CandidateScore> scores = HeadSearch.evaluate(head, OPTIONS);
         CandidateScore chosen = HeadSearch.choose(scores, OPTIONS);

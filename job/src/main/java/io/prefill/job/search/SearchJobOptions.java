@@ -2,6 +2,7 @@ package io.prefill.job.search;
 
 import io.prefill.engine.Backends;
 import io.prefill.settings.OptionTable;
+import io.prefill.search.SearchOptions;
 import io.prefill.settings.UsageException;
 import io.prefill.sparse.PatternConfig;
 
@@ -13,7 +14,7 @@ import java.util.Locale;
 /** Command-line options of {@link io.prefill.job.PatternSearchJob}, parsed from {@link #TABLE}. */
 public record SearchJobOptions(Path model, List<Path> calibration, double targetCost, Path output, Path report,
                                int minSparseLength, int maxTokens, int recallRows, Path pinned, String modelName,
-                               String backend, int device) {
+                               String backend, int device, SearchOptions.ScoredRows scoredRows) {
 
     public static final double DEFAULT_TARGET_COST = 0.1;
     public static final int DEFAULT_RECALL_ROWS = 256;
@@ -36,6 +37,9 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
             .option("--backend", "B", "`cpu`", "`cpu` or `cuda` (the driver's GPU): where the documents are scored; "
                     + "`cuda` fails before any work, saying why, when the CUDA backend is unavailable")
             .option("--device", "N", "0", "the CUDA device for `--backend cuda`")
+            .option("--scored-rows", "R", "`all`", "`all`: a candidate's error is measured on every row of the head's "
+                    + "output (for KV summaries); `last-block`: on the last 64-row query block, whose last row becomes "
+                    + "the first token (for first-token jobs; cpu backend only)")
             .build();
 
     /** @throws UsageException naming the option when the arguments are wrong */
@@ -53,12 +57,18 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         if (!Backends.NAMES.contains(backend)) {
             throw new UsageException("option --backend: '" + p.value("--backend") + "' is not one of " + Backends.NAMES);
         }
+        SearchOptions.ScoredRows scored = OptionTable.choice("--scored-rows", SearchOptions.ScoredRows.class,
+                p.value("--scored-rows", "all"));
+        if (scored == SearchOptions.ScoredRows.LAST_BLOCK && backend.equals(Backends.CUDA)) {
+            throw new UsageException("--scored-rows last-block is scored by the cpu backend only (the device search "
+                    + "measures every row); drop --backend cuda or use --scored-rows all");
+        }
         Path report = p.has("--report") ? Path.of(p.value("--report")) : defaultReport(output);
         String name = p.value("--model-name", model.toAbsolutePath().normalize().getFileName().toString());
         return new SearchJobOptions(model, List.copyOf(calibration), target, output, report,
                 p.integer("--min-sparse-length", PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, 0),
                 p.integer("--max-tokens", 0, 0), p.integer("--recall-rows", DEFAULT_RECALL_ROWS, 0),
-                p.has("--pinned") ? Path.of(p.value("--pinned")) : null, name, backend, p.integer("--device", 0, 0));
+                p.has("--pinned") ? Path.of(p.value("--pinned")) : null, name, backend, p.integer("--device", 0, 0), scored);
     }
 
     /** The report goes next to the config: x.json -> x.report.md. */

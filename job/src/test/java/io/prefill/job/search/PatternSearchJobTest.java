@@ -5,6 +5,7 @@ import io.prefill.job.PatternSearchJob;
 import io.prefill.model.TextTokenizer;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
+import io.prefill.search.SearchOptions;
 import io.prefill.search.SearchOutcome;
 import io.prefill.job.cli.ClusterException;
 import io.prefill.sparse.PatternConfig;
@@ -87,6 +88,22 @@ class PatternSearchJobTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> SearchJobOptions.parse(args("--backend", "tpu")));
         assertTrue(e.getMessage().contains("option --backend: 'tpu' is not one of [cpu, cuda]"), e.getMessage());
+    }
+
+    @Test
+    void lastBlockScoringIsAnOptionOfTheCpuSearchAndSaysSoInItsOutputs() throws Exception {
+        assertEquals(SearchOptions.ScoredRows.ALL, SearchJobOptions.parse(args()).scoredRows());
+        SearchOutcome outcome = PatternSearchJob.run(SearchJobOptions.parse(args("--min-sparse-length", "256",
+            "--scored-rows", "last-block")));
+        assertEquals(SearchOptions.ScoredRows.LAST_BLOCK, outcome.options().scoredRows());
+        assertTrue(Files.readString(dir.resolve("out/c.json")).contains("on the last query block"));
+        assertTrue(Files.readString(dir.resolve("out/c.report.md")).contains("--scored-rows last-block"));
+        IllegalArgumentException cuda = assertThrows(IllegalArgumentException.class,
+            () -> SearchJobOptions.parse(args("--scored-rows", "last-block", "--backend", "cuda")));
+        assertTrue(cuda.getMessage().contains("cpu backend only"), cuda.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+            () -> SearchJobOptions.parse(args("--scored-rows", "first")));
+        assertTrue(bad.getMessage().contains("[all, last-block]"), bad.getMessage());
     }
 
     @Test
