@@ -28,21 +28,44 @@ public final class PrefillEngine implements AutoCloseable {
     /** Whether {@link #prefillWithKvSummary} works on this engine's backend. */
     public boolean supportsKvSummary() { return backend.supportsKvSummary(); }
 
-    public DocumentResult prefill(String document, String question) {
+    /**
+     * A document templated, tokenized and cut by the length policy: the part of its work that needs
+     * no device, so that a task can do it before taking its turn on a shared GPU. A document problem
+     * found here (empty text, tokenizer, too long) is carried as its error kind and message.
+     */
+    public record PreparedDocument(int promptTokens, int[] kept, String errorKind, String error) {
+        public boolean failed() { return errorKind != null; }
+    }
+
+    public PreparedDocument prepare(String document, String question) {
         int promptTokens = 0;
         try {
             int[] tokens = promptTokens(document, question);
             promptTokens = tokens.length;
-            int[] kept = kept(tokens);
-            DocumentResult r = prefillTokens(kept, tokens.length - kept.length);
+            return new PreparedDocument(tokens.length, kept(tokens), null, null);
+        } catch (DocumentException e) {
+            return new PreparedDocument(promptTokens, null, e.kind().label(), e.getMessage());
+        } catch (RuntimeException e) {
+            return new PreparedDocument(promptTokens, null, DocumentException.Kind.ENGINE.label(), engineMessage(e));
+        }
+    }
+
+    public DocumentResult prefill(String document, String question) {
+        return prefill(prepare(document, question));
+    }
+
+    public DocumentResult prefill(PreparedDocument doc) {
+        if (doc.failed()) return DocumentResult.failed(backend.name(), doc.promptTokens(), doc.errorKind(), doc.error());
+        try {
+            DocumentResult r = prefillTokens(doc.kept(), doc.promptTokens() - doc.kept().length);
             // Report the prompt's own length; dropped_tokens says how much of it the policy cut.
-            return new DocumentResult(tokens.length, r.droppedTokens(), r.first(), r.attention(), r.prefillMillis(),
+            return new DocumentResult(doc.promptTokens(), r.droppedTokens(), r.first(), r.attention(), r.prefillMillis(),
                     r.backend(), null, null);
         } catch (DocumentException e) {
-            return DocumentResult.failed(backend.name(), promptTokens, e.kind().label(), e.getMessage());
+            return DocumentResult.failed(backend.name(), doc.promptTokens(), e.kind().label(), e.getMessage());
         } catch (RuntimeException e) {
-            String message = engineMessage(e);
-            return DocumentResult.failed(backend.name(), promptTokens, DocumentException.Kind.ENGINE.label(), message);
+            return DocumentResult.failed(backend.name(), doc.promptTokens(), DocumentException.Kind.ENGINE.label(),
+                    engineMessage(e));
         }
     }
 
@@ -55,18 +78,21 @@ public final class PrefillEngine implements AutoCloseable {
      * @param modelId written into the summary (see {@link io.prefill.kv.ModelIdentity})
      */
     public DocumentOutputs prefillWithKvSummary(String document, String question, KvSummaryOptions kv, String modelId) {
-        int promptTokens = 0;
+        return prefillWithKvSummary(prepare(document, question), kv, modelId);
+    }
+
+    public DocumentOutputs prefillWithKvSummary(PreparedDocument doc, KvSummaryOptions kv, String modelId) {
+        if (doc.failed()) return failedBoth(doc.promptTokens(), doc.errorKind(), doc.error());
+        int promptTokens = doc.promptTokens();
         try {
-            int[] tokens = promptTokens(document, question);
-            promptTokens = tokens.length;
-            int[] kept = kept(tokens);
+            int[] kept = doc.kept();
             var c = model.config();
             long bytes = kv.summaryBytes(kept.length, c.numLayers(), c.numKvHeads(), c.headDim());
             boolean tooLarge = kv.maxBytes() > 0 && bytes > kv.maxBytes();
             long start = System.nanoTime();
             ForwardOutput out = tooLarge ? backend.forward(kept) : backend.forward(kept, kv);
             double millis = (System.nanoTime() - start) / 1e6;
-            DocumentResult first = new DocumentResult(tokens.length, tokens.length - kept.length,
+            DocumentResult first = new DocumentResult(promptTokens, promptTokens - kept.length,
                     firstToken(out.lastLogits()), out.attention(), millis, backend.name(), null, null);
             KvSummaryResult summary = tooLarge
                     ? KvSummaryResult.tooLarge(kept.length, kept.length, bytes, kv, c.numLayers(), c.numKvHeads(), c.headDim())

@@ -42,8 +42,8 @@ public final class KvSummaryUdf implements UDF2<String, String, Row> {
     @Override
     public Row call(String text, String question) {
         long start = System.nanoTime();
-        DocumentOutputs out = PrefillUdf.onEngine(spec, engine -> engine.prefillWithKvSummary(text, question, kv,
-                ModelIdentity.of(spec.modelUri(), engine.model().config())));
+        DocumentOutputs out = PrefillUdf.onEngine(spec, engine -> engine.prepare(text, question),
+                (engine, doc) -> engine.prefillWithKvSummary(doc, kv, ModelIdentity.of(spec.modelUri(), engine.model().config())));
         TaskLog.document(out.first(), (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(out.first());
         return RowFactory.create(PrefillUdf.toRow(out.first()), KvSummaryRows.toRows(out.kv()).toArray(new Row[0]));

@@ -17,6 +17,7 @@ import org.apache.spark.util.LongAccumulator;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 import static org.apache.spark.sql.functions.udf;
@@ -87,17 +88,19 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
     @Override
     public Row call(String text, String question) {
         long start = System.nanoTime();
-        DocumentResult r = onEngine(spec, engine -> engine.prefill(text, question));
+        DocumentResult r = onEngine(spec, engine -> engine.prepare(text, question), PrefillEngine::prefill);
         TaskLog.document(r, (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(r);
         return toRow(r);
     }
 
     /**
-     * Runs one document's work on this executor's engine for spec, holding the GPU's lock when the
-     * engine is bound to one (shared by every pre-fill SQL function).
+     * Runs one document's work on this executor's engine for spec in two steps: {@code prepare}
+     * (templating, tokenizing, the length policy: no device needed) before the GPU's lock, then
+     * {@code work} holding it when the engine is bound to a GPU (the lock is shared by every
+     * pre-fill SQL function). Tasks that share a GPU tokenize while another one pre-fills.
      */
-    static <T> T onEngine(EngineSpec spec, Function<PrefillEngine, T> work) {
+    static <P, T> T onEngine(EngineSpec spec, Function<PrefillEngine, P> prepare, BiFunction<PrefillEngine, P, T> work) {
         FaultInjection.maybeFail();
         GpuBinding.Binding binding = EngineCache.bindingFor(spec);
         int device = binding.device();
@@ -111,8 +114,9 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                     + (device >= 0 ? " (GPU " + device + ", " + binding.source() + ")" : "") + ": " + e.getMessage(), e);
         }
         TaskLog.engineInUse(spec.backend(), binding, EngineCache.built(spec, device));
+        P prepared = prepare.apply(engine);
         // Tasks sharing a GPU (fractional task amounts) take turns: one pre-fill owns the card.
-        return GpuBinding.exclusively(device, () -> work.apply(engine));
+        return GpuBinding.exclusively(device, () -> work.apply(engine, prepared));
     }
 
     static Row toRow(DocumentResult r) {
