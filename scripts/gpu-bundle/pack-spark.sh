@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what `run.sh spark-job` needs on a GPU node without Java or Spark, in two parts of at most
-# $PART_LIMIT_MIB (50) MiB each, for two back-to-back calls that carry one part each. A call carries the
-# repository's files too and at most $CARRY_LIMIT_MIB (64) MiB in all: packing fails when a part and the
+# $PART_LIMIT_MIB (50) MiB each, sent to the node one after the other with the repository's files, at most
+# $TRANSFER_LIMIT_MIB (64) MiB per transfer: packing fails when a part and the
 # files git tracks together need more than that less one MiB, or when a part is over 60 MiB.
 #   runtime   a jlink'd Java 17 (the modules Spark needs) and the Spark 4.0 jars of this build's
 #             dependencies for local and standalone jobs that read JSON lines or Parquet and write
@@ -25,7 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="${1:-$repo/.bundle-spark}"
 limit_mib="${PART_LIMIT_MIB:-50}"
-carry_limit_mib="${CARRY_LIMIT_MIB:-64}"
+transfer_limit_mib="${TRANSFER_LIMIT_MIB:-64}"
 shared="${PREFILL_SHARED:-$repo/../shared}"
 tokenizer_dir="$shared/tokenizers/llama3"
 patterns="$shared/minference-configs/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
@@ -103,11 +103,11 @@ tree_bytes=$(cd "$repo" && git ls-files -z --cached --others --exclude-standard 
 for p in part1 part2; do
   bytes=$(du -sb "$out/$p" | cut -f1)
   echo "[pack-spark] $out/$p: $(( bytes >> 20 )) MiB (with the repository's $(( tree_bytes >> 20 )) MiB:" \
-       "$(( (bytes + tree_bytes) >> 20 )) of $carry_limit_mib MiB a call carries)"
+       "$(( (bytes + tree_bytes) >> 20 )) of $transfer_limit_mib MiB per transfer)"
   (( bytes <= 60 << 20 )) || { echo "[pack-spark] ERROR: $p is over 60 MiB"; exit 1; }
-  (( bytes + tree_bytes <= (carry_limit_mib - 1) << 20 )) \
-    || { echo "[pack-spark] ERROR: $p and the repository's files are over $((carry_limit_mib - 1)) MiB (PART_LIMIT_MIB lower?)"; exit 1; }
+  (( bytes + tree_bytes <= (transfer_limit_mib - 1) << 20 )) \
+    || { echo "[pack-spark] ERROR: $p and the repository's files are over $((transfer_limit_mib - 1)) MiB (PART_LIMIT_MIB lower?)"; exit 1; }
 done
-echo "[pack-spark] on the node, two calls back to back (the runtime waits in /tmp/prefill-stage between them):"
-echo "  carry .bundle-spark/part1:  scripts/gpu-bundle/run.sh stage 1"
-echo "  carry .bundle-spark/part2:  RESULTS=\$OUT scripts/gpu-bundle/run.sh stage 2 spark-job"
+echo "[pack-spark] on the node, two steps one after the other (the runtime waits in /tmp/prefill-stage between them):"
+echo "  with .bundle-spark/part1:  scripts/gpu-bundle/run.sh stage 1"
+echo "  with .bundle-spark/part2:  RESULTS=DIR scripts/gpu-bundle/run.sh stage 2 spark-job"

@@ -71,16 +71,16 @@ cp "$jre_cache" "$out/jre.tar.xz"
 size=$(du -sm "$out" | cut -f1)
 echo "[pack] bundle at $out: ${size} MiB"
 (( size <= 60 )) || { echo "[pack] ERROR: bundle over 60 MiB"; exit 1; }
-# A call to the node carries the repository's files too, 64 MiB in all: when the bundle and those files
-# need more than 63 MiB, the bundle is cut in two parts for two back-to-back calls that copy each part
-# into one folder outside the working tree (the node keeps it while it stays warm).
+# For a node that takes at most 64 MiB per transfer, the repository's files included: when the bundle and
+# those files need more than 63 MiB, the bundle is cut in two parts, sent one after the other, each copied
+# into one folder outside the repository's copy on the node.
 repo_mib=$(cd "$repo" && git ls-files -z | du -cm --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 if (( size + ${repo_mib:-0} > 63 )); then
   mkdir -p "$out/part1" "$out/part2"
   mv "$out/jre.tar.xz" "$out/lib" "$out/part1/"
   for f in "$out"/*; do [[ "$f" == "$out/part1" || "$f" == "$out/part2" ]] || mv "$f" "$out/part2/"; done
-  echo "[pack] bundle and the repository's ${repo_mib} MiB are over the 64 MiB a call carries: two parts," \
-       "part1 $(du -sm "$out/part1" | cut -f1) MiB, part2 $(du -sm "$out/part2" | cut -f1) MiB; back to back on the node:"
-  echo "  carry $(basename "$out")/part1:  mkdir -p /tmp/prefill-gpu-bundle && cp -r $(basename "$out")/part1/. /tmp/prefill-gpu-bundle/"
-  echo "  carry $(basename "$out")/part2:  cp -r $(basename "$out")/part2/. /tmp/prefill-gpu-bundle/ && cd /tmp/prefill-gpu-bundle && RESULTS=\$OUT ./run.sh tests"
+  echo "[pack] bundle and the repository's ${repo_mib} MiB are over 64 MiB per transfer: two parts," \
+       "part1 $(du -sm "$out/part1" | cut -f1) MiB, part2 $(du -sm "$out/part2" | cut -f1) MiB; on the node, one after the other:"
+  echo "  with $(basename "$out")/part1:  mkdir -p /tmp/prefill-gpu-bundle && cp -r $(basename "$out")/part1/. /tmp/prefill-gpu-bundle/"
+  echo "  with $(basename "$out")/part2:  cp -r $(basename "$out")/part2/. /tmp/prefill-gpu-bundle/ && cd /tmp/prefill-gpu-bundle && RESULTS=DIR ./run.sh tests"
 fi

@@ -24,7 +24,7 @@
 #                  builder) against our CPU planner (PlanDump) on the same Q/K, into $RESULTS/semantics;
 #                  $SEMANTICS_ARGS are passed on (e.g. --quick)
 #     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
-#                  pack-spark.sh (.bundle-spark/partN, carried by the call) into $SPARK_RUNTIME
+#                  pack-spark.sh (.bundle-spark/partN, sent with the repository) into $SPARK_RUNTIME
 #                  (default /tmp/prefill-stage); part 1 waits there until part 2 arrives, then both
 #                  are checked against the manifest and unpacked; a runtime already unpacked is kept
 #     spark-job    (from the repository, after both stages) the job itself on this node:
@@ -74,7 +74,7 @@ next_sizes() {  # the step's optional SIZES argument: prints it and returns 0 wh
 stage_part() {  # $1 = part number: keep it in $spark_rt/.staging; with both parts there, unpack them
   local n="$1" src="${SPARK_PARTS:-$repo_root/.bundle-spark}/part$1" staging="$spark_rt/.staging"
   if [[ ! -f "$src/MANIFEST" ]]; then
-    echo "[stage] $src/MANIFEST not found: pack with scripts/gpu-bundle/pack-spark.sh and carry .bundle-spark/part$n"
+    echo "[stage] $src/MANIFEST not found: pack with scripts/gpu-bundle/pack-spark.sh and send .bundle-spark/part$n with the repository"
     return 1
   fi
   mkdir -p "$staging"
@@ -88,7 +88,7 @@ stage_part() {  # $1 = part number: keep it in $spark_rt/.staging; with both par
   app_sha="$(sed -n 's/^app_sha256=//p' "$staging/MANIFEST")"
   if [[ ! -f "$staging/runtime.tar.xz.1" || ! -f "$staging/runtime.tar.xz.2" ]]; then
     echo "[stage] part $n kept in $staging; the runtime is unpacked when the other part arrives"
-    [[ "$n" == 2 ]] && echo "[stage] part 1 is missing: this machine was started afresh since stage 1 (stage 1 and 2 must run in back-to-back calls)"
+    [[ "$n" == 2 ]] && echo "[stage] part 1 is missing: this machine was started afresh since stage 1 (stage 1 and 2 must run on the same node, one after the other)"
     [[ "$n" == 2 ]] && return 1
     return 0
   fi

@@ -14,15 +14,6 @@ public record TinyModelSpec(Architecture architecture, int hiddenSize, int inter
                 false, DType.BF16, 1 << 20);
     }
 
-    /**
-     * The demo's shape with the head_dim the CUDA kernels take (64): 2 layers, 4 heads over 2 KV
-     * heads as {@link #demo()}, so the demo's pattern config fits it too.
-     */
-    public static TinyModelSpec gpuDemo() {
-        return new TinyModelSpec(Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0, RopeScaling.NONE,
-                false, DType.BF16, 1 << 20);
-    }
-
     public TinyModelSpec withArchitecture(Architecture a) {
         return new TinyModelSpec(a, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
                 ropeTheta, ropeScaling, tieWordEmbeddings, dtype, maxPositionEmbeddings);

@@ -15,8 +15,8 @@ public record SearchOptions(double targetCost, int minSparseLength, int recallRo
                             List<PatternFamily> families, ScoredRows scoredRows) {
     /**
      * Which rows of a head's output the error is measured on. {@code ALL}: every row, for outputs that
-     * use every position (KV summaries). {@code LAST_BLOCK}: the last query block, the 64 rows that end
-     * the prompt, whose last row becomes the first token; it ranks patterns by what a first-token job
+     * use every position (KV summaries). {@code LAST_BLOCK}: the last query block, the (at most 64) rows that
+     * end the prompt, whose last row becomes the first token; it ranks patterns by what a first-token job
      * reads, at the price of ignoring what the other rows pass to the next layer.
      */
     public enum ScoredRows { ALL, LAST_BLOCK }
@@ -37,10 +37,6 @@ public record SearchOptions(double targetCost, int minSparseLength, int recallRo
         if (tieTolerance < 0) throw new IllegalArgumentException("tie tolerance must be >= 0, got " + tieTolerance);
         if (families.isEmpty()) throw new IllegalArgumentException("no candidate families");
         families = List.copyOf(families);
-    }
-
-    public SearchOptions withScoredRows(ScoredRows rows) {
-        return new SearchOptions(targetCost, minSparseLength, recallRows, tieTolerance, families, rows);
     }
 
     public static SearchOptions defaults(double targetCost, int minSparseLength) {

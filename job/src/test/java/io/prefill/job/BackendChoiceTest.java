@@ -24,7 +24,8 @@ class BackendChoiceTest {
     /** head_dim 16: the demo model, outside the kernels' 64 and 128. */
     private static final ModelConfig DEMO = TinyModelSpec.demo().toConfig(512, 1, 2);
     /** The demo's GPU model (scripts/demo.sh --backend cuda). */
-    private static final ModelConfig GPU_SHAPED = TinyModelSpec.gpuDemo().toConfig(512, 1, 2);
+    /** The demo's trained model, head_dim 64: a shape the cuda backend runs. */
+    private static final ModelConfig GPU_SHAPED = ModelConfig.read(Path.of("..", "models", "needle-llama", "config.json"));
 
     private static PatternConfig patterns(ModelConfig c) {
         return PatternConfig.uniform("m", c.numLayers(), c.numHeads(), PatternConfig.DEFAULT_MIN_SPARSE_LENGTH,
@@ -91,9 +92,10 @@ class BackendChoiceTest {
     }
 
     @Test
-    void theGpuDemoModelAndTheDemoPatternConfigSuitTheCudaBackend() {
+    void theDemosModelAndPatternConfigSuitTheCudaBackendAndTheRandomTinyModelDoesNot() {
+        PatternConfig needle = PatternConfig.read(Path.of("..", "pattern-configs", "needle-llama.json"));
+        assertNull(BackendChoice.unsuitable(GPU_SHAPED, needle));
         PatternConfig demo = PatternConfig.read(Path.of("..", "pattern-configs", "demo-model.json"));
-        assertNull(BackendChoice.unsuitable(GPU_SHAPED, demo));
         assertTrue(BackendChoice.unsuitable(DEMO, demo).contains("head_dim 16"));
     }
 

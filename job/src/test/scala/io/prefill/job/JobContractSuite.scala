@@ -107,17 +107,24 @@ class JobContractSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(spark.read.parquet(autoOut).select("backend").distinct().collect().map(_.getString(0)).toSeq == Seq("cpu"))
   }
 
+  /**
+   * Runs the job on a folder without --input-format: every document of it pre-filled under the given
+   * ids, and the job's own output (Parquet beside its _prefill_summary.json) still recognised as Parquet.
+   */
+  private def assertFolderRead(folder: Path, outName: String, ids: Set[String]): Unit = {
+    val out = work.resolve(outName).toString
+    run(options("--input", folder.toString, "--output", out))
+    val rows = spark.read.parquet(out).collect()
+    assert(rows.map(_.getAs[String]("id")).toSet == ids)
+    assert(rows.forall(r => r.isNullAt(r.fieldIndex("error"))))
+    assert(InputPaths.recognise(spark.sparkContext.hadoopConfiguration, out) == JobOptions.InputFormat.PARQUET)
+  }
+
   test("a folder of .txt files is read as text without --input-format") {
     val folder = Files.createDirectories(work.resolve("texts"))
     Files.writeString(folder.resolve("alpha.txt"), "The quarterly report was filed on time. " * 20)
     Files.writeString(folder.resolve("beta.txt"), "Revenue grew in the north region. " * 30)
-    val out = work.resolve("from-texts").toString
-    run(options("--input", folder.toString, "--output", out))
-    val rows = spark.read.parquet(out).collect()
-    assert(rows.map(_.getAs[String]("id")).toSet == Set("alpha.txt", "beta.txt"))
-    assert(rows.forall(r => r.isNullAt(r.fieldIndex("error"))))
-    // and a Parquet folder stays Parquet
-    assert(InputPaths.recognise(spark.sparkContext.hadoopConfiguration, out) == JobOptions.InputFormat.PARQUET)
+    assertFolderRead(folder, "from-texts", Set("alpha.txt", "beta.txt"))
   }
 
   test("a folder of .jsonl files is read as JSON lines; a folder mixing formats is refused before any work") {
@@ -126,13 +133,7 @@ class JobContractSuite extends AnyFunSuite with BeforeAndAfterAll {
       "{\"id\":\"a1\",\"text\":\"" + "The quarterly report was filed on time. " * 20 + "\"}\n")
     Files.writeString(folder.resolve("part-b.jsonl"),
       "{\"id\":\"b1\",\"text\":\"" + "Revenue grew in the north region. " * 30 + "\"}\n")
-    val out = work.resolve("from-jsonl-folder").toString
-    run(options("--input", folder.toString, "--output", out))
-    val rows = spark.read.parquet(out).collect()
-    assert(rows.map(_.getAs[String]("id")).toSet == Set("a1", "b1"))
-    assert(rows.forall(r => r.isNullAt(r.fieldIndex("error"))))
-    // the job's own output (Parquet and its _prefill_summary.json) is still Parquet
-    assert(InputPaths.recognise(spark.sparkContext.hadoopConfiguration, out) == JobOptions.InputFormat.PARQUET)
+    assertFolderRead(folder, "from-jsonl-folder", Set("a1", "b1"))
 
     Files.writeString(folder.resolve("notes.txt"), "a stray text file")
     val e = intercept[IllegalArgumentException](InputPaths.recognise(spark.sparkContext.hadoopConfiguration, folder.toString))
