@@ -19,8 +19,8 @@
 #   needle only with NEEDLE_MODEL (a Hugging Face model folder) and NEEDLE_CORPUS (JSON lines or a folder of
 #          them: id, text, answer, optional length): standalone (local without the cluster), --backend
 #          $backend with the default pattern (vertical-slash 1000/6096) and with every head dense
-#          (--min-sparse-length above every prompt), with NEEDLE_PATTERNS (a pattern config) when it is
-#          set; then, where time is left, --backend cpu on the
+#          (--min-sparse-length above every prompt; NEEDLE_BASELINES=0 skips these two), with each of NEEDLE_PATTERNS (pattern configs,
+#          comma-separated; run needle-NAME for NAME.json) when it is set; then, where time is left, --backend cpu on the
 #          documents of at most NEEDLE_CPU_MAX_LENGTH (4096) tokens; accuracy (first_token_text equal to
 #          the answer) per length in checks.tsv
 #   kill   standalone, the 8B model on 8 documents of 32K: the executor JVM is killed (by its pid) once
@@ -321,27 +321,33 @@ if [[ -n "${NEEDLE_MODEL:-}" && -n "${NEEDLE_CORPUS:-}" ]] && fits needle 60; th
   start=$SECONDS; sample_start needle
   needle_mode=standalone; $cluster_up || needle_mode=local
   needle_opts=(--input "$NEEDLE_CORPUS" --model "$NEEDLE_MODEL" --write-mode overwrite --no-summary)
-  log "needle: $needle_mode, --backend $backend, $NEEDLE_MODEL on $NEEDLE_CORPUS, default pattern (vertical-slash 1000/6096)"
-  submit needle-sparse "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
-    --output "$work/out/needle-sparse" --backend "$backend"
-  rc1=$?
-  add_step needle needle-sparse "$work/out/needle-sparse" "$NEEDLE_CORPUS"
-  rc2=-
-  if fits needle-dense 40; then
-    log "needle: the same, every head dense (--min-sparse-length 1000000000)"
-    submit needle-dense "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
-      --output "$work/out/needle-dense" --backend "$backend" --min-sparse-length 1000000000
-    rc2=$?
-    add_step needle needle-dense "$work/out/needle-dense" "$NEEDLE_CORPUS"
+  rc1=-; rc2=-
+  if [[ "${NEEDLE_BASELINES:-1}" != 0 ]]; then
+    log "needle: $needle_mode, --backend $backend, $NEEDLE_MODEL on $NEEDLE_CORPUS, default pattern (vertical-slash 1000/6096)"
+    submit needle-sparse "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+      --output "$work/out/needle-sparse" --backend "$backend"
+    rc1=$?
+    add_step needle needle-sparse "$work/out/needle-sparse" "$NEEDLE_CORPUS"
+    if fits needle-dense 40; then
+      log "needle: the same, every head dense (--min-sparse-length 1000000000)"
+      submit needle-dense "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+        --output "$work/out/needle-dense" --backend "$backend" --min-sparse-length 1000000000
+      rc2=$?
+      add_step needle needle-dense "$work/out/needle-dense" "$NEEDLE_CORPUS"
+    fi
   fi
   rc4=-
-  if [[ -n "${NEEDLE_PATTERNS:-}" ]] && fits needle-patterns 40; then
-    log "needle: the same with --patterns $NEEDLE_PATTERNS"
-    submit needle-patterns "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
-      --output "$work/out/needle-patterns" --backend "$backend" --patterns "$NEEDLE_PATTERNS"
-    rc4=$?
-    add_step needle needle-patterns "$work/out/needle-patterns" "$NEEDLE_CORPUS"
-  fi
+  IFS=, read -r -a needle_configs <<< "${NEEDLE_PATTERNS:-}"
+  for config in "${needle_configs[@]}"; do
+    [[ -n "$config" ]] || continue
+    name="needle-$(basename "$config" .json)"
+    fits "$name" 40 || break
+    log "needle: the same with --patterns $config (run $name)"
+    submit "$name" "$needle_mode" "$(( $(left) < 240 ? $(left) : 240 ))" "${needle_opts[@]}" \
+      --output "$work/out/$name" --backend "$backend" --patterns "$config"
+    rc=$?; [[ "$rc4" == - || "$rc4" == 0 ]] && rc4=$rc
+    add_step needle "$name" "$work/out/$name" "$NEEDLE_CORPUS"
+  done
   rc3=-
   if [[ "$backend" != cpu ]] && fits needle-cpu 60; then
     max_len="${NEEDLE_CPU_MAX_LENGTH:-4096}"

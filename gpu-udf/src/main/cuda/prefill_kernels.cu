@@ -263,8 +263,8 @@ extern "C" __global__ void vs_plan_cost_k(const int* selCols, const int* kCols, 
                                nullptr, nullptr, nullptr, nullptr, entries);
 }
 extern "C" __global__ void __launch_bounds__(256) head_sq_diff_k(const bf16* a, const bf16* ref, long long perHead,
-                                                                 double* diffSq, double* refSq) {
-    head_sq_diff(a, ref, perHead, diffSq, refSq);
+                                                                 long long from, double* diffSq, double* refSq) {
+    head_sq_diff(a, ref, perHead, from, diffSq, refSq);
 }
 extern "C" __global__ void recall_rows_k(const float* lsePlan, const float* lseDense, const int* rows, int m, int H,
                                          int n, double* recall) {

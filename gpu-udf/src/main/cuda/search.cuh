@@ -6,13 +6,15 @@
 namespace pk {
 
 // grid (chunks, H), 256 threads: diffSq[h] += sum (a - ref)^2 and refSq[h] += sum ref^2 over head
-// h's perHead elements (bf16, a multiple of 8: 16-byte loads). Doubles: 2^31 squares per head.
-__device__ void head_sq_diff(const bf16* a, const bf16* ref, long long perHead, double* diffSq, double* refSq) {
+// h's elements [from, perHead) (bf16; perHead and from multiples of 8: 16-byte loads; from > 0 scores
+// the last rows only). Doubles: 2^31 squares per head.
+__device__ void head_sq_diff(const bf16* a, const bf16* ref, long long perHead, long long from, double* diffSq,
+                             double* refSq) {
     const int h = blockIdx.y;
-    const uint4* pa = reinterpret_cast<const uint4*>(a + (size_t)h * perHead);
-    const uint4* pr = reinterpret_cast<const uint4*>(ref + (size_t)h * perHead);
+    const uint4* pa = reinterpret_cast<const uint4*>(a + (size_t)h * perHead + from);
+    const uint4* pr = reinterpret_cast<const uint4*>(ref + (size_t)h * perHead + from);
     double dd = 0, rr = 0;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < perHead / 8;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (perHead - from) / 8;
          i += (long long)gridDim.x * blockDim.x) {
         uint4 va = pa[i], vr = pr[i];
         const __nv_bfloat162* xa = reinterpret_cast<const __nv_bfloat162*>(&va);

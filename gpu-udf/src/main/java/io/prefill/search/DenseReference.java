@@ -26,8 +26,7 @@ public final class DenseReference {
     public DenseReference(HeadInputs in, int recallRows, SearchOptions.ScoredRows scored) {
         this.in = in;
         this.denseOut = attend(RangePlan.dense(in.n()));
-        this.firstScored = scored == SearchOptions.ScoredRows.LAST_BLOCK
-                ? Math.max(0, (in.n() - 1) / BlockPlan.BLOCK * BlockPlan.BLOCK) * in.d() : 0;
+        this.firstScored = firstScoredRow(in.n(), scored) * in.d();
         this.denseNorm = Math.sqrt(sumSquares(denseOut, null, firstScored));
         this.sampleRows = sampleRows(in.n(), recallRows);
         this.probabilities = new double[sampleRows.length][];
@@ -74,6 +73,11 @@ public final class DenseReference {
         for (int j = 0; j <= i; j++) { p[j] = Math.exp(p[j] - max); sum += p[j]; }
         for (int j = 0; j <= i; j++) p[j] /= sum;
         return p;
+    }
+
+    /** The first row whose output error scores a candidate: 0, or the start of the last query block. */
+    public static int firstScoredRow(int n, SearchOptions.ScoredRows scored) {
+        return scored == SearchOptions.ScoredRows.LAST_BLOCK ? Math.max(0, (n - 1) / BlockPlan.BLOCK * BlockPlan.BLOCK) : 0;
     }
 
     /** Evenly spaced rows, always including the last (the row that sees the whole prompt). */

@@ -58,6 +58,23 @@ class KvSummaryDecodeTest {
     }
 
     @Test
+    void decodingSeveralTokensOverTheFullCacheEqualsPrefillingThem() {
+        int[] tokens = tokens(130, 4);
+        int[] question = tokens(9, 5);
+        FullKvCapture capture = new FullKvCapture(2, 2);
+        forward.forward(tokens, capture);
+        float[] decoded = decode.logits(capture.cache("m"), question, tokens.length);
+        int[] longer = Arrays.copyOf(tokens, tokens.length + question.length);
+        System.arraycopy(question, 0, longer, tokens.length, question.length);
+        float[] prefilled = forward.forward(longer).lastLogits();
+        assertEquals(argmax(prefilled), argmax(decoded));
+        assertTrue(maxAbsDiff(prefilled, decoded) < 1e-4, "max |diff| " + maxAbsDiff(prefilled, decoded));
+        // the fed tokens matter: the last one alone gives other logits
+        float[] lastOnly = decode.logits(capture.cache("m"), question[question.length - 1], tokens.length);
+        assertTrue(maxAbsDiff(prefilled, lastOnly) > 1e-3, "max |diff| " + maxAbsDiff(prefilled, lastOnly));
+    }
+
+    @Test
     void theSummaryRidesAlongWithTheSameLogits() {
         int[] tokens = tokens(120, 3);
         ForwardOutput plain = forward.forward(tokens);

@@ -41,10 +41,6 @@ public final class GpuCalibrationScorer implements CalibrationScorer, AutoClosea
 
     @Override
     public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip) {
-        if (options.scoredRows() != SearchOptions.ScoredRows.ALL) {
-            throw new IllegalArgumentException("the device search measures every row; scored rows "
-                    + options.scoredRows() + " is computed by the cpu search only");
-        }
         LayerScoring scoring = new LayerScoring(forward.module(), forward.stream(), options, skip,
                 forward.config().numLayers());
         forward.forward(document.tokens(), scoring);

@@ -28,8 +28,9 @@ import java.util.Map;
  *   <li>dense attention with each row's log2 softmax denominator (the reference);</li>
  *   <li>per family, the budgets fitted to the target on the real cost of the plan ({@link FamilyCosts});</li>
  *   <li>the plan the cuda backend would run for those budgets ({@link LayerPlanner}), attention over
- *       it, and per head the relative L2 error against dense and the recall of dense softmax mass
- *       on the sampled rows, exp2(lse_plan - lse_dense) (search.cuh).</li>
+ *       it, and per head the relative L2 error against dense (over every row, or over the last query
+ *       block with {@code ScoredRows.LAST_BLOCK}) and the recall of dense softmax mass on the sampled
+ *       rows, exp2(lse_plan - lse_dense) (search.cuh).</li>
  * </ol>
  * The same quantities as the CPU's {@link io.prefill.search.HeadSearch}, with bf16 attention outputs.
  */
@@ -126,12 +127,13 @@ final class LayerScoring implements DeviceLayerObserver {
                             DeviceBuffer rows, int m, DeviceBuffer sums, AttentionShape s) {
         int heads = s.heads();
         long perHead = (long) s.seqLen() * s.headDim();
+        long from = (long) DenseReference.firstScoredRow(s.seqLen(), options.scoredRows()) * s.headDim();
         sums.zero(stream);
         DeviceBuffer diff = sums.slice(0, 8L * heads, "search.diff");
         DeviceBuffer ref = sums.slice(8L * heads, 8L * heads, "search.ref");
         DeviceBuffer recall = sums.slice(16L * heads, 8L * heads, "search.recall");
-        int chunks = (int) Math.min(1024, (perHead / 8 + 255) / 256);
-        module.kernel("head_sq_diff_k").launch(stream, Dim3.of(chunks, heads), 256, 0, out, dense, perHead, diff, ref);
+        int chunks = (int) Math.min(1024, ((perHead - from) / 8 + 255) / 256);
+        module.kernel("head_sq_diff_k").launch(stream, Dim3.of(chunks, heads), 256, 0, out, dense, perHead, from, diff, ref);
         module.kernel("recall_rows_k").launch(stream, Dim3.of(((long) m * heads + 255) / 256), 256, 0,
                 lse, denseLse, rows, m, heads, s.seqLen(), recall);
         double[] host = new double[3 * heads];

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The search scored on the device against the same search on the CPU reference, same model and documents. */
@@ -62,14 +64,18 @@ class GpuPatternSearchTest {
     @AfterAll
     static void close() { if (store != null) store.close(); }
 
-    @Test
-    void scoresAgreeWithTheCpuSearch() {
+    @ParameterizedTest
+    @EnumSource(SearchOptions.ScoredRows.class)
+    void scoresAgreeWithTheCpuSearch(SearchOptions.ScoredRows scored) {
         List<CalibrationDocument> docs = List.of(doc("a", 1500, 1), doc("b", 2100, 2));
-        SearchOutcome cpu = PatternSearch.run("tiny", config, weights, docs, OPTIONS, null, null);
+        SearchOptions options = new SearchOptions(OPTIONS.targetCost(), OPTIONS.minSparseLength(), OPTIONS.recallRows(),
+                OPTIONS.tieTolerance(), OPTIONS.families(), scored);
+        SearchOutcome cpu = PatternSearch.run("tiny", config, weights, docs, options, null, null);
         SearchOutcome gpu;
         try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open("tiny", config, weights, CudaBackendOptions.defaults())) {
-            gpu = PatternSearch.run("tiny", config, scorer, docs, OPTIONS, null, null);
+            gpu = PatternSearch.run("tiny", config, scorer, docs, options, null, null);
         }
+        assertEquals(scored, gpu.options().scoredRows());
         assertEquals("cuda", gpu.backend());
         for (int l = 0; l < SPEC.numLayers(); l++) {
             for (int h = 0; h < SPEC.numHeads(); h++) {
@@ -84,8 +90,9 @@ class GpuPatternSearchTest {
                         assertEquals(cs.cost(), gs.cost(), 0.02, at);
                     }
                     assertTrue(gs.cost() <= OPTIONS.targetCost() + 1e-12, at);
-                    // bf16 Q/K/V and outputs on the device, fp32 on the CPU
-                    assertEquals(cs.error(), gs.error(), 0.03, at);
+                    // bf16 Q/K/V and outputs on the device, fp32 on the CPU; the last block's 64 rows
+                    // average less of the rounding away than every row
+                    assertEquals(cs.error(), gs.error(), scored == SearchOptions.ScoredRows.ALL ? 0.03 : 0.05, at);
                     assertEquals(cs.recall(), gs.recall(), 0.02, at);
                 }
             }

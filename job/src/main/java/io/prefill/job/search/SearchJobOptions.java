@@ -59,10 +59,6 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         }
         SearchOptions.ScoredRows scored = OptionTable.choice("--scored-rows", SearchOptions.ScoredRows.class,
                 p.value("--scored-rows", "all"));
-        if (scored == SearchOptions.ScoredRows.LAST_BLOCK && backend.equals(Backends.CUDA)) {
-            throw new UsageException("--scored-rows last-block is scored by the cpu backend only (the device search "
-                    + "measures every row); drop --backend cuda or use --scored-rows all");
-        }
         Path report = p.has("--report") ? Path.of(p.value("--report")) : defaultReport(output);
         String name = p.value("--model-name", model.toAbsolutePath().normalize().getFileName().toString());
         return new SearchJobOptions(model, List.copyOf(calibration), target, output, report,
