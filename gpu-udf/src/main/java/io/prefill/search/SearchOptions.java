@@ -6,7 +6,7 @@ import java.util.List;
  * @param targetCost      fraction of dense causal attention each candidate may compute, in (0, 1]
  * @param minSparseLength written to the config; calibration documents must be at least this long
  * @param recallRows      rows sampled for the recall of attention mass
- * @param tieTolerance    a family within (1 + tol) x best error + tol/10 counts as tied and wins if earlier in
+ * @param tieTolerance    a family within (1 + tol) x best error + tol/1000 counts as tied and wins if earlier in
  *                        {@link PatternFamily}'s preference order
  * @param families        the candidate families tried
  * @param scoredRows      the rows whose output error scores a candidate

@@ -49,6 +49,23 @@ class HeadSearchTest {
             io.prefill.sparse.RangePlan.dense(n)), 1e-6);
     }
 
+    @Test
+    void aNearTieGoesToTheEarlierFamilyButSmallErrorsAreStillCompared() {
+        SearchOptions o = SearchOptions.defaults(0.1, 512);
+        CandidateScore bs = new CandidateScore(PatternFamily.BLOCK_SPARSE, PatternFamily.BLOCK_SPARSE.pattern(26), 0.097, 0.0090, 0.9);
+        CandidateScore vs = new CandidateScore(PatternFamily.VERTICAL_SLASH, PatternFamily.VERTICAL_SLASH.pattern(818), 0.098, 0.0005, 0.6);
+        // an 18 times smaller error wins, however small both are
+        assertEquals(PatternFamily.VERTICAL_SLASH, HeadSearch.choose(List.of(bs, vs), o).family());
+        // within the relative tolerance the earlier family (block-sparse) wins the tie
+        CandidateScore closeBs = new CandidateScore(PatternFamily.BLOCK_SPARSE, bs.pattern(), 0.097,
+                0.0005 * (1 + o.tieTolerance() / 2), 0.9);
+        assertEquals(PatternFamily.BLOCK_SPARSE, HeadSearch.choose(List.of(closeBs, vs), o).family());
+        // exact plans tie
+        CandidateScore exactVs = new CandidateScore(PatternFamily.VERTICAL_SLASH, vs.pattern(), 0.098, 0, 1);
+        CandidateScore exactBs = new CandidateScore(PatternFamily.BLOCK_SPARSE, bs.pattern(), 0.097, 0, 1);
+        assertEquals(PatternFamily.BLOCK_SPARSE, HeadSearch.choose(List.of(exactVs, exactBs), o).family());
+    }
+
     private static void assertRecovered(HeadInputs head, String expected) {
         List<CandidateScore> scores = HeadSearch.evaluate(head, OPTIONS);
         CandidateScore chosen = HeadSearch.choose(scores, OPTIONS);

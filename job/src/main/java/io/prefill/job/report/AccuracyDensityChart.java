@@ -12,7 +12,10 @@ import org.jfree.data.xy.XYSeriesCollection;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Polygon;
+import java.awt.Shape;
 import java.awt.geom.Ellipse2D;
+import java.awt.geom.Rectangle2D;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -41,8 +44,12 @@ import java.util.regex.Pattern;
 public final class AccuracyDensityChart {
     private static final Pattern ROW = Pattern.compile("^([^\t]+)\tneedle accuracy at length (\\d+)\t(\\d+)/(\\d+) = [0-9.]+ "
             + "\\(.*attention density ([0-9.]+|NaN)\\)\t");
+    /** Okabe-Ito's colour-blind-safe colours and two more; with the shapes, ten configs stay apart. */
     private static final Color[] COLORS = {new Color(0x000000), new Color(0x0072B2), new Color(0x009E73),
-        new Color(0xD55E00), new Color(0xCC79A7), new Color(0xE69F00)};
+        new Color(0xD55E00), new Color(0xCC79A7), new Color(0xE69F00), new Color(0x56B4E9), new Color(0x882255),
+        new Color(0x999999), new Color(0x332288)};
+    private static final Shape[] SHAPES = {new Ellipse2D.Double(-4.5, -4.5, 9, 9), new Rectangle2D.Double(-4, -4, 8, 8),
+        new Polygon(new int[] {0, 5, -5}, new int[] {-5, 4, 4}, 3), new Polygon(new int[] {0, 5, 0, -5}, new int[] {-5, 0, 5, 0}, 4)};
 
     private AccuracyDensityChart() { }
 
@@ -118,7 +125,7 @@ public final class AccuracyDensityChart {
         };
         for (int i = 0; i < data.getSeriesCount(); i++) {
             renderer.setSeriesPaint(i, COLORS[i % COLORS.length]);
-            renderer.setSeriesShape(i, new Ellipse2D.Double(-4.5, -4.5, 9, 9));
+            renderer.setSeriesShape(i, SHAPES[i % SHAPES.length]);
             renderer.setSeriesStroke(i, new BasicStroke(1.6f));
             renderer.setSeriesItemLabelGenerator(i, labels);
             renderer.setSeriesItemLabelsVisible(i, true);
@@ -126,7 +133,7 @@ public final class AccuracyDensityChart {
         }
         plot.setRenderer(renderer);
         NumberAxis x = (NumberAxis) plot.getDomainAxis();
-        x.setRange(0, 1.05);
+        x.setRange(-0.03, 1.05);  // room for the labels of points near density 0
         x.setNumberFormatOverride(new DecimalFormat("0.0#"));
         NumberAxis y = (NumberAxis) plot.getRangeAxis();
         y.setRange(-0.02, 1.05);
