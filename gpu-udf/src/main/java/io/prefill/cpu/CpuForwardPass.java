@@ -13,6 +13,7 @@ import io.prefill.model.RopeFrequencies;
 import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.HeadPlanner;
+import io.prefill.sparse.KeptMass;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -114,6 +115,7 @@ public final class CpuForwardPass implements ForwardBackend {
         float[] out = new float[n * heads * d];
         AtomicLong computed = new AtomicLong();
         AtomicLong sparseRuns = new AtomicLong();
+        AttentionStats.Certificate[] kept = new AttentionStats.Certificate[heads];
         // Heads are independent; each also parallelises internally over query blocks.
         IntStream.range(0, heads).parallel().forEach(h -> {
             int g = h / config.groupSize();
@@ -124,7 +126,10 @@ public final class CpuForwardPass implements ForwardBackend {
             PlanAttention.attend(qh, kHeads[g], vHeads[g], n, d, plan, oh);
             HeadLayout.insertHead(oh, n, heads, d, h, out);
             computed.addAndGet(plan.computedEntries());
-            if (!(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength()) sparseRuns.incrementAndGet();
+            boolean sparse = !(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength();
+            if (sparse) sparseRuns.incrementAndGet();
+            kept[h] = sparse ? AttentionStats.Certificate.of(KeptMass.ofLastQueries(qh, kHeads[g], n, d, plan), layer, h)
+                    : AttentionStats.Certificate.NONE;
         });
         if (observer != null) {
             float[][] qHeads = new float[heads][];
@@ -133,7 +138,9 @@ public final class CpuForwardPass implements ForwardBackend {
         }
         long denseEntries = (long) heads * n * (n + 1L) / 2;
         int sparse = (int) sparseRuns.get();
-        return new LayerAttention(out, new AttentionStats(computed.get(), denseEntries, sparse, heads - sparse));
+        AttentionStats.Certificate certificate = AttentionStats.Certificate.NONE;
+        for (AttentionStats.Certificate c : kept) certificate = certificate.plus(c);
+        return new LayerAttention(out, new AttentionStats(computed.get(), denseEntries, sparse, heads - sparse, certificate));
     }
 
     private float[] mlp(LayerWeights w, float[] normed, int n) {

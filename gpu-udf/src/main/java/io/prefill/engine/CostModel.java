@@ -58,6 +58,9 @@ public final class CostModel {
             // each kept diagonal costs about one entry per row once ranges are merged into tiles
             perRow = Math.max(vs.verticalSize(), VerticalSlashEstimator.MIN_VERTICAL)
                     + Math.max(vs.slashSize(), VerticalSlashEstimator.MIN_SLASH) + BlockPlan.BLOCK / 2.0;
+        } else if (pattern instanceof HeadPattern.Adaptive a) {
+            // its budgets depend on the input: count the most it may keep
+            perRow = 2.0 * a.maxBudget() + BlockPlan.BLOCK / 2.0;
         } else if (pattern instanceof HeadPattern.BlockSparse bs) {
             perRow = (double) Math.max(bs.topBlocks(), BlockSparseEstimator.MIN_BLOCKS) * BlockPlan.BLOCK;
         } else {

@@ -86,6 +86,7 @@ public final class SearchReport {
         if (p instanceof HeadPattern.AShape a) return "a_shape(" + a.nInit() + ", " + a.nLocal() + ")";
         if (p instanceof HeadPattern.VerticalSlash vs) return "vertical_slash(" + vs.verticalSize() + ", " + vs.slashSize() + ")";
         if (p instanceof HeadPattern.BlockSparse bs) return "block_sparse(" + bs.topBlocks() + ")";
+        if (p instanceof HeadPattern.Adaptive a) return "adaptive(" + a.gamma() + ", " + a.minBudget() + ", " + a.maxBudget() + ")";
         return "dense";
     }
 
@@ -93,6 +94,7 @@ public final class SearchReport {
         if (p instanceof HeadPattern.AShape) return "a_shape";
         if (p instanceof HeadPattern.VerticalSlash) return "vertical_slash";
         if (p instanceof HeadPattern.BlockSparse) return "block_sparse";
+        if (p instanceof HeadPattern.Adaptive) return "adaptive";
         return "dense";
     }
 }

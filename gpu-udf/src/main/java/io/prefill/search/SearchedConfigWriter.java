@@ -46,20 +46,10 @@ public final class SearchedConfigWriter {
         return json.toString();
     }
 
+    /** The head as the config format writes it ({@link PatternConfig#patternJson}), with its score. */
     static String patternJson(HeadPattern p, double score) {
-        String body;
-        if (p instanceof HeadPattern.Dense) body = "\"pattern\": \"dense\"";
-        else if (p instanceof HeadPattern.AShape a) {
-            body = "\"pattern\": \"a_shape\", \"n_init\": " + a.nInit() + ", \"n_local\": " + a.nLocal();
-        } else if (p instanceof HeadPattern.VerticalSlash vs) {
-            body = "\"pattern\": \"vertical_slash\", \"vertical_size\": " + vs.verticalSize()
-                + ", \"slash_size\": " + vs.slashSize();
-        } else if (p instanceof HeadPattern.BlockSparse bs) {
-            body = "\"pattern\": \"block_sparse\", \"top_blocks\": " + bs.topBlocks();
-        } else {
-            throw new IllegalArgumentException("unknown head pattern " + p);
-        }
-        return "{" + body + String.format(Locale.ROOT, ", \"score\": %.4f}", score);
+        String json = PatternConfig.patternJson(p);
+        return json.substring(0, json.length() - 1) + String.format(Locale.ROOT, ", \"score\": %.4f}", score);
     }
 
     private static String comment(SearchOutcome o) {

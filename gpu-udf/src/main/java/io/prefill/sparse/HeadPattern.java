@@ -36,4 +36,27 @@ public sealed interface HeadPattern extends Serializable {
             if (topBlocks < 1) throw new IllegalArgumentException("top_blocks must be >= 1, got " + topBlocks);
         }
     }
+
+    /**
+     * Vertical-slash whose budgets follow the input (FlexPrefill's query-aware rule): from the same
+     * estimate as {@link VerticalSlash} (the last 64 queries' softmax over every key), the fewest
+     * key columns whose probability mass reaches {@code gamma} of the estimate's total, and the
+     * fewest diagonals likewise, the forced sink columns and local diagonals counted first. Each
+     * count is then held within [minBudget, maxBudget]: a flat head gets at most maxBudget of each,
+     * a peaked one at least minBudget.
+     */
+    record Adaptive(double gamma, int minBudget, int maxBudget) implements HeadPattern {
+        /** The lower bound when a config gives none: the forced local diagonals. */
+        public static final int DEFAULT_MIN_BUDGET = 100;
+        /** The upper bound when a config gives none: MInference's default slash budget. */
+        public static final int DEFAULT_MAX_BUDGET = 6096;
+
+        public Adaptive {
+            if (!(gamma > 0 && gamma <= 1)) throw new IllegalArgumentException("gamma must be in (0, 1], got " + gamma);
+            if (minBudget < 1) throw new IllegalArgumentException("min_budget must be >= 1, got " + minBudget);
+            if (maxBudget < minBudget) {
+                throw new IllegalArgumentException("max_budget must be >= min_budget (" + minBudget + "), got " + maxBudget);
+            }
+        }
+    }
 }

@@ -26,6 +26,9 @@ public final class HeadPlanner {
             return RangePlan.fromVerticalSlash(n,
                 VerticalSlashEstimator.estimate(q, k, n, d, vs.verticalSize(), vs.slashSize()));
         }
+        if (pattern instanceof HeadPattern.Adaptive a) {
+            return RangePlan.fromVerticalSlash(n, VerticalSlashEstimator.estimateAdaptive(q, k, n, d, a));
+        }
         if (pattern instanceof HeadPattern.BlockSparse bs) {
             return RangePlan.fromKeyBlocks(n, BlockSparseEstimator.topKeyBlocks(q, k, n, d, bs.topBlocks()));
         }

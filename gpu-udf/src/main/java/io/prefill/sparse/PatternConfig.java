@@ -59,6 +59,9 @@ public record PatternConfig(String model, int numLayers, int numHeads, int minSp
      */
     public static PatternConfig read(Path file) { return PatternConfigReader.read(file); }
 
+    /** One head as our config format writes it: {"pattern": name, budget fields...}. */
+    public static String patternJson(HeadPattern p) { return PrefillPatternFormat.patternJson(p); }
+
     /** Parses config text (either format); source names it in errors. */
     public static PatternConfig parse(String json, String source) {
         return PatternConfigReader.parse(json, source, source);

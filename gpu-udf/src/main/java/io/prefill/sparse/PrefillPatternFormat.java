@@ -18,6 +18,7 @@ final class PrefillPatternFormat {
     static final String A_SHAPE = "a_shape";
     static final String VERTICAL_SLASH = "vertical_slash";
     static final String BLOCK_SPARSE = "block_sparse";
+    static final String ADAPTIVE = "adaptive";
 
     private static final List<String> TOP_LEVEL_FIELDS = List.of(
         "format", "model", "comment", "num_layers", "num_heads", "min_sparse_length", "default", "layers");
@@ -82,9 +83,22 @@ final class PrefillPatternFormat {
                 checkFields(node, List.of("pattern", "top_blocks", "score"), at);
                 return new HeadPattern.BlockSparse(node.has("top_blocks")
                     ? requiredInt(node, "top_blocks", 1, at) : PatternConfig.DEFAULT_TOP_BLOCKS);
+            case ADAPTIVE: {
+                checkFields(node, List.of("pattern", "gamma", "min_budget", "max_budget", "score"), at);
+                int min = node.has("min_budget") ? requiredInt(node, "min_budget", 1, at)
+                    : HeadPattern.Adaptive.DEFAULT_MIN_BUDGET;
+                int max = node.has("max_budget") ? requiredInt(node, "max_budget", 1, at)
+                    : Math.max(min, HeadPattern.Adaptive.DEFAULT_MAX_BUDGET);
+                double gamma = requiredNumber(node, "gamma", at);
+                try {
+                    return new HeadPattern.Adaptive(gamma, min, max);
+                } catch (IllegalArgumentException e) {
+                    throw at.error(e.getMessage());
+                }
+            }
             default:
                 throw at.error("unknown pattern \"" + name + "\" (expected one of " + DENSE + ", " + A_SHAPE + ", "
-                    + VERTICAL_SLASH + ", " + BLOCK_SPARSE + ")");
+                    + VERTICAL_SLASH + ", " + BLOCK_SPARSE + ", " + ADAPTIVE + ")");
         }
     }
 
@@ -125,6 +139,10 @@ final class PrefillPatternFormat {
         }
         if (p instanceof HeadPattern.BlockSparse bs) {
             return "{\"pattern\": \"" + BLOCK_SPARSE + "\", \"top_blocks\": " + bs.topBlocks() + "}";
+        }
+        if (p instanceof HeadPattern.Adaptive a) {
+            return "{\"pattern\": \"" + ADAPTIVE + "\", \"gamma\": " + a.gamma() + ", \"min_budget\": " + a.minBudget()
+                + ", \"max_budget\": " + a.maxBudget() + "}";
         }
         throw new IllegalArgumentException("unknown head pattern " + p);
     }
@@ -175,6 +193,13 @@ final class PrefillPatternFormat {
         int number = value.intValue();
         if (number < min) throw at.error("\"" + field + "\" must be >= " + min + ", got " + number);
         return number;
+    }
+
+    static double requiredNumber(JsonNode node, String field, ConfigLocation at) {
+        JsonNode value = node.get(field);
+        if (value == null) throw at.error("missing field \"" + field + "\"");
+        if (!value.isNumber()) throw at.error("\"" + field + "\" must be a number, got " + value);
+        return value.doubleValue();
     }
 
     private static void checkFields(JsonNode node, List<String> allowed, ConfigLocation at) {

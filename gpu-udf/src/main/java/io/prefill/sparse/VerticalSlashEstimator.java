@@ -44,6 +44,36 @@ public final class VerticalSlashEstimator {
     }
 
     /**
+     * The adaptive head's choice: budgets from the estimate's mass ({@link #massBudget}), then the
+     * same selection as a fixed vertical-slash head with those budgets.
+     */
+    public static VerticalSlashIndex estimateAdaptive(float[] q, float[] k, int n, int d, HeadPattern.Adaptive a) {
+        Scores s = scores(q, k, n, d);
+        return select(s, n, massBudget(s.vertical(), n, FORCED_COLUMNS, a), massBudget(s.slash(), n, FORCED_OFFSETS, a));
+    }
+
+    /**
+     * The fewest entries of {@code scores[0, n)} whose sum reaches gamma of the total: the first
+     * {@code forced} entries (kept anyway) count first, then the rest in descending order; held
+     * within [minBudget, maxBudget] and at most n. Sums in double.
+     */
+    public static int massBudget(float[] scores, int n, int forced, HeadPattern.Adaptive a) {
+        int f = Math.min(forced, n);
+        double total = 0;
+        for (int j = 0; j < n; j++) total += scores[j];
+        double kept = 0;
+        for (int j = 0; j < f; j++) kept += scores[j];
+        float[] rest = java.util.Arrays.copyOfRange(scores, f, n);
+        java.util.Arrays.sort(rest);
+        int count = f;
+        for (int t = rest.length - 1; t >= 0 && kept < a.gamma() * total; t--) {
+            kept += rest[t];
+            count++;
+        }
+        return Math.min(n, Math.max(a.minBudget(), Math.min(a.maxBudget(), count)));
+    }
+
+    /**
      * Probability mass of the last min(64, n) queries per key column and per diagonal. Query row
      * i = n - last + r sees keys 0..i (the causal mask of the last corner).
      */
@@ -83,7 +113,7 @@ public final class VerticalSlashEstimator {
     }
 
     /** softmax over keys 0..i of q_i . k_j / sqrt(d), as float32 probabilities. */
-    private static float[] softmaxRow(float[] q, float[] k, int i, int d) {
+    static float[] softmaxRow(float[] q, float[] k, int i, int d) {
         double scale = 1.0 / Math.sqrt(d);
         float[] logits = new float[i + 1];
         float max = Float.NEGATIVE_INFINITY;

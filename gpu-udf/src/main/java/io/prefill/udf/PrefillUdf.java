@@ -1,6 +1,7 @@
 package io.prefill.udf;
 
 import io.prefill.engine.Backends;
+import io.prefill.engine.AttentionStats;
 import io.prefill.engine.DocumentResult;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.FirstToken;
@@ -121,6 +122,8 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
 
     static Row toRow(DocumentResult r) {
         FirstToken f = r.first();
+        AttentionStats.Certificate kept = r.ok() ? r.attention().kept() : AttentionStats.Certificate.NONE;
+        boolean certified = kept.measured();
         return RowFactory.create(
                 r.promptTokens(), r.droppedTokens(),
                 f == null ? null : f.tokenId(),
@@ -130,6 +133,9 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 f == null ? null : f.topTexts(),
                 f == null ? null : Arrays.stream(f.topLogprobs()).boxed().toArray(Double[]::new),
                 r.ok() ? r.attention().density() : null,
+                certified ? kept.min() : null,
+                certified ? kept.mean() : null,
+                certified ? kept.worst() : null,
                 r.prefillMillis(), r.backend(), r.errorKind(), r.error());
     }
 

@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BackendChoiceTest {
     /** head_dim 16: the demo model, outside the kernels' 64 and 128. */
     private static final ModelConfig DEMO = TinyModelSpec.demo().toConfig(512, 1, 2);
-    /** The demo's GPU model (scripts/demo.sh --backend cuda). */
     /** The demo's trained model, head_dim 64: a shape the cuda backend runs. */
     private static final ModelConfig GPU_SHAPED = ModelConfig.read(Path.of("..", "models", "needle-llama", "config.json"));
 
@@ -97,6 +96,24 @@ class BackendChoiceTest {
         assertNull(BackendChoice.unsuitable(GPU_SHAPED, needle));
         PatternConfig demo = PatternConfig.read(Path.of("..", "pattern-configs", "demo-model.json"));
         assertTrue(BackendChoice.unsuitable(DEMO, demo).contains("head_dim 16"));
+    }
+
+    @Test
+    void adaptiveHeadsRunOnTheCpuUnderAutoAndStopCudaBeforeAnyWork() {
+        PatternConfig adaptive = PatternConfig.read(Path.of("..", "pattern-configs", "needle-llama-adaptive.json"));
+        assertTrue(BackendChoice.unsuitable(GPU_SHAPED, adaptive).contains("layer 0 head 0 is adaptive"));
+        AtomicInteger probes = new AtomicInteger();
+        BackendChoice.Decision auto = BackendChoice.decide("auto", GPU_SHAPED, adaptive, true, () -> {
+            probes.incrementAndGet();
+            return GPU;
+        });
+        assertEquals("cpu", auto.backend());
+        assertTrue(auto.reason().contains("adaptive") && auto.reason().contains("GPUs Spark allocated stay idle"), auto.reason());
+        assertThrows(IllegalArgumentException.class, () -> BackendChoice.decide("cuda", GPU_SHAPED, adaptive, true, () -> {
+            probes.incrementAndGet();
+            return GPU;
+        }));
+        assertEquals(0, probes.get(), "decided before any executor was probed");
     }
 
     @Test

@@ -21,6 +21,7 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
   private val model = root.resolve("models/needle-llama")
   private val patterns = root.resolve("pattern-configs/needle-llama.json")
   private val aShape = root.resolve("pattern-configs/needle-llama-a-shape.json")
+  private val adaptive = root.resolve("pattern-configs/needle-llama-adaptive.json")
   private val corpus = root.resolve("job/src/test/resources/needle/single-needle-1k.jsonl")
   private var spark: SparkSession = _
   private var work: Path = _
@@ -59,7 +60,11 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
   test("dense attention: the first token is the planted value at every depth") {
     val rows = run("dense")
     assertAnswers(rows)
-    rows.values.foreach(r => assert(r.getAs[Double]("attention_density") == 1.0))
+    rows.values.foreach { r =>
+      assert(r.getAs[Double]("attention_density") == 1.0)
+      assert(r.isNullAt(r.fieldIndex("kept_mass_min")) && r.isNullAt(r.fieldIndex("kept_mass_worst_head")),
+        "no head ran sparse: no certificate")
+    }
   }
 
   test("the model's sparse config keeps the answers while computing a fraction of the attention") {
@@ -68,6 +73,21 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
     rows.values.foreach { r =>
       val d = r.getAs[Double]("attention_density")
       assert(d > 0.0 && d < 0.9, s"${r.getAs[String]("id")}: density $d is not sparse")
+      // the certificate: every sparse head kept most of its last queries' attention
+      val kept = r.getAs[Double]("kept_mass_min")
+      assert(kept > 0.8 && kept <= 1.0 + 1e-9, s"${r.getAs[String]("id")}: kept mass $kept")
+      assert(r.getAs[Double]("kept_mass_mean") >= kept)
+      assert(r.getAs[String]("kept_mass_worst_head").matches("layer [0-5] head [0-3]"))
+    }
+  }
+
+  test("adaptive heads, budgets from 95% of the estimated attention mass, keep the answers sparsely") {
+    val rows = run("adaptive", "--patterns", adaptive.toString)
+    assertAnswers(rows)
+    rows.values.foreach { r =>
+      val d = r.getAs[Double]("attention_density")
+      assert(d > 0.0 && d < 0.9, s"${r.getAs[String]("id")}: density $d is not sparse")
+      assert(r.getAs[Double]("kept_mass_min") > 0.9, s"${r.getAs[String]("id")}: kept mass ${r.getAs[Double]("kept_mass_min")}")
     }
   }
 
@@ -77,5 +97,11 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
     val wrong = want.filter { case (id, answer) => rows(id).getAs[String]("first_token_text").trim != answer }
     assert(wrong.nonEmpty, "every answer survived A-shape (64, 256): the fixture no longer needs the middle of the prompt")
     rows.values.foreach(r => assert(r.getAs[Double]("attention_density") < 0.9))
+    // the certificate says so: a blind head keeps little mass, and the lost answers kept the least
+    rows.values.foreach(r => assert(r.getAs[Double]("kept_mass_min") < 0.5, r.getAs[String]("id")))
+    def mean(id: String) = rows(id).getAs[Double]("kept_mass_mean")
+    val right = want.keySet -- wrong.keySet
+    assert(right.isEmpty || wrong.keys.map(mean).max < right.map(mean).min,
+      s"kept mass of lost answers ${wrong.keys.map(mean)} against kept ones ${right.map(mean)}")
   }
 }

@@ -19,6 +19,7 @@ import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelFormatException;
 import io.prefill.model.ModelWeights;
 import io.prefill.model.RopeFrequencies;
+import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.Map;
@@ -107,6 +108,14 @@ public final class CudaForwardPass implements ForwardBackend {
             problem = "intermediate_size " + c.intermediateSize() + " (must be a multiple of 8)";
         if (problem != null) throw new ModelFormatException("config.json: the cuda backend cannot run " + problem);
         patterns.validateFor(c.numLayers(), c.numHeads(), "pattern config");
+        for (int l = 0; l < patterns.numLayers(); l++) {
+            for (int h = 0; h < patterns.numHeads(); h++) {
+                if (patterns.pattern(l, h) instanceof HeadPattern.Adaptive) {
+                    throw new IllegalArgumentException("pattern config: layer " + l + " head " + h + " is adaptive, "
+                            + "which the cuda backend does not run yet (the cpu backend does)");
+                }
+            }
+        }
     }
 
     @Override

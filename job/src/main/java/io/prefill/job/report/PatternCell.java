@@ -21,6 +21,11 @@ public record PatternCell(int layer, int head, PatternKind kind, String budget, 
             return new PatternCell(layer, head, PatternKind.BLOCK_SPARSE,
                     "top " + b.topBlocks() + " blocks", b.topBlocks() + " blk");
         }
+        if (p instanceof HeadPattern.Adaptive a) {
+            String gamma = java.math.BigDecimal.valueOf(a.gamma()).stripTrailingZeros().toPlainString();
+            return new PatternCell(layer, head, PatternKind.ADAPTIVE,
+                    "mass " + gamma + ", budgets " + a.minBudget() + "-" + a.maxBudget(), gamma);
+        }
         return new PatternCell(layer, head, PatternKind.DENSE, "all keys", "");
     }
 }

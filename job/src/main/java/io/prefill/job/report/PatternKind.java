@@ -5,14 +5,15 @@ import io.prefill.sparse.HeadPattern;
 import java.awt.Color;
 
 /**
- * The four head patterns as categories, named as in pattern config files, with the colour the
+ * The head patterns as categories, named as in pattern config files, with the colour the
  * heat map gives each (Okabe-Ito palette, so the categories stay apart for colour-blind readers).
  */
 public enum PatternKind {
     DENSE("dense", "dense", 0x999999),
     A_SHAPE("a_shape", "A-shape", 0x0072B2),
     VERTICAL_SLASH("vertical_slash", "vertical-slash", 0xE69F00),
-    BLOCK_SPARSE("block_sparse", "block-sparse", 0x009E73);
+    BLOCK_SPARSE("block_sparse", "block-sparse", 0x009E73),
+    ADAPTIVE("adaptive", "adaptive", 0xCC79A7);
 
     private final String configName;
     private final String label;
@@ -37,6 +38,7 @@ public enum PatternKind {
         if (p instanceof HeadPattern.AShape) return A_SHAPE;
         if (p instanceof HeadPattern.VerticalSlash) return VERTICAL_SLASH;
         if (p instanceof HeadPattern.BlockSparse) return BLOCK_SPARSE;
+        if (p instanceof HeadPattern.Adaptive) return ADAPTIVE;
         throw new IllegalArgumentException("unknown head pattern " + p);
     }
 }
