@@ -14,6 +14,7 @@ import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.HeadPlanner;
 import io.prefill.sparse.KeptMass;
+import io.prefill.sparse.RangePlan;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,8 +31,19 @@ public final class CpuForwardPass implements ForwardBackend {
     private final ModelWeights weights;
     private final PatternConfig patterns;
     private final NormWeights norms;
+    private final double minKeptMass;
 
     public CpuForwardPass(ModelConfig config, ModelWeights weights, PatternConfig patterns) {
+        this(config, weights, patterns, 0);
+    }
+
+    /**
+     * @param minKeptMass a sparse head whose plan keeps less than this share of its last queries'
+     *                    attention mass ({@link KeptMass}) runs dense for that document (0 = never)
+     */
+    public CpuForwardPass(ModelConfig config, ModelWeights weights, PatternConfig patterns, double minKeptMass) {
+        if (!(minKeptMass >= 0 && minKeptMass <= 1)) throw new IllegalArgumentException("minimum kept mass " + minKeptMass);
+        this.minKeptMass = minKeptMass;
         this.config = config;
         this.weights = weights;
         this.patterns = patterns;
@@ -121,15 +133,18 @@ public final class CpuForwardPass implements ForwardBackend {
             int g = h / config.groupSize();
             float[] qh = HeadLayout.extractHead(q, n, heads, d, h);
             HeadPattern pattern = patterns.pattern(layer, h);
-            BlockPlan plan = HeadPlanner.plan(pattern, patterns.minSparseLength(), qh, kHeads[g], n, d);
+            BlockPlan planned = HeadPlanner.plan(pattern, patterns.minSparseLength(), qh, kHeads[g], n, d);
+            boolean sparse = !(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength();
+            double keptMass = sparse ? KeptMass.ofLastQueries(qh, kHeads[g], n, d, planned) : 1;
+            boolean fallback = sparse && keptMass < minKeptMass;
+            BlockPlan plan = fallback ? RangePlan.dense(n) : planned;
             float[] oh = new float[n * d];
             PlanAttention.attend(qh, kHeads[g], vHeads[g], n, d, plan, oh);
             HeadLayout.insertHead(oh, n, heads, d, h, out);
             computed.addAndGet(plan.computedEntries());
-            boolean sparse = !(pattern instanceof HeadPattern.Dense) && n >= patterns.minSparseLength();
-            if (sparse) sparseRuns.incrementAndGet();
-            kept[h] = sparse ? AttentionStats.Certificate.of(KeptMass.ofLastQueries(qh, kHeads[g], n, d, plan), layer, h)
-                    : AttentionStats.Certificate.NONE;
+            if (sparse && !fallback) sparseRuns.incrementAndGet();
+            kept[h] = fallback ? AttentionStats.Certificate.denseFallback(layer, h)
+                    : sparse ? AttentionStats.Certificate.of(keptMass, layer, h) : AttentionStats.Certificate.NONE;
         });
         if (observer != null) {
             float[][] qHeads = new float[heads][];

@@ -29,12 +29,16 @@ public record AttentionStats(long computedEntries, long denseEntries, int sparse
 
     /**
      * A document's accuracy certificate: over the sparse heads measured, the smallest and the summed
-     * kept mass ({@link io.prefill.sparse.KeptMass}) and where the smallest was.
+     * kept mass ({@link io.prefill.sparse.KeptMass}) and where the smallest was; and how many heads
+     * a minimum kept mass sent to dense (counted with kept mass 1).
      */
-    public record Certificate(double min, double sum, int heads, int worstLayer, int worstHead) {
-        public static final Certificate NONE = new Certificate(Double.NaN, 0, 0, -1, -1);
+    public record Certificate(double min, double sum, int heads, int worstLayer, int worstHead, int denseFallbacks) {
+        public static final Certificate NONE = new Certificate(Double.NaN, 0, 0, -1, -1, 0);
 
-        public static Certificate of(double kept, int layer, int head) { return new Certificate(kept, kept, 1, layer, head); }
+        public static Certificate of(double kept, int layer, int head) { return new Certificate(kept, kept, 1, layer, head, 0); }
+
+        /** A sparse head sent to dense (its plan kept too little): it now keeps everything. */
+        public static Certificate denseFallback(int layer, int head) { return new Certificate(1, 1, 1, layer, head, 1); }
 
         public boolean measured() { return heads > 0; }
 
@@ -49,7 +53,7 @@ public record AttentionStats(long computedEntries, long denseEntries, int sparse
             boolean mine = min < o.min || min == o.min && (worstLayer < o.worstLayer
                     || worstLayer == o.worstLayer && worstHead <= o.worstHead);
             return new Certificate(Math.min(min, o.min), sum + o.sum, heads + o.heads,
-                    mine ? worstLayer : o.worstLayer, mine ? worstHead : o.worstHead);
+                    mine ? worstLayer : o.worstLayer, mine ? worstHead : o.worstHead, denseFallbacks + o.denseFallbacks);
         }
     }
 }

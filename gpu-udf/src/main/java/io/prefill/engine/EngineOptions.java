@@ -13,9 +13,13 @@ import java.io.Serializable;
  * @param allowBeyondMaxPositions whether prompts longer than the model's max_position_embeddings
  *                                run (for RoPE scaling that extends the model); otherwise they are
  *                                too_long error rows
+ * @param minKeptMass             a sparse head whose plan keeps less of its last queries' attention
+ *                                mass than this runs dense for that document (0 = never; the cpu
+ *                                backend measures it)
  */
 public record EngineOptions(int topK, int maxTokens, LengthPolicy lengthPolicy, PromptTemplate template,
-                            int minSparseLength, boolean addSpecialTokens, boolean allowBeyondMaxPositions)
+                            int minSparseLength, boolean addSpecialTokens, boolean allowBeyondMaxPositions,
+                            double minKeptMass)
         implements Serializable {
 
     /** minSparseLength value meaning: the pattern config's own. */
@@ -27,6 +31,15 @@ public record EngineOptions(int topK, int maxTokens, LengthPolicy lengthPolicy, 
         if (minSparseLength < CONFIG_MIN_SPARSE_LENGTH) {
             throw new IllegalArgumentException("minimum sparse length must be >= 0 (or -1: the config's), got " + minSparseLength);
         }
+        if (!(minKeptMass >= 0 && minKeptMass <= 1)) {
+            throw new IllegalArgumentException("minimum kept mass must be in [0, 1], got " + minKeptMass);
+        }
+    }
+
+    /** No minimum kept mass. */
+    public EngineOptions(int topK, int maxTokens, LengthPolicy lengthPolicy, PromptTemplate template,
+                         int minSparseLength, boolean addSpecialTokens, boolean allowBeyondMaxPositions) {
+        this(topK, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens, allowBeyondMaxPositions, 0);
     }
 
     /** The config's min_sparse_length, special tokens added, prompts limited to the model's positions. */
@@ -39,18 +52,27 @@ public record EngineOptions(int topK, int maxTokens, LengthPolicy lengthPolicy, 
     }
 
     public EngineOptions withTopK(int k) {
-        return new EngineOptions(k, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens, allowBeyondMaxPositions);
+        return new EngineOptions(k, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens, allowBeyondMaxPositions,
+                minKeptMass);
     }
 
     public EngineOptions withMinSparseLength(int n) {
-        return new EngineOptions(topK, maxTokens, lengthPolicy, template, n, addSpecialTokens, allowBeyondMaxPositions);
+        return new EngineOptions(topK, maxTokens, lengthPolicy, template, n, addSpecialTokens, allowBeyondMaxPositions,
+                minKeptMass);
     }
 
     public EngineOptions withAddSpecialTokens(boolean add) {
-        return new EngineOptions(topK, maxTokens, lengthPolicy, template, minSparseLength, add, allowBeyondMaxPositions);
+        return new EngineOptions(topK, maxTokens, lengthPolicy, template, minSparseLength, add, allowBeyondMaxPositions,
+                minKeptMass);
     }
 
     public EngineOptions withAllowBeyondMaxPositions(boolean allow) {
-        return new EngineOptions(topK, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens, allow);
+        return new EngineOptions(topK, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens, allow,
+                minKeptMass);
+    }
+
+    public EngineOptions withMinKeptMass(double m) {
+        return new EngineOptions(topK, maxTokens, lengthPolicy, template, minSparseLength, addSpecialTokens,
+                allowBeyondMaxPositions, m);
     }
 }

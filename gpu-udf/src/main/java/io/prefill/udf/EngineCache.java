@@ -115,7 +115,8 @@ public final class EngineCache {
             throw e;
         }
         try {
-            return new PrefillEngine(model, ForwardBackends.create(spec.backend(), model, patterns, cudaOptions(device)),
+            return new PrefillEngine(model, ForwardBackends.create(spec.backend(), model, patterns, cudaOptions(device),
+                    spec.options().minKeptMass()),
                     spec.options());
         } catch (RuntimeException e) {
             model.close();

@@ -24,9 +24,25 @@ public final class ForwardBackends {
 
     /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
     public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
+        return create(name, model, patterns, cuda, 0);
+    }
+
+    /**
+     * @param minKeptMass sparse heads keeping less of their attention mass run dense
+     *                    ({@link CpuForwardPass}); only the cpu backend measures it, the cuda
+     *                    backend refuses a minimum above 0
+     */
+    public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda,
+                                       double minKeptMass) {
         return switch (Backends.validate(name)) {
-            case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns);
-            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
+            case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns, minKeptMass);
+            default -> {
+                if (minKeptMass > 0) {
+                    throw new IllegalArgumentException("a minimum kept mass (" + minKeptMass + ") is applied by the cpu "
+                            + "backend only; the cuda backend does not measure kept mass yet");
+                }
+                yield CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
+            }
         };
     }
 }

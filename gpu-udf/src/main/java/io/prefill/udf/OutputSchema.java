@@ -25,6 +25,7 @@ public final class OutputSchema {
             DataTypes.createStructField("kept_mass_min", DataTypes.DoubleType, true),
             DataTypes.createStructField("kept_mass_mean", DataTypes.DoubleType, true),
             DataTypes.createStructField("kept_mass_worst_head", DataTypes.StringType, true),
+            DataTypes.createStructField("dense_fallback_heads", DataTypes.IntegerType, true),
             DataTypes.createStructField("prefill_ms", DataTypes.DoubleType, false),
             DataTypes.createStructField("backend", DataTypes.StringType, false),
             DataTypes.createStructField("error_kind", DataTypes.StringType, true),

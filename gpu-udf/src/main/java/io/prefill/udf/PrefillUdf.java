@@ -136,6 +136,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 certified ? kept.min() : null,
                 certified ? kept.mean() : null,
                 certified ? kept.worst() : null,
+                certified ? kept.denseFallbacks() : null,
                 r.prefillMillis(), r.backend(), r.errorKind(), r.error());
     }
 

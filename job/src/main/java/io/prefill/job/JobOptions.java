@@ -27,7 +27,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
                          boolean allowBeyondMaxPositions, boolean failOnDocumentErrors,
-                         List<String> textExtensions, boolean binaryText, int wavePartitions) {
+                         List<String> textExtensions, boolean binaryText, int wavePartitions, double minKeptMass) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -75,6 +75,9 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                     + "(keep that end; `tail` keeps the BOS token)")
             .option("--min-sparse-length", "N", "the config's", "prompts shorter than N run every head dense, whatever "
                     + "the pattern config says (MInference-format files are read with 8192)")
+            .option("--min-kept-mass", "M", "0", "a sparse head whose plan keeps less than M of its last 64 queries' "
+                    + "attention mass (the `kept_mass_*` columns) runs dense for that document; 0 = never. Cpu backend "
+                    + "only for now: needs `--backend cpu`")
             .option("--add-special-tokens", "B", "`true`", "whether tokenizing adds the tokenizer's special tokens "
                     + "(BOS); `false` for prompts that already carry BOS or a chat template")
             .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "
@@ -171,7 +174,24 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 p.bool("--add-special-tokens", true), p.has("--allow-beyond-max-positions"),
                 p.has("--fail-on-document-errors"),
                 textExtensions(p.value("--text-extensions", "txt")), p.has("--binary-text"),
-                p.integer("--wave-partitions", Waves.DEFAULT, 0));
+                p.integer("--wave-partitions", Waves.DEFAULT, 0), minKeptMass(p));
+    }
+
+    /** In [0, 1]; above 0 only with an explicit --backend cpu (the cuda backend does not measure kept mass yet). */
+    private static double minKeptMass(OptionTable.Parsed p) {
+        if (!p.has("--min-kept-mass")) return 0;
+        double m;
+        try {
+            m = Double.parseDouble(p.value("--min-kept-mass").trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("option --min-kept-mass: '" + p.value("--min-kept-mass") + "' is not a number", e);
+        }
+        if (!(m >= 0 && m <= 1)) throw new UsageException("option --min-kept-mass: must be in [0, 1], got " + m);
+        if (m > 0 && !Backends.CPU.equals(backend(p.value("--backend", AUTO)))) {
+            throw new UsageException("option --min-kept-mass: kept mass is measured by the cpu backend only for now; "
+                    + "add --backend cpu");
+        }
+        return m;
     }
 
     /** The options with the input format the job recognised from the input path itself. */
@@ -179,7 +199,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         return new JobOptions(input, format, idColumn, textColumn, questionColumn, question, output, writeMode, model,
                 patterns, backend, topK, maxTokens, lengthPolicy, template, partitions, master, sparkConf, printSummary,
                 mode, kvOutput, kvSummary, minSparseLength, addSpecialTokens, allowBeyondMaxPositions,
-                failOnDocumentErrors, textExtensions, binaryText, wavePartitions);
+                failOnDocumentErrors, textExtensions, binaryText, wavePartitions, minKeptMass);
     }
 
     private static List<String> textExtensions(String v) {

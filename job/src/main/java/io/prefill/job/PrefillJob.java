@@ -186,7 +186,8 @@ public final class PrefillJob {
             source = "default vertical-slash(1000, 6096)";
         }
         EngineOptions engineOptions = new EngineOptions(o.topK(), o.maxTokens(), o.lengthPolicy(),
-                PromptTemplate.of(o.template()), o.minSparseLength(), o.addSpecialTokens(), o.allowBeyondMaxPositions());
+                PromptTemplate.of(o.template()), o.minSparseLength(), o.addSpecialTokens(), o.allowBeyondMaxPositions(),
+                o.minKeptMass());
         if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }

@@ -70,6 +70,17 @@ class JobOptionsTest {
     }
 
     @Test
+    void minKeptMassIsAShareAndNeedsTheCpuBackend() {
+        assertEquals(0.0, JobOptions.parse(BASE).minKeptMass());
+        assertEquals(0.5, JobOptions.parse(with("--min-kept-mass", "0.5", "--backend", "cpu")).minKeptMass());
+        assertEquals(0.0, JobOptions.parse(with("--min-kept-mass", "0")).minKeptMass(), "0 needs no backend");
+        assertMessage("add --backend cpu", with("--min-kept-mass", "0.5"));
+        assertMessage("add --backend cpu", with("--min-kept-mass", "0.5", "--backend", "cuda"));
+        assertMessage("must be in [0, 1]", with("--min-kept-mass", "1.5", "--backend", "cpu"));
+        assertMessage("is not a number", with("--min-kept-mass", "half", "--backend", "cpu"));
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--top-k", "0")));
         assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--length-policy", "middle")));

@@ -104,4 +104,18 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(right.isEmpty || wrong.keys.map(mean).max < right.map(mean).min,
       s"kept mass of lost answers ${wrong.keys.map(mean)} against kept ones ${right.map(mean)}")
   }
+
+  test("--min-kept-mass sends the heads that lost the fact to dense and the answers come back") {
+    val blind = run("a-shape-again", "--patterns", aShape.toString)
+    val rows = run("a-shape-certified", "--patterns", aShape.toString, "--min-kept-mass", "0.5")
+    assertAnswers(rows)
+    for ((id, r) <- rows) {
+      assert(r.getAs[Double]("kept_mass_min") >= 0.5, id)
+      assert(r.getAs[Int]("dense_fallback_heads") > 0, id)
+      assert(blind(id).getAs[Int]("dense_fallback_heads") == 0, id)
+      // the extra cost, in attention entries
+      assert(r.getAs[Double]("attention_density") > blind(id).getAs[Double]("attention_density"), id)
+      assert(r.getAs[Double]("attention_density") < 1.0, s"$id: some heads stayed sparse")
+    }
+  }
 }
