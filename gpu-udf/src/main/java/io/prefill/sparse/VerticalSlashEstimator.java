@@ -1,5 +1,6 @@
 package io.prefill.sparse;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -63,8 +64,8 @@ public final class VerticalSlashEstimator {
         for (int j = 0; j < n; j++) total += scores[j];
         double kept = 0;
         for (int j = 0; j < f; j++) kept += scores[j];
-        float[] rest = java.util.Arrays.copyOfRange(scores, f, n);
-        java.util.Arrays.sort(rest);
+        float[] rest = Arrays.copyOfRange(scores, f, n);
+        Arrays.sort(rest);
         int count = f;
         for (int t = rest.length - 1; t >= 0 && kept < a.gamma() * total; t--) {
             kept += rest[t];

@@ -74,11 +74,9 @@ class AdaptivePatternTest {
     void itsPlanIsTheFixedVerticalSlashPlanOfTheBudgetsItChose() {
         Random r = new Random(11);
         int n = 1500, d = 32;
-        float[] q = TestInputs.gaussian(r, n, d, 1.0);
-        float[] k = TestInputs.gaussian(r, n, d, 1.0);
         // a few keys every query likes: a peaked head
-        for (int j : new int[] {200, 777, 1100}) for (int c = 0; c < d; c++) k[j * d + c] += 2.5f * (c % 2 == 0 ? 1 : -1);
-        for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) q[i * d + c] += 0.8f * (c % 2 == 0 ? 1 : -1);
+        float[][] qk = TestInputs.attendedKeys(r, n, d, 1.0, 0.8f, 2.5f, 200, 777, 1100);
+        float[] q = qk[0], k = qk[1];
         HeadPattern.Adaptive a = new HeadPattern.Adaptive(0.9, 50, 1200);
         VerticalSlashEstimator.Scores s = VerticalSlashEstimator.scores(q, k, n, d);
         int columns = VerticalSlashEstimator.massBudget(s.vertical(), n, VerticalSlashEstimator.FORCED_COLUMNS, a);

@@ -16,11 +16,9 @@ class KeptMassTest {
     void aDensePlanKeepsEverythingAndDroppingTheAttendedKeyLosesItsMass() {
         Random r = new Random(3);
         int n = 700, d = 16;
-        float[] q = TestInputs.gaussian(r, n, d, 0.3);
-        float[] k = TestInputs.gaussian(r, n, d, 0.3);
         // key 300 is what every query attends to
-        for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) q[i * d + c] += 1f;
-        for (int c = 0; c < d; c++) k[300 * d + c] += 3f;
+        float[][] qk = TestInputs.attendedKeys(r, n, d, 0.3, 1f, 3f, 300);
+        float[] q = qk[0], k = qk[1];
         assertEquals(1.0, KeptMass.ofLastQueries(q, k, n, d, RangePlan.dense(n)), 1e-6);
         // A-shape (64, 256) cannot see key 300 from the last queries (rows 636..699 reach back to 380)
         double blind = KeptMass.ofLastQueries(q, k, n, d, RangePlan.fromVerticalSlash(n, VerticalSlashIndex.aShape(n, 64, 256)));

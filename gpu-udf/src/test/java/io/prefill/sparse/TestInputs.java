@@ -16,6 +16,20 @@ public final class TestInputs {
         return x;
     }
 
+    /**
+     * One head's q and k ([n, d] each, gaussian noise of the given deviation) where every query
+     * leans along one direction (alternating signs over the channels) and the given keys carry that
+     * direction strongly: the keys every query attends to, wherever they sit.
+     */
+    public static float[][] attendedKeys(Random random, int n, int d, double noise, float queryLean, float keyBoost,
+                                         int... keys) {
+        float[] q = gaussian(random, n, d, noise);
+        float[] k = gaussian(random, n, d, noise);
+        for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) q[i * d + c] += queryLean * (c % 2 == 0 ? 1 : -1);
+        for (int j : keys) for (int c = 0; c < d; c++) k[j * d + c] += keyBoost * (c % 2 == 0 ? 1 : -1);
+        return new float[][] {q, k};
+    }
+
     /** A file of the repository, found by walking up from the working directory (the module). */
     public static Optional<Path> projectFile(String relative) {
         Path dir = Path.of("").toAbsolutePath();

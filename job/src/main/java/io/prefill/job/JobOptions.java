@@ -179,13 +179,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
 
     /** In [0, 1]; above 0 only with an explicit --backend cpu (the cuda backend does not measure kept mass yet). */
     private static double minKeptMass(OptionTable.Parsed p) {
-        if (!p.has("--min-kept-mass")) return 0;
-        double m;
-        try {
-            m = Double.parseDouble(p.value("--min-kept-mass").trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("option --min-kept-mass: '" + p.value("--min-kept-mass") + "' is not a number", e);
-        }
+        double m = p.number("--min-kept-mass", 0);
         if (!(m >= 0 && m <= 1)) throw new UsageException("option --min-kept-mass: must be in [0, 1], got " + m);
         if (m > 0 && !Backends.CPU.equals(backend(p.value("--backend", AUTO)))) {
             throw new UsageException("option --min-kept-mass: kept mass is measured by the cpu backend only for now; "

@@ -77,7 +77,7 @@ class JobOptionsTest {
         assertMessage("add --backend cpu", with("--min-kept-mass", "0.5"));
         assertMessage("add --backend cpu", with("--min-kept-mass", "0.5", "--backend", "cuda"));
         assertMessage("must be in [0, 1]", with("--min-kept-mass", "1.5", "--backend", "cpu"));
-        assertMessage("is not a number", with("--min-kept-mass", "half", "--backend", "cpu"));
+        assertMessage("--min-kept-mass expects a number", with("--min-kept-mass", "half", "--backend", "cpu"));
     }
 
     @Test

@@ -57,6 +57,17 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
     }
   }
 
+  /** Every row computed a fraction of the attention, and its certificate says every sparse head kept above minKept. */
+  private def assertSparseAndCertified(rows: Map[String, Row], minKept: Double): Unit = rows.values.foreach { r =>
+    val id = r.getAs[String]("id")
+    val d = r.getAs[Double]("attention_density")
+    assert(d > 0.0 && d < 0.9, s"$id: density $d is not sparse")
+    val kept = r.getAs[Double]("kept_mass_min")
+    assert(kept > minKept && kept <= 1.0 + 1e-9, s"$id: kept mass $kept")
+    assert(r.getAs[Double]("kept_mass_mean") >= kept)
+    assert(r.getAs[String]("kept_mass_worst_head").matches("layer [0-5] head [0-3]"))
+  }
+
   test("dense attention: the first token is the planted value at every depth") {
     val rows = run("dense")
     assertAnswers(rows)
@@ -70,25 +81,13 @@ class NeedleModelSuite extends AnyFunSuite with BeforeAndAfterAll {
   test("the model's sparse config keeps the answers while computing a fraction of the attention") {
     val rows = run("sparse", "--patterns", patterns.toString)
     assertAnswers(rows)
-    rows.values.foreach { r =>
-      val d = r.getAs[Double]("attention_density")
-      assert(d > 0.0 && d < 0.9, s"${r.getAs[String]("id")}: density $d is not sparse")
-      // the certificate: every sparse head kept most of its last queries' attention
-      val kept = r.getAs[Double]("kept_mass_min")
-      assert(kept > 0.8 && kept <= 1.0 + 1e-9, s"${r.getAs[String]("id")}: kept mass $kept")
-      assert(r.getAs[Double]("kept_mass_mean") >= kept)
-      assert(r.getAs[String]("kept_mass_worst_head").matches("layer [0-5] head [0-3]"))
-    }
+    assertSparseAndCertified(rows, minKept = 0.8)
   }
 
   test("adaptive heads, budgets from 95% of the estimated attention mass, keep the answers sparsely") {
     val rows = run("adaptive", "--patterns", adaptive.toString)
     assertAnswers(rows)
-    rows.values.foreach { r =>
-      val d = r.getAs[Double]("attention_density")
-      assert(d > 0.0 && d < 0.9, s"${r.getAs[String]("id")}: density $d is not sparse")
-      assert(r.getAs[Double]("kept_mass_min") > 0.9, s"${r.getAs[String]("id")}: kept mass ${r.getAs[Double]("kept_mass_min")}")
-    }
+    assertSparseAndCertified(rows, minKept = 0.9)
   }
 
   test("A-shape, which cannot see the middle of the prompt, loses answers: the answers above are evidence") {
