@@ -6,6 +6,7 @@ import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.title.TextTitle;
 
+import java.awt.AWTError;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -43,5 +44,20 @@ final class ChartStyle {
 
     static void writePng(JFreeChart chart, Path file, int width, int height) throws IOException {
         ChartUtils.saveChartAsPNG(file.toFile(), chart, width, height);
+    }
+
+    /**
+     * Writes the chart and returns null, or returns why this JVM cannot draw it: a runtime without
+     * the system's native font libraries (a trimmed JRE on a GPU node lacking libharfbuzz, say)
+     * fails on the first text it measures. The report then goes on without its charts.
+     */
+    static String writePngOrWhyNot(JFreeChart chart, Path file, int width, int height) throws IOException {
+        try {
+            writePng(chart, file, width, height);
+            return null;
+        } catch (LinkageError | AWTError e) {
+            return "this JVM cannot draw text (" + e.getClass().getSimpleName() + ": " + e.getMessage()
+                    + "); install the system's font libraries (fontconfig, freetype, harfbuzz) to get the charts";
+        }
     }
 }

@@ -6,6 +6,7 @@ import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.jfree.chart.JFreeChart;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The report application: reads a first-token output (Parquet, any Hadoop path) and optionally a
@@ -54,19 +56,17 @@ public final class ReportMain {
             Dataset<Row> out = FirstTokenOutput.read(spark, outputPath).cache();
             try {
                 List<ReportPage.Figure> figures = new ArrayList<>();
-                ChartStyle.writePng(TimeVsLengthChart.create(TimingPoints.of(out)), reportDir.resolve(TIME_VS_LENGTH),
-                        TimeVsLengthChart.WIDTH, TimeVsLengthChart.HEIGHT);
-                figures.add(new ReportPage.Figure(TIME_VS_LENGTH, "Pre-fill time against prompt length, per backend."));
-                ChartStyle.writePng(DensityHistogramChart.create(DensityHistogram.of(out)),
-                        reportDir.resolve(DENSITY_HISTOGRAM), DensityHistogramChart.WIDTH, DensityHistogramChart.HEIGHT);
-                figures.add(new ReportPage.Figure(DENSITY_HISTOGRAM,
-                        "Share of the dense causal attention matrix each document's pre-fill computed."));
+                figures.add(figure(reportDir, TIME_VS_LENGTH, "Pre-fill time against prompt length, per backend.",
+                        () -> TimeVsLengthChart.create(TimingPoints.of(out)), TimeVsLengthChart.WIDTH, TimeVsLengthChart.HEIGHT));
+                figures.add(figure(reportDir, DENSITY_HISTOGRAM,
+                        "Share of the dense causal attention matrix each document's pre-fill computed.",
+                        () -> DensityHistogramChart.create(DensityHistogram.of(out)),
+                        DensityHistogramChart.WIDTH, DensityHistogramChart.HEIGHT));
                 if (patternsFile != null) {
                     PatternConfig config = PatternConfig.read(Path.of(patternsFile));
-                    ChartStyle.writePng(PatternHeatMapChart.create(config), reportDir.resolve(PATTERN_MAP),
-                            PatternHeatMapChart.width(config), PatternHeatMapChart.height(config));
-                    figures.add(new ReportPage.Figure(PATTERN_MAP, "Head pattern per layer and head of "
-                            + Path.of(patternsFile).getFileName() + "."));
+                    figures.add(figure(reportDir, PATTERN_MAP, "Head pattern per layer and head of "
+                                    + Path.of(patternsFile).getFileName() + ".", () -> PatternHeatMapChart.create(config),
+                            PatternHeatMapChart.width(config), PatternHeatMapChart.height(config)));
                 }
                 Path index = reportDir.resolve(INDEX);
                 ReportPage.write(index, outputPath, patternsFile, OutputSummary.of(out), figures,
@@ -78,6 +78,17 @@ public final class ReportMain {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the report to " + reportDir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * One chart of the page: drawn into dir/file, or, where this JVM cannot draw (see
+     * {@link ChartStyle#writePngOrWhyNot}), a figure that says why, with one warning on stderr.
+     */
+    static ReportPage.Figure figure(Path dir, String file, String caption, Supplier<JFreeChart> chart,
+                                    int width, int height) throws IOException {
+        String whyNot = ChartStyle.writePngOrWhyNot(chart.get(), dir.resolve(file), width, height);
+        if (whyNot != null) System.err.println("[report] " + file + " not drawn: " + whyNot);
+        return new ReportPage.Figure(file, caption, whyNot);
     }
 
     /**

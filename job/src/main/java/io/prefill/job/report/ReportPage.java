@@ -10,8 +10,8 @@ import java.util.Map;
 
 /** index.html: the summary tables with the charts embedded beside the page (relative links). */
 final class ReportPage {
-    /** A chart on the page: its file in the report folder and what it shows. */
-    record Figure(String file, String caption) { }
+    /** A chart on the page: its file in the report folder, what it shows, and why it is missing (or null). */
+    record Figure(String file, String caption, String notDrawn) { }
 
     private ReportPage() { }
 
@@ -65,6 +65,10 @@ final class ReportPage {
 
         h.append("<h2>Charts</h2>\n");
         for (Figure f : figures) {
+            if (f.notDrawn() != null) {
+                h.append("<p>").append(esc(f.caption())).append(" Not drawn: ").append(esc(f.notDrawn())).append(".</p>\n");
+                continue;
+            }
             h.append("<figure><a href=\"").append(esc(f.file())).append("\"><img src=\"").append(esc(f.file()))
              .append("\" alt=\"").append(esc(f.caption())).append("\"></a><figcaption>").append(esc(f.caption()))
              .append("</figcaption></figure>\n");

@@ -80,6 +80,31 @@ class ChartsTest {
                 PatternHeatMapChart.height(tiny));
     }
 
+    @Test
+    void aJvmThatCannotDrawTextLeavesTheChartOutAndSaysWhy() throws Exception {
+        // What a runtime without libharfbuzz throws on the first text it measures.
+        JFreeChart broken = new JFreeChart(new org.jfree.chart.plot.XYPlot()) {
+            @Override
+            public void draw(java.awt.Graphics2D g2, java.awt.geom.Rectangle2D area,
+                             java.awt.geom.Point2D anchor, org.jfree.chart.ChartRenderingInfo info) {
+                throw new UnsatisfiedLinkError("libfontmanager.so: libharfbuzz.so.0: cannot open shared object file");
+            }
+        };
+        ReportPage.Figure figure = ReportMain.figure(dir, "broken.png", "A chart.", () -> broken, 400, 300);
+        assertTrue(figure.notDrawn().contains("libharfbuzz.so.0"), figure.notDrawn());
+        assertTrue(figure.notDrawn().contains("font libraries"), figure.notDrawn());
+        Path page = dir.resolve("page.html");
+        ReportPage.write(page, "out.parquet", null, new OutputSummary(0, 0, java.util.Map.of(), 0, 0, List.of()), List.of(figure), List.of());
+        String html = Files.readString(page);
+        assertTrue(html.contains("Not drawn: this JVM cannot draw text"), html);
+        assertTrue(!html.contains("<img src=\"broken.png\""), html);
+
+        ReportPage.Figure drawn = ReportMain.figure(dir, "drawn.png", "A chart.",
+                () -> PatternHeatMapChart.create(PatternMapTest.mixed()), 400, 300);
+        assertEquals(null, drawn.notDrawn());
+        assertTrue(Files.size(dir.resolve("drawn.png")) > 1_000);
+    }
+
     private static void assertPng(JFreeChart chart, String name, int width, int height) throws Exception {
         Path file = dir.resolve(name);
         ChartStyle.writePng(chart, file, width, height);
