@@ -8,6 +8,7 @@
 #include "plan_pick.cuh"
 #include "search.cuh"
 #include "snapkv.cuh"
+#include "kept_mass.cuh"
 
 using namespace pk;
 
@@ -118,6 +119,12 @@ using namespace pk;
         float* diagPart) {                                                                          \
         vs_sums<D>(Q, K, H, Hkv, n, rowStat, colScore, diagPart);                                   \
     }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128) kept_mass_d##D(                              \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat,                 \
+        const int* rangePtr, const int* rangeData, const int* colPtr, const int* colData,           \
+        float* keptPart) {                                                                          \
+        kept_mass<D>(Q, K, H, Hkv, n, rowStat, rangePtr, rangeData, colPtr, colData, keptPart);     \
+    }                                                                                               \
     extern "C" __global__ void mean_pool_d##D(const bf16* Q, const bf16* K, int H, int Hkv, int n, \
                                               float* pooledQ, float* pooledK) {                     \
         mean_pool<D>(Q, K, H, Hkv, n, pooledQ, pooledK);                                            \
@@ -226,8 +233,17 @@ ATTENTION_WG_DENSE_KERNELS(128)
 extern "C" __global__ void vs_row_combine_k(const float2* stats, int chunks, float2* rowStat) {
     vs_row_combine(stats, chunks, rowStat);
 }
+extern "C" __global__ void kept_mass_combine_k(const float* keptPart, int n, double* kept) {
+    kept_mass_combine(keptPart, n, kept);
+}
 extern "C" __global__ void vs_slash_combine_k(const float* diagPart, int H, int n, float* slash) {
     vs_slash_combine(diagPart, H, n, slash);
+}
+extern "C" __global__ void __launch_bounds__(1024) vs_mass_budget_k(const float* colScore, const float* slash,
+                                                                    int n, const double* gamma,
+                                                                    const int* minBudget, const int* maxBudget,
+                                                                    int* kCols, int* kOffs) {
+    vs_mass_budget(colScore, slash, n, gamma, minBudget, maxBudget, kCols, kOffs);
 }
 extern "C" __global__ void __launch_bounds__(1024) vs_topk_k(const float* colScore, const float* slash,
                                                              int n, const int* kCols, const int* kOffs,

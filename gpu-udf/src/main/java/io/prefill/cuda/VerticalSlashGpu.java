@@ -2,6 +2,7 @@ package io.prefill.cuda;
 
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.VerticalSlashEstimator;
 import java.util.stream.IntStream;
 
@@ -28,9 +29,41 @@ public final class VerticalSlashGpu {
 
     /** Estimate with per-head budgets (verticalSize[h], slashSize[h]); q, k bf16 on the device. */
     public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int[] verticalSize, int[] slashSize) {
-        VsSelection sel = allocate(s.heads(), s.seqLen(), verticalSize, slashSize);
+        return estimate(q, k, s, verticalSize, slashSize, new HeadPattern.Adaptive[s.heads()]);
+    }
+
+    /**
+     * Estimate where head h with adaptive[h] != null takes its budgets from the estimate's mass
+     * (on the device, {@code vs_mass_budget}; the CPU's {@link VerticalSlashEstimator#massBudget})
+     * instead of verticalSize[h] and slashSize[h], with room for its maximum budget.
+     */
+    public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int[] verticalSize, int[] slashSize,
+                                HeadPattern.Adaptive[] adaptive) {
+        int heads = s.heads();
+        int[] vRoom = verticalSize.clone(), sRoom = slashSize.clone();
+        double[] gamma = new double[heads];
+        int[] minBudget = new int[heads], maxBudget = new int[heads];
+        boolean any = false;
+        for (int h = 0; h < heads; h++) {
+            if (adaptive[h] == null) continue;
+            any = true;
+            vRoom[h] = sRoom[h] = maxBudget[h] = adaptive[h].maxBudget();
+            minBudget[h] = adaptive[h].minBudget();
+            gamma[h] = adaptive[h].gamma();
+        }
+        VsSelection sel = allocate(heads, s.seqLen(), vRoom, sRoom);
         long mark = arena.mark();
-        selectInto(scores(q, k, s), sel);
+        VsScores scores = scores(q, k, s);
+        if (any) {
+            DeviceBuffer g = arena.alloc(8L * heads, "vs.gamma"), lo = arena.alloc(4L * heads, "vs.minBudget"),
+                    hi = arena.alloc(4L * heads, "vs.maxBudget");
+            g.upload(stream, gamma);
+            lo.upload(stream, minBudget);
+            hi.upload(stream, maxBudget);
+            module.kernel("vs_mass_budget_k").launch(stream, Dim3.of(heads, 2), 1024, 0, scores.columns(),
+                    scores.diagonals(), s.seqLen(), g, lo, hi, sel.kCols(), sel.kOffs());
+        }
+        selectInto(scores, sel);
         stream.synchronize();
         arena.reset(mark);  // the scores are dead; the selection stays (allocated before the mark)
         return sel;
@@ -39,18 +72,13 @@ public final class VerticalSlashGpu {
     /** The online scores of every head (allocated in the arena; the estimate's scratch is released). */
     public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s) {
         int n = s.seqLen(), heads = s.heads(), d = s.headDim();
-        int chunks = (n + CHUNK_KEYS - 1) / CHUNK_KEYS, tiles = BlockPlan.blocks(n);
+        int chunks = chunks(n), tiles = BlockPlan.blocks(n);
         DeviceBuffer colScore = arena.alloc(4L * heads * n, "vs.colScore");
         DeviceBuffer slash = arena.alloc(4L * heads * n, "vs.slash");
         long mark = arena.mark();
-        DeviceBuffer stats = arena.alloc(8L * heads * chunks * 64, "vs.stats");
-        DeviceBuffer rowStat = arena.alloc(8L * heads * 64, "vs.rowStat");
+        DeviceBuffer rowStat = rowStats(q, k, s);
         DeviceBuffer diag = arena.alloc(4L * heads * tiles * 127, "vs.diagPart");
-        int smemStats = 64 * d * 2 + 2 * 64 * d * 2;
-        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats,
-                q, k, heads, s.kvHeads(), n, stats);
-        module.kernel("vs_row_combine_k").launch(stream, Dim3.of(heads), 64, 0, stats, chunks, rowStat);
-        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, smemStats + 64 * 65 * 4,
+        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, estimateSmem(d) + 64 * 65 * 4,
                 q, k, heads, s.kvHeads(), n, rowStat, colScore, diag);
         long cells = (long) heads * n;
         module.kernel("vs_slash_combine_k").launch(stream, Dim3.of((cells + 255) / 256), 256, 0, diag, heads, n, slash);
@@ -58,6 +86,27 @@ public final class VerticalSlashGpu {
         arena.reset(mark);
         return new VsScores(heads, n, colScore, slash);
     }
+
+    /**
+     * Each head's last min(64, n) queries' softmax statistics over all keys they see: (max, sum of
+     * exp(score - max)) per row, float2 [heads][64], allocated in the arena (the partials released).
+     */
+    public DeviceBuffer rowStats(DeviceBuffer q, DeviceBuffer k, AttentionShape s) {
+        int n = s.seqLen(), heads = s.heads(), d = s.headDim(), chunks = chunks(n);
+        DeviceBuffer rowStat = arena.alloc(8L * heads * 64, "vs.rowStat");
+        long mark = arena.mark();
+        DeviceBuffer stats = arena.alloc(8L * heads * chunks * 64, "vs.stats");
+        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(chunks, heads), 128, estimateSmem(d),
+                q, k, heads, s.kvHeads(), n, stats);
+        module.kernel("vs_row_combine_k").launch(stream, Dim3.of(heads), 64, 0, stats, chunks, rowStat);
+        stream.synchronize();
+        arena.reset(mark);
+        return rowStat;
+    }
+
+    private static int chunks(int n) { return (n + CHUNK_KEYS - 1) / CHUNK_KEYS; }
+
+    private static int estimateSmem(int d) { return 64 * d * 2 + 2 * 64 * d * 2; }
 
     /** Top-k columns and offsets per head (forced ones first) from the scores, budgets clamped like the CPU planner. */
     public VsSelection select(VsScores scores, int[] verticalSize, int[] slashSize) {

@@ -17,4 +17,11 @@ public interface CalibrationScorer {
 
     /** The backend's name for reports ("cpu", "cuda"). */
     String backend();
+
+    /**
+     * The error this backend's own rounding gives a plan that computes every needed entry: errors
+     * closer than this say nothing about the plans, and the search counts them as tied (0 for the
+     * cpu's fp32 reference).
+     */
+    default double errorFloor() { return 0; }
 }

@@ -31,10 +31,18 @@ public final class HeadSearch {
      * and win by preference (32K needle calibration: it lost 8 of 100 answers at 32K tokens).
      */
     public static CandidateScore choose(List<CandidateScore> scores, SearchOptions options) {
+        return choose(scores, options, 0);
+    }
+
+    /**
+     * The same where errors closer than errorFloor cannot be told apart (the scorer's rounding,
+     * {@link CalibrationScorer#errorFloor()}): the slack is then max(tol/1000, errorFloor).
+     */
+    public static CandidateScore choose(List<CandidateScore> scores, SearchOptions options, double errorFloor) {
         List<CandidateScore> fitting = scores.stream().filter(s -> s.cost() <= options.targetCost() * 1.1).toList();
         if (fitting.isEmpty()) return scores.stream().min(Comparator.comparingDouble(CandidateScore::cost)).orElseThrow();
         double best = fitting.stream().mapToDouble(CandidateScore::error).min().orElseThrow();
-        double tied = best * (1 + options.tieTolerance()) + options.tieTolerance() / 1000;
+        double tied = best * (1 + options.tieTolerance()) + Math.max(options.tieTolerance() / 1000, errorFloor);
         return fitting.stream().filter(s -> s.error() <= tied)
             .min(Comparator.comparingInt((CandidateScore s) -> s.family().ordinal())).orElseThrow();
     }

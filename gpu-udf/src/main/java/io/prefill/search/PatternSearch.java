@@ -66,7 +66,7 @@ public final class PatternSearch {
             List<HeadPattern> patternRow = new ArrayList<>();
             for (int h = 0; h < heads; h++) {
                 HeadOutcome outcome = isPinned(pinned, l, h) ? pinnedOutcome()
-                    : combine(perDocument, l, h, longest, options);
+                    : combine(perDocument, l, h, longest, options, scorer.errorFloor());
                 row.add(outcome);
                 patternRow.add(outcome.chosen().pattern());
             }
@@ -100,7 +100,7 @@ public final class PatternSearch {
 
     /** Scores averaged over documents, each family's pattern taken from the longest document. */
     private static HeadOutcome combine(List<List<List<List<CandidateScore>>>> perDocument, int layer, int head,
-                                       int longest, SearchOptions options) {
+                                       int longest, SearchOptions options, double errorFloor) {
         List<CandidateScore> averaged = new ArrayList<>();
         int families = options.families().size();
         for (int f = 0; f < families; f++) {
@@ -116,7 +116,7 @@ public final class PatternSearch {
             averaged.add(new CandidateScore(fromLongest.family(), fromLongest.pattern(),
                 cost / docs, error / docs, recall / docs));
         }
-        return new HeadOutcome(HeadSearch.choose(averaged, options), averaged, false);
+        return new HeadOutcome(HeadSearch.choose(averaged, options, errorFloor), averaged, false);
     }
 
     private static HeadOutcome pinnedOutcome() {

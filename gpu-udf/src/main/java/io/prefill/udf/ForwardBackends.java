@@ -28,21 +28,13 @@ public final class ForwardBackends {
     }
 
     /**
-     * @param minKeptMass sparse heads keeping less of their attention mass run dense
-     *                    ({@link CpuForwardPass}); only the cpu backend measures it, the cuda
-     *                    backend refuses a minimum above 0
+     * @param minKeptMass sparse heads keeping less of their attention mass run dense (both backends)
      */
     public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda,
                                        double minKeptMass) {
         return switch (Backends.validate(name)) {
             case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns, minKeptMass);
-            default -> {
-                if (minKeptMass > 0) {
-                    throw new IllegalArgumentException("a minimum kept mass (" + minKeptMass + ") is applied by the cpu "
-                            + "backend only; the cuda backend does not measure kept mass yet");
-                }
-                yield CudaForwardPass.create(model.config(), model.weights(), patterns, cuda);
-            }
+            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda, minKeptMass);
         };
     }
 }

@@ -136,7 +136,7 @@ class SearchKernelsGpuTest {
         }
     }
 
-    /** head_sq_diff_k and recall_rows_k against sums over the downloaded tensors. */
+    /** head_sq_diff_k (every row, then the last 64) and recall_rows_k against sums over the downloaded tensors. */
     @Test
     void reductionsMatchHostSums() {
         int heads = 3, n = 1000, d = 64;
@@ -156,7 +156,7 @@ class SearchKernelsGpuTest {
             dr.upload(stream(), rows);
             DeviceBuffer sums = arena().alloc(8L * 3 * heads, "sums");
             sums.zero(stream());
-            module().kernel("head_sq_diff_k").launch(stream(), Dim3.of(7, heads), 256, 0, da, db, per,
+            module().kernel("head_sq_diff_k").launch(stream(), Dim3.of(7, heads), 256, 0, da, db, per, 0L,
                     sums.slice(0, 8L * heads, "diff"), sums.slice(8L * heads, 8L * heads, "ref"));
             module().kernel("recall_rows_k").launch(stream(), Dim3.of(1), 256, 0, dla, dlb, dr, rows.length, heads, n,
                     sums.slice(16L * heads, 8L * heads, "recall"));
@@ -172,6 +172,23 @@ class SearchKernelsGpuTest {
                 assertEquals(diff, got[h], diff * 1e-5, "diff head " + h);
                 assertEquals(ref, got[heads + h], ref * 1e-5, "ref head " + h);
                 assertEquals(recall, got[2 * heads + h], 1e-5, "recall head " + h);
+            }
+            // from > 0: the last 64 rows only (--scored-rows last-block)
+            long from = per - 64L * d;
+            DeviceBuffer last = arena().alloc(8L * 2 * heads, "last");
+            last.zero(stream());
+            module().kernel("head_sq_diff_k").launch(stream(), Dim3.of(7, heads), 256, 0, da, db, per, from,
+                    last.slice(0, 8L * heads, "diff"), last.slice(8L * heads, 8L * heads, "ref"));
+            double[] lastGot = new double[2 * heads];
+            last.download(stream(), lastGot);
+            for (int h = 0; h < heads; h++) {
+                double diff = 0, ref = 0;
+                for (long t = h * per + from; t < (h + 1) * per; t++) {
+                    diff += ((double) a[(int) t] - b[(int) t]) * ((double) a[(int) t] - b[(int) t]);
+                    ref += (double) b[(int) t] * b[(int) t];
+                }
+                assertEquals(diff, lastGot[h], diff * 1e-5, "last-block diff head " + h);
+                assertEquals(ref, lastGot[heads + h], ref * 1e-5, "last-block ref head " + h);
             }
         } finally {
             arena().reset(mark);

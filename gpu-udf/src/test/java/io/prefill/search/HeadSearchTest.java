@@ -66,6 +66,19 @@ class HeadSearchTest {
         assertEquals(PatternFamily.BLOCK_SPARSE, HeadSearch.choose(List.of(exactVs, exactBs), o).family());
     }
 
+    /** On the device, errors below its bf16 rounding are noise: an exact A-shape plan measured 1e-3 ties a 1e-4 block-sparse one. */
+    @Test
+    void errorsBelowTheScorersFloorTie() {
+        SearchOptions o = SearchOptions.defaults(0.1, 512);
+        CandidateScore aShape = new CandidateScore(PatternFamily.A_SHAPE, PatternFamily.A_SHAPE.pattern(300), 0.09, 1.05e-3, 1);
+        CandidateScore bs = new CandidateScore(PatternFamily.BLOCK_SPARSE, PatternFamily.BLOCK_SPARSE.pattern(26), 0.097, 9.6e-5, 1);
+        assertEquals(PatternFamily.BLOCK_SPARSE, HeadSearch.choose(List.of(aShape, bs), o).family(), "cpu: compared");
+        assertEquals(PatternFamily.A_SHAPE, HeadSearch.choose(List.of(aShape, bs), o, 2e-3).family(), "device: tied");
+        CandidateScore worse = new CandidateScore(PatternFamily.A_SHAPE, aShape.pattern(), 0.09, 0.0090, 0.9);
+        assertEquals(PatternFamily.BLOCK_SPARSE, HeadSearch.choose(List.of(worse, bs), o, 2e-3).family(),
+                "an error well above the floor still loses");
+    }
+
     private static void assertRecovered(HeadInputs head, String expected) {
         List<CandidateScore> scores = HeadSearch.evaluate(head, OPTIONS);
         CandidateScore chosen = HeadSearch.choose(scores, OPTIONS);

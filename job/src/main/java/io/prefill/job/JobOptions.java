@@ -76,8 +76,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
             .option("--min-sparse-length", "N", "the config's", "prompts shorter than N run every head dense, whatever "
                     + "the pattern config says (MInference-format files are read with 8192)")
             .option("--min-kept-mass", "M", "0", "a sparse head whose plan keeps less than M of its last 64 queries' "
-                    + "attention mass (the `kept_mass_*` columns) runs dense for that document; 0 = never. Cpu backend "
-                    + "only for now: needs `--backend cpu`")
+                    + "attention mass (the `kept_mass_*` columns) runs dense for that document; 0 = never")
             .option("--add-special-tokens", "B", "`true`", "whether tokenizing adds the tokenizer's special tokens "
                     + "(BOS); `false` for prompts that already carry BOS or a chat template")
             .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "
@@ -177,14 +176,10 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 p.integer("--wave-partitions", Waves.DEFAULT, 0), minKeptMass(p));
     }
 
-    /** In [0, 1]; above 0 only with an explicit --backend cpu (the cuda backend does not measure kept mass yet). */
+    /** In [0, 1]. */
     private static double minKeptMass(OptionTable.Parsed p) {
         double m = p.number("--min-kept-mass", 0);
         if (!(m >= 0 && m <= 1)) throw new UsageException("option --min-kept-mass: must be in [0, 1], got " + m);
-        if (m > 0 && !Backends.CPU.equals(backend(p.value("--backend", AUTO)))) {
-            throw new UsageException("option --min-kept-mass: kept mass is measured by the cpu backend only for now; "
-                    + "add --backend cpu");
-        }
         return m;
     }
 

@@ -70,12 +70,11 @@ class JobOptionsTest {
     }
 
     @Test
-    void minKeptMassIsAShareAndNeedsTheCpuBackend() {
+    void minKeptMassIsAShare() {
         assertEquals(0.0, JobOptions.parse(BASE).minKeptMass());
         assertEquals(0.5, JobOptions.parse(with("--min-kept-mass", "0.5", "--backend", "cpu")).minKeptMass());
-        assertEquals(0.0, JobOptions.parse(with("--min-kept-mass", "0")).minKeptMass(), "0 needs no backend");
-        assertMessage("add --backend cpu", with("--min-kept-mass", "0.5"));
-        assertMessage("add --backend cpu", with("--min-kept-mass", "0.5", "--backend", "cuda"));
+        assertEquals(0.5, JobOptions.parse(with("--min-kept-mass", "0.5", "--backend", "cuda")).minKeptMass());
+        assertEquals(0.25, JobOptions.parse(with("--min-kept-mass", "0.25")).minKeptMass());
         assertMessage("must be in [0, 1]", with("--min-kept-mass", "1.5", "--backend", "cpu"));
         assertMessage("--min-kept-mass expects a number", with("--min-kept-mass", "half", "--backend", "cpu"));
     }

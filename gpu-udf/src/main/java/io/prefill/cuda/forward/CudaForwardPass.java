@@ -19,7 +19,6 @@ import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelFormatException;
 import io.prefill.model.ModelWeights;
 import io.prefill.model.RopeFrequencies;
-import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.Map;
@@ -55,9 +54,10 @@ public final class CudaForwardPass implements ForwardBackend {
     private volatile long lastDeviceBytesInUse;
     private volatile MemoryPlan lastPlan;
     private volatile LayerAttention.SelectionOverride selectionOverride;
+    private final double minKeptMass;
 
     private CudaForwardPass(ModelConfig config, PatternConfig patterns, CudaBackendOptions options, CudaDevice device,
-                            CudaStream stream, KernelModule module, DeviceModel model) {
+                            CudaStream stream, KernelModule module, DeviceModel model, double minKeptMass) {
         this.config = config;
         this.patterns = patterns;
         this.options = options;
@@ -68,12 +68,24 @@ public final class CudaForwardPass implements ForwardBackend {
         this.gemm = new Gemm(module, stream);
         this.ops = new ModelKernels(module, stream);
         this.clock = new StageClock(stream, options.profile());
+        this.minKeptMass = minKeptMass;
     }
 
     /** Loads the checkpoint's weights onto the device; fails fast on a model the kernels cannot run. */
     public static CudaForwardPass create(ModelConfig config, ModelWeights weights, PatternConfig patterns,
                                          CudaBackendOptions options) {
-        CudaForwardPass f = open(config, patterns, options, (module, stream) -> DeviceModel.load(config, weights, module, stream));
+        return create(config, weights, patterns, options, 0);
+    }
+
+    /**
+     * @param minKeptMass a sparse head whose plan keeps less than this share of its last queries'
+     *                    attention mass runs dense for that document (0 = never), as the cpu backend does
+     */
+    public static CudaForwardPass create(ModelConfig config, ModelWeights weights, PatternConfig patterns,
+                                         CudaBackendOptions options, double minKeptMass) {
+        if (!(minKeptMass >= 0 && minKeptMass <= 1)) throw new IllegalArgumentException("minimum kept mass " + minKeptMass);
+        CudaForwardPass f = open(config, patterns, options, minKeptMass,
+                (module, stream) -> DeviceModel.load(config, weights, module, stream));
         System.err.printf("[cuda] %s: %.2f GiB of weights loaded in %.1f s%n", f.device,
                 f.model.bytes() / (double) (1L << 30), f.model.loadSeconds());
         return f;
@@ -82,17 +94,18 @@ public final class CudaForwardPass implements ForwardBackend {
     /** Seeded random weights of config's shapes generated on the device (benchmarks, size tests). */
     public static CudaForwardPass synthetic(ModelConfig config, long seed, PatternConfig patterns,
                                             CudaBackendOptions options) {
-        return open(config, patterns, options, (module, stream) -> DeviceModel.synthetic(config, seed, module, stream));
+        return open(config, patterns, options, 0, (module, stream) -> DeviceModel.synthetic(config, seed, module, stream));
     }
 
     private static CudaForwardPass open(ModelConfig config, PatternConfig patterns, CudaBackendOptions options,
-                                        BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
+                                        double minKeptMass, BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
         checkSupported(config, patterns);
         CudaDevice device = CudaDevice.open(options.device());
         KernelModule module = KernelModule.of(device);
         CudaStream stream = new CudaStream(device);
         try {
-            return new CudaForwardPass(config, patterns, options, device, stream, module, weights.apply(module, stream));
+            return new CudaForwardPass(config, patterns, options, device, stream, module, weights.apply(module, stream),
+                    minKeptMass);
         } catch (RuntimeException e) {
             stream.close();  // weights that fail to load leave nothing behind
             throw e;
@@ -108,14 +121,6 @@ public final class CudaForwardPass implements ForwardBackend {
             problem = "intermediate_size " + c.intermediateSize() + " (must be a multiple of 8)";
         if (problem != null) throw new ModelFormatException("config.json: the cuda backend cannot run " + problem);
         patterns.validateFor(c.numLayers(), c.numHeads(), "pattern config");
-        for (int l = 0; l < patterns.numLayers(); l++) {
-            for (int h = 0; h < patterns.numHeads(); h++) {
-                if (patterns.pattern(l, h) instanceof HeadPattern.Adaptive) {
-                    throw new IllegalArgumentException("pattern config: layer " + l + " head " + h + " is adaptive, "
-                            + "which the cuda backend does not run yet (the cpu backend does)");
-                }
-            }
-        }
     }
 
     @Override
@@ -163,7 +168,7 @@ public final class CudaForwardPass implements ForwardBackend {
         long budget = options.memoryBudget() > 0 ? options.memoryBudget() : device.freeMemory() - FREE_MEMORY_MARGIN;
         long observerBytes = observer == null ? 0
                 : observer.deviceBytes(new AttentionShape(config.numHeads(), config.numKvHeads(), n, config.headDim()));
-        MemoryPlan plan = MemoryPlan.of(config, n, budget - observerBytes, options.maxChunkTokens());
+        MemoryPlan plan = MemoryPlan.of(config, patterns, n, budget - observerBytes, options.maxChunkTokens());
         lastPlan = plan;
         try (DeviceArena arena = new DeviceArena(device, plan.totalBytes() + observerBytes)) {
             lastDeviceBytesInUse = device.totalMemory() - device.freeMemory();
@@ -205,7 +210,7 @@ public final class CudaForwardPass implements ForwardBackend {
         invFreq.upload(stream, RopeFrequencies.inverseFrequencies(config, n));
         ops.embedRows(model.embed(), config.vocabSize(), ids, n, hidden, x);
         clock.mark(Stage.OTHER);
-        LayerAttention attention = new LayerAttention(module, stream, patterns, clock, selectionOverride);
+        LayerAttention attention = new LayerAttention(module, stream, patterns, clock, selectionOverride, minKeptMass);
         AttentionStats stats = AttentionStats.NONE;
         HeadKv[][] kept = new HeadKv[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {

@@ -6,10 +6,15 @@ import io.prefill.cuda.CudaStream;
 import io.prefill.cuda.DeviceArena;
 import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.DevicePlan;
+import io.prefill.cuda.HostPlan;
+import io.prefill.cuda.KeptMassGpu;
 import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.PlanPick;
 import io.prefill.engine.AttentionStats;
+import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.sparse.RangePlan;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -18,7 +23,9 @@ import java.util.stream.IntStream;
  * One layer's attention on the device, every head following its pattern in one attention launch:
  * the dense kernel when all heads are dense (or n is below the config's minimum sparse length),
  * else one launch over the layer's block plan ({@link LayerPlanner}, the same plans as the CPU
- * reference's {@link io.prefill.sparse.HeadPlanner}). On cards without the wgmma kernels, plans
+ * reference's {@link io.prefill.sparse.HeadPlanner}). Every sparse head's plan is certified first
+ * ({@link KeptMassGpu}: the attention mass it keeps for the last queries), and a head keeping less
+ * than the minimum runs dense instead. On cards without the wgmma kernels, plans
  * without block-sparse heads run two query blocks per CTA over a pair plan (faster there).
  */
 final class LayerAttention {
@@ -27,6 +34,7 @@ final class LayerAttention {
     private final PatternConfig patterns;
     private final StageClock clock;
     private final SelectionOverride override;
+    private final double minKeptMass;
 
     /**
      * Benchmark hook: after the estimate has run (and been timed), replaces the columns and
@@ -39,13 +47,18 @@ final class LayerAttention {
         int[][] select(int layer, int head, int n, int vertical, int slash);
     }
 
+    /**
+     * @param minKeptMass a sparse head whose plan keeps less than this share of its last queries'
+     *                    attention mass ({@link KeptMassGpu}) runs dense for that document (0 = never)
+     */
     LayerAttention(KernelModule module, CudaStream stream, PatternConfig patterns, StageClock clock,
-                   SelectionOverride overrideOrNull) {
+                   SelectionOverride overrideOrNull, double minKeptMass) {
         this.module = module;
         this.stream = stream;
         this.patterns = patterns;
         this.clock = clock;
         this.override = overrideOrNull;
+        this.minKeptMass = minKeptMass;
     }
 
     /** out may be q itself: each CTA reads its query rows before writing the same rows. */
@@ -66,6 +79,19 @@ final class LayerAttention {
             boolean anyBlockSparse = Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
             DevicePlan plan = new LayerPlanner(module, stream, override).plan(layer, p, q, k, s, arena);
             clock.mark(StageClock.Stage.ESTIMATE);
+            double[] kept = new KeptMassGpu(module, stream, arena).ofLastQueries(q, k, s, plan);
+            boolean[] fallback = new boolean[heads];
+            int fallbacks = 0;
+            AttentionStats.Certificate certificate = AttentionStats.Certificate.NONE;
+            for (int h = 0; h < heads; h++) {
+                if (p[h] instanceof HeadPattern.Dense) continue;
+                fallback[h] = kept[h] < minKeptMass;
+                if (fallback[h]) fallbacks++;
+                certificate = certificate.plus(fallback[h] ? AttentionStats.Certificate.denseFallback(layer, h)
+                        : AttentionStats.Certificate.of(kept[h], layer, h));
+            }
+            if (fallbacks > 0) plan = new PlanPick(module, stream).pick(plan, densePlanOf(fallback, n, arena), fallback, arena);
+            clock.mark(StageClock.Stage.CERTIFICATE);
             // the pair kernels (two query blocks per CTA) beat the 64-row mma.sync kernel on VS and
             // A-shape plans, but not the wgmma one (sm_90a), nor on block-sparse plans
             if (anyBlockSparse || !attention.pairPlanPays()) {
@@ -78,10 +104,20 @@ final class LayerAttention {
             clock.mark(StageClock.Stage.ATTENTION);
             long entries = attention.computedEntries(plan, arena);
             clock.mark(StageClock.Stage.OTHER);
-            return new AttentionStats(entries, s.denseEntries(), sparseHeads, heads - sparseHeads);
+            int sparseRuns = sparseHeads - fallbacks;
+            return new AttentionStats(entries, s.denseEntries(), sparseRuns, heads - sparseRuns, certificate);
         } finally {
             arena.reset(mark);
         }
     }
 
+    /** Dense causal attention for the flagged heads, no keys for the others (to pick per head). */
+    private DevicePlan densePlanOf(boolean[] dense, int n, DeviceArena arena) {
+        int blocks = BlockPlan.blocks(n);
+        BlockPlan none = new RangePlan(n, new int[blocks][0], new int[blocks][0]);
+        BlockPlan all = RangePlan.dense(n);
+        BlockPlan[] plans = new BlockPlan[dense.length];
+        for (int h = 0; h < dense.length; h++) plans[h] = dense[h] ? all : none;
+        return DevicePlan.upload(HostPlan.of(plans), arena, stream);
+    }
 }

@@ -13,13 +13,15 @@ import io.prefill.cuda.VsSelection;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.VerticalSlashEstimator;
 
+import java.util.Arrays;
+import java.util.Objects;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
 
 /**
  * The block plan of one layer whose heads follow the given patterns, built on the device the way
  * the cuda backend runs it (and the way the CPU reference's {@link io.prefill.sparse.HeadPlanner}
- * plans each head): vertical-slash, A-shape and dense heads share one column/diagonal selection,
+ * plans each head): vertical-slash, adaptive, A-shape and dense heads share one column/diagonal selection,
  * block-sparse heads get the block-sparse plan of their budget, merged per head. Used by the
  * layer's attention and by the pattern search, which scores candidate patterns on these plans.
  */
@@ -44,7 +46,7 @@ public final class LayerPlanner {
         for (HeadPattern x : p) {
             if (x instanceof HeadPattern.BlockSparse bs) blockBudgets.add(bs.topBlocks());
             else anyVsLike = true;
-            if (x instanceof HeadPattern.VerticalSlash) anyEstimated = true;
+            if (x instanceof HeadPattern.VerticalSlash || x instanceof HeadPattern.Adaptive) anyEstimated = true;
         }
         DevicePlan plan = anyVsLike ? verticalSlashPlan(layer, p, q, k, s, arena, anyEstimated) : null;
         BlockSparseGpu bsGpu = new BlockSparseGpu(module, stream, arena);
@@ -61,17 +63,25 @@ public final class LayerPlanner {
         return plan;
     }
 
-    /** One selection for the vertical-slash, A-shape and dense heads (block-sparse heads get a stub). */
+    /**
+     * One selection for the vertical-slash, adaptive, A-shape and dense heads (block-sparse heads
+     * get a stub); adaptive heads take their budgets from the estimate on the device.
+     */
     private DevicePlan verticalSlashPlan(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
                                          DeviceArena arena, boolean estimate) {
         int heads = s.heads(), n = s.seqLen();
         int[] vertical = new int[heads], slash = new int[heads];
         int[][] fixedCols = new int[heads][], fixedOffs = new int[heads][];
+        HeadPattern.Adaptive[] adaptive = new HeadPattern.Adaptive[heads];
         for (int h = 0; h < heads; h++) {
             HeadPattern x = p[h];
             if (x instanceof HeadPattern.VerticalSlash vs) {
                 vertical[h] = vs.verticalSize();
                 slash[h] = vs.slashSize();
+                continue;
+            }
+            if (x instanceof HeadPattern.Adaptive a) {
+                adaptive[h] = a;
                 continue;
             }
             if (x instanceof HeadPattern.AShape a) {
@@ -90,7 +100,7 @@ public final class LayerPlanner {
         VerticalSlashGpu vsGpu = new VerticalSlashGpu(module, stream, arena);
         VsSelection sel;
         if (estimate) {
-            sel = vsGpu.estimate(q, k, s, vertical, slash);
+            sel = vsGpu.estimate(q, k, s, vertical, slash, adaptive);
         } else {
             int colsMax = 1, offsMax = 1;
             for (int h = 0; h < heads; h++) {
@@ -99,12 +109,21 @@ public final class LayerPlanner {
             }
             sel = VsSelection.allocate(heads, colsMax, offsMax, arena);
         }
+        int[] chosenCols = null, chosenOffs = null;  // the budgets the device gave adaptive heads
+        if (override != null && Arrays.stream(adaptive).anyMatch(Objects::nonNull)) {
+            chosenCols = new int[heads];
+            chosenOffs = new int[heads];
+            sel.kCols().download(stream, chosenCols);
+            sel.kOffs().download(stream, chosenOffs);
+        }
         for (int h = 0; h < heads; h++) {
             if (fixedCols[h] != null) {
                 sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
             } else if (override != null) {
-                int[][] chosen = override.select(layer, h, n, VerticalSlashEstimator.verticalBudget(vertical[h], n),
-                        VerticalSlashEstimator.slashBudget(slash[h], n));
+                int[][] chosen = adaptive[h] != null
+                        ? override.select(layer, h, n, chosenCols[h], chosenOffs[h])
+                        : override.select(layer, h, n, VerticalSlashEstimator.verticalBudget(vertical[h], n),
+                                VerticalSlashEstimator.slashBudget(slash[h], n));
                 sel.overwrite(h, chosen[0], chosen[1], stream);
             }
         }

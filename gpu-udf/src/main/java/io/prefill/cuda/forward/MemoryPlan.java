@@ -3,6 +3,10 @@ package io.prefill.cuda.forward;
 import io.prefill.engine.DocumentException;
 import io.prefill.model.ModelConfig;
 import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.PatternConfig;
+
+import java.util.List;
 
 /**
  * The device memory of one document's layer-streaming pre-fill. Only the current layer's K and V
@@ -35,14 +39,47 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
         return normed + Math.max(qkv, mlp);
     }
 
+    /** The plan storage MInference's Llama-3 config needs (its heads average ~800 leftover columns). */
+    public static final int DEFAULT_PLAN_COLUMNS = 1024, DEFAULT_PLAN_RANGES = 64;
+
     /**
      * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token)
-     * plus plan storage: the block plan and its two-block pair plan, each with up to ~1000 leftover
-     * columns and 64 ranges per head and query block (MInference's Llama-3 config averages ~800).
+     * plus plan storage: the block plan and its two-block pair plan, each with up to `columns`
+     * leftover columns and `ranges` ranges per head and query block.
      */
-    public static long attentionBytes(ModelConfig c, long n) {
+    public static long attentionBytes(ModelConfig c, long n, int columns, int ranges) {
         long heads = c.numHeads(), blocks = BlockPlan.blocks(n);
-        return 28L * heads * n + 2 * heads * blocks * (4L * 1024 + 8L * 64) + 64 * MIB;
+        return 28L * heads * n + 2 * heads * blocks * (4L * columns + 8L * ranges) + 64 * MIB;
+    }
+
+    public static long attentionBytes(ModelConfig c, long n) {
+        return attentionBytes(c, n, DEFAULT_PLAN_COLUMNS, DEFAULT_PLAN_RANGES);
+    }
+
+    /**
+     * Leftover columns a head's plan may hold per query block under these patterns: the largest
+     * vertical budget (an adaptive head's maximum, an A-shape's sink columns), at least the default.
+     */
+    public static int planColumns(PatternConfig p) {
+        int most = DEFAULT_PLAN_COLUMNS;
+        for (HeadPattern x : distinct(p)) {
+            if (x instanceof HeadPattern.VerticalSlash vs) most = Math.max(most, vs.verticalSize());
+            else if (x instanceof HeadPattern.Adaptive a) most = Math.max(most, a.maxBudget());
+            else if (x instanceof HeadPattern.AShape a) most = Math.max(most, a.nInit());
+        }
+        return most;
+    }
+
+    private static List<HeadPattern> distinct(PatternConfig p) {
+        return p.heads().stream().flatMap(List::stream).distinct().toList();
+    }
+
+    /** Ranges a head's plan may hold per query block: a block-sparse head's top blocks, at least the default. */
+    public static int planRanges(PatternConfig p) {
+        int most = DEFAULT_PLAN_RANGES;
+        for (HeadPattern x : distinct(p))
+            if (x instanceof HeadPattern.BlockSparse b) most = Math.max(most, b.topBlocks());
+        return most;
     }
 
     /**
@@ -50,7 +87,16 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
      * numbers when even 64-row chunks do not fit.
      */
     public static MemoryPlan of(ModelConfig c, int n, long budget, int maxChunkTokens) {
-        long persistent = persistentBytes(c, n), attention = attentionBytes(c, n), perRow = bytesPerChunkRow(c);
+        return of(c, n, budget, maxChunkTokens, attentionBytes(c, n));
+    }
+
+    /** The same with plan storage sized for these patterns ({@link #planColumns}, {@link #planRanges}). */
+    public static MemoryPlan of(ModelConfig c, PatternConfig patterns, int n, long budget, int maxChunkTokens) {
+        return of(c, n, budget, maxChunkTokens, attentionBytes(c, n, planColumns(patterns), planRanges(patterns)));
+    }
+
+    private static MemoryPlan of(ModelConfig c, int n, long budget, int maxChunkTokens, long attention) {
+        long persistent = persistentBytes(c, n), perRow = bytesPerChunkRow(c);
         int chunk = (int) Math.min(maxChunkTokens, (n + 63L) / 64 * 64);
         while (true) {
             MemoryPlan p = new MemoryPlan(n, chunk, persistent, perRow * chunk, attention);

@@ -17,7 +17,7 @@ import jcuda.driver.JCudaDriver;
  * previous mark to `stage`. Disabled, every call is free.
  */
 final class StageClock implements AutoCloseable {
-    enum Stage { GEMM, ATTENTION, ESTIMATE, OTHER }
+    enum Stage { GEMM, ATTENTION, ESTIMATE, CERTIFICATE, OTHER }
 
     private final CudaStream stream;
     private final boolean enabled;

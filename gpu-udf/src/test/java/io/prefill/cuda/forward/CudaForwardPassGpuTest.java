@@ -7,6 +7,7 @@ import io.prefill.cpu.CpuForwardPass;
 import io.prefill.engine.DocumentException;
 import io.prefill.engine.DocumentResult;
 import io.prefill.engine.EngineOptions;
+import io.prefill.engine.AttentionStats;
 import io.prefill.engine.ForwardOutput;
 import io.prefill.engine.PrefillEngine;
 import io.prefill.model.LoadedModel;
@@ -65,7 +66,8 @@ class CudaForwardPassGpuTest {
     static Stream<Arguments> patternModes() {
         return Stream.of(Arguments.of("vertical-slash", new HeadPattern.VerticalSlash(40, 100)),
                 Arguments.of("a-shape", new HeadPattern.AShape(16, 200)),
-                Arguments.of("block-sparse", new HeadPattern.BlockSparse(4)), Arguments.of("mixed", null));
+                Arguments.of("block-sparse", new HeadPattern.BlockSparse(4)),
+                Arguments.of("adaptive", new HeadPattern.Adaptive(0.9, 30, 120)), Arguments.of("mixed", null));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -86,6 +88,48 @@ class CudaForwardPassGpuTest {
                     assertEquals(dRef, dGot, 0.02 * dRef, name + " n=" + n + ": density");
                     assertEquals(ref.attention().sparseHeadRuns(), got.attention().sparseHeadRuns());
                     if (n >= 512) assertTrue(dGot < 0.9, "sparse mode should skip work, density " + dGot);
+                    // the certificate: measured by both backends on the same heads, the same values up to bf16 Q/K
+                    AttentionStats.Certificate cRef = ref.attention().kept(), cGot = got.attention().kept();
+                    assertEquals(cRef.heads(), cGot.heads(), name + " n=" + n + ": certified heads");
+                    if (cRef.measured()) {
+                        System.out.printf("%s n=%d: kept mass min cpu %.4f gpu %.4f, mean cpu %.4f gpu %.4f%n", name, n,
+                                cRef.min(), cGot.min(), cRef.mean(), cGot.mean());
+                        assertEquals(cRef.min(), cGot.min(), 0.02, name + " n=" + n + ": kept mass min");
+                        assertEquals(cRef.mean(), cGot.mean(), 0.01, name + " n=" + n + ": kept mass mean");
+                        assertTrue(cGot.min() < 1.0 && cGot.min() > 0.0, "a sparse plan keeps part of the mass: " + cGot.min());
+                    }
+                }
+            }
+        }
+    }
+
+    /** A minimum kept mass of 1 sends every sparse head to dense: dense work, dense logits, all counted. */
+    @Test
+    void aMinimumKeptMassSendsHeadsUnderItToDense() {
+        TinyModelSpec spec = llama64();
+        try (Checkpoint m = model(spec, 12)) {
+            PatternConfig sparse = uniform(spec, 512, new HeadPattern.VerticalSlash(40, 100));
+            CpuForwardPass dense = new CpuForwardPass(m.config(), m.weights(), dense(spec));
+            int[] t = tokens(1500, m.config().vocabSize(), 99);
+            ForwardOutput ref = dense.forward(t);
+            try (CudaForwardPass all = CudaForwardPass.create(m.config(), m.weights(), sparse, CudaBackendOptions.defaults(), 1.0);
+                 CudaForwardPass none = CudaForwardPass.create(m.config(), m.weights(), sparse, CudaBackendOptions.defaults(), 0.0)) {
+                ForwardOutput got = all.forward(t), plain = none.forward(t);
+                int sparseHeads = spec.numLayers() * spec.numHeads();
+                assertEquals(sparseHeads, got.attention().kept().denseFallbacks(), "every head under 1.0 runs dense");
+                assertEquals(1.0, got.attention().density(), 1e-12);
+                assertEquals(0, got.attention().sparseHeadRuns());
+                assertLogitsClose(ref.lastLogits(), got.lastLogits(), 2e-2, "all heads dense by kept mass");
+                assertEquals(0, plain.attention().kept().denseFallbacks());
+                assertTrue(plain.attention().density() < 0.9, "without a minimum the plan stays sparse");
+                // a minimum just above the worst head's kept mass sends that head (at least) to dense
+                double worst = plain.attention().kept().min();
+                try (CudaForwardPass some = CudaForwardPass.create(m.config(), m.weights(), sparse,
+                        CudaBackendOptions.defaults(), Math.min(1.0, worst + 1e-6))) {
+                    ForwardOutput s = some.forward(t);
+                    int fell = s.attention().kept().denseFallbacks();
+                    assertTrue(fell >= 1 && fell < sparseHeads, "fallbacks " + fell);
+                    assertTrue(s.attention().density() > plain.attention().density());
                 }
             }
         }

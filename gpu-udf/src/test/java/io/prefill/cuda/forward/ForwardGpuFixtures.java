@@ -69,10 +69,10 @@ final class ForwardGpuFixtures {
         return PatternConfig.uniform("uniform", s.numLayers(), s.numHeads(), minSparse, p);
     }
 
-    /** Every layer mixes all four patterns across its heads (head h takes pattern (h + layer) % 4). */
+    /** The layers mix all five patterns across their heads (head h takes pattern (h + layer) % 5). */
     static PatternConfig mixed(TinyModelSpec s, int minSparse) {
         HeadPattern[] choices = {new HeadPattern.Dense(), new HeadPattern.VerticalSlash(40, 100),
-            new HeadPattern.AShape(16, 200), new HeadPattern.BlockSparse(4)};
+            new HeadPattern.AShape(16, 200), new HeadPattern.BlockSparse(4), new HeadPattern.Adaptive(0.9, 30, 600)};
         List<List<HeadPattern>> layers = new ArrayList<>();
         for (int l = 0; l < s.numLayers(); l++) {
             List<HeadPattern> heads = new ArrayList<>();

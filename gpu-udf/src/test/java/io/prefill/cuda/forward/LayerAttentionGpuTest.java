@@ -15,6 +15,7 @@ import io.prefill.engine.AttentionStats;
 import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.HeadPlanner;
+import io.prefill.sparse.KeptMass;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.ArrayList;
@@ -26,9 +27,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * A layer whose heads mix all four patterns, on identical bf16 inputs: the GPU computes exactly
- * the entries the CPU planner chooses head by head (the merged plan loses and adds nothing), and
- * the outputs agree within bf16 rounding. Q is also the output buffer, as in the forward pass.
+ * A layer whose heads mix all the patterns, on identical bf16 inputs: the GPU computes exactly
+ * the entries the CPU planner chooses head by head (the merged plan loses and adds nothing), the
+ * outputs agree within bf16 rounding, and so does the certificate. Q is also the output buffer, as in the forward pass.
  */
 @Tag("gpu")
 class LayerAttentionGpuTest {
@@ -42,7 +43,7 @@ class LayerAttentionGpuTest {
                 ? new HeadPattern[] {new HeadPattern.VerticalSlash(40, 100), new HeadPattern.BlockSparse(3),
                     new HeadPattern.AShape(0, 150), new HeadPattern.Dense(), new HeadPattern.BlockSparse(6)}
                 : new HeadPattern[] {new HeadPattern.VerticalSlash(40, 100), new HeadPattern.AShape(64, 128),
-                    new HeadPattern.VerticalSlash(200, 60), new HeadPattern.Dense()};
+                    new HeadPattern.VerticalSlash(200, 60), new HeadPattern.Dense(), new HeadPattern.Adaptive(0.9, 30, 600)};
         List<HeadPattern> layer = new ArrayList<>();
         for (int h = 0; h < heads; h++) layer.add(choices[h % choices.length]);
         PatternConfig patterns = new PatternConfig("t", 1, heads, 0, List.of(layer));
@@ -56,18 +57,24 @@ class LayerAttentionGpuTest {
              StageClock clock = new StageClock(stream, false)) {
             DeviceBuffer dq = upload(arena, stream, q), dk = upload(arena, stream, k), dv = upload(arena, stream, v);
             long mark = arena.mark();
-            AttentionStats stats = new LayerAttention(module, stream, patterns, clock, null).run(0, dq, dk, dv, dq, s, arena);
+            AttentionStats stats = new LayerAttention(module, stream, patterns, clock, null, 0).run(0, dq, dk, dv, dq, s, arena);
             assertEquals(mark, arena.mark(), "planning scratch released");
             short[] raw = new short[(int) s.qElements()];
             dq.download(stream, raw);
             float[] got = Bf16.toFloats(raw);
 
             long entries = 0;
+            double minKept = Double.POSITIVE_INFINITY, sumKept = 0;
             int group = heads / kvHeads;
             for (int h = 0; h < heads; h++) {
                 float[] qh = head(q, h, n, d), kh = head(k, h / group, n, d), vh = head(v, h / group, n, d);
                 BlockPlan plan = HeadPlanner.plan(layer.get(h), 0, qh, kh, n, d);
                 entries += plan.computedEntries();
+                if (!(layer.get(h) instanceof HeadPattern.Dense)) {
+                    double kept = KeptMass.ofLastQueries(qh, kh, n, d, plan);
+                    minKept = Math.min(minKept, kept);
+                    sumKept += kept;
+                }
                 float[] ref = new float[n * d];
                 PlanAttention.attend(qh, kh, vh, n, d, plan, ref);
                 assertClose(ref, got, h * n * d, "head " + h + " " + layer.get(h));
@@ -75,6 +82,9 @@ class LayerAttentionGpuTest {
             assertEquals(entries, stats.computedEntries(), "entries computed by the merged plan");
             int sparse = (int) layer.stream().filter(p -> !(p instanceof HeadPattern.Dense)).count();
             assertEquals(sparse, stats.sparseHeadRuns());
+            assertEquals(sparse, stats.kept().heads(), "every sparse head certified");
+            assertEquals(minKept, stats.kept().min(), 2e-3, "smallest kept mass");
+            assertEquals(sumKept / sparse, stats.kept().mean(), 2e-3, "mean kept mass");
         }
     }
 

@@ -1,5 +1,7 @@
 package io.prefill.cuda.forward;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.prefill.engine.DocumentException;
@@ -39,6 +41,36 @@ class MemoryPlanTest {
         DocumentException e = assertThrows(DocumentException.class, () -> MemoryPlan.of(LLAMA3_8B, 131072, fixed / 2, 16384));
         assertEquals(DocumentException.Kind.DEVICE_MEMORY, e.kind());
         assertTrue(e.getMessage().contains("131072-token document") && e.getMessage().contains("budget"), e.getMessage());
+    }
+
+    /**
+     * Plan storage follows the config: an adaptive head's maximum budget of 6096 columns (or a
+     * vertical-slash head's own budget, or a block-sparse head's top blocks) needs room for that
+     * many per query block; at 512K tokens an 8B model's adaptive plans need ~6x MInference's.
+     */
+    @Test
+    void planStorageFollowsTheLargestBudgetOfTheConfig() {
+        PatternConfig minference = PatternConfig.uniform("m", 32, 32, 8192, PatternConfig.MINFERENCE_DEFAULT);
+        PatternConfig adaptive = PatternConfig.uniform("a", 32, 32, 8192, new HeadPattern.Adaptive(0.95, 100, 6096));
+        List<List<HeadPattern>> layers = new java.util.ArrayList<>();
+        for (int l = 0; l < 32; l++) {
+            List<HeadPattern> row = new java.util.ArrayList<>(java.util.Collections.nCopies(32, PatternConfig.MINFERENCE_DEFAULT));
+            if (l == 7) row.set(3, new HeadPattern.BlockSparse(300));
+            if (l == 9) row.set(0, new HeadPattern.VerticalSlash(2500, 100));
+            layers.add(row);
+        }
+        PatternConfig mixed = new PatternConfig("x", 32, 32, 8192, layers);
+        assertEquals(MemoryPlan.DEFAULT_PLAN_COLUMNS, MemoryPlan.planColumns(minference));
+        assertEquals(MemoryPlan.DEFAULT_PLAN_RANGES, MemoryPlan.planRanges(minference));
+        assertEquals(6096, MemoryPlan.planColumns(adaptive));
+        assertEquals(2500, MemoryPlan.planColumns(mixed));
+        assertEquals(300, MemoryPlan.planRanges(mixed));
+        int n = 524288;
+        long base = MemoryPlan.of(LLAMA3_8B, minference, n, 140 * GIB, 16384).attentionBytes();
+        long big = MemoryPlan.of(LLAMA3_8B, adaptive, n, 140 * GIB, 16384).attentionBytes();
+        assertEquals(MemoryPlan.attentionBytes(LLAMA3_8B, n), base);
+        // the plan of one layer with 6096 leftover columns per head and block: 32 x 8192 x 6096 x 4 bytes, twice
+        assertTrue(big - base >= 2L * 32 * 8192 * (6096 - 1024) * 4, big + " vs " + base);
     }
 
     @Test

@@ -52,7 +52,7 @@ public final class PrefillBenchmark {
                 : PatternConfig.read(Path.of(patternsFile));
         PatternConfig dense = PatternConfig.uniform("dense", c.numLayers(), c.numHeads(), 0, new HeadPattern.Dense());
         List<String> rows = new ArrayList<>();
-        rows.add("mode\tn\tseconds\tgemm_ms\tattention_ms\testimate_ms\tother_ms\tdensity\tchunk\tdevice_gib");
+        rows.add("mode\tn\tseconds\tgemm_ms\tattention_ms\testimate_ms\tother_ms\tdensity\tchunk\tdevice_gib\tcertificate_ms\tkept_min\tkept_mean");
         long t0 = System.nanoTime();
         try (CudaForwardPass mi = CudaForwardPass.synthetic(c, 1, sparse, CudaBackendOptions.defaults().profiled())) {
             System.out.printf("synthetic %s weights (%.2f GiB) generated in %.1f s on %s; patterns %s%n", "Llama-3-8B",
@@ -83,10 +83,11 @@ public final class PrefillBenchmark {
         double seconds = (System.nanoTime() - start) / 1e9;
         Map<StageClock.Stage, Double> ms = f.lastStageMillis();
         for (float x : o.lastLogits()) if (!Float.isFinite(x)) throw new IllegalStateException(mode + " n=" + n + ": non-finite logits");
-        String row = String.format("%s\t%d\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.4f\t%d\t%.1f", mode, n, seconds,
+        String row = String.format("%s\t%d\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.4f\t%d\t%.1f\t%.0f\t%.4f\t%.4f", mode, n, seconds,
                 ms.getOrDefault(StageClock.Stage.GEMM, 0.0), ms.getOrDefault(StageClock.Stage.ATTENTION, 0.0),
                 ms.getOrDefault(StageClock.Stage.ESTIMATE, 0.0), ms.getOrDefault(StageClock.Stage.OTHER, 0.0),
-                o.attention().density(), f.lastMemoryPlan().chunkTokens(), f.lastDeviceBytesInUse() / (double) (1L << 30));
+                o.attention().density(), f.lastMemoryPlan().chunkTokens(), f.lastDeviceBytesInUse() / (double) (1L << 30),
+                ms.getOrDefault(StageClock.Stage.CERTIFICATE, 0.0), o.attention().kept().min(), o.attention().kept().mean());
         System.out.println(row);
         return row;
     }
