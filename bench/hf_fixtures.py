@@ -2,13 +2,28 @@
 
 Usage: python3 bench/hf_fixtures.py OUT_DIR
 
-Builds two tiny random checkpoints with transformers, saved in bf16 safetensors with
+Builds four tiny random checkpoints with transformers, saved in bf16 safetensors with
 save_pretrained, and the last-position logits transformers computes for seeded random prompts:
 
   llama3-tiny  LlamaForCausalLM: hidden 512, 8 heads, 2 KV heads, head_dim 64, intermediate 1376,
                3 layers, vocab 4096, rope_theta 500000 with llama3 rope scaling (factor 8, original
                8192 positions), rms_norm_eps 1e-5, untied lm_head
   qwen2-tiny   Qwen2ForCausalLM: the same shape, q/k/v bias, rope_theta 1e6, tied embeddings
+  phi3-tiny    Phi3ForCausalLM: hidden 768, 8 heads of 96 (2 KV heads), fused qkv_proj and
+               gate_up_proj, rope_theta 10000 with longrope scaling over an original context of
+               256 positions (max_position_embeddings 32768): prompts of 1 and 17 tokens use the
+               short factors, 300 and more the long ones, all with cos/sin scaled by
+               sqrt(1 + ln 128 / ln 256). head_dim 96 is a cpu-backend case (the cuda kernels
+               take 64 and 128; the parity test skips its cuda cases, saying why)
+  glm-tiny     GlmForCausalLM: the llama3-tiny shape with q/k/v bias, fused gate_up_proj and
+               GLM's interleaved rotary over half of each head (partial_rotary_factor 0.5),
+               rope_theta 10000
+
+GlmForCausalLM needs transformers 4.46 or later; with an older one glm-tiny is left out (said so).
+The rope settings each model takes are checked against its inv_freq buffer after loading; for
+phi3-tiny that is the short-factor table (transformers chooses the factors by sequence length,
+long beyond original_max_position_embeddings), and a transformers that starts from the long
+factors is refused, since the fixtures would then not test what the engine implements.
 
 Weights are N(0, 0.05) except the embedding, N(0, 1), o_proj, N(0, 0.08), and down_proj, N(0, 0.01);
 biases are N(0, 0.3) and norm weights uniform in [0.6, 1.4] (the final norm of the tied Qwen2 model
@@ -32,7 +47,7 @@ check is not. For each model and n in LENGTHS it writes
 
 and prints one line per case (ctx: relative change of the bf16 logits when the prompt keeps its
 last token but gets another random prefix, i.e. how much attention matters; gap: truth's top-1
-minus top-2 logit). Both models are reloaded with from_pretrained before running, the
+minus top-2 logit). Every model is reloaded with from_pretrained before running, the
 way a user would load them. Works with transformers 4.4x/4.5x and 5.x (rope_parameters, dtype).
 """
 import dataclasses
@@ -46,7 +61,10 @@ import time
 import numpy as np
 import torch
 import transformers
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+GlmConfig = getattr(transformers, "GlmConfig", None)            # transformers >= 4.46
+GlmForCausalLM = getattr(transformers, "GlmForCausalLM", None)
 
 SEED = 20261127
 LENGTHS = [1, 17, 300, 2048, 8192]
@@ -59,6 +77,13 @@ BIAS_STD = 0.3
 NORM_RANGE = (0.6, 1.4)
 LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                   "original_max_position_embeddings": 8192}
+# Phi-3's longrope over 48 rotary pairs (head_dim 96): divisors of the inverse frequencies, mild ones
+# up to the original context and growing to 64 for the slowest pairs beyond it, shaped like the
+# published Phi-3-mini-128k lists.
+PHI3_ORIGINAL_CONTEXT = 256
+PHI3_LONGROPE = {"rope_type": "longrope",
+                 "short_factor": [round(1.0 + 1.5 * (i / 47) ** 2, 4) for i in range(48)],
+                 "long_factor": [round(1.0 + 63.0 * (i / 47) ** 1.5, 4) for i in range(48)]}
 COMMON = dict(vocab_size=4096, hidden_size=512, intermediate_size=1376, num_hidden_layers=3,
               num_attention_heads=8, num_key_value_heads=2, rms_norm_eps=1e-5, hidden_act="silu",
               initializer_range=WEIGHT_STD, bos_token_id=1, eos_token_id=2)
@@ -70,7 +95,20 @@ MODELS = [
     ("qwen2-tiny", Qwen2Config, Qwen2ForCausalLM,
      dict(tie_word_embeddings=True, use_sliding_window=False, max_position_embeddings=32768),
      1000000.0, None),
+    # pad_token_id: the config classes' defaults (32000, 151329) lie outside the tiny vocabulary
+    ("phi3-tiny", Phi3Config, Phi3ForCausalLM,
+     dict(hidden_size=768, tie_word_embeddings=False, max_position_embeddings=32768,
+          original_max_position_embeddings=PHI3_ORIGINAL_CONTEXT, sliding_window=None, pad_token_id=None),
+     10000.0, PHI3_LONGROPE),
 ]
+if GlmForCausalLM is not None:
+    MODELS.append(
+        ("glm-tiny", GlmConfig, GlmForCausalLM,
+         dict(head_dim=64, partial_rotary_factor=0.5, attention_bias=True, tie_word_embeddings=False,
+              max_position_embeddings=131072, pad_token_id=None),
+         10000.0, None))
+else:
+    print(f"[hf-fixtures] transformers {transformers.__version__} has no GlmForCausalLM: glm-tiny left out", flush=True)
 
 
 def tf_version():
@@ -100,11 +138,21 @@ def make_config(config_cls, extra, rope_theta, scaling):
     if has_rope_parameters(config_cls):
         rope = dict(scaling) if scaling else {"rope_type": "default"}
         rope["rope_theta"] = rope_theta
+        if "partial_rotary_factor" in extra:
+            rope["partial_rotary_factor"] = extra["partial_rotary_factor"]
         kw["rope_parameters"] = rope
     else:
         kw["rope_theta"] = rope_theta
-        kw["rope_scaling"] = dict(scaling) if scaling else None
+        rope = dict(scaling) if scaling else None
+        if rope is not None and config_cls is Phi3Config:
+            # transformers 4.x's Phi3Config wants exactly "type", "short_factor" and "long_factor"
+            rope["type"] = rope.pop("rope_type")
+        kw["rope_scaling"] = rope
     return config_cls(**kw)
+
+
+def head_dim_of(extra):
+    return extra.get("head_dim") or extra.get("hidden_size", COMMON["hidden_size"]) // COMMON["num_attention_heads"]
 
 
 def dtype_kwargs(dtype):
@@ -142,10 +190,14 @@ def last_logits(model, tokens):
     return out.logits[0, -1].float().cpu().numpy().astype(np.float64)
 
 
-def expected_inv_freq(head_dim, theta, scaling):
-    inv = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+def expected_inv_freq(head_dim, partial_rotary_factor, theta, scaling):
+    """The inverse frequencies a fresh model holds: over the rotary dimensions; longrope's short factors."""
+    dim = int(head_dim * partial_rotary_factor)
+    inv = 1.0 / (theta ** (np.arange(0, dim, 2, dtype=np.float64) / dim))
     if not scaling:
         return inv
+    if scaling["rope_type"] == "longrope":
+        return inv / np.asarray(scaling["short_factor"], dtype=np.float64)
     factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
     old = scaling["original_max_position_embeddings"]
     low_wavelen, high_wavelen = old / low, old / high
@@ -157,7 +209,7 @@ def expected_inv_freq(head_dim, theta, scaling):
     return np.where(medium, smoothed, scaled)
 
 
-def check_rope(model, name, theta, scaling):
+def check_rope(model, name, extra, theta, scaling):
     """The rotary frequencies transformers uses must be the ones this fixture means to test."""
     bufs = [(n, b) for n, b in model.named_buffers() if n.endswith("inv_freq") and "original" not in n]
     if not bufs:
@@ -165,13 +217,22 @@ def check_rope(model, name, theta, scaling):
         return "unchecked"
     bname, buf = bufs[0]
     got = buf.detach().double().cpu().numpy()
-    want = expected_inv_freq(COMMON["hidden_size"] // COMMON["num_attention_heads"], theta, scaling)
+    want = expected_inv_freq(head_dim_of(extra), extra.get("partial_rotary_factor", 1.0), theta, scaling)
+    if got.shape != want.shape:
+        raise SystemExit(f"{name}: {bname} has {got.shape[0]} frequencies, expected {want.shape[0]} "
+                         f"(head_dim {head_dim_of(extra)}, partial_rotary_factor {extra.get('partial_rotary_factor', 1.0)})")
     rel = float(np.max(np.abs(got - want) / want))
     # fp32 frequencies agree to ~1e-7; a buffer kept in bf16 to ~4e-3; a rope setting not taken is off by far more
     tol = 8e-3 if buf.dtype in (torch.bfloat16, torch.float16) else 1e-5
     if not rel < tol:
+        hint = ""
+        if scaling and scaling["rope_type"] == "longrope":
+            long_inv = want * np.asarray(scaling["short_factor"]) / np.asarray(scaling["long_factor"])
+            if float(np.max(np.abs(got - long_inv) / long_inv)) < tol:
+                hint = (" (it starts from the long factors: this transformers does not choose longrope's factors "
+                        "by sequence length; use a newer one)")
         raise SystemExit(f"{name}: {bname} differs from the intended rope (theta {theta}, scaling {scaling}): "
-                         f"max rel {rel:.2e}; transformers did not take the rope settings")
+                         f"max rel {rel:.2e}; transformers did not take the rope settings{hint}")
     return str(buf.dtype).replace("torch.", "")
 
 
@@ -252,7 +313,7 @@ def main(out):
             tokens.astype("<i4").tofile(os.path.join(path, f"case-{n}.tokens.i32"))
 
         model = load(model_cls, path, torch.bfloat16, "sdpa")
-        entry["inv_freq_dtype_bf16"] = check_rope(model, name, theta, scaling)
+        entry["inv_freq_dtype_bf16"] = check_rope(model, name, extra, theta, scaling)
         bf16, seconds, context = {}, {}, {}
         for n, tokens in prompts.items():
             torch.cuda.synchronize()
@@ -269,7 +330,7 @@ def main(out):
 
         truth, truth_seconds, truth_notes = {}, {}, {}
         model = load(model_cls, path, torch.float64, "eager")
-        entry["inv_freq_dtype_truth"] = check_rope(model, name, theta, scaling)
+        entry["inv_freq_dtype_truth"] = check_rope(model, name, extra, theta, scaling)
         for n, tokens in prompts.items():
             if n > TRUTH_MAX_N:
                 truth_notes[n] = f"skipped: n > {TRUTH_MAX_N}"

@@ -8,7 +8,7 @@
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288; $BENCH_ARGS are
 #                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_V2_GM,PLAN_WG)
 #     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
-#     hf           bench/hf_fixtures.py (tiny Llama/Qwen2 checkpoints and transformers' logits, needs
+#     hf           bench/hf_fixtures.py (tiny Llama/Qwen2/Phi-3/GLM checkpoints and transformers' logits, needs
 #                  transformers) into $RESULTS/hf-fixtures, then HuggingFaceParityGpuTest on them
 #     model-bench  whole-model pre-fill: io.prefill.cuda.forward.PrefillBenchmark (--sizes SIZES when
 #                  given), io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py, then

@@ -211,7 +211,10 @@ __device__ void rmsnorm(const float* x, const float* w, int rows, int dim, float
 // ---- 3. bias + RoPE + split into head-major Q, K, V ----
 // Work unit: (row r, chunk c of 8 rotation pairs i = 8c..8c+7); blockIdx.y takes a contiguous
 // group of the H + 2*Hkv head slots, so each thread computes its 8 cos/sin once for all heads of
-// its group. Element (r, slot s, i) of qkv pairs with (r, s, i + d/2) (HF rotate_half).
+// its group. Pairs: rotate_half (interleaved == 0) pairs element i with i + d/2 (HF rotate_half,
+// the whole head rotates); interleaved pairs 2i with 2i + 1 (GLM), the unit's 16 elements being
+// contiguous. Pairs i >= `pairs` are not rotated (a partial rotary part; only interleaved heads
+// have one). Rotated pairs' cos and sin are multiplied by `scale` (longrope's attention factor).
 // Angle p * invFreq[i] in double, reduced to [-pi, pi] in double, then fp32 sincospif.
 
 constexpr double INV_PI = 0.3183098861837907;  // nearest double to 1/pi
@@ -225,9 +228,16 @@ __device__ __forceinline__ void rope_cos_sin(long long p, double invFreq, float*
     sincospif(static_cast<float>(r), s, c);
 }
 
+__device__ __forceinline__ void rotate_pair(float* x1, float* x2, float c, float s) {
+    const float a = *x1, b = *x2;
+    *x1 = a * c - b * s;
+    *x2 = b * c + a * s;
+}
+
 template <bool V>
 __device__ void rope_split(const float* qkv, const float* bias, const double* invFreq, int rows, int row0, int n,
-                           int H, int Hkv, int d, bf16* Q, bf16* K, bf16* Vo) {
+                           int H, int Hkv, int d, int pairs, int interleaved, float scale,
+                           bf16* Q, bf16* K, bf16* Vo) {
     const int half = d >> 1, cph = half >> 3;  // chunks per half head
     const int S = H + 2 * Hkv, rotated = H + Hkv;
     const long long width = static_cast<long long>(S) * d;
@@ -239,20 +249,32 @@ __device__ void rope_split(const float* qkv, const float* bias, const double* in
         const long long r = u / cph;
         const int i0 = static_cast<int>(u - r * cph) * 8;
         const long long p = row0 + r;
+        // where the unit's two runs of 8 elements start in a head
+        const int offA = interleaved ? 2 * i0 : i0;
+        const int offB = interleaved ? 2 * i0 + 8 : half + i0;
         float cs[8], sn[8];
         if (s0 < rotated) {
 #pragma unroll
-            for (int j = 0; j < 8; ++j) rope_cos_sin(p, invFreq[i0 + j], &cs[j], &sn[j]);
+            for (int j = 0; j < 8; ++j) {
+                if (i0 + j < pairs) {
+                    rope_cos_sin(p, invFreq[i0 + j], &cs[j], &sn[j]);
+                    cs[j] *= scale;
+                    sn[j] *= scale;
+                } else {
+                    cs[j] = 1.0f;
+                    sn[j] = 0.0f;
+                }
+            }
         }
         const float* src = qkv + r * width;
         for (int s = s0; s < s1; ++s) {
             float a[8], b[8];
-            load8<V>(src + s * d + i0, a);
-            load8<V>(src + s * d + half + i0, b);
+            load8<V>(src + s * d + offA, a);
+            load8<V>(src + s * d + offB, b);
             if (bias != nullptr) {
                 float ba[8], bb[8];
-                load8<V>(bias + s * d + i0, ba);
-                load8<V>(bias + s * d + half + i0, bb);
+                load8<V>(bias + s * d + offA, ba);
+                load8<V>(bias + s * d + offB, bb);
 #pragma unroll
                 for (int j = 0; j < 8; ++j) {
                     a[j] += ba[j];
@@ -264,15 +286,19 @@ __device__ void rope_split(const float* qkv, const float* bias, const double* in
             else if (s < rotated) dst = K + (static_cast<long long>(s - H) * n + p) * d;
             else dst = Vo + (static_cast<long long>(s - rotated) * n + p) * d;
             if (s < rotated) {
+                if (interleaved) {
 #pragma unroll
-                for (int j = 0; j < 8; ++j) {
-                    const float x1 = a[j], x2 = b[j];
-                    a[j] = x1 * cs[j] - x2 * sn[j];
-                    b[j] = x2 * cs[j] + x1 * sn[j];
+                    for (int j = 0; j < 4; ++j) {
+                        rotate_pair(&a[2 * j], &a[2 * j + 1], cs[j], sn[j]);
+                        rotate_pair(&b[2 * j], &b[2 * j + 1], cs[4 + j], sn[4 + j]);
+                    }
+                } else {
+#pragma unroll
+                    for (int j = 0; j < 8; ++j) rotate_pair(&a[j], &b[j], cs[j], sn[j]);
                 }
             }
-            store8<V>(dst + i0, a);
-            store8<V>(dst + half + i0, b);
+            store8<V>(dst + offA, a);
+            store8<V>(dst + offB, b);
         }
     }
 }
@@ -475,11 +501,11 @@ extern "C" __global__ void __launch_bounds__(256)
 
 extern "C" __global__ void __launch_bounds__(256)
     rope_split_k(const float* qkv, const float* biasOrNull, const double* invFreq, int rows, int row0, int n,
-                 int H, int Hkv, int d, bf16* Q, bf16* K, bf16* V) {
+                 int H, int Hkv, int d, int pairs, int interleaved, float scale, bf16* Q, bf16* K, bf16* V) {
     if (mo::al16(qkv) && mo::al16(biasOrNull) && mo::al16(Q) && mo::al16(K) && mo::al16(V))
-        mo::rope_split<true>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, Q, K, V);
+        mo::rope_split<true>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, pairs, interleaved, scale, Q, K, V);
     else
-        mo::rope_split<false>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, Q, K, V);
+        mo::rope_split<false>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, pairs, interleaved, scale, Q, K, V);
 }
 
 extern "C" __global__ void __launch_bounds__(256)

@@ -4,7 +4,6 @@ import io.prefill.kv.KvCache;
 import io.prefill.model.LayerWeights;
 import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelWeights;
-import io.prefill.model.RopeFrequencies;
 
 /**
  * One token through the model on top of a KV cache: embed, then per layer RMSNorm, Q/K/V (+bias),
@@ -52,15 +51,15 @@ public final class CpuDecodeStep {
             int pos = position + t;
             weights.embedTokens().readRow(tokens[t], x);
             // The frequencies of a sequence of pos + 1 tokens, as Hugging Face computes them when decoding.
-            double[] inv = RopeFrequencies.inverseFrequencies(config, pos + 1);
+            Rope rope = Rope.position(config, pos);
             for (int l = 0; l < config.numLayers(); l++) {
                 LayerWeights w = weights.layer(l);
                 float[] normed = RmsNorm.apply(x, 1, hidden, norms.input()[l], config.rmsNormEps());
                 float[] q = Linear.apply(normed, 1, w.q(), w.qBias());
                 float[] k = Linear.apply(normed, 1, w.k(), w.kBias());
                 float[] v = Linear.apply(normed, 1, w.v(), w.vBias());
-                rotate(q, heads, d, inv, pos);
-                rotate(k, kvHeads, d, inv, pos);
+                rope.apply(q, 1, heads);
+                rope.apply(k, 1, kvHeads);
                 for (int g = 0; g < kvHeads; g++) {
                     System.arraycopy(k, g * d, fedK[l][g], t * d, d);
                     System.arraycopy(v, g * d, fedV[l][g], t * d, d);
@@ -111,23 +110,6 @@ public final class CpuDecodeStep {
             for (int c = 0; c < d; c++) acc[c] += wj * values[off + c];
         }
         for (int c = 0; c < d; c++) out[h * d + c] = (float) (acc[c] / normaliser);
-    }
-
-    /** Rotate-half RoPE of one position, with the same float tables as {@link Rope}. */
-    private static void rotate(float[] x, int heads, int d, double[] inv, int position) {
-        int half = d / 2;
-        for (int i = 0; i < half; i++) {
-            double angle = position * inv[i];
-            float c = (float) Math.cos(angle);
-            float s = (float) Math.sin(angle);
-            for (int h = 0; h < heads; h++) {
-                int base = h * d;
-                float a = x[base + i];
-                float b = x[base + i + half];
-                x[base + i] = a * c - b * s;
-                x[base + i + half] = b * c + a * s;
-            }
-        }
     }
 
     private void check(KvCache cache, int token, int position) {

@@ -9,7 +9,6 @@ import io.prefill.kv.LayerKvObserver;
 import io.prefill.model.LayerWeights;
 import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelWeights;
-import io.prefill.model.RopeFrequencies;
 import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.HeadPlanner;
@@ -74,7 +73,7 @@ public final class CpuForwardPass implements ForwardBackend {
         if (n == 0) throw new IllegalArgumentException("cannot pre-fill an empty prompt");
         int hidden = config.hiddenSize();
         float[] x = embed(tokens);
-        Rope rope = new Rope(RopeFrequencies.inverseFrequencies(config, n), config.headDim(), n);
+        Rope rope = Rope.prefill(config, n);
         AttentionStats stats = AttentionStats.NONE;
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights w = weights.layer(l);

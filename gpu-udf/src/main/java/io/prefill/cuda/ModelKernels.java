@@ -4,6 +4,9 @@ import static io.prefill.cuda.CudaCheck.check;
 
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.model.DType;
+import io.prefill.model.ModelConfig;
+import io.prefill.model.RopeFrequencies;
+import io.prefill.model.RotaryPairing;
 import jcuda.Pointer;
 import jcuda.driver.JCudaDriver;
 
@@ -107,26 +110,62 @@ public final class ModelKernels {
     }
 
     /**
+     * How rope_split_k rotates a Q or K head: its first {@code pairs} rotation pairs, laid out
+     * rotate_half (element i with i + headDim/2; then the whole head rotates) or interleaved (2i
+     * with 2i + 1; pairs beyond {@code pairs} pass through), cos and sin multiplied by scale.
+     */
+    public record Rotary(int pairs, boolean interleaved, float scale) {
+        /** The whole head in the rotate_half layout, unscaled (Llama, Mistral, Qwen2). */
+        public static Rotary rotateHalf(int headDim) { return new Rotary(headDim / 2, false, 1f); }
+
+        /** The config's rotary part, pairing and longrope attention scaling. */
+        public static Rotary of(ModelConfig c) {
+            return new Rotary(c.rotaryDim() / 2, c.rotaryPairing() == RotaryPairing.INTERLEAVED,
+                    (float) RopeFrequencies.attentionScaling(c));
+        }
+
+        /** Why the kernel cannot rotate heads of headDim this way, or null when it can. */
+        public String unsupported(int headDim) {
+            if (pairs < 1 || pairs > headDim / 2) return pairs + " rotation pairs in a head of " + headDim;
+            if (!interleaved && pairs != headDim / 2) {
+                return "a partial rotary part (" + 2 * pairs + " of " + headDim + " dimensions) in the rotate_half layout";
+            }
+            if (!(scale > 0) || !Float.isFinite(scale)) return "rotary scale " + scale;
+            return null;
+        }
+    }
+
+    /** {@link #ropeSplit(DeviceBuffer, DeviceBuffer, DeviceBuffer, Rotary, int, int, int, int, int, int,
+     *  DeviceBuffer, DeviceBuffer, DeviceBuffer)} of whole heads in the rotate_half layout. */
+    public void ropeSplit(DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq, int rows, int row0, int n,
+                          int heads, int kvHeads, int headDim, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v) {
+        ropeSplit(qkv, biasOrNull, invFreq, Rotary.rotateHalf(headDim), rows, row0, n, heads, kvHeads, headDim, q, k, v);
+    }
+
+    /**
      * Adds the bias, applies RoPE to the Q and K heads at absolute positions p = row0 + r
-     * (rotate_half layout: element i pairs with i + d/2; angle p * invFreq[i] in double) and writes
+     * (pairs as {@code rotary} says; angle p * invFreq[i] in double) and writes
      * Q[h, p, :], K[g, p, :], V[g, p, :] as bf16.
      *
      * @param qkv       fp32 [rows, (heads + 2 kvHeads) * headDim]: Q columns, then K, then V
      * @param biasOrNull fp32 [(heads + 2 kvHeads) * headDim] or null
-     * @param invFreq   double [headDim / 2] inverse frequencies ({@link #uploadDoubles})
+     * @param invFreq   double [rotary.pairs()] inverse frequencies ({@link #uploadDoubles})
      * @param n         document length: rows of the head-major buffers; row0 + rows <= n
      * @param q         bf16 [heads, n, headDim]; k, v bf16 [kvHeads, n, headDim]
      */
-    public void ropeSplit(DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq, int rows, int row0, int n,
-                          int heads, int kvHeads, int headDim, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v) {
+    public void ropeSplit(DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq, Rotary rotary, int rows,
+                          int row0, int n, int heads, int kvHeads, int headDim, DeviceBuffer q, DeviceBuffer k,
+                          DeviceBuffer v) {
         String shape = "ropeSplit(rows=" + rows + ", row0=" + row0 + ", n=" + n + ", heads=" + heads + ", kvHeads="
-                + kvHeads + ", headDim=" + headDim + ")";
+                + kvHeads + ", headDim=" + headDim + ", " + rotary + ")";
         nonNegative(rows, "rows", shape);
         nonNegative(row0, "row0", shape);
         positive(heads, "heads", shape);
         positive(kvHeads, "kvHeads", shape);
         if (headDim <= 0 || headDim % 16 != 0)
             throw new IllegalArgumentException(shape + ": headDim must be a positive multiple of 16");
+        String unsupported = rotary.unsupported(headDim);
+        if (unsupported != null) throw new IllegalArgumentException(shape + ": " + unsupported);
         if ((long) row0 + rows > n)
             throw new IllegalArgumentException(shape + ": rows [row0, row0 + rows) must lie inside [0, n)");
         long slots = (long) heads + 2L * kvHeads;
@@ -134,13 +173,14 @@ public final class ModelKernels {
         if (groups > 65535) throw new IllegalArgumentException(shape + ": too many heads");
         need(qkv, 4L * rows * slots * headDim, "qkv", shape);
         if (biasOrNull != null) need(biasOrNull, 4L * slots * headDim, "bias", shape);
-        need(invFreq, 8L * (headDim / 2), "invFreq", shape);
+        need(invFreq, 8L * rotary.pairs(), "invFreq", shape);
         need(q, 2L * heads * n * headDim, "q", shape);
         need(k, 2L * kvHeads * n * headDim, "k", shape);
         need(v, 2L * kvHeads * n * headDim, "v", shape);
         Dim3 grid = Dim3.of(gridFor((long) rows * (headDim / 16)).x(), groups);
         Object bias = biasOrNull != null ? biasOrNull : (Object) 0L;  // a null pointer (8 bytes of zero)
-        launch("rope_split_k", grid, qkv, bias, invFreq, rows, row0, n, heads, kvHeads, headDim, q, k, v);
+        launch("rope_split_k", grid, qkv, bias, invFreq, rows, row0, n, heads, kvHeads, headDim, rotary.pairs(),
+                rotary.interleaved() ? 1 : 0, rotary.scale(), q, k, v);
     }
 
     /**

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The tensors of a Llama-family checkpoint in the Hugging Face layout, as the model writers produce
- * them, and how a writer splits them into {@code model-0000N-of-0000M.safetensors} shards with a
+ * them (q/k/v and gate/up fused where the architecture stores them so), and how a writer splits
+ * them into {@code model-0000N-of-0000M.safetensors} shards with a
  * {@code model.safetensors.index.json}, as transformers does.
  */
 public final class CheckpointLayout {
@@ -35,18 +36,28 @@ public final class CheckpointLayout {
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
             out.add(norm(p + "input_layernorm.weight", h));
-            out.add(matrix(p + "self_attn.q_proj.weight", c.qDim(), h));
-            out.add(matrix(p + "self_attn.k_proj.weight", c.kvDim(), h));
-            out.add(matrix(p + "self_attn.v_proj.weight", c.kvDim(), h));
-            if (c.qkvBias()) {
-                out.add(new Tensor(p + "self_attn.q_proj.bias", new long[] {c.qDim()}, Role.BIAS, 0));
-                out.add(new Tensor(p + "self_attn.k_proj.bias", new long[] {c.kvDim()}, Role.BIAS, 0));
-                out.add(new Tensor(p + "self_attn.v_proj.bias", new long[] {c.kvDim()}, Role.BIAS, 0));
+            if (c.architecture().fusedQkv()) {
+                long rows = c.qDim() + 2L * c.kvDim();
+                out.add(matrix(p + "self_attn.qkv_proj.weight", rows, h));
+                if (c.qkvBias()) out.add(bias(p + "self_attn.qkv_proj.bias", rows));
+            } else {
+                out.add(matrix(p + "self_attn.q_proj.weight", c.qDim(), h));
+                out.add(matrix(p + "self_attn.k_proj.weight", c.kvDim(), h));
+                out.add(matrix(p + "self_attn.v_proj.weight", c.kvDim(), h));
+                if (c.qkvBias()) {
+                    out.add(bias(p + "self_attn.q_proj.bias", c.qDim()));
+                    out.add(bias(p + "self_attn.k_proj.bias", c.kvDim()));
+                    out.add(bias(p + "self_attn.v_proj.bias", c.kvDim()));
+                }
             }
             out.add(matrix(p + "self_attn.o_proj.weight", h, c.qDim()));
             out.add(norm(p + "post_attention_layernorm.weight", h));
-            out.add(matrix(p + "mlp.gate_proj.weight", c.intermediateSize(), h));
-            out.add(matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h));
+            if (c.architecture().fusedGateUp()) {
+                out.add(matrix(p + "mlp.gate_up_proj.weight", 2L * c.intermediateSize(), h));
+            } else {
+                out.add(matrix(p + "mlp.gate_proj.weight", c.intermediateSize(), h));
+                out.add(matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h));
+            }
             out.add(matrix(p + "mlp.down_proj.weight", h, c.intermediateSize()));
         }
         out.add(norm("model.norm.weight", h));
@@ -101,6 +112,10 @@ public final class CheckpointLayout {
 
     private static Tensor matrix(String name, long rows, long cols) {
         return new Tensor(name, new long[] {rows, cols}, Role.MATRIX, cols);
+    }
+
+    private static Tensor bias(String name, long size) {
+        return new Tensor(name, new long[] {size}, Role.BIAS, 0);
     }
 
     private static Tensor norm(String name, long size) {

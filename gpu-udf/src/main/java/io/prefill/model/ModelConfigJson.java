@@ -11,13 +11,14 @@ import io.prefill.io.BoundedFiles;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Reads and writes config.json in the Hugging Face layout for {@link ModelConfig}. */
 final class ModelConfigJson {
     static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** Defaults of the transformers config classes, used when a key is absent. */
-    private static final double DEFAULT_RMS_NORM_EPS = 1e-6;
+    /** Default of the transformers config classes, used when the key is absent. */
     private static final double DEFAULT_ROPE_THETA = 10000.0;
 
     private ModelConfigJson() { }
@@ -48,7 +49,7 @@ final class ModelConfigJson {
         }
         Fields f = new Fields(root, source);
         Architecture arch = architecture(root, source);
-        rejectUnsupportedFeatures(root, source);
+        rejectUnsupportedFeatures(root, arch, source);
 
         int hidden = f.requiredInt("hidden_size");
         int heads = f.requiredInt("num_attention_heads");
@@ -68,16 +69,20 @@ final class ModelConfigJson {
         double ropeTheta = ropeParameters != null && ropeParameters.hasNonNull("rope_theta")
                 ? new Fields(ropeParameters, source + " rope_parameters").optionalDouble("rope_theta", DEFAULT_ROPE_THETA)
                 : f.optionalDouble("rope_theta", DEFAULT_ROPE_THETA);
+        double partialRotary = root.hasNonNull("partial_rotary_factor") || ropeParameters == null
+                ? f.optionalDouble("partial_rotary_factor", arch.defaultPartialRotaryFactor())
+                : new Fields(ropeParameters, source + " rope_parameters")
+                        .optionalDouble("partial_rotary_factor", arch.defaultPartialRotaryFactor());
+        int maxPositions = f.optionalInt("max_position_embeddings", arch.defaultMaxPositions());
         JsonNode scalingNode = root.hasNonNull("rope_scaling") ? root.get("rope_scaling") : ropeParameters;
-        RopeScaling scaling = ropeScaling(scalingNode, source);
+        RopeScaling scaling = ropeScaling(scalingNode, f, maxPositions, source);
 
-        boolean qkvBias = arch == Architecture.QWEN2 || f.optionalBoolean("attention_bias", false);
+        boolean qkvBias = arch == Architecture.QWEN2 || f.optionalBoolean("attention_bias", arch.defaultQkvBias());
         ModelConfig config = new ModelConfig(arch,
                 f.requiredInt("vocab_size"), hidden, f.requiredInt("intermediate_size"),
                 f.requiredInt("num_hidden_layers"), heads, kvHeads, headDim,
-                f.optionalDouble("rms_norm_eps", DEFAULT_RMS_NORM_EPS), ropeTheta, scaling,
-                f.optionalInt("max_position_embeddings", defaultMaxPositions(arch)),
-                f.optionalBoolean("tie_word_embeddings", false), qkvBias,
+                f.optionalDouble("rms_norm_eps", arch.defaultRmsNormEps()), ropeTheta, scaling, partialRotary,
+                maxPositions, f.optionalBoolean("tie_word_embeddings", false), qkvBias,
                 f.tokenId("bos_token_id"), f.tokenId("eos_token_id"));
         validate(config, source);
         return config;
@@ -95,7 +100,7 @@ final class ModelConfigJson {
     }
 
     /** Options that change the forward pass in ways this engine does not implement: refuse rather than compute wrongly. */
-    private static void rejectUnsupportedFeatures(JsonNode root, String source) {
+    private static void rejectUnsupportedFeatures(JsonNode root, Architecture arch, String source) {
         JsonNode act = root.get("hidden_act");
         if (act != null && !act.isNull() && !"silu".equals(act.asText())) {
             throw new ModelFormatException(source + ": unsupported hidden_act \"" + act.asText() + "\" (only silu)");
@@ -103,17 +108,20 @@ final class ModelConfigJson {
         if (root.path("mlp_bias").asBoolean(false)) {
             throw new ModelFormatException(source + ": unsupported mlp_bias=true (MLP projections must have no bias)");
         }
+        // transformers' Phi-3 masks keys beyond its sliding window; a window shorter than the context would
+        // change the attention of long prompts, which this engine computes over all earlier tokens.
+        JsonNode window = root.get("sliding_window");
+        if (arch == Architecture.PHI3 && window != null && !window.isNull()) {
+            int maxPositions = root.path("max_position_embeddings").asInt(arch.defaultMaxPositions());
+            if (!window.canConvertToInt() || window.asInt() < maxPositions) {
+                throw new ModelFormatException(source + ": unsupported sliding_window " + window
+                        + " (sliding-window attention is not implemented; a window of at least max_position_embeddings "
+                        + maxPositions + " tokens, or none, is required)");
+            }
+        }
     }
 
-    private static int defaultMaxPositions(Architecture arch) {
-        return switch (arch) {
-            case LLAMA -> 2048;
-            case MISTRAL -> 4096 * 32;
-            case QWEN2 -> 32768;
-        };
-    }
-
-    private static RopeScaling ropeScaling(JsonNode node, String source) {
+    private static RopeScaling ropeScaling(JsonNode node, Fields top, int maxPositions, String source) {
         if (node == null || node.isNull()) return RopeScaling.NONE;
         String where = source + " rope_scaling";
         if (!node.isObject()) throw new ModelFormatException(where + ": expected an object, got " + node);
@@ -123,7 +131,7 @@ final class ModelConfigJson {
         }
         String typeName = typeNode.asText();
         RopeScaling.Type type = RopeScaling.Type.fromHfName(typeName).orElseThrow(() -> new ModelFormatException(
-                where + ": unsupported rope type \"" + typeName + "\" (supported: default, linear, dynamic, llama3)"));
+                where + ": unsupported rope type \"" + typeName + "\" (supported: default, linear, dynamic, llama3, longrope)"));
         Fields f = new Fields(node, where);
         return switch (type) {
             case NONE -> RopeScaling.NONE;
@@ -132,7 +140,24 @@ final class ModelConfigJson {
                     f.optionalInt("original_max_position_embeddings", 0));
             case LLAMA3 -> RopeScaling.llama3(f.requiredDouble("factor"), f.requiredDouble("low_freq_factor"),
                     f.requiredDouble("high_freq_factor"), f.requiredInt("original_max_position_embeddings"));
+            case LONGROPE -> longrope(f, top, maxPositions, where);
         };
+    }
+
+    /**
+     * Phi-3 keeps original_max_position_embeddings at the top level of config.json, transformers 5
+     * inside the rope block; either is read. Without "factor", transformers takes the ratio of the
+     * extended to the original context.
+     */
+    private static RopeScaling longrope(Fields f, Fields top, int maxPositions, String where) {
+        int original = f.optionalInt("original_max_position_embeddings", top.optionalInt("original_max_position_embeddings", 0));
+        if (original <= 0) {
+            throw new ModelFormatException(where + ": longrope needs a positive original_max_position_embeddings "
+                    + "(in rope_scaling or at the top level of config.json)");
+        }
+        double factor = f.optionalDouble("factor", (double) maxPositions / original);
+        return RopeScaling.longrope(f.requiredNumbers("short_factor"), f.requiredNumbers("long_factor"), factor,
+                f.optionalDouble("attention_factor", 0), original);
     }
 
     static void validate(ModelConfig c, String source) {
@@ -155,6 +180,13 @@ final class ModelConfigJson {
         if (c.headDim() % 2 != 0) {
             throw new ModelFormatException(source + ": head_dim " + c.headDim() + " must be even for rotary embeddings");
         }
+        if (!(c.partialRotaryFactor() > 0 && c.partialRotaryFactor() <= 1)) {
+            throw new ModelFormatException(source + ": partial_rotary_factor must be in (0, 1], got " + c.partialRotaryFactor());
+        }
+        if (c.rotaryDim() < 2 || c.rotaryDim() % 2 != 0) {
+            throw new ModelFormatException(source + ": head_dim " + c.headDim() + " * partial_rotary_factor "
+                    + c.partialRotaryFactor() + " gives " + c.rotaryDim() + " rotary dimensions, which must be even and at least 2");
+        }
         if (!(c.rmsNormEps() > 0) || !Double.isFinite(c.rmsNormEps())) {
             throw new ModelFormatException(source + ": rms_norm_eps must be positive, got " + c.rmsNormEps());
         }
@@ -166,11 +198,12 @@ final class ModelConfigJson {
         }
         validateTokenId(source, "bos_token_id", c.bosTokenId(), c.vocabSize());
         validateTokenId(source, "eos_token_id", c.eosTokenId(), c.vocabSize());
-        validateScaling(source, c.ropeScaling());
+        validateScaling(source, c);
     }
 
-    private static void validateScaling(String source, RopeScaling s) {
+    private static void validateScaling(String source, ModelConfig c) {
         String where = source + " rope_scaling";
+        RopeScaling s = c.ropeScaling();
         if (s == null) throw new ModelFormatException(source + ": rope scaling is null (use RopeScaling.NONE)");
         if (s.type() == RopeScaling.Type.NONE) return;
         if (!(s.factor() >= 1) || !Double.isFinite(s.factor())) {
@@ -186,6 +219,31 @@ final class ModelConfigJson {
             if (!(s.lowFreqFactor() > 0) || !(s.highFreqFactor() > s.lowFreqFactor())) {
                 throw new ModelFormatException(where + ": llama3 needs 0 < low_freq_factor < high_freq_factor, got "
                         + s.lowFreqFactor() + " and " + s.highFreqFactor());
+            }
+        }
+        if (s.type() == RopeScaling.Type.LONGROPE) {
+            if (s.originalMaxPositionEmbeddings() <= 0) {
+                throw new ModelFormatException(where + ": longrope needs a positive original_max_position_embeddings");
+            }
+            int pairs = c.rotaryDim() / 2;
+            perPairFactors(where, "short_factor", s.shortFactor(), pairs);
+            perPairFactors(where, "long_factor", s.longFactor(), pairs);
+            if (!(s.attentionFactor() >= 0) || !Double.isFinite(s.attentionFactor())) {
+                throw new ModelFormatException(where + ": attention_factor must be positive, got " + s.attentionFactor());
+            }
+        }
+    }
+
+    /** One positive divisor per rotary pair (head_dim * partial_rotary_factor / 2 of them). */
+    private static void perPairFactors(String where, String key, List<Double> factors, int pairs) {
+        if (factors.size() != pairs) {
+            throw new ModelFormatException(where + ": " + key + " has " + factors.size() + " entries, expected " + pairs
+                    + " (one per rotary pair: head_dim * partial_rotary_factor / 2)");
+        }
+        for (int i = 0; i < factors.size(); i++) {
+            double v = factors.get(i);
+            if (!(v > 0) || !Double.isFinite(v)) {
+                throw new ModelFormatException(where + ": " + key + "[" + i + "] must be positive, got " + v);
             }
         }
     }
@@ -231,6 +289,9 @@ final class ModelConfigJson {
         o.put("hidden_act", "silu");
         o.put("rms_norm_eps", c.rmsNormEps());
         o.put("rope_theta", c.ropeTheta());
+        if (c.partialRotaryFactor() != 1.0 || c.architecture().defaultPartialRotaryFactor() != 1.0) {
+            o.put("partial_rotary_factor", c.partialRotaryFactor());
+        }
         RopeScaling s = c.ropeScaling();
         if (s.type() == RopeScaling.Type.NONE) {
             o.putNull("rope_scaling");
@@ -241,6 +302,13 @@ final class ModelConfigJson {
             if (s.type() == RopeScaling.Type.LLAMA3) {
                 r.put("low_freq_factor", s.lowFreqFactor());
                 r.put("high_freq_factor", s.highFreqFactor());
+            }
+            if (s.type() == RopeScaling.Type.LONGROPE) {
+                s.shortFactor().forEach(r.putArray("short_factor")::add);
+                s.longFactor().forEach(r.putArray("long_factor")::add);
+                if (s.attentionFactor() > 0) r.put("attention_factor", s.attentionFactor());
+                // where Phi-3's config class reads it
+                o.put("original_max_position_embeddings", s.originalMaxPositionEmbeddings());
             }
             if (s.originalMaxPositionEmbeddings() > 0) {
                 r.put("original_max_position_embeddings", s.originalMaxPositionEmbeddings());
@@ -277,6 +345,18 @@ final class ModelConfigJson {
         double optionalDouble(String key, double fallback) {
             JsonNode v = node.get(key);
             return v == null || v.isNull() ? fallback : toDouble(key, v);
+        }
+
+        /** A non-empty JSON list of numbers. */
+        List<Double> requiredNumbers(String key) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) throw new ModelFormatException(source + ": missing \"" + key + "\"");
+            if (!v.isArray() || v.isEmpty()) {
+                throw new ModelFormatException(source + ": \"" + key + "\" must be a non-empty list of numbers, got " + v);
+            }
+            List<Double> out = new ArrayList<>();
+            for (int i = 0; i < v.size(); i++) out.add(toDouble(key + "[" + i + "]", v.get(i)));
+            return out;
         }
 
         boolean optionalBoolean(String key, boolean fallback) {

@@ -4,9 +4,10 @@ import java.util.Arrays;
 
 /**
  * {@link ModelWeights} over a {@link WeightStore}, using the Hugging Face tensor names of
- * Llama, Mistral and Qwen2. Every tensor is looked up and its shape checked when bound, so a
- * checkpoint that does not match its config.json fails at load with the shard, tensor,
- * expected and actual shape.
+ * Llama, Mistral, Qwen2, Phi-3 and GLM. Fused projections (Phi-3's {@code qkv_proj}, Phi-3's and
+ * GLM's {@code gate_up_proj}) are split into their parts' rows without copying. Every tensor is
+ * looked up and its shape checked when bound, so a checkpoint that does not match its config.json
+ * fails at load with the shard, tensor, expected and actual shape.
  */
 public final class SafetensorsModelWeights implements ModelWeights {
     private final TensorView embed;
@@ -34,24 +35,75 @@ public final class SafetensorsModelWeights implements ModelWeights {
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             String a = p + "self_attn.";
+            TensorView[] qkv = projections(b, a, "qkv_proj", c.architecture().fusedQkv(), hidden,
+                    new Part("q_proj", q), new Part("k_proj", kv), new Part("v_proj", kv));
+            TensorView[] qkvBias = c.qkvBias() ? biases(b, a, "qkv_proj",
+                    new Part("q_proj", q), new Part("k_proj", kv), new Part("v_proj", kv)) : new TensorView[3];
+            TensorView[] gateUp = projections(b, p + "mlp.", "gate_up_proj", c.architecture().fusedGateUp(), hidden,
+                    new Part("gate_proj", inter), new Part("up_proj", inter));
             layers[i] = new LayerWeights(
                     b.get(p + "input_layernorm.weight", hidden),
-                    b.get(a + "q_proj.weight", q, hidden),
-                    b.get(a + "k_proj.weight", kv, hidden),
-                    b.get(a + "v_proj.weight", kv, hidden),
+                    qkv[0], qkv[1], qkv[2],
                     b.get(a + "o_proj.weight", hidden, q),
-                    c.qkvBias() ? b.get(a + "q_proj.bias", q) : null,
-                    c.qkvBias() ? b.get(a + "k_proj.bias", kv) : null,
-                    c.qkvBias() ? b.get(a + "v_proj.bias", kv) : null,
+                    qkvBias[0], qkvBias[1], qkvBias[2],
                     b.get(p + "post_attention_layernorm.weight", hidden),
-                    b.get(p + "mlp.gate_proj.weight", inter, hidden),
-                    b.get(p + "mlp.up_proj.weight", inter, hidden),
+                    gateUp[0], gateUp[1],
                     b.get(p + "mlp.down_proj.weight", hidden, inter));
         }
         TensorView norm = b.get("model.norm.weight", hidden);
         // Tied checkpoints may still carry a copy of lm_head.weight; like transformers, use the embedding.
         TensorView lmHead = c.tieWordEmbeddings() ? embed : b.get("lm_head.weight", vocab, hidden);
         return new SafetensorsModelWeights(embed, layers, norm, lmHead);
+    }
+
+    /** One projection of a possibly fused weight: its own tensor name (under the same prefix) and its rows. */
+    private record Part(String name, Dim rows) { }
+
+    /**
+     * The parts' weights [rows, in]: their own tensors, or rows of the one fused tensor (parts in
+     * order) where the checkpoint has it. Either layout is accepted; a missing tensor is reported
+     * under the architecture's own layout ({@code fusedByDefault}).
+     */
+    private static TensorView[] projections(Binder b, String prefix, String fused, boolean fusedByDefault, Dim in,
+                                            Part... parts) {
+        String fusedName = prefix + fused + ".weight";
+        boolean isFused = b.store().contains(fusedName)
+                || (fusedByDefault && !b.store().contains(prefix + parts[0].name() + ".weight"));
+        if (!isFused) {
+            TensorView[] out = new TensorView[parts.length];
+            for (int i = 0; i < parts.length; i++) out[i] = b.get(prefix + parts[i].name() + ".weight", parts[i].rows(), in);
+            return out;
+        }
+        return rowsOf(b.get(fusedName, stacked(parts), in), parts);
+    }
+
+    /** The parts' biases [rows], from their own tensors or the fused {@code <fused>.bias}. */
+    private static TensorView[] biases(Binder b, String prefix, String fused, Part... parts) {
+        String fusedName = prefix + fused + ".bias";
+        if (b.store().contains(fusedName)) return rowsOf(b.get(fusedName, stacked(parts)), parts);
+        TensorView[] out = new TensorView[parts.length];
+        for (int i = 0; i < parts.length; i++) out[i] = b.get(prefix + parts[i].name() + ".bias", parts[i].rows());
+        return out;
+    }
+
+    private static Dim stacked(Part... parts) {
+        long rows = 0;
+        StringBuilder label = new StringBuilder();
+        for (Part p : parts) {
+            rows += p.rows().size();
+            label.append(label.length() == 0 ? "" : "+").append(p.rows().label());
+        }
+        return new Dim(rows, label.toString());
+    }
+
+    private static TensorView[] rowsOf(TensorView whole, Part... parts) {
+        TensorView[] out = new TensorView[parts.length];
+        long first = 0;
+        for (int i = 0; i < parts.length; i++) {
+            out[i] = TensorRows.of(whole, first, parts[i].rows().size());
+            first += parts[i].rows().size();
+        }
+        return out;
     }
 
     /** One expected dimension and the config.json quantity it comes from. */

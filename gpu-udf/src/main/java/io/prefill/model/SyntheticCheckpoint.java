@@ -64,7 +64,8 @@ public final class SyntheticCheckpoint {
     public static ModelConfig withLayers(ModelConfig c, int layers) {
         return new ModelConfig(c.architecture(), c.vocabSize(), c.hiddenSize(), c.intermediateSize(), layers,
                 c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(),
-                c.maxPositionEmbeddings(), c.tieWordEmbeddings(), c.qkvBias(), c.bosTokenId(), c.eosTokenId());
+                c.partialRotaryFactor(), c.maxPositionEmbeddings(), c.tieWordEmbeddings(), c.qkvBias(), c.bosTokenId(),
+                c.eosTokenId());
     }
 
     /**

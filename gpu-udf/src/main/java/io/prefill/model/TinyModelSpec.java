@@ -39,11 +39,14 @@ public record TinyModelSpec(Architecture architecture, int hiddenSize, int inter
                 ropeTheta, ropeScaling, tieWordEmbeddings, dtype, maxPositionEmbeddings);
     }
 
-    /** The config.json contents for a tokenizer of vocabSize tokens. Qwen2 gets its q/k/v bias. */
+    /**
+     * The config.json contents for a tokenizer of vocabSize tokens. Qwen2 and GLM get their q/k/v
+     * bias, GLM its half-width rotary part (the architectures' defaults).
+     */
     public ModelConfig toConfig(int vocabSize, int bosTokenId, int eosTokenId) {
         ModelConfig c = new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads,
                 numKvHeads, headDim, 1e-5, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings,
-                architecture == Architecture.QWEN2, bosTokenId, eosTokenId);
+                architecture.defaultQkvBias(), bosTokenId, eosTokenId);
         c.validate("TinyModelSpec");
         return c;
     }

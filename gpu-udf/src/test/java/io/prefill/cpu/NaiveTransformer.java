@@ -1,45 +1,64 @@
 package io.prefill.cpu;
 
-import io.prefill.model.LayerWeights;
+import io.prefill.model.Architecture;
 import io.prefill.model.ModelConfig;
-import io.prefill.model.ModelWeights;
+import io.prefill.model.RopeScaling;
 import io.prefill.model.TensorView;
+import io.prefill.model.WeightStore;
 
 /**
  * A second, deliberately naive forward pass in double precision, written straight from the
- * Llama equations with explicit index arithmetic and dense causal attention. The production
- * reference is checked against it, so layout slips (head order, RoPE pairing, GQA mapping, bias)
- * cannot hide. It handles unscaled RoPE only.
+ * transformers equations with explicit index arithmetic and dense causal attention. It reads the
+ * checkpoint's tensors by their Hugging Face names and splits fused ones (Phi-3's qkv_proj, the
+ * gate_up_proj of Phi-3 and GLM) itself, and computes the rotary embedding itself (rotate_half or
+ * GLM's interleaved pairs over the first head_dim * partial_rotary_factor dimensions; longrope's
+ * short or long factors and its cos/sin scaling), so that layout slips in the loader or the
+ * production reference (head order, RoPE pairing, GQA mapping, bias, fused row order) cannot hide.
+ * Rope scaling: none or longrope.
  */
 final class NaiveTransformer {
     private final ModelConfig c;
-    private final ModelWeights w;
+    private final WeightStore store;
 
-    NaiveTransformer(ModelConfig c, ModelWeights w) {
+    NaiveTransformer(ModelConfig c, WeightStore store) {
+        if (c.ropeScaling().type() != RopeScaling.Type.NONE && c.ropeScaling().type() != RopeScaling.Type.LONGROPE) {
+            throw new IllegalArgumentException("the naive forward does rope scaling none and longrope only");
+        }
         this.c = c;
-        this.w = w;
+        this.store = store;
     }
 
     double[] lastLogits(int[] tokens) {
         int n = tokens.length;
         int hd = c.hiddenSize();
         int d = c.headDim();
+        int qRows = c.numHeads() * d, kvRows = c.numKvHeads() * d, inter = c.intermediateSize();
+        TensorView embed = store.get("model.embed_tokens.weight");
         double[][] x = new double[n][hd];
-        for (int t = 0; t < n; t++) for (int i = 0; i < hd; i++) x[t][i] = w.embedTokens().get((long) tokens[t] * hd + i);
+        for (int t = 0; t < n; t++) for (int i = 0; i < hd; i++) x[t][i] = embed.get((long) tokens[t] * hd + i);
         for (int l = 0; l < c.numLayers(); l++) {
-            LayerWeights lw = w.layer(l);
+            String p = "model.layers." + l + ".";
             double[][] h = new double[n][];
-            for (int t = 0; t < n; t++) h[t] = rms(x[t], lw.inputNorm());
+            for (int t = 0; t < n; t++) h[t] = rms(x[t], store.get(p + "input_layernorm.weight"));
             double[][][] q = new double[c.numHeads()][n][];
             double[][][] k = new double[c.numKvHeads()][n][];
             double[][][] v = new double[c.numKvHeads()][n][];
             for (int t = 0; t < n; t++) {
-                double[] qa = linear(h[t], lw.q(), lw.qBias());
-                double[] ka = linear(h[t], lw.k(), lw.kBias());
-                double[] va = linear(h[t], lw.v(), lw.vBias());
-                for (int head = 0; head < c.numHeads(); head++) q[head][t] = rope(slice(qa, head * d, d), t);
+                double[] qa, ka, va;
+                if (c.architecture() == Architecture.PHI3) {
+                    // one projection whose output rows are q (heads * d), then k, then v (kvHeads * d each)
+                    double[] qkv = linear(h[t], store.get(p + "self_attn.qkv_proj.weight"), null);
+                    qa = slice(qkv, 0, qRows);
+                    ka = slice(qkv, qRows, kvRows);
+                    va = slice(qkv, qRows + kvRows, kvRows);
+                } else {
+                    qa = linear(h[t], store.get(p + "self_attn.q_proj.weight"), bias(p + "self_attn.q_proj.bias"));
+                    ka = linear(h[t], store.get(p + "self_attn.k_proj.weight"), bias(p + "self_attn.k_proj.bias"));
+                    va = linear(h[t], store.get(p + "self_attn.v_proj.weight"), bias(p + "self_attn.v_proj.bias"));
+                }
+                for (int head = 0; head < c.numHeads(); head++) q[head][t] = rope(slice(qa, head * d, d), t, n);
                 for (int g = 0; g < c.numKvHeads(); g++) {
-                    k[g][t] = rope(slice(ka, g * d, d), t);
+                    k[g][t] = rope(slice(ka, g * d, d), t, n);
                     v[g][t] = slice(va, g * d, d);
                 }
             }
@@ -60,27 +79,59 @@ final class NaiveTransformer {
                     for (int j = 0; j <= i; j++) for (int e = 0; e < d; e++) attn[i][head * d + e] += s[j] / z * v[g][j][e];
                 }
             }
-            for (int t = 0; t < n; t++) add(x[t], linear(attn[t], lw.o(), null));
+            for (int t = 0; t < n; t++) add(x[t], linear(attn[t], store.get(p + "self_attn.o_proj.weight"), null));
             for (int t = 0; t < n; t++) {
-                double[] m = rms(x[t], lw.postAttentionNorm());
-                double[] gate = linear(m, lw.gate(), null);
-                double[] up = linear(m, lw.up(), null);
+                double[] m = rms(x[t], store.get(p + "post_attention_layernorm.weight"));
+                double[] gate, up;
+                if (store.contains(p + "mlp.gate_up_proj.weight")) {
+                    // transformers' chunk(2): the first intermediate_size rows are the gate, the rest up
+                    double[] gateUp = linear(m, store.get(p + "mlp.gate_up_proj.weight"), null);
+                    gate = slice(gateUp, 0, inter);
+                    up = slice(gateUp, inter, inter);
+                } else {
+                    gate = linear(m, store.get(p + "mlp.gate_proj.weight"), null);
+                    up = linear(m, store.get(p + "mlp.up_proj.weight"), null);
+                }
                 for (int i = 0; i < gate.length; i++) gate[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
-                add(x[t], linear(gate, lw.down(), null));
+                add(x[t], linear(gate, store.get(p + "mlp.down_proj.weight"), null));
             }
         }
-        return linear(rms(x[n - 1], w.finalNorm()), w.lmHead(), null);
+        TensorView lmHead = c.tieWordEmbeddings() ? embed : store.get("lm_head.weight");
+        return linear(rms(x[n - 1], store.get("model.norm.weight")), lmHead, null);
     }
 
-    private double[] rope(double[] x, int pos) {
-        int d = x.length;
-        double[] y = new double[d];
-        for (int i = 0; i < d / 2; i++) {
-            double theta = pos * Math.pow(c.ropeTheta(), -2.0 * i / d);
-            y[i] = x[i] * Math.cos(theta) - x[i + d / 2] * Math.sin(theta);
-            y[i + d / 2] = x[i + d / 2] * Math.cos(theta) + x[i] * Math.sin(theta);
+    /**
+     * transformers' apply_rotary_pos_emb for one head at position pos of a sequence of seqLen
+     * tokens: the first r = head_dim * partial_rotary_factor dimensions rotate, pair i by angle
+     * pos * theta^(-2i/r) (divided by longrope's factor i: the long ones when seqLen exceeds the
+     * original context), cos and sin times longrope's sqrt(1 + ln(factor) / ln(original)), factor
+     * being max_position_embeddings / original_max_position_embeddings.
+     */
+    private double[] rope(double[] x, int pos, int seqLen) {
+        int r = (int) (x.length * c.partialRotaryFactor());
+        double[] y = x.clone();
+        RopeScaling s = c.ropeScaling();
+        boolean longrope = s.type() == RopeScaling.Type.LONGROPE;
+        double scale = 1;
+        if (longrope) {
+            double factor = (double) c.maxPositionEmbeddings() / s.originalMaxPositionEmbeddings();
+            scale = factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(s.originalMaxPositionEmbeddings()));
+        }
+        for (int i = 0; i < r / 2; i++) {
+            double divisor = !longrope ? 1
+                    : seqLen > s.originalMaxPositionEmbeddings() ? s.longFactor().get(i) : s.shortFactor().get(i);
+            double theta = pos * Math.pow(c.ropeTheta(), -2.0 * i / r) / divisor;
+            int a = c.architecture() == Architecture.GLM ? 2 * i : i;
+            int b = c.architecture() == Architecture.GLM ? 2 * i + 1 : i + r / 2;
+            double cos = scale * Math.cos(theta), sin = scale * Math.sin(theta);
+            y[a] = x[a] * cos - x[b] * sin;
+            y[b] = x[b] * cos + x[a] * sin;
         }
         return y;
+    }
+
+    private TensorView bias(String name) {
+        return store.contains(name) ? store.get(name) : null;
     }
 
     private double[] rms(double[] x, TensorView weight) {

@@ -145,28 +145,73 @@ class ModelKernelsGpuTest {
         }
     }
 
-    /** Reference for rope_split: slot s of token row r, in double; V slots are not rotated. */
-    private record RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0) {
+    @ParameterizedTest(name = "H={0} Hkv={1} d={2} rows={3} row0={4} n={5} pairs={6} interleaved={7} scale={8} misaligned={9}")
+    @CsvSource({
+        "4,2,128,65,0,65,32,true,1.0,false", "4,2,64,3,10,20,16,true,1.0,true", "2,1,128,17,3,40,64,true,1.0,false",
+        "4,1,64,65,5,80,32,false,1.19,false", "2,2,128,33,0,33,20,true,1.3,false"})
+    void ropeSplitPartialInterleavedScaled(int H, int Hkv, int d, int rows, int row0, int n, int pairs,
+                                           boolean interleaved, float scale, boolean mis) {
+        Random rnd = new Random(31L * rows + d + pairs);
+        int width = (H + 2 * Hkv) * d;
+        float[] qkv = new float[rows * width];
+        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
+        float[] bias = new float[width];
+        for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
+        double[] inv = RopeFrequencies.unscaled(2 * pairs, 10000);
+        ModelKernels.Rotary rotary = new ModelKernels.Rotary(pairs, interleaved, scale);
+        long mark = arena().mark();
+        try {
+            int off = mis ? 4 : 0, off16 = mis ? 2 : 0;
+            View dqkv = f32In(qkv, off, "qkv"), dbias = f32In(bias, off, "bias");
+            DeviceBuffer dinv = arena().alloc(8L * inv.length, "invFreq");
+            ModelKernels ops = ops();
+            ops.uploadDoubles(dinv, inv);
+            View q = View.poisoned(2L * H * n * d, off16, "Q"), k = View.poisoned(2L * Hkv * n * d, off16, "K"),
+                 v = View.poisoned(2L * Hkv * n * d, off16, "V");
+            ops.ropeSplit(dqkv.view, dbias.view, dinv, rotary, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
+            RopeRef ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0, rotary);
+            checkHeadMajor(q.view, H, n, d, row0, rows, 0, ref, "Q");
+            checkHeadMajor(k.view, Hkv, n, d, row0, rows, H, ref, "K");
+            checkHeadMajor(v.view, Hkv, n, d, row0, rows, H + Hkv, ref, "V");
+            q.assertGuards("Q");
+            k.assertGuards("K");
+            v.assertGuards("V");
+        } finally {
+            arena().reset(mark);
+        }
+    }
+
+    /**
+     * Reference for rope_split: slot s of token row r, in double; V slots, and pairs beyond the
+     * rotary part, are not rotated (their bf16 must equal the input's).
+     */
+    private record RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0,
+                           ModelKernels.Rotary rotary) {
+        RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0) {
+            this(qkv, bias, inv, H, Hkv, d, row0, ModelKernels.Rotary.rotateHalf(d));
+        }
+
         /** Checks the d bf16 values written for (slot, row r) starting at got[at]. */
         void check(int slot, int r, short[] got, int at, String what) {
             int width = (H + 2 * Hkv) * d, half = d / 2;
-            boolean rotate = slot < H + Hkv;
             long p = (long) row0 + r;
             for (int i = 0; i < half; i++) {
-                int ia = r * width + slot * d + i, ib = ia + half;
+                int ea = rotary.interleaved() ? 2 * i : i, eb = rotary.interleaved() ? 2 * i + 1 : i + half;
+                boolean rotate = slot < H + Hkv && i < rotary.pairs();
+                int ia = r * width + slot * d + ea, ib = r * width + slot * d + eb;
                 float a = qkv[ia], b = qkv[ib];
                 if (bias != null) {  // fp32 add, as the GEMM + bias of the CPU path
-                    a += bias[slot * d + i];
-                    b += bias[slot * d + i + half];
+                    a += bias[slot * d + ea];
+                    b += bias[slot * d + eb];
                 }
-                float ga = Bf16.toFloat(got[at + i]), gb = Bf16.toFloat(got[at + i + half]);
+                float ga = Bf16.toFloat(got[at + ea]), gb = Bf16.toFloat(got[at + eb]);
                 if (!rotate) {
-                    if (got[at + i] != Bf16.fromFloat(a) || got[at + i + half] != Bf16.fromFloat(b))
-                        fail(what + " V slot " + slot + " row " + p + " dim " + i + ": got " + ga + "," + gb
+                    if (got[at + ea] != Bf16.fromFloat(a) || got[at + eb] != Bf16.fromFloat(b))
+                        fail(what + " unrotated slot " + slot + " row " + p + " pair " + i + ": got " + ga + "," + gb
                                 + " want " + a + "," + b);
                     continue;
                 }
-                double angle = p * inv[i], c = Math.cos(angle), s = Math.sin(angle);
+                double angle = p * inv[i], c = rotary.scale() * Math.cos(angle), s = rotary.scale() * Math.sin(angle);
                 double ra = a * c - b * s, rb = b * c + a * s;
                 double tol = Math.abs(a) + Math.abs(b);
                 if (!(Math.abs(ga - ra) <= 1e-2 * Math.abs(ra) + 1e-5 * tol)

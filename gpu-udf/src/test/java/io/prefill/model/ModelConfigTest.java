@@ -174,7 +174,7 @@ class ModelConfigTest {
 
     @Test
     void unsupportedRopeTypesNameFileAndType() throws IOException {
-        for (String type : new String[] {"yarn", "longrope"}) {
+        for (String type : new String[] {"yarn", "su"}) {
             String json = LLAMA_31_8B.replace("\"rope_type\": \"llama3\"", "\"rope_type\": \"" + type + "\"");
             ModelFormatException e = readFails(json);
             assertTrue(e.getMessage().contains("unsupported rope type \"" + type + "\""), e.getMessage());

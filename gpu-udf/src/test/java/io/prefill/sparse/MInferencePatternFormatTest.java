@@ -2,6 +2,8 @@ package io.prefill.sparse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.prefill.model.ModelConfig;
+import io.prefill.testing.PublishedConfigs;
 import io.prefill.testing.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,6 +97,22 @@ class MInferencePatternFormatTest {
         Set<HeadPattern> seen = config.heads().stream().flatMap(List::stream).collect(Collectors.toSet());
         assertTrue(seen.contains(new HeadPattern.AShape(100, 800)), seen.toString());
         assertFalse(seen.stream().anyMatch(p -> p instanceof HeadPattern.Dense));
+    }
+
+    /** The published pattern configs of Phi-3-mini-128k and GLM-4-9B-1M fit those models' layers x heads. */
+    @Test
+    void phi3AndGlm4PatternsFitTheirModels() {
+        for (String[] pair : new String[][] {
+                {"Phi_3_mini_128k_instruct_kv_out_v32_fit_o_best_pattern.json", PublishedConfigs.PHI3_MINI_128K},
+                {"GLM_4_9B_1M_instruct_kv_out_v32_fit_o_best_pattern.json", PublishedConfigs.GLM4_9B_CHAT_1M}}) {
+            Path file = publishedConfigs().resolve(pair[0]);
+            assumeTrue(Files.exists(file), file + " absent");
+            ModelConfig model = PublishedConfigs.read(pair[1]);
+            PatternConfig config = PatternConfig.read(file);
+            config.validateFor(model.numLayers(), model.numHeads(), file.toString());
+            assertEquals(model.numLayers(), config.numLayers(), file.toString());
+            assertEquals(model.numHeads(), config.numHeads(), file.toString());
+        }
     }
 
     private static Path publishedConfigs() {

@@ -115,10 +115,12 @@ public final class CudaForwardPass implements ForwardBackend {
     /** The model shapes the kernels run; a ModelFormatException naming config.json otherwise. */
     public static void checkSupported(ModelConfig c, PatternConfig patterns) {
         String problem = null;
+        String rotary = ModelKernels.Rotary.of(c).unsupported(c.headDim());
         if (c.headDim() != 64 && c.headDim() != 128) problem = "head_dim " + c.headDim() + " (the kernels support 64 and 128)";
         else if (c.hiddenSize() % 8 != 0) problem = "hidden_size " + c.hiddenSize() + " (must be a multiple of 8)";
         else if (c.intermediateSize() % 8 != 0)
             problem = "intermediate_size " + c.intermediateSize() + " (must be a multiple of 8)";
+        else if (rotary != null) problem = "partial_rotary_factor " + c.partialRotaryFactor() + ": " + rotary;
         if (problem != null) throw new ModelFormatException("config.json: the cuda backend cannot run " + problem);
         patterns.validateFor(c.numLayers(), c.numHeads(), "pattern config");
     }
@@ -194,7 +196,8 @@ public final class CudaForwardPass implements ForwardBackend {
         DeviceBuffer k = arena.alloc(2L * shape.kvElements(), "k");
         DeviceBuffer v = arena.alloc(2L * shape.kvElements(), "v");
         DeviceBuffer ids = arena.alloc(4L * n, "token ids");
-        DeviceBuffer invFreq = arena.alloc(8L * (d / 2), "rope inverse frequencies");
+        ModelKernels.Rotary rotary = ModelKernels.Rotary.of(config);
+        DeviceBuffer invFreq = arena.alloc(8L * rotary.pairs(), "rope inverse frequencies");
         DeviceBuffer lastRow = arena.alloc(4L * hidden, "last normed row");
         DeviceBuffer logits = arena.alloc(4L * config.vocabSize(), "logits");
         DeviceBuffer normed = arena.alloc(2L * c * hidden, "normed chunk");
@@ -222,7 +225,7 @@ public final class CudaForwardPass implements ForwardBackend {
                 clock.mark(Stage.OTHER);
                 gemm.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32, null);
                 clock.mark(Stage.GEMM);
-                ops.ropeSplit(qkv, w.qkvBias(), invFreq, rows, r0, n, heads, kvHeads, d, q, k, v);
+                ops.ropeSplit(qkv, w.qkvBias(), invFreq, rotary, rows, r0, n, heads, kvHeads, d, q, k, v);
                 clock.mark(Stage.OTHER);
             }
             if (snap != null) {  // before the attention output overwrites Q
