@@ -81,7 +81,10 @@ class CudaForwardPassGpuTest {
                 for (int n : new int[] {300, 1500, 2049}) {
                     int[] t = tokens(n, m.config().vocabSize(), 7 * n);
                     ForwardOutput ref = cpu.forward(t), got = gpu.forward(t);
-                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), 2e-2, name + " n=" + n);
+                    // adaptive budgets come from the estimate's mass, fp32 on the CPU and from bf16 Q/K on
+                    // the GPU: a head's count can differ by a few columns, so its plan and output a little more
+                    double bound = pattern instanceof HeadPattern.Adaptive ? 3e-2 : 2e-2;
+                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), bound, name + " n=" + n);
                     // plans come from bf16 Q/K on the GPU and fp32 on the CPU: near-ties may pick differently
                     double dRef = ref.attention().density(), dGot = got.attention().density();
                     System.out.printf("%s n=%d: relative logit error %.2e, density cpu %.4f gpu %.4f%n", name, n, rel, dRef, dGot);
