@@ -1,22 +1,51 @@
 package io.prefill.search;
 
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.HeadPattern;
+import io.prefill.sparse.HeadPlanner;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** The search for one head on one document: every family fitted to the target cost and scored against dense. */
+/**
+ * The search for one head on one document: every family fitted to the target cost (or, for one
+ * fitted on the longest document only, that document's pattern measured here) and scored against dense.
+ */
 public final class HeadSearch {
     private HeadSearch() { }
 
-    /** One score per family, in the options' family order. */
+    /** One score per family, in the options' family order, every family fitted on this input. */
     public static List<CandidateScore> evaluate(HeadInputs in, SearchOptions options) {
+        return evaluate(in, options, null);
+    }
+
+    /**
+     * One score per family, in the options' family order. A family fitted on the longest document
+     * only ({@link PatternFamily#fittedOnLongestOnly}) keeps the pattern of {@code fittedOnLongest}
+     * and is measured as is: its plan for this input as {@link HeadPlanner} builds it, and that
+     * plan's cost.
+     *
+     * @param fittedOnLongest this head's scores on the longest document, in the same family order;
+     *                        null when this is the longest document (every family is fitted here)
+     */
+    public static List<CandidateScore> evaluate(HeadInputs in, SearchOptions options, List<CandidateScore> fittedOnLongest) {
         DenseReference dense = new DenseReference(in, options.recallRows(), options.scoredRows());
         List<CandidateScore> scores = new ArrayList<>();
-        for (PatternFamily family : options.families()) {
-            BudgetFit.Fitted fit = BudgetFit.fit(family.planner(in), family.minBudget(),
-                family.maxBudget(in.n()), options.targetCost());
-            scores.add(new CandidateScore(family, family.pattern(fit.budget()), fit.cost(),
-                dense.relativeError(fit.plan()), dense.recall(fit.plan())));
+        for (int f = 0; f < options.families().size(); f++) {
+            PatternFamily family = options.families().get(f);
+            HeadPattern pattern;
+            BlockPlan plan;
+            if (fittedOnLongest != null && family.fittedOnLongestOnly()) {
+                pattern = fittedOnLongest.get(f).pattern();
+                plan = HeadPlanner.plan(pattern, 0, in.q(), in.k(), in.n(), in.d());
+            } else {
+                BudgetFit.Fitted fit = BudgetFit.fit(family.planner(in), family.minBudget(),
+                    family.maxBudget(in.n()), options.targetCost());
+                pattern = family.pattern(fit.budget());
+                plan = fit.plan();
+            }
+            scores.add(new CandidateScore(family, pattern, plan.density(), dense.relativeError(plan), dense.recall(plan)));
         }
         return scores;
     }

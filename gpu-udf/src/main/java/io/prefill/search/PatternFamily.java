@@ -7,12 +7,16 @@ import io.prefill.sparse.RangePlan;
 import io.prefill.sparse.VerticalSlashEstimator;
 import io.prefill.sparse.VerticalSlashIndex;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntFunction;
 
 /**
  * The candidate families the search tries, each with one integer budget that the search fits to
  * the target cost. Listed in order of preference on a near tie: a static pattern needs no online
- * estimate, and the block-sparse estimate is cheaper than the vertical-slash one.
+ * estimate, the block-sparse estimate is cheaper than the vertical-slash one, and an adaptive
+ * head's cost is known only once its input is (it is searched only when asked for:
+ * {@link #DEFAULT} leaves it out).
  */
 public enum PatternFamily {
     /** Sinks [0, 64) plus a window of budget diagonals. */
@@ -42,9 +46,33 @@ public enum PatternFamily {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, 4L * budget); }
         @Override public int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
+    },
+    /**
+     * Adaptive vertical-slash at gamma = budget / 1000 (budgets 100 to 6096, the config defaults):
+     * its columns and diagonals follow each input's attention mass, so its cost does too. Its
+     * gamma is fitted on the longest calibration document only; the other documents measure that
+     * one head ({@link #fittedOnLongestOnly}).
+     */
+    ADAPTIVE("adaptive") {
+        @Override public HeadPattern pattern(int budget) {
+            return new HeadPattern.Adaptive(budget / (double) GAMMA_STEPS, HeadPattern.Adaptive.DEFAULT_MIN_BUDGET,
+                HeadPattern.Adaptive.DEFAULT_MAX_BUDGET);
+        }
+        @Override public int maxBudget(int n) { return GAMMA_STEPS; }
+        @Override public boolean fittedOnLongestOnly() { return true; }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) {
+            VerticalSlashEstimator.Scores scores = VerticalSlashEstimator.scores(in.q(), in.k(), in.n(), in.d());
+            return b -> RangePlan.fromVerticalSlash(in.n(),
+                VerticalSlashEstimator.selectAdaptive(scores, in.n(), (HeadPattern.Adaptive) pattern(b)));
+        }
     };
 
+    /** The families searched unless others are asked for: those whose heads every backend runs (not adaptive). */
+    public static final List<PatternFamily> DEFAULT = List.of(A_SHAPE, BLOCK_SPARSE, VERTICAL_SLASH, VERTICAL_SLASH_WIDE);
+
     static final int A_SHAPE_SINKS = 64;
+    /** Adaptive gamma is fitted in steps of 1 / GAMMA_STEPS. */
+    static final int GAMMA_STEPS = 1000;
 
     private final String patternName;
 
@@ -68,6 +96,24 @@ public enum PatternFamily {
     }
 
     public int maxBudget(int n) { return n; }
+
+    /**
+     * Whether the budget is fitted on the longest calibration document only, and the pattern fitted
+     * there is then measured as is on the others: for a family whose cost follows the input, a
+     * per-document fit would report a cost the one head written to the config does not have.
+     * The other families are fitted on every document.
+     */
+    public boolean fittedOnLongestOnly() { return false; }
+
+    /** The families of one config pattern name ("vertical_slash" names both of its shapes), in preference order. */
+    public static List<PatternFamily> named(String patternName) {
+        return Arrays.stream(values()).filter(f -> f.patternName.equals(patternName)).toList();
+    }
+
+    /** The config pattern names of every family, in preference order, once each. */
+    public static List<String> patternNames() {
+        return Arrays.stream(values()).map(PatternFamily::patternName).distinct().toList();
+    }
 
     /** Budget -> this input's plan, exactly as {@link io.prefill.sparse.HeadPlanner} builds it. */
     abstract IntFunction<BlockPlan> planner(HeadInputs in);

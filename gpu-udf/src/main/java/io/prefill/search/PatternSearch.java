@@ -6,6 +6,7 @@ import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -15,7 +16,9 @@ import java.util.Locale;
  * target cost and scored against the head's dense output (on the CPU reference or on the device,
  * by the {@link CalibrationScorer} given). Scores are averaged over
  * documents; budgets come from the longest document (budgets are absolute token counts, so they
- * meet the target at that length).
+ * meet the target at that length). A family whose cost follows the input (adaptive) is fitted on
+ * the longest document only, which is scored first, and its pattern from there is measured as is
+ * on the others: its averaged cost is that of the one head the config gets.
  */
 public final class PatternSearch {
     private PatternSearch() { }
@@ -49,16 +52,19 @@ public final class PatternSearch {
         int heads = model.numHeads();
         boolean[][] skip = new boolean[layers][heads];
         for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) skip[l][h] = isPinned(pinned, l, h);
-        // perDocument[doc][layer][head] = one score per family
-        List<List<List<List<CandidateScore>>>> perDocument = new ArrayList<>();
-        for (int i = 0; i < documents.size(); i++) {
+        // perDocument[doc][layer][head] = one score per family; the longest document is scored first,
+        // so that the families fitted there only are measured with its patterns on the others
+        int longest = longestDocument(documents);
+        List<List<List<List<CandidateScore>>>> perDocument = new ArrayList<>(Collections.nCopies(documents.size(), null));
+        int[] order = longestFirst(documents.size(), longest);
+        for (int step = 0; step < order.length; step++) {
+            int i = order[step];
             CalibrationDocument doc = documents.get(i);
             long t0 = System.nanoTime();
-            perDocument.add(scorer.score(doc, options, skip));
+            perDocument.set(i, scorer.score(doc, options, skip, i == longest ? null : perDocument.get(longest)));
             System.err.printf(Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
-                i + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
+                step + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
         }
-        int longest = longestDocument(documents);
         List<List<HeadOutcome>> outcomes = new ArrayList<>();
         List<List<HeadPattern>> patterns = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
@@ -98,23 +104,29 @@ public final class PatternSearch {
         }
     }
 
-    /** Scores averaged over documents, each family's pattern taken from the longest document. */
+    /**
+     * Scores averaged over documents (with the lowest and highest per-document cost), each family's
+     * pattern taken from the longest document.
+     */
     private static HeadOutcome combine(List<List<List<List<CandidateScore>>>> perDocument, int layer, int head,
                                        int longest, SearchOptions options) {
         List<CandidateScore> averaged = new ArrayList<>();
         int families = options.families().size();
         for (int f = 0; f < families; f++) {
             double cost = 0, error = 0, recall = 0;
+            double lowest = Double.POSITIVE_INFINITY, highest = Double.NEGATIVE_INFINITY;
             for (List<List<List<CandidateScore>>> doc : perDocument) {
                 CandidateScore s = doc.get(layer).get(head).get(f);
                 cost += s.cost();
                 error += s.error();
                 recall += s.recall();
+                lowest = Math.min(lowest, s.cost());
+                highest = Math.max(highest, s.cost());
             }
             int docs = perDocument.size();
             CandidateScore fromLongest = perDocument.get(longest).get(layer).get(head).get(f);
             averaged.add(new CandidateScore(fromLongest.family(), fromLongest.pattern(),
-                cost / docs, error / docs, recall / docs));
+                cost / docs, error / docs, recall / docs, lowest, highest));
         }
         return new HeadOutcome(HeadSearch.choose(averaged, options), averaged, false);
     }
@@ -125,6 +137,14 @@ public final class PatternSearch {
 
     private static boolean isPinned(PatternConfig pinned, int layer, int head) {
         return pinned != null && pinned.pattern(layer, head) instanceof HeadPattern.Dense;
+    }
+
+    /** Document indices: the longest, then the others in input order. */
+    private static int[] longestFirst(int documents, int longest) {
+        int[] order = new int[documents];
+        order[0] = longest;
+        for (int i = 0, next = 1; i < documents; i++) if (i != longest) order[next++] = i;
+        return order;
     }
 
     private static int longestDocument(List<CalibrationDocument> documents) {
