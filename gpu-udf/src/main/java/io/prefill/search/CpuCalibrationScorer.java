@@ -26,15 +26,14 @@ public final class CpuCalibrationScorer implements CalibrationScorer {
 
     @Override
     public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip,
-                                                  List<List<List<CandidateScore>>> fittedOnLongest) {
+                                                  int documents) {
         List<List<List<CandidateScore>>> byLayer = new ArrayList<>();
         forward.forward(document.tokens(), (layer, n, d, q, k, v) -> {
             List<List<CandidateScore>> byHead = new ArrayList<>();
             for (int h = 0; h < model.numHeads(); h++) {
                 if (skip[layer][h]) { byHead.add(List.of()); continue; }
                 int g = h / model.groupSize();
-                byHead.add(HeadSearch.evaluate(new HeadInputs(q[h], k[g], v[g], n, d), options,
-                    fittedOnLongest == null ? null : fittedOnLongest.get(layer).get(h)));
+                byHead.add(HeadSearch.evaluate(new HeadInputs(q[h], k[g], v[g], n, d), options, documents));
             }
             byLayer.add(byHead);
         });

@@ -6,7 +6,6 @@ import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -16,9 +15,8 @@ import java.util.Locale;
  * target cost and scored against the head's dense output (on the CPU reference or on the device,
  * by the {@link CalibrationScorer} given). Scores are averaged over
  * documents; budgets come from the longest document (budgets are absolute token counts, so they
- * meet the target at that length). A family whose cost follows the input (adaptive) is fitted on
- * the longest document only, which is scored first, and its pattern from there is measured as is
- * on the others: its averaged cost is that of the one head the config gets.
+ * meet the target at that length). The adaptive family, whose cost follows the input, is fitted
+ * over all documents instead: one gamma, whose mean measured cost meets the target.
  */
 public final class PatternSearch {
     private PatternSearch() { }
@@ -52,19 +50,16 @@ public final class PatternSearch {
         int heads = model.numHeads();
         boolean[][] skip = new boolean[layers][heads];
         for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) skip[l][h] = isPinned(pinned, l, h);
-        // perDocument[doc][layer][head] = one score per family; the longest document is scored first,
-        // so that the families fitted there only are measured with its patterns on the others
-        int longest = longestDocument(documents);
-        List<List<List<List<CandidateScore>>>> perDocument = new ArrayList<>(Collections.nCopies(documents.size(), null));
-        int[] order = longestFirst(documents.size(), longest);
-        for (int step = 0; step < order.length; step++) {
-            int i = order[step];
+        // perDocument[doc][layer][head] = one score per family
+        List<List<List<List<CandidateScore>>>> perDocument = new ArrayList<>();
+        for (int i = 0; i < documents.size(); i++) {
             CalibrationDocument doc = documents.get(i);
             long t0 = System.nanoTime();
-            perDocument.set(i, scorer.score(doc, options, skip, i == longest ? null : perDocument.get(longest)));
+            perDocument.add(scorer.score(doc, options, skip, documents.size()));
             System.err.printf(Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
-                step + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
+                i + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
         }
+        int longest = longestDocument(documents);
         List<List<HeadOutcome>> outcomes = new ArrayList<>();
         List<List<HeadPattern>> patterns = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
@@ -105,30 +100,52 @@ public final class PatternSearch {
     }
 
     /**
-     * Scores averaged over documents (with the lowest and highest per-document cost), each family's
-     * pattern taken from the longest document.
+     * Scores averaged over documents, each family's pattern taken from the longest document; a
+     * family fitted over all documents gets its largest step whose mean cost is within the target
+     * (its first step when none is), that one pattern measured on every document.
      */
     private static HeadOutcome combine(List<List<List<List<CandidateScore>>>> perDocument, int layer, int head,
                                        int longest, SearchOptions options) {
         List<CandidateScore> averaged = new ArrayList<>();
-        int families = options.families().size();
-        for (int f = 0; f < families; f++) {
-            double cost = 0, error = 0, recall = 0;
-            double lowest = Double.POSITIVE_INFINITY, highest = Double.NEGATIVE_INFINITY;
-            for (List<List<List<CandidateScore>>> doc : perDocument) {
-                CandidateScore s = doc.get(layer).get(head).get(f);
-                cost += s.cost();
-                error += s.error();
-                recall += s.recall();
-                lowest = Math.min(lowest, s.cost());
-                highest = Math.max(highest, s.cost());
+        for (int f = 0; f < options.families().size(); f++) {
+            List<CandidateScore> byDocument = new ArrayList<>();
+            for (List<List<List<CandidateScore>>> doc : perDocument) byDocument.add(doc.get(layer).get(head).get(f));
+            if (options.families().get(f).fittedOverDocuments()) {
+                averaged.add(stepWithinTarget(byDocument, options.targetCost()));
+            } else {
+                averaged.add(mean(byDocument, byDocument.get(longest).pattern()));
             }
-            int docs = perDocument.size();
-            CandidateScore fromLongest = perDocument.get(longest).get(layer).get(head).get(f);
-            averaged.add(new CandidateScore(fromLongest.family(), fromLongest.pattern(),
-                cost / docs, error / docs, recall / docs, lowest, highest));
         }
         return new HeadOutcome(HeadSearch.choose(averaged, options), averaged, false);
+    }
+
+    /** The largest step whose mean cost over the documents is within the target, else the first step. */
+    private static CandidateScore stepWithinTarget(List<CandidateScore> byDocument, double targetCost) {
+        int steps = byDocument.get(0).steps().size();
+        CandidateScore chosen = null;
+        for (int s = 0; s < steps; s++) {
+            List<CandidateScore> step = new ArrayList<>();
+            for (CandidateScore d : byDocument) step.add(d.steps().get(s));
+            CandidateScore mean = mean(step, step.get(0).pattern());
+            if (chosen == null || mean.cost() <= targetCost) chosen = mean;
+        }
+        return chosen;
+    }
+
+    /** Cost, error and recall averaged over the documents, with the lowest and highest cost. */
+    private static CandidateScore mean(List<CandidateScore> byDocument, HeadPattern pattern) {
+        double cost = 0, error = 0, recall = 0;
+        double lowest = Double.POSITIVE_INFINITY, highest = Double.NEGATIVE_INFINITY;
+        for (CandidateScore s : byDocument) {
+            cost += s.cost();
+            error += s.error();
+            recall += s.recall();
+            lowest = Math.min(lowest, s.cost());
+            highest = Math.max(highest, s.cost());
+        }
+        int docs = byDocument.size();
+        return new CandidateScore(byDocument.get(0).family(), pattern, cost / docs, error / docs, recall / docs,
+            lowest, highest, List.of());
     }
 
     private static HeadOutcome pinnedOutcome() {
@@ -137,14 +154,6 @@ public final class PatternSearch {
 
     private static boolean isPinned(PatternConfig pinned, int layer, int head) {
         return pinned != null && pinned.pattern(layer, head) instanceof HeadPattern.Dense;
-    }
-
-    /** Document indices: the longest, then the others in input order. */
-    private static int[] longestFirst(int documents, int longest) {
-        int[] order = new int[documents];
-        order[0] = longest;
-        for (int i = 0, next = 1; i < documents; i++) if (i != longest) order[next++] = i;
-        return order;
     }
 
     private static int longestDocument(List<CalibrationDocument> documents) {

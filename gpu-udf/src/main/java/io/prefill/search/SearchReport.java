@@ -43,10 +43,11 @@ public final class SearchReport {
         boolean adaptive = o.options().families().contains(PatternFamily.ADAPTIVE);
         if (adaptive) {
             md.append("- adaptive: its columns and diagonals follow each document's attention mass, so its cost does too. "
-                + "Its gamma is fitted on the longest document (the largest, in steps of 0.001, whose plan stays within "
-                + "the target there); that one head is then measured on every document, and its cost is the mean of its "
-                + "measured per-document costs (64x64 block rounding, as above), their range in brackets. On other "
-                + "prompts it computes what their attention needs, between its min_budget and max_budget plans.\n");
+                + "One gamma serves every document: the largest of ").append(gammas()).append(" whose cost, measured "
+                + "on each document (64x64 block rounding, as above) and averaged, stays within the target; the "
+                + "candidates show that mean and, in brackets, the lowest and highest per-document cost. The other "
+                + "families are fitted on each document. On other prompts an adaptive head computes what their "
+                + "attention needs, between its min_budget and max_budget plans.\n");
         }
         md.append('\n');
 
@@ -86,16 +87,24 @@ public final class SearchReport {
         return md.toString();
     }
 
-    /** Every candidate's error and cost; for one fitted on the longest document only, its per-document cost range too. */
+    /** Every candidate's error and cost; for one fitted over all documents, its per-document cost range too. */
     private static String candidates(HeadOutcome head) {
         StringBuilder s = new StringBuilder();
         for (CandidateScore c : head.candidates()) {
             s.append(s.length() == 0 ? "" : "; ").append(describe(c.pattern()))
                 .append(String.format(Locale.ROOT, " %.4f (%.3f", c.error(), c.cost()));
-            if (c.family().fittedOnLongestOnly()) {
+            if (c.family().fittedOverDocuments()) {
                 s.append(String.format(Locale.ROOT, " [%.3f-%.3f]", c.lowestCost(), c.highestCost()));
             }
             s.append(')');
+        }
+        return s.toString();
+    }
+
+    private static String gammas() {
+        StringBuilder s = new StringBuilder();
+        for (int b = PatternFamily.ADAPTIVE.minBudget(); b <= PatternFamily.ADAPTIVE.maxBudget(0); b++) {
+            s.append(s.length() == 0 ? "" : ", ").append(((HeadPattern.Adaptive) PatternFamily.ADAPTIVE.pattern(b)).gamma());
         }
         return s.toString();
     }

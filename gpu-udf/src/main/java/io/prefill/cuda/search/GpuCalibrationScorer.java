@@ -56,7 +56,7 @@ public final class GpuCalibrationScorer implements CalibrationScorer, AutoClosea
     /** @throws IllegalArgumentException before any work for a family {@link #checkSupported} refuses */
     @Override
     public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip,
-                                                  List<List<List<CandidateScore>>> fittedOnLongest) {
+                                                  int documents) {
         checkSupported(options);
         LayerScoring scoring = new LayerScoring(forward.module(), forward.stream(), options, skip,
                 forward.config().numLayers());
