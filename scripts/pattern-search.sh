@@ -6,7 +6,7 @@
 #   scripts/pattern-search.sh --demo       # the demo model; writes demo-output/pattern-search/demo-model.json
 #   scripts/pattern-search.sh --model DIR --calibration DOCS.jsonl --target-cost 0.1 --output CONFIG.json \
 #       [--report REPORT.md] [--min-sparse-length 8192] [--max-tokens N] [--pinned CONFIG] [--model-name NAME] \
-#       [--backend cpu|cuda] [--device N]
+#       [--backend cpu|cuda] [--device N] [--scored-rows all|last-block] [--families a_shape,block_sparse,vertical_slash,adaptive]
 #
 # On a cluster the same main class runs on the driver:
 #   spark-submit --class io.prefill.job.PatternSearchJob job/target/job-<version>-spark.jar --model ...

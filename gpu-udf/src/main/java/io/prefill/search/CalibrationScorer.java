@@ -10,10 +10,12 @@ import java.util.List;
  */
 public interface CalibrationScorer {
     /**
-     * @param skip skip[layer][head]: pinned heads, which get an empty list
+     * @param skip      skip[layer][head]: pinned heads, which get an empty list
+     * @param documents how many documents the search scores (see {@link HeadSearch#evaluate(HeadInputs, SearchOptions, int)})
      * @return scores[layer][head][family]
      */
-    List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip);
+    List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip,
+                                           int documents);
 
     /** The backend's name for reports ("cpu", "cuda"). */
     String backend();

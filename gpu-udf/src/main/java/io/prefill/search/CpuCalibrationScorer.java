@@ -25,14 +25,15 @@ public final class CpuCalibrationScorer implements CalibrationScorer {
     }
 
     @Override
-    public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip) {
+    public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip,
+                                                  int documents) {
         List<List<List<CandidateScore>>> byLayer = new ArrayList<>();
         forward.forward(document.tokens(), (layer, n, d, q, k, v) -> {
             List<List<CandidateScore>> byHead = new ArrayList<>();
             for (int h = 0; h < model.numHeads(); h++) {
                 if (skip[layer][h]) { byHead.add(List.of()); continue; }
                 int g = h / model.groupSize();
-                byHead.add(HeadSearch.evaluate(new HeadInputs(q[h], k[g], v[g], n, d), options));
+                byHead.add(HeadSearch.evaluate(new HeadInputs(q[h], k[g], v[g], n, d), options, documents));
             }
             byLayer.add(byHead);
         });

@@ -7,12 +7,16 @@ import io.prefill.sparse.RangePlan;
 import io.prefill.sparse.VerticalSlashEstimator;
 import io.prefill.sparse.VerticalSlashIndex;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntFunction;
 
 /**
  * The candidate families the search tries, each with one integer budget that the search fits to
  * the target cost. Listed in order of preference on a near tie: a static pattern needs no online
- * estimate, and the block-sparse estimate is cheaper than the vertical-slash one.
+ * estimate, the block-sparse estimate is cheaper than the vertical-slash one, and an adaptive
+ * head's cost is known only once its input is. {@link #DEFAULT} leaves adaptive out: the cuda
+ * backend does not run it yet, so it is searched only when asked for.
  */
 public enum PatternFamily {
     /** Sinks [0, 64) plus a window of budget diagonals. */
@@ -42,9 +46,33 @@ public enum PatternFamily {
         @Override public HeadPattern pattern(int budget) { return verticalSlash(budget, 4L * budget); }
         @Override public int minBudget() { return 0; }
         @Override IntFunction<BlockPlan> planner(HeadInputs in) { return vsPlanner(in, this); }
+    },
+    /**
+     * Adaptive vertical-slash at the budget-th gamma of {@link #ADAPTIVE_GAMMAS} (budgets 100 to
+     * 6096, the config defaults): its columns and diagonals follow each input's attention mass, so
+     * its cost does too. One gamma serves every document ({@link #fittedOverDocuments}).
+     */
+    ADAPTIVE("adaptive") {
+        @Override public HeadPattern pattern(int budget) {
+            return new HeadPattern.Adaptive(ADAPTIVE_GAMMAS[budget - 1], HeadPattern.Adaptive.DEFAULT_MIN_BUDGET,
+                HeadPattern.Adaptive.DEFAULT_MAX_BUDGET);
+        }
+        @Override public int maxBudget(int n) { return ADAPTIVE_GAMMAS.length; }
+        @Override public boolean fittedOverDocuments() { return true; }
+        @Override IntFunction<BlockPlan> planner(HeadInputs in) {
+            VerticalSlashEstimator.Scores scores = VerticalSlashEstimator.scores(in.q(), in.k(), in.n(), in.d());
+            return b -> RangePlan.fromVerticalSlash(in.n(),
+                VerticalSlashEstimator.selectAdaptive(scores, in.n(), (HeadPattern.Adaptive) pattern(b)));
+        }
     };
 
+    /** The families searched unless others are asked for: those whose heads every backend runs (not adaptive). */
+    public static final List<PatternFamily> DEFAULT = List.of(A_SHAPE, BLOCK_SPARSE, VERTICAL_SLASH, VERTICAL_SLASH_WIDE);
+
     static final int A_SHAPE_SINKS = 64;
+    /** The adaptive family's steps: the gammas it tries, ascending (so its plans grow step by step). */
+    static final double[] ADAPTIVE_GAMMAS = {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985,
+        0.99, 0.995, 0.998, 0.999};
 
     private final String patternName;
 
@@ -68,6 +96,25 @@ public enum PatternFamily {
     }
 
     public int maxBudget(int n) { return n; }
+
+    /**
+     * Whether one budget is fitted for all calibration documents together, on their mean measured
+     * cost, instead of on each document: for a family whose cost follows the input, a per-document
+     * fit would score heads the config does not get (the config gets one), and would hide the very
+     * thing the family does, spending more on one document and less on another. Every step is
+     * measured on every document ({@link HeadSearch#evaluate}); {@link PatternSearch} picks the step.
+     */
+    public boolean fittedOverDocuments() { return false; }
+
+    /** The families of one config pattern name ("vertical_slash" names both of its shapes), in preference order. */
+    public static List<PatternFamily> named(String patternName) {
+        return Arrays.stream(values()).filter(f -> f.patternName.equals(patternName)).toList();
+    }
+
+    /** The config pattern names of every family, in preference order, once each. */
+    public static List<String> patternNames() {
+        return Arrays.stream(values()).map(PatternFamily::patternName).distinct().toList();
+    }
 
     /** Budget -> this input's plan, exactly as {@link io.prefill.sparse.HeadPlanner} builds it. */
     abstract IntFunction<BlockPlan> planner(HeadInputs in);

@@ -15,7 +15,8 @@ import java.util.Locale;
  * target cost and scored against the head's dense output (on the CPU reference or on the device,
  * by the {@link CalibrationScorer} given). Scores are averaged over
  * documents; budgets come from the longest document (budgets are absolute token counts, so they
- * meet the target at that length).
+ * meet the target at that length). The adaptive family, whose cost follows the input, is fitted
+ * over all documents instead: one gamma, whose mean measured cost meets the target.
  */
 public final class PatternSearch {
     private PatternSearch() { }
@@ -54,7 +55,7 @@ public final class PatternSearch {
         for (int i = 0; i < documents.size(); i++) {
             CalibrationDocument doc = documents.get(i);
             long t0 = System.nanoTime();
-            perDocument.add(scorer.score(doc, options, skip));
+            perDocument.add(scorer.score(doc, options, skip, documents.size()));
             System.err.printf(Locale.ROOT, "[pattern-search] document %d/%d '%s' (%d tokens) scored on %s in %.1f s%n",
                 i + 1, documents.size(), doc.id(), doc.tokens().length, scorer.backend(), (System.nanoTime() - t0) / 1e9);
         }
@@ -98,25 +99,53 @@ public final class PatternSearch {
         }
     }
 
-    /** Scores averaged over documents, each family's pattern taken from the longest document. */
+    /**
+     * Scores averaged over documents, each family's pattern taken from the longest document; a
+     * family fitted over all documents gets its largest step whose mean cost is within the target
+     * (its first step when none is), that one pattern measured on every document.
+     */
     private static HeadOutcome combine(List<List<List<List<CandidateScore>>>> perDocument, int layer, int head,
                                        int longest, SearchOptions options, double errorFloor) {
         List<CandidateScore> averaged = new ArrayList<>();
-        int families = options.families().size();
-        for (int f = 0; f < families; f++) {
-            double cost = 0, error = 0, recall = 0;
-            for (List<List<List<CandidateScore>>> doc : perDocument) {
-                CandidateScore s = doc.get(layer).get(head).get(f);
-                cost += s.cost();
-                error += s.error();
-                recall += s.recall();
+        for (int f = 0; f < options.families().size(); f++) {
+            List<CandidateScore> byDocument = new ArrayList<>();
+            for (List<List<List<CandidateScore>>> doc : perDocument) byDocument.add(doc.get(layer).get(head).get(f));
+            if (options.families().get(f).fittedOverDocuments()) {
+                averaged.add(stepWithinTarget(byDocument, options.targetCost()));
+            } else {
+                averaged.add(mean(byDocument, byDocument.get(longest).pattern()));
             }
-            int docs = perDocument.size();
-            CandidateScore fromLongest = perDocument.get(longest).get(layer).get(head).get(f);
-            averaged.add(new CandidateScore(fromLongest.family(), fromLongest.pattern(),
-                cost / docs, error / docs, recall / docs));
         }
         return new HeadOutcome(HeadSearch.choose(averaged, options, errorFloor), averaged, false);
+    }
+
+    /** The largest step whose mean cost over the documents is within the target, else the first step. */
+    private static CandidateScore stepWithinTarget(List<CandidateScore> byDocument, double targetCost) {
+        int steps = byDocument.get(0).steps().size();
+        CandidateScore chosen = null;
+        for (int s = 0; s < steps; s++) {
+            List<CandidateScore> step = new ArrayList<>();
+            for (CandidateScore d : byDocument) step.add(d.steps().get(s));
+            CandidateScore mean = mean(step, step.get(0).pattern());
+            if (chosen == null || mean.cost() <= targetCost) chosen = mean;
+        }
+        return chosen;
+    }
+
+    /** Cost, error and recall averaged over the documents, with the lowest and highest cost. */
+    private static CandidateScore mean(List<CandidateScore> byDocument, HeadPattern pattern) {
+        double cost = 0, error = 0, recall = 0;
+        double lowest = Double.POSITIVE_INFINITY, highest = Double.NEGATIVE_INFINITY;
+        for (CandidateScore s : byDocument) {
+            cost += s.cost();
+            error += s.error();
+            recall += s.recall();
+            lowest = Math.min(lowest, s.cost());
+            highest = Math.max(highest, s.cost());
+        }
+        int docs = byDocument.size();
+        return new CandidateScore(byDocument.get(0).family(), pattern, cost / docs, error / docs, recall / docs,
+            lowest, highest, List.of());
     }
 
     private static HeadOutcome pinnedOutcome() {

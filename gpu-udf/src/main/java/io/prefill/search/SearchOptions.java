@@ -39,7 +39,8 @@ public record SearchOptions(double targetCost, int minSparseLength, int recallRo
         families = List.copyOf(families);
     }
 
+    /** The default families ({@link PatternFamily#DEFAULT}), 256 recall rows, tie tolerance 0.1, every row scored. */
     public static SearchOptions defaults(double targetCost, int minSparseLength) {
-        return new SearchOptions(targetCost, minSparseLength, 256, 0.1, List.of(PatternFamily.values()));
+        return new SearchOptions(targetCost, minSparseLength, 256, 0.1, PatternFamily.DEFAULT);
     }
 }

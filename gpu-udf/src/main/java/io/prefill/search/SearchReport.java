@@ -5,7 +5,9 @@ import io.prefill.sparse.HeadPattern;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -37,13 +39,25 @@ public final class SearchReport {
                 ? " on the last 64-row query block, whose last row becomes the first token (`--scored-rows last-block`)" : "")
             + "; recall: dense softmax "
             + "mass inside the plan, mean over ").append(o.options().recallRows()).append(" sampled rows; both averaged "
-            + "over the documents. Budgets are fitted on the longest document.\n\n");
+            + "over the documents. Budgets are fitted on the longest document.\n");
+        boolean adaptive = o.options().families().contains(PatternFamily.ADAPTIVE);
+        if (adaptive) {
+            md.append("- adaptive: its columns and diagonals follow each document's attention mass, so its cost does too. "
+                + "One gamma serves every document: the largest of ").append(gammas()).append(" whose cost, measured "
+                + "on each document (64x64 block rounding, as above) and averaged, stays within the target; the "
+                + "candidates show that mean and, in brackets, the lowest and highest per-document cost. The other "
+                + "families are fitted on each document. On other prompts an adaptive head computes what their "
+                + "attention needs, between its min_budget and max_budget plans.\n");
+        }
+        md.append('\n');
 
-        md.append("## Patterns per layer\n\n| layer | dense | a_shape | vertical_slash | block_sparse | mean cost | mean score |\n"
-            + "|---:|---:|---:|---:|---:|---:|---:|\n");
+        List<String> names = new ArrayList<>(List.of("dense", "a_shape", "vertical_slash", "block_sparse"));
+        if (adaptive) names.add("adaptive");
+        md.append("## Patterns per layer\n\n| layer | ").append(String.join(" | ", names))
+            .append(" | mean cost | mean score |\n|---:|").append("---:|".repeat(names.size() + 2)).append('\n');
         for (int l = 0; l < o.config().numLayers(); l++) {
             Map<String, Integer> counts = new LinkedHashMap<>();
-            for (String name : new String[] {"dense", "a_shape", "vertical_slash", "block_sparse"}) counts.put(name, 0);
+            for (String name : names) counts.put(name, 0);
             double score = 0, cost = 0;
             for (int h = 0; h < o.config().numHeads(); h++) {
                 counts.merge(name(o.config().pattern(l, h)), 1, Integer::sum);
@@ -73,11 +87,24 @@ public final class SearchReport {
         return md.toString();
     }
 
+    /** Every candidate's error and cost; for one fitted over all documents, its per-document cost range too. */
     private static String candidates(HeadOutcome head) {
         StringBuilder s = new StringBuilder();
         for (CandidateScore c : head.candidates()) {
             s.append(s.length() == 0 ? "" : "; ").append(describe(c.pattern()))
-                .append(String.format(Locale.ROOT, " %.4f (%.3f)", c.error(), c.cost()));
+                .append(String.format(Locale.ROOT, " %.4f (%.3f", c.error(), c.cost()));
+            if (c.family().fittedOverDocuments()) {
+                s.append(String.format(Locale.ROOT, " [%.3f-%.3f]", c.lowestCost(), c.highestCost()));
+            }
+            s.append(')');
+        }
+        return s.toString();
+    }
+
+    private static String gammas() {
+        StringBuilder s = new StringBuilder();
+        for (int b = PatternFamily.ADAPTIVE.minBudget(); b <= PatternFamily.ADAPTIVE.maxBudget(0); b++) {
+            s.append(s.length() == 0 ? "" : ", ").append(((HeadPattern.Adaptive) PatternFamily.ADAPTIVE.pattern(b)).gamma());
         }
         return s.toString();
     }

@@ -49,7 +49,11 @@ public final class VerticalSlashEstimator {
      * same selection as a fixed vertical-slash head with those budgets.
      */
     public static VerticalSlashIndex estimateAdaptive(float[] q, float[] k, int n, int d, HeadPattern.Adaptive a) {
-        Scores s = scores(q, k, n, d);
+        return selectAdaptive(scores(q, k, n, d), n, a);
+    }
+
+    /** The adaptive head's selection from scores already estimated (the pattern search tries many gammas on one estimate). */
+    public static VerticalSlashIndex selectAdaptive(Scores s, int n, HeadPattern.Adaptive a) {
         return select(s, n, massBudget(s.vertical(), n, FORCED_COLUMNS, a), massBudget(s.slash(), n, FORCED_OFFSETS, a));
     }
 

@@ -32,6 +32,13 @@ final class PlantedHeads {
         return new HeadInputs(q, k, values(n, seed), n, D);
     }
 
+    /** A diagonal band of Gaussian width sigma (in keys) at a far offset: many neighbouring diagonals, no columns. */
+    static HeadInputs wideBand(int n, int offset, double sigma, long seed) {
+        float[] q = new float[n * D], k = new float[n * D];
+        for (int i = 0; i < n; i++) band(q, k, i, n, offset, sigma);
+        return new HeadInputs(q, k, values(n, seed), n, D);
+    }
+
     /** Query block b attends to the whole key block b / 2 (a far block, neither a column nor a diagonal). */
     static HeadInputs blockSparse(int n, long seed) {
         int blocks = BlockPlan.blocks(n);

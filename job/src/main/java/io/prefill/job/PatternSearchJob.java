@@ -55,7 +55,7 @@ public final class PatternSearchJob {
             System.out.println("[pattern-search] " + docs.size() + " calibration document(s), tokens "
                 + docs.stream().map(d -> d.tokens().length).toList() + ", target cost " + o.targetCost());
             SearchOptions options = new SearchOptions(o.targetCost(), o.minSparseLength(), Math.max(1, o.recallRows()),
-                0.1, SearchOptions.defaults(o.targetCost(), o.minSparseLength()).families(), o.scoredRows());
+                0.1, o.families(), o.scoredRows());
             SearchOutcome outcome;
             String pinnedSource = o.pinned() == null ? null : o.pinned().toString();
             if (o.backend().equals("cuda")) {

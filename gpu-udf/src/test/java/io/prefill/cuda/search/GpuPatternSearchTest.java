@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GpuPatternSearchTest {
     private static final TinyModelSpec SPEC = new TinyModelSpec(Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0,
             RopeScaling.NONE, false, DType.BF16, 1 << 20);
-    private static final SearchOptions OPTIONS = new SearchOptions(0.3, 1024, 128, 0.1, List.of(PatternFamily.values()));
+    private static final SearchOptions OPTIONS = new SearchOptions(0.3, 1024, 128, 0.1, PatternFamily.DEFAULT);
     @TempDir
     static Path dir;
     private static WeightStore store;
@@ -80,7 +80,7 @@ class GpuPatternSearchTest {
         for (int l = 0; l < SPEC.numLayers(); l++) {
             for (int h = 0; h < SPEC.numHeads(); h++) {
                 HeadOutcome c = cpu.head(l, h), g = gpu.head(l, h);
-                for (int f = 0; f < PatternFamily.values().length; f++) {
+                for (int f = 0; f < PatternFamily.DEFAULT.size(); f++) {
                     CandidateScore cs = c.candidates().get(f), gs = g.candidates().get(f);
                     String at = "layer " + l + " head " + h + " " + cs.family() + ": cpu " + cs + " gpu " + gs;
                     if (cs.family() == PatternFamily.A_SHAPE || cs.family() == PatternFamily.BLOCK_SPARSE) {
@@ -106,7 +106,7 @@ class GpuPatternSearchTest {
     @Test
     void aLongDocumentGetsTheBudgetsOfTheCpuPlanner() {
         int n = 50_000;
-        SearchOptions options = new SearchOptions(0.1, 8192, 64, 0.1, List.of(PatternFamily.values()));
+        SearchOptions options = new SearchOptions(0.1, 8192, 64, 0.1, PatternFamily.DEFAULT);
         SearchOutcome out;
         try (GpuCalibrationScorer scorer = GpuCalibrationScorer.open("tiny", config, weights, CudaBackendOptions.defaults())) {
             out = PatternSearch.run("tiny", config, scorer, List.of(doc("long", n, 4)), options, null, null);
@@ -138,7 +138,7 @@ class GpuPatternSearchTest {
             SearchOutcome out = PatternSearch.run("tiny", config, scorer, List.of(doc("a", 1200, 3)), OPTIONS, pinned, "pins.json");
             assertTrue(out.head(1, 2).pinned());
             assertInstanceOf(HeadPattern.Dense.class, out.config().pattern(1, 2));
-            assertEquals(PatternFamily.values().length, out.head(1, 1).candidates().size());
+            assertEquals(PatternFamily.DEFAULT.size(), out.head(1, 1).candidates().size());
         }
     }
 

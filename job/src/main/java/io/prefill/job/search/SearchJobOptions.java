@@ -1,20 +1,26 @@
 package io.prefill.job.search;
 
 import io.prefill.engine.Backends;
-import io.prefill.settings.OptionTable;
+import io.prefill.search.PatternFamily;
 import io.prefill.search.SearchOptions;
+import io.prefill.settings.Names;
+import io.prefill.settings.OptionTable;
 import io.prefill.settings.UsageException;
 import io.prefill.sparse.PatternConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /** Command-line options of {@link io.prefill.job.PatternSearchJob}, parsed from {@link #TABLE}. */
 public record SearchJobOptions(Path model, List<Path> calibration, double targetCost, Path output, Path report,
                                int minSparseLength, int maxTokens, int recallRows, Path pinned, String modelName,
-                               String backend, int device, SearchOptions.ScoredRows scoredRows) {
+                               String backend, int device, SearchOptions.ScoredRows scoredRows,
+                               List<PatternFamily> families) {
 
     public static final double DEFAULT_TARGET_COST = 0.1;
     public static final int DEFAULT_RECALL_ROWS = 256;
@@ -39,7 +45,11 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
             .option("--device", "N", "0", "the CUDA device for `--backend cuda`")
             .option("--scored-rows", "R", "`all`", "`all`: a candidate's error is measured on every row of the head's "
                     + "output (for KV summaries); `last-block`: on the last 64-row query block, whose last row becomes "
-                    + "the first token (for first-token jobs; cpu backend only)")
+                    + "the first token (for first-token jobs)")
+            .option("--families", "F[,F]", "`" + String.join(",", names(PatternFamily.DEFAULT)) + "`",
+                    "the candidate families, of " + String.join(", ", PatternFamily.patternNames()) + " (a near tie "
+                    + "goes to the earlier in that order); `adaptive` (cpu backend only) adds heads whose budgets follow "
+                    + "each prompt, which only the cpu job backend runs")
             .build();
 
     /** @throws UsageException naming the option when the arguments are wrong */
@@ -59,12 +69,38 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         }
         SearchOptions.ScoredRows scored = OptionTable.choice("--scored-rows", SearchOptions.ScoredRows.class,
                 p.value("--scored-rows", "all"));
+        List<PatternFamily> families = families(p.value("--families", String.join(",", names(PatternFamily.DEFAULT))));
+        if (backend.equals(Backends.CUDA) && families.contains(PatternFamily.ADAPTIVE)) {
+            throw new UsageException("option --families: the cuda backend does not search adaptive heads yet (the device "
+                    + "estimate has no adaptive budgets); use --backend cpu, or leave adaptive out of --families");
+        }
         Path report = p.has("--report") ? Path.of(p.value("--report")) : defaultReport(output);
         String name = p.value("--model-name", model.toAbsolutePath().normalize().getFileName().toString());
         return new SearchJobOptions(model, List.copyOf(calibration), target, output, report,
                 p.integer("--min-sparse-length", PatternConfig.DEFAULT_MIN_SPARSE_LENGTH, 0),
                 p.integer("--max-tokens", 0, 0), p.integer("--recall-rows", DEFAULT_RECALL_ROWS, 0),
-                p.has("--pinned") ? Path.of(p.value("--pinned")) : null, name, backend, p.integer("--device", 0, 0), scored);
+                p.has("--pinned") ? Path.of(p.value("--pinned")) : null, name, backend, p.integer("--device", 0, 0), scored,
+                families);
+    }
+
+    /** The families of a comma-separated list of config pattern names, in preference order. */
+    static List<PatternFamily> families(String list) {
+        Set<String> asked = new LinkedHashSet<>();
+        for (String name : list.split(",")) {
+            String n = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+            if (n.isEmpty()) continue;
+            if (PatternFamily.named(n).isEmpty()) {
+                throw new UsageException("option --families: '" + name.trim() + "' is not one of "
+                        + PatternFamily.patternNames() + Names.didYouMean(n, PatternFamily.patternNames()));
+            }
+            asked.add(n);
+        }
+        if (asked.isEmpty()) throw new UsageException("option --families: no family given");
+        return Arrays.stream(PatternFamily.values()).filter(f -> asked.contains(f.patternName())).toList();
+    }
+
+    private static List<String> names(List<PatternFamily> families) {
+        return families.stream().map(PatternFamily::patternName).distinct().toList();
     }
 
     /** The report goes next to the config: x.json -> x.report.md. */

@@ -5,6 +5,7 @@ import io.prefill.job.PatternSearchJob;
 import io.prefill.model.TextTokenizer;
 import io.prefill.model.TinyModelSpec;
 import io.prefill.model.TinyModelWriter;
+import io.prefill.search.PatternFamily;
 import io.prefill.search.SearchOptions;
 import io.prefill.search.SearchOutcome;
 import io.prefill.job.cli.ClusterException;
@@ -104,6 +105,32 @@ class PatternSearchJobTest {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
             () -> SearchJobOptions.parse(args("--scored-rows", "first")));
         assertTrue(bad.getMessage().contains("[all, last-block]"), bad.getMessage());
+    }
+
+    @Test
+    void familiesAreAnOptionAndAdaptiveIsSearchedOnTheCpuOnly() throws Exception {
+        assertEquals(PatternFamily.DEFAULT, SearchJobOptions.parse(args()).families());
+        assertEquals(List.of(PatternFamily.A_SHAPE, PatternFamily.ADAPTIVE),
+            SearchJobOptions.parse(args("--families", "adaptive, a_shape")).families(), "preference order");
+        assertEquals(List.of(PatternFamily.VERTICAL_SLASH, PatternFamily.VERTICAL_SLASH_WIDE),
+            SearchJobOptions.parse(args("--families", "vertical-slash")).families(), "both vertical-slash shapes");
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+            () -> SearchJobOptions.parse(args("--families", "a_shape,adaptve")));
+        assertTrue(unknown.getMessage().contains("option --families: 'adaptve' is not one of [a_shape, block_sparse, "
+            + "vertical_slash, adaptive]; did you mean adaptive?"), unknown.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SearchJobOptions.parse(args("--families", ",")));
+        IllegalArgumentException cuda = assertThrows(IllegalArgumentException.class,
+            () -> SearchJobOptions.parse(args("--families", "vertical_slash,adaptive", "--backend", "cuda")));
+        assertTrue(cuda.getMessage().contains("option --families: the cuda backend does not search adaptive heads yet")
+            && cuda.getMessage().contains("--backend cpu"), cuda.getMessage());
+
+        SearchOutcome outcome = PatternSearchJob.run(SearchJobOptions.parse(args("--min-sparse-length", "256",
+            "--families", "vertical_slash,adaptive")));
+        assertEquals(List.of(PatternFamily.VERTICAL_SLASH, PatternFamily.VERTICAL_SLASH_WIDE, PatternFamily.ADAPTIVE),
+            outcome.options().families());
+        assertEquals(outcome.config(), PatternConfig.read(dir.resolve("out/c.json")));
+        assertTrue(outcome.head(0, 0).candidates().stream().anyMatch(c -> c.family() == PatternFamily.ADAPTIVE));
+        assertTrue(Files.readString(dir.resolve("out/c.report.md")).contains("- adaptive: "));
     }
 
     @Test
