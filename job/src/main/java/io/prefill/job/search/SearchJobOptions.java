@@ -48,8 +48,8 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
                     + "the first token (for first-token jobs)")
             .option("--families", "F[,F]", "`" + String.join(",", names(PatternFamily.DEFAULT)) + "`",
                     "the candidate families, of " + String.join(", ", PatternFamily.patternNames()) + " (a near tie "
-                    + "goes to the earlier in that order); `adaptive` (cpu backend only) adds heads whose budgets follow "
-                    + "each prompt, which only the cpu job backend runs")
+                    + "goes to the earlier in that order); `adaptive` (cpu search only) adds heads whose budgets follow "
+                    + "each prompt")
             .build();
 
     /** @throws UsageException naming the option when the arguments are wrong */
