@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what `run.sh spark-job` needs on a GPU node without Java or Spark, in two parts of at most
-# $PART_LIMIT_MIB (50) MiB each, sent to the node one after the other with the repository's files, at most
+# $PART_LIMIT_MIB (50, or less where the repository's files leave less room) MiB each, sent to the node one after the other with the repository's files, at most
 # $TRANSFER_LIMIT_MIB (64) MiB per transfer: packing fails when a part and the
 # files git tracks together need more than that less one MiB, or when a part is over 60 MiB.
 #   runtime   a jlink'd Java 17 (the modules Spark needs) and the Spark 4.0 jars of this build's
@@ -24,8 +24,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="${1:-$repo/.bundle-spark}"
-limit_mib="${PART_LIMIT_MIB:-50}"
 transfer_limit_mib="${TRANSFER_LIMIT_MIB:-64}"
+# the files every transfer carries beside a part (tracked and untracked, not ignored)
+tree_bytes=$(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
+  | awk '{ s += $1 } END { print s + 0 }')
+# part1 = the first PART_LIMIT_MIB of the runtime: 50, or less where the repository leaves less room
+room_mib=$(( transfer_limit_mib - 2 - (tree_bytes >> 20) - 1 ))
+limit_mib="${PART_LIMIT_MIB:-$(( room_mib < 50 ? room_mib : 50 ))}"
 shared="${PREFILL_SHARED:-$repo/../shared}"
 tokenizer_dir="$shared/tokenizers/llama3"
 patterns="$shared/minference-configs/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
@@ -98,8 +103,6 @@ rm -rf "$tmp"
   echo "commit=$(cat <(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 } > "$out/part1/MANIFEST"
 cp "$out/part1/MANIFEST" "$out/part2/MANIFEST"
-tree_bytes=$(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
-  | awk '{ s += $1 } END { print s + 0 }')
 for p in part1 part2; do
   bytes=$(du -sb "$out/$p" | cut -f1)
   echo "[pack-spark] $out/$p: $(( bytes >> 20 )) MiB (with the repository's $(( tree_bytes >> 20 )) MiB:" \
