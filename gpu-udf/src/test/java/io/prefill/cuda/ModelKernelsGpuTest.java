@@ -122,27 +122,7 @@ class ModelKernelsGpuTest {
             for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
         }
         double[] inv = RopeFrequencies.unscaled(d, theta);
-        long mark = arena().mark();
-        try {
-            int off = mis ? 4 : 0, off16 = mis ? 2 : 0;
-            View dqkv = f32In(qkv, off, "qkv");
-            View dbias = bias == null ? null : f32In(bias, off, "bias");
-            DeviceBuffer dinv = arena().alloc(8L * inv.length, "invFreq");
-            ModelKernels ops = ops();
-            ops.uploadDoubles(dinv, inv);
-            View q = View.poisoned(2L * H * n * d, off16, "Q"), k = View.poisoned(2L * Hkv * n * d, off16, "K"),
-                 v = View.poisoned(2L * Hkv * n * d, off16, "V");
-            ops.ropeSplit(dqkv.view, dbias == null ? null : dbias.view, dinv, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
-            RopeRef ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0);
-            checkHeadMajor(q.view, H, n, d, row0, rows, 0, ref, "Q");
-            checkHeadMajor(k.view, Hkv, n, d, row0, rows, H, ref, "K");
-            checkHeadMajor(v.view, Hkv, n, d, row0, rows, H + Hkv, ref, "V");
-            q.assertGuards("Q");
-            k.assertGuards("K");
-            v.assertGuards("V");
-        } finally {
-            arena().reset(mark);
-        }
+        checkRopeSplit(qkv, bias, inv, null, H, Hkv, d, rows, row0, n, mis);
     }
 
     @ParameterizedTest(name = "H={0} Hkv={1} d={2} rows={3} row0={4} n={5} pairs={6} interleaved={7} scale={8} misaligned={9}")
@@ -159,17 +139,34 @@ class ModelKernelsGpuTest {
         for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
         double[] inv = RopeFrequencies.unscaled(2 * pairs, 10000);
         ModelKernels.Rotary rotary = new ModelKernels.Rotary(pairs, interleaved, scale);
+        checkRopeSplit(qkv, bias, inv, rotary, H, Hkv, d, rows, row0, n, mis);
+    }
+
+    /**
+     * ropeSplit of rows [row0, row0 + rows) into poisoned head-major Q, K, V (misaligned views
+     * when mis), checked element by element against RopeRef; rotary null: the overload without one.
+     */
+    private void checkRopeSplit(float[] qkv, float[] bias, double[] inv, ModelKernels.Rotary rotary, int H, int Hkv,
+                                int d, int rows, int row0, int n, boolean mis) {
         long mark = arena().mark();
         try {
             int off = mis ? 4 : 0, off16 = mis ? 2 : 0;
-            View dqkv = f32In(qkv, off, "qkv"), dbias = f32In(bias, off, "bias");
+            View dqkv = f32In(qkv, off, "qkv");
+            View dbias = bias == null ? null : f32In(bias, off, "bias");
             DeviceBuffer dinv = arena().alloc(8L * inv.length, "invFreq");
             ModelKernels ops = ops();
             ops.uploadDoubles(dinv, inv);
             View q = View.poisoned(2L * H * n * d, off16, "Q"), k = View.poisoned(2L * Hkv * n * d, off16, "K"),
                  v = View.poisoned(2L * Hkv * n * d, off16, "V");
-            ops.ropeSplit(dqkv.view, dbias.view, dinv, rotary, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
-            RopeRef ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0, rotary);
+            DeviceBuffer biasView = dbias == null ? null : dbias.view;
+            RopeRef ref;
+            if (rotary == null) {
+                ops.ropeSplit(dqkv.view, biasView, dinv, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
+                ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0);
+            } else {
+                ops.ropeSplit(dqkv.view, biasView, dinv, rotary, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
+                ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0, rotary);
+            }
             checkHeadMajor(q.view, H, n, d, row0, rows, 0, ref, "Q");
             checkHeadMajor(k.view, Hkv, n, d, row0, rows, H, ref, "K");
             checkHeadMajor(v.view, Hkv, n, d, row0, rows, H + Hkv, ref, "V");
@@ -181,10 +178,6 @@ class ModelKernelsGpuTest {
         }
     }
 
-    /**
-     * Reference for rope_split: slot s of token row r, in double; V slots, and pairs beyond the
-     * rotary part, are not rotated (their bf16 must equal the input's).
-     */
     private record RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0,
                            ModelKernels.Rotary rotary) {
         RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0) {
