@@ -81,4 +81,5 @@ class Fp8WeightTest {
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Fp8Weight.quantise(w));
         assertTrue(e.getMessage().contains("up_proj") && e.getMessage().contains("row 0"), e.getMessage());
     }
+
 }
