@@ -103,7 +103,7 @@ public final class LoadedModel implements Closeable {
             case BF16 -> "bf16";
             case F16 -> "fp16";
             case F32 -> "f32";
-            case F8_E4M3 -> "fp8-e4m3";
+            case F8_E4M3 -> "fp8-e4m3";  // ForwardBackends.FP8_WEIGHTS
         };
     }
 

@@ -7,6 +7,7 @@ import io.prefill.engine.Backends;
 import io.prefill.engine.ForwardBackend;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelFormatException;
 import io.prefill.sparse.PatternConfig;
 
 /**
@@ -20,6 +21,21 @@ public final class ForwardBackends {
     /** Fails fast, before any device is touched, on a model or pattern config the backend cannot run. */
     public static void checkSupported(String name, ModelConfig config, PatternConfig patterns) {
         if ("cuda".equals(Backends.validate(name))) CudaForwardPass.checkSupported(config, patterns);
+    }
+
+    /** The label of FP8 projection weights ({@link LoadedModel#weightsLabel()}). */
+    public static final String FP8_WEIGHTS = "fp8-e4m3";
+
+    /**
+     * As above, also for the projections' format (a {@link LoadedModel#weightsLabel()}): the cuda
+     * backend has no FP8 GEMMs yet, so FP8 weights run on the cpu backend only.
+     */
+    public static void checkSupported(String name, ModelConfig config, String weights, PatternConfig patterns) {
+        if ("cuda".equals(Backends.validate(name)) && FP8_WEIGHTS.equals(weights)) {
+            throw new ModelFormatException("the cuda backend cannot run FP8 weights yet (no FP8 GEMMs): the projections"
+                    + " are " + weights + " (--weights fp8, or an FP8 checkpoint); run them with --backend cpu");
+        }
+        checkSupported(name, config, patterns);
     }
 
     /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */

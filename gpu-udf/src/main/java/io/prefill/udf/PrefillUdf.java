@@ -89,11 +89,16 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
     @Override
     public Row call(String text, String question) {
         long start = System.nanoTime();
-        DocumentResult r = onEngine(spec, engine -> engine.prepare(text, question), PrefillEngine::prefill);
+        Prefilled<DocumentResult> p = onEngine(spec, engine -> engine.prepare(text, question),
+                (engine, doc) -> new Prefilled<>(engine.prefill(doc), engine.model().weightsLabel()));
+        DocumentResult r = p.result();
         TaskLog.document(r, (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(r);
-        return toRow(r);
+        return toRow(r, p.weights());
     }
+
+    /** A document's outcome and the format of the weights that computed it ({@code LoadedModel#weightsLabel}). */
+    record Prefilled<T>(T result, String weights) { }
 
     /**
      * Runs one document's work on this executor's engine for spec in two steps: {@code prepare}
@@ -120,7 +125,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         return GpuBinding.exclusively(device, () -> work.apply(engine, prepared));
     }
 
-    static Row toRow(DocumentResult r) {
+    static Row toRow(DocumentResult r, String weights) {
         FirstToken f = r.first();
         AttentionStats.Certificate kept = r.ok() ? r.attention().kept() : AttentionStats.Certificate.NONE;
         boolean certified = kept.measured();
@@ -137,7 +142,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 certified ? kept.mean() : null,
                 certified ? kept.worst() : null,
                 certified ? kept.denseFallbacks() : null,
-                r.prefillMillis(), r.backend(), r.errorKind(), r.error());
+                r.prefillMillis(), r.backend(), weights, r.errorKind(), r.error());
     }
 
     /**
