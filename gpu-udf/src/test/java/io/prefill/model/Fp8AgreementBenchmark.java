@@ -17,7 +17,8 @@ import java.util.Locale;
  * What FP8 projection weights cost in accuracy, on the cpu backend: each needle prompt is
  * pre-filled (dense) with the weights as stored and with FP8 weights quantised at load, and the
  * first tokens compared: how often they agree, how often each is the needle's answer, and how far
- * the log-probability of the as-stored first token moves (max and mean |Δ logprob|). Not a test:
+ * the log-probability of the as-stored first token moves (max and mean |Δ logprob|), and the
+ * KL divergence of the FP8 next-token distribution from the as-stored one (nats). Not a test:
  * results go in BENCHMARKS.md.
  * <pre>
  *   Fp8AgreementBenchmark --model DIR --prompts A.jsonl[,B.jsonl...] [--count N]
@@ -47,10 +48,10 @@ public final class Fp8AgreementBenchmark {
             System.out.printf(Locale.ROOT, "[fp8] %s: %s against %s weights, dense pre-fill on the cpu%n",
                     modelDir.getFileName(), fp8.weightsLabel(), stored.weightsLabel());
             System.out.println("file\tprompts\tfirst_token_agree\tcorrect_" + stored.weightsLabel() + "\tcorrect_fp8"
-                    + "\tmax_abs_dlogprob\tmean_abs_dlogprob");
+                    + "\tmax_abs_dlogprob\tmean_abs_dlogprob\tmax_kl\tmean_kl");
             for (Path f : files) {
                 int n = 0, agree = 0, correctA = 0, correctB = 0;
-                double maxDelta = 0, sumDelta = 0;
+                double maxDelta = 0, sumDelta = 0, maxKl = 0, sumKl = 0;
                 for (String line : Files.readAllLines(f)) {
                     if (line.isBlank()) continue;
                     if (n == count) break;
@@ -73,9 +74,12 @@ public final class Fp8AgreementBenchmark {
                     double delta = Math.abs(la[ta] - lb[ta]);
                     maxDelta = Math.max(maxDelta, delta);
                     sumDelta += delta;
+                    double kl = klDivergence(la, lb);
+                    maxKl = Math.max(maxKl, kl);
+                    sumKl += kl;
                 }
-                System.out.printf(Locale.ROOT, "%s\t%d\t%d\t%d\t%d\t%.3g\t%.3g%n", f.getFileName(), n, agree, correctA,
-                        correctB, maxDelta, n == 0 ? 0 : sumDelta / n);
+                System.out.printf(Locale.ROOT, "%s\t%d\t%d\t%d\t%d\t%.3g\t%.3g\t%.3g\t%.3g%n", f.getFileName(), n, agree,
+                        correctA, correctB, maxDelta, n == 0 ? 0 : sumDelta / n, maxKl, n == 0 ? 0 : sumKl / n);
             }
         }
     }
@@ -89,6 +93,13 @@ public final class Fp8AgreementBenchmark {
         double[] out = new double[logits.length];
         for (int i = 0; i < logits.length; i++) out[i] = logits[i] - log;
         return out;
+    }
+
+    /** KL(p || q) in nats over the whole vocabulary, from log-probabilities. */
+    private static double klDivergence(double[] logP, double[] logQ) {
+        double kl = 0;
+        for (int i = 0; i < logP.length; i++) kl += Math.exp(logP[i]) * (logP[i] - logQ[i]);
+        return kl;
     }
 
     private static int argmax(double[] v) {
