@@ -50,7 +50,10 @@ public final class ForwardBackends {
                                        double minKeptMass) {
         return switch (Backends.validate(name)) {
             case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns, minKeptMass);
-            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda, minKeptMass);
+            default -> {
+                checkSupported(name, model.config(), model.weightsLabel(), patterns);  // before the device is touched
+                yield CudaForwardPass.create(model.config(), model.weights(), patterns, cuda, minKeptMass);
+            }
         };
     }
 }

@@ -6,6 +6,7 @@ import io.prefill.engine.DocumentResult;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.FirstToken;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.model.WeightFormat;
 import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -79,9 +80,15 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      */
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
                                 EngineOptions options) {
+        register(spark, modelUri, patternsFile, backend, options, WeightFormat.AS_STORED);
+    }
+
+    /** As above with the projection weights in the given format ({@code FP8}: cpu backend only). */
+    public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
+                                EngineOptions options, WeightFormat weights) {
         PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));
         EngineSpec spec = new EngineSpec(modelUri, patterns, patternsFile == null ? "default" : patternsFile,
-                Backends.validate(backend), options);
+                Backends.validate(backend), options, weights);
         EngineCache.get(spec);
         register(spark, spec, JobCounters.create(spark));
     }

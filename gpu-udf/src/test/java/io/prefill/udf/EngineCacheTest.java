@@ -125,5 +125,10 @@ class EngineCacheTest {
         EngineCache.onDriver(bf16.withBackend("cuda"));  // the shape suits the kernels
         RuntimeException e = assertThrows(RuntimeException.class, () -> EngineCache.onDriver(fp8.withBackend("cuda")));
         assertTrue(e.getMessage().contains("FP8") && e.getMessage().contains("--backend cpu"), e.getMessage());
+        // building a cuda backend directly (the SQL functions) refuses them too, before any device is opened
+        PatternConfig dense = PatternConfig.uniform("d", 2, 4, 0, new HeadPattern.Dense());
+        RuntimeException direct = assertThrows(io.prefill.model.ModelFormatException.class, () -> ForwardBackends.create(
+                "cuda", EngineCache.get(fp8, -1).model(), dense, io.prefill.cuda.forward.CudaBackendOptions.defaults()));
+        assertTrue(direct.getMessage().contains("FP8"), direct.getMessage());
     }
 }
