@@ -127,6 +127,20 @@ class Fp8CheckpointTest {
 
     @Test
     void aCompressedTensorsCheckpointWithPerChannelScalesEqualsTheQuantisationAtLoad() throws IOException {
+        assertCheckpointEqualsQuantisationAtLoad();
+    }
+
+    @Test
+    void fusedPhi3ProjectionsInFp8SplitIntoTheirRowsWithTheirScales() throws IOException {
+        stored = dir.resolve("phi3");
+        TinyModelWriter.write(stored, TinyModelSpec.demo().withArchitecture(Architecture.PHI3), 6);
+        try (WeightStore store = WeightStore.open(stored)) {
+            assertTrue(store.contains("model.layers.0.self_attn.qkv_proj.weight"), "a fused checkpoint");
+        }
+        assertCheckpointEqualsQuantisationAtLoad();
+    }
+
+    private void assertCheckpointEqualsQuantisationAtLoad() throws IOException {
         Path fp8Dir = writeFp8Checkpoint("ct-channel", compressedTensors("channel"), false);
         try (LoadedModel atLoad = LoadedModel.open(stored, WeightFormat.FP8); LoadedModel read = LoadedModel.open(fp8Dir)) {
             assertEquals("fp8-e4m3", read.weightsLabel());
