@@ -51,6 +51,7 @@ public final class ModelKernels {
                 case F32 -> F32;
                 case F16 -> F16;
                 case BF16 -> BF16;
+                case F8_E4M3 -> throw new IllegalArgumentException("no FP8 kernels yet: FP8 weights run on the cpu backend");
             };
         }
     }

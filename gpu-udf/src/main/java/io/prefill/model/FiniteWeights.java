@@ -62,6 +62,7 @@ public final class FiniteWeights {
                     case BF16 -> (b.getShort(base + 2 * i) & 0x7F80) == 0x7F80;
                     case F16 -> (b.getShort(base + 2 * i) & 0x7C00) == 0x7C00;
                     case F32 -> (b.getInt(base + 4 * i) & 0x7F800000) == 0x7F800000;
+                    case F8_E4M3 -> (b.get(base + i) & 0x7F) == 0x7F;
                 };
                 if (bad) {
                     if (first < 0) first = element + i;

@@ -14,10 +14,12 @@ public final class LoadedModel implements Closeable {
     private final WeightStore store;
     private final ModelWeights weights;
     private final TextTokenizer tokenizer;
+    private final String weightsLabel;
 
     private LoadedModel(Path directory, ModelConfig config, WeightStore store, ModelWeights weights,
                         TextTokenizer tokenizer) {
         this.directory = directory;
+        this.weightsLabel = labelOf(weights.layer(0).q().dtype());
         this.config = config;
         this.store = store;
         this.weights = weights;
@@ -25,11 +27,20 @@ public final class LoadedModel implements Closeable {
     }
 
     /**
-     * Reads config.json, binds and shape-checks every weight, and loads tokenizer.json.
+     * Reads config.json, binds and shape-checks every weight, and loads tokenizer.json; the
+     * projections as stored.
      *
      * @throws ModelFormatException naming the file and the problem, on the first one found
      */
     public static LoadedModel open(Path directory) {
+        return open(directory, WeightFormat.AS_STORED);
+    }
+
+    /**
+     * As {@link #open(Path)}, with the projections in the given format: FP8 quantises them at
+     * load ({@link Fp8ModelWeights}) unless the checkpoint is FP8 already.
+     */
+    public static LoadedModel open(Path directory, WeightFormat format) {
         if (!Files.isDirectory(directory)) throw new ModelFormatException(directory + ": model directory not found");
         Path configFile = directory.resolve(CONFIG_FILE);
         Path tokenizerFile = directory.resolve(TOKENIZER_FILE);
@@ -46,10 +57,12 @@ public final class LoadedModel implements Closeable {
         ModelFileLinks.check(directory, configFile);
         ModelFileLinks.check(directory, tokenizerFile);
         ModelConfig config = ModelConfig.read(configFile);
+        boolean fp8Checkpoint = CheckpointQuantization.isFp8(configFile);
         WeightStore store = WeightStore.open(directory);
         TextTokenizer tokenizer = null;
         try {
-            ModelWeights weights = SafetensorsModelWeights.bind(config, store);
+            ModelWeights weights = SafetensorsModelWeights.bind(config, store, fp8Checkpoint);
+            if (format == WeightFormat.FP8) weights = Fp8ModelWeights.quantise(weights, config.numLayers());
             tokenizer = TextTokenizer.load(tokenizerFile);
             checkVocabularies(tokenizer.vocabSize(), tokenizerFile, config.vocabSize(), configFile);
             return new LoadedModel(directory, config, store, weights, tokenizer);
@@ -80,6 +93,18 @@ public final class LoadedModel implements Closeable {
                     + " ids the model can predict have no text (padding rows are accepted up to 1/"
                     + MAX_PADDING_FRACTION + " of the vocabulary, " + allowed + " here); is it this model's tokenizer?");
         }
+    }
+
+    /** The projections' format as run: "bf16", "fp16", "f32" or "fp8-e4m3". */
+    public String weightsLabel() { return weightsLabel; }
+
+    private static String labelOf(DType projections) {
+        return switch (projections) {
+            case BF16 -> "bf16";
+            case F16 -> "fp16";
+            case F32 -> "f32";
+            case F8_E4M3 -> "fp8-e4m3";  // ForwardBackends.FP8_WEIGHTS
+        };
     }
 
     public Path directory() { return directory; }

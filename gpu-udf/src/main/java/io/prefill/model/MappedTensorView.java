@@ -103,6 +103,7 @@ final class MappedTensorView implements TensorView {
             case BF16 -> FloatCodecs.bf16ToFloat(b.getShort(offset));
             case F16 -> FloatCodecs.f16ToFloat(b.getShort(offset));
             case F32 -> b.getFloat(offset);
+            case F8_E4M3 -> Fp8E4M3.toFloat(b.get(offset));
         };
     }
 
@@ -117,6 +118,9 @@ final class MappedTensorView implements TensorView {
             }
             case F32 -> {
                 for (int i = 0; i < count; i++) dst[at + i] = b.getFloat(offset + 4 * i);
+            }
+            case F8_E4M3 -> {
+                for (int i = 0; i < count; i++) dst[at + i] = Fp8E4M3.toFloat(b.get(offset + i));
             }
         }
     }

@@ -18,12 +18,13 @@ final class SafetensorsDtypes {
         return BYTES.getOrDefault(dtype, -1);
     }
 
-    /** The float type the engine can decode, or null (integers, F64, FP8...). */
+    /** The float type the engine can decode, or null (integers, F64, FP8 other than E4M3...). */
     static DType floatType(String dtype) {
         return switch (dtype) {
             case "BF16" -> DType.BF16;
             case "F16" -> DType.F16;
             case "F32" -> DType.F32;
+            case "F8_E4M3" -> DType.F8_E4M3;
             default -> null;
         };
     }

@@ -246,7 +246,7 @@ public final class SafetensorsFile implements Closeable {
         TensorView v = views.get(name);
         if (v == null) {
             throw new ModelFormatException(path + ": tensor " + name + " has dtype " + e.dtype()
-                    + "; a float tensor (BF16, F16 or F32) is needed");
+                    + "; a float tensor (BF16, F16 or F32, or F8_E4M3 with scales) is needed");
         }
         return v;
     }

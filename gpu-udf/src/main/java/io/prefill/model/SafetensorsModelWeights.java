@@ -23,7 +23,16 @@ public final class SafetensorsModelWeights implements ModelWeights {
     }
 
     public static SafetensorsModelWeights bind(ModelConfig c, WeightStore store) {
-        Binder b = new Binder(store);
+        return bind(c, store, false);
+    }
+
+    /**
+     * @param fp8Checkpoint config.json declares FP8 weights ({@link CheckpointQuantization}): projection
+     *                      weights in F8_E4M3 are read with their {@code weight_scale}; without it an
+     *                      F8_E4M3 tensor is refused
+     */
+    public static SafetensorsModelWeights bind(ModelConfig c, WeightStore store, boolean fp8Checkpoint) {
+        Binder b = new Binder(store, fp8Checkpoint);
         Dim hidden = new Dim(c.hiddenSize(), "hidden_size");
         Dim vocab = new Dim(c.vocabSize(), "vocab_size");
         Dim q = new Dim((long) c.numHeads() * c.headDim(), "num_attention_heads*head_dim");
@@ -44,11 +53,11 @@ public final class SafetensorsModelWeights implements ModelWeights {
             layers[i] = new LayerWeights(
                     b.get(p + "input_layernorm.weight", hidden),
                     qkv[0], qkv[1], qkv[2],
-                    b.get(a + "o_proj.weight", hidden, q),
+                    b.projection(a + "o_proj.weight", hidden, q),
                     qkvBias[0], qkvBias[1], qkvBias[2],
                     b.get(p + "post_attention_layernorm.weight", hidden),
                     gateUp[0], gateUp[1],
-                    b.get(p + "mlp.down_proj.weight", hidden, inter));
+                    b.projection(p + "mlp.down_proj.weight", hidden, inter));
         }
         TensorView norm = b.get("model.norm.weight", hidden);
         // Tied checkpoints may still carry a copy of lm_head.weight; like transformers, use the embedding.
@@ -71,10 +80,10 @@ public final class SafetensorsModelWeights implements ModelWeights {
                 || (fusedByDefault && !b.store().contains(prefix + parts[0].name() + ".weight"));
         if (!isFused) {
             TensorView[] out = new TensorView[parts.length];
-            for (int i = 0; i < parts.length; i++) out[i] = b.get(prefix + parts[i].name() + ".weight", parts[i].rows(), in);
+            for (int i = 0; i < parts.length; i++) out[i] = b.projection(prefix + parts[i].name() + ".weight", parts[i].rows(), in);
             return out;
         }
-        return rowsOf(b.get(fusedName, stacked(parts), in), parts);
+        return rowsOf(b.projection(fusedName, stacked(parts), in), parts);
     }
 
     /** The parts' biases [rows], from their own tensors or the fused {@code <fused>.bias}. */
@@ -112,8 +121,61 @@ public final class SafetensorsModelWeights implements ModelWeights {
     }
 
     /** Looks tensors up and checks their shapes against the config. */
-    private record Binder(WeightStore store) {
+    private record Binder(WeightStore store, boolean fp8Checkpoint) {
+        /** A tensor that is not a projection weight: never FP8. */
         TensorView get(String name, Dim... dims) {
+            TensorView t = tensor(name, dims);
+            if (t.dtype() == DType.F8_E4M3) {
+                throw new ModelFormatException(store.fileOf(name) + ": tensor " + name + " is F8_E4M3; only the linear"
+                        + " projections (q, k, v, o, gate, up, down) are read in FP8");
+            }
+            return t;
+        }
+
+        /** A projection weight [out, in]: as stored, or FP8 codes with their scales. */
+        TensorView projection(String name, Dim... dims) {
+            TensorView t = tensor(name, dims);
+            if (t.dtype() != DType.F8_E4M3) return t;
+            if (!fp8Checkpoint) {
+                throw new ModelFormatException(store.fileOf(name) + ": tensor " + name + " is F8_E4M3 but config.json"
+                        + " has no quantization_config saying how it is scaled");
+            }
+            return Fp8Weight.of(t, rowScales(name, dims[0].size()));
+        }
+
+        /** {@code <weight>_scale}: one scale per output row ([rows, 1] or [rows]) or one for the tensor ([] or [1]). */
+        private float[] rowScales(String weight, long rows) {
+            String name = weight + "_scale";
+            if (!store.contains(name)) {
+                throw new ModelFormatException(store.fileOf(weight) + ": FP8 tensor " + weight + " has no scale " + name);
+            }
+            long[] shape = store.shape(name);
+            TensorView scale = store.get(name);
+            if (scale.dtype() == DType.F8_E4M3) {
+                throw new ModelFormatException(store.fileOf(name) + ": scale " + name + " is F8_E4M3; F32, BF16 or F16 is read");
+            }
+            float[] out = new float[Math.toIntExact(rows)];
+            boolean perTensor = scale.numel() == 1 && (shape.length == 0 || (shape.length == 1 && shape[0] == 1));
+            boolean perChannel = scale.numel() == rows
+                    && (shape.length == 1 || (shape.length == 2 && shape[0] == rows && shape[1] == 1));
+            if (perTensor) {
+                Arrays.fill(out, scale.get(0));
+            } else if (perChannel) {
+                for (int r = 0; r < out.length; r++) out[r] = scale.get(r);
+            } else {
+                throw new ModelFormatException(store.fileOf(name) + ": scale " + name + " has shape " + Arrays.toString(shape)
+                        + "; per-channel [" + rows + ", 1] or per-tensor [] scales are read (block or group scales are not)");
+            }
+            for (int r = 0; r < out.length; r++) {
+                if (!(out[r] > 0 && Float.isFinite(out[r]))) {
+                    throw new ModelFormatException(store.fileOf(name) + ": scale " + name + " holds " + out[r]
+                            + " at row " + r + "; scales must be positive and finite");
+                }
+            }
+            return out;
+        }
+
+        private TensorView tensor(String name, Dim... dims) {
             long[] expected = Arrays.stream(dims).mapToLong(Dim::size).toArray();
             if (!store.contains(name)) {
                 throw new ModelFormatException(store.directory() + ": checkpoint has no tensor " + name);

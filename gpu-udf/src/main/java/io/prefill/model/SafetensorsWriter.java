@@ -120,6 +120,7 @@ public final class SafetensorsWriter {
                 case BF16 -> buf.putShort(FloatCodecs.floatToBf16(v));
                 case F16 -> buf.putShort(FloatCodecs.floatToF16(v));
                 case F32 -> buf.putFloat(v);
+                case F8_E4M3 -> buf.put(Fp8E4M3.fromFloat(v));
             }
         }
         out.write(buf.array(), 0, buf.position());

@@ -42,6 +42,7 @@ public final class TinyModelWriter {
                 case BF16 -> "bfloat16";
                 case F16 -> "float16";
                 case F32 -> "float32";
+                case F8_E4M3 -> throw new IllegalArgumentException("tiny models are written in bf16, f16 or f32, then quantised");
             });
             Files.writeString(dir.resolve(LoadedModel.CONFIG_FILE), ModelConfigJson.MAPPER.writeValueAsString(json));
             List<Tensor> tensors = randomWeights(config, new Random(seed));

@@ -73,7 +73,8 @@ public final class EngineCache {
             FiniteWeights.check(engine.model());
             FINITE_CHECKED.add(engine.model().directory());
         }
-        ForwardBackends.checkSupported(spec.backend(), engine.model().config(), patternsOf(spec, engine.model().config()));
+        ForwardBackends.checkSupported(spec.backend(), engine.model().config(), engine.model().weightsLabel(),
+                patternsOf(spec, engine.model().config()));
         return engine;
     }
 
@@ -106,7 +107,7 @@ public final class EngineCache {
 
     static PrefillEngine open(EngineSpec spec, int device) {
         Path local = localize(spec.modelUri());
-        LoadedModel model = LoadedModel.open(local);
+        LoadedModel model = LoadedModel.open(local, spec.weights());
         PatternConfig patterns;
         try {
             patterns = patternsOf(spec, model.config());

@@ -7,6 +7,7 @@ import io.prefill.engine.Backends;
 import io.prefill.engine.ForwardBackend;
 import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelFormatException;
 import io.prefill.sparse.PatternConfig;
 
 /**
@@ -22,6 +23,21 @@ public final class ForwardBackends {
         if ("cuda".equals(Backends.validate(name))) CudaForwardPass.checkSupported(config, patterns);
     }
 
+    /** The label of FP8 projection weights ({@link LoadedModel#weightsLabel()}). */
+    public static final String FP8_WEIGHTS = "fp8-e4m3";
+
+    /**
+     * As above, also for the projections' format (a {@link LoadedModel#weightsLabel()}): the cuda
+     * backend has no FP8 GEMMs yet, so FP8 weights run on the cpu backend only.
+     */
+    public static void checkSupported(String name, ModelConfig config, String weights, PatternConfig patterns) {
+        if ("cuda".equals(Backends.validate(name)) && FP8_WEIGHTS.equals(weights)) {
+            throw new ModelFormatException("the cuda backend cannot run FP8 weights yet (no FP8 GEMMs): the projections"
+                    + " are " + weights + " (--weights fp8, or an FP8 checkpoint); run them with --backend cpu");
+        }
+        checkSupported(name, config, patterns);
+    }
+
     /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */
     public static ForwardBackend create(String name, LoadedModel model, PatternConfig patterns, CudaBackendOptions cuda) {
         return create(name, model, patterns, cuda, 0);
@@ -34,7 +50,10 @@ public final class ForwardBackends {
                                        double minKeptMass) {
         return switch (Backends.validate(name)) {
             case "cpu" -> new CpuForwardPass(model.config(), model.weights(), patterns, minKeptMass);
-            default -> CudaForwardPass.create(model.config(), model.weights(), patterns, cuda, minKeptMass);
+            default -> {
+                checkSupported(name, model.config(), model.weightsLabel(), patterns);  // before the device is touched
+                yield CudaForwardPass.create(model.config(), model.weights(), patterns, cuda, minKeptMass);
+            }
         };
     }
 }

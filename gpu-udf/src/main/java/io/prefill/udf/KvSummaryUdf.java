@@ -42,10 +42,12 @@ public final class KvSummaryUdf implements UDF2<String, String, Row> {
     @Override
     public Row call(String text, String question) {
         long start = System.nanoTime();
-        DocumentOutputs out = PrefillUdf.onEngine(spec, engine -> engine.prepare(text, question),
-                (engine, doc) -> engine.prefillWithKvSummary(doc, kv, ModelIdentity.of(spec.modelUri(), engine.model().config())));
+        PrefillUdf.Prefilled<DocumentOutputs> p = PrefillUdf.onEngine(spec, engine -> engine.prepare(text, question),
+                (engine, doc) -> new PrefillUdf.Prefilled<>(engine.prefillWithKvSummary(doc, kv,
+                        ModelIdentity.of(spec.modelUri(), engine.model().config())), engine.model().weightsLabel()));
+        DocumentOutputs out = p.result();
         TaskLog.document(out.first(), (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(out.first());
-        return RowFactory.create(PrefillUdf.toRow(out.first()), KvSummaryRows.toRows(out.kv()).toArray(new Row[0]));
+        return RowFactory.create(PrefillUdf.toRow(out.first(), p.weights()), KvSummaryRows.toRows(out.kv()).toArray(new Row[0]));
     }
 }

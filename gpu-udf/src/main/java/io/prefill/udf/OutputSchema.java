@@ -28,6 +28,7 @@ public final class OutputSchema {
             DataTypes.createStructField("dense_fallback_heads", DataTypes.IntegerType, true),
             DataTypes.createStructField("prefill_ms", DataTypes.DoubleType, false),
             DataTypes.createStructField("backend", DataTypes.StringType, false),
+            DataTypes.createStructField("weights", DataTypes.StringType, false),
             DataTypes.createStructField("error_kind", DataTypes.StringType, true),
             DataTypes.createStructField("error", DataTypes.StringType, true),
     });

@@ -6,6 +6,7 @@ import io.prefill.engine.DocumentResult;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.FirstToken;
 import io.prefill.engine.PrefillEngine;
+import io.prefill.model.WeightFormat;
 import io.prefill.sparse.PatternConfig;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -79,9 +80,15 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
      */
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
                                 EngineOptions options) {
+        register(spark, modelUri, patternsFile, backend, options, WeightFormat.AS_STORED);
+    }
+
+    /** As above with the projection weights in the given format ({@code FP8}: cpu backend only). */
+    public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
+                                EngineOptions options, WeightFormat weights) {
         PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));
         EngineSpec spec = new EngineSpec(modelUri, patterns, patternsFile == null ? "default" : patternsFile,
-                Backends.validate(backend), options);
+                Backends.validate(backend), options, weights);
         EngineCache.get(spec);
         register(spark, spec, JobCounters.create(spark));
     }
@@ -89,11 +96,16 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
     @Override
     public Row call(String text, String question) {
         long start = System.nanoTime();
-        DocumentResult r = onEngine(spec, engine -> engine.prepare(text, question), PrefillEngine::prefill);
+        Prefilled<DocumentResult> p = onEngine(spec, engine -> engine.prepare(text, question),
+                (engine, doc) -> new Prefilled<>(engine.prefill(doc), engine.model().weightsLabel()));
+        DocumentResult r = p.result();
         TaskLog.document(r, (System.nanoTime() - start) / 1e6);
         if (counters != null) counters.record(r);
-        return toRow(r);
+        return toRow(r, p.weights());
     }
+
+    /** A document's outcome and the format of the weights that computed it ({@code LoadedModel#weightsLabel}). */
+    record Prefilled<T>(T result, String weights) { }
 
     /**
      * Runs one document's work on this executor's engine for spec in two steps: {@code prepare}
@@ -120,7 +132,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         return GpuBinding.exclusively(device, () -> work.apply(engine, prepared));
     }
 
-    static Row toRow(DocumentResult r) {
+    static Row toRow(DocumentResult r, String weights) {
         FirstToken f = r.first();
         AttentionStats.Certificate kept = r.ok() ? r.attention().kept() : AttentionStats.Certificate.NONE;
         boolean certified = kept.measured();
@@ -137,7 +149,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
                 certified ? kept.mean() : null,
                 certified ? kept.worst() : null,
                 certified ? kept.denseFallbacks() : null,
-                r.prefillMillis(), r.backend(), r.errorKind(), r.error());
+                r.prefillMillis(), r.backend(), weights, r.errorKind(), r.error());
     }
 
     /**

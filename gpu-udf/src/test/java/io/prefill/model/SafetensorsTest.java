@@ -39,6 +39,7 @@ class SafetensorsTest {
             case BF16 -> 0x1p-8;
             case F16 -> 0x1p-11;
             case F32 -> 0;
+            case F8_E4M3 -> throw new IllegalArgumentException("FP8 precision depends on the row scale");
         };
     }
 
@@ -59,7 +60,7 @@ class SafetensorsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(DType.class)
+    @EnumSource(value = DType.class, names = "F8_E4M3", mode = EnumSource.Mode.EXCLUDE) // FP8 needs row scales: Fp8WeightTest
     void valuesSurviveWithinDtypePrecision(DType dtype) {
         float[] matrix = randomValues(7 * 13, 1);
         float[] vector = randomValues(5, 2);

@@ -110,4 +110,25 @@ class EngineCacheTest {
         RuntimeException e = assertThrows(RuntimeException.class, () -> EngineCache.onDriver(unsupported));
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("head_dim 16"), e.getMessage());
     }
+
+    @Test
+    void fp8WeightsAreTheirOwnEngineAndTheDriverRefusesThemOnCuda() {
+        TinyModelSpec supported = new TinyModelSpec(io.prefill.model.Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0,
+                io.prefill.model.RopeScaling.NONE, false, io.prefill.model.DType.BF16, 1 << 20);
+        TinyModelWriter.write(dir.resolve("ok"), supported, 2);
+        EngineSpec bf16 = new EngineSpec(dir.resolve("ok").toString(), null, "default", "cpu", EngineOptions.defaults());
+        EngineSpec fp8 = bf16.withWeights(io.prefill.model.WeightFormat.FP8);
+        assertEquals("bf16", EngineCache.get(bf16, -1).model().weightsLabel());
+        assertEquals("fp8-e4m3", EngineCache.get(fp8, -1).model().weightsLabel());
+        assertNotSame(EngineCache.get(bf16, -1), EngineCache.get(fp8, -1));
+
+        EngineCache.onDriver(bf16.withBackend("cuda"));  // the shape suits the kernels
+        RuntimeException e = assertThrows(RuntimeException.class, () -> EngineCache.onDriver(fp8.withBackend("cuda")));
+        assertTrue(e.getMessage().contains("FP8") && e.getMessage().contains("--backend cpu"), e.getMessage());
+        // building a cuda backend directly (the SQL functions) refuses them too, before any device is opened
+        PatternConfig dense = PatternConfig.uniform("d", 2, 4, 0, new HeadPattern.Dense());
+        RuntimeException direct = assertThrows(io.prefill.model.ModelFormatException.class, () -> ForwardBackends.create(
+                "cuda", EngineCache.get(fp8, -1).model(), dense, io.prefill.cuda.forward.CudaBackendOptions.defaults()));
+        assertTrue(direct.getMessage().contains("FP8"), direct.getMessage());
+    }
 }

@@ -44,20 +44,29 @@ final class BackendChoice {
 
     private BackendChoice() { }
 
-    static Decision decide(SparkSession spark, String requested, ModelConfig config, PatternConfig patterns) {
-        return decide(requested, config, patterns, gpusScheduled(spark.sparkContext().getConf()), () -> probe(spark));
+    static Decision decide(SparkSession spark, String requested, ModelConfig config, String weights,
+                           PatternConfig patterns) {
+        return decide(requested, config, weights, patterns, gpusScheduled(spark.sparkContext().getConf()),
+                () -> probe(spark));
+    }
+
+    /** As below for weights in bf16. */
+    static Decision decide(String requested, ModelConfig config, PatternConfig patterns, boolean gpusScheduled,
+                           Supplier<Probe> executor) {
+        return decide(requested, config, "bf16", patterns, gpusScheduled, executor);
     }
 
     /**
      * The decision, given whether Spark schedules GPUs and a probe of one executor (run only when
-     * the model suits the cuda backend and the request is not cpu).
+     * the model suits the cuda backend and the request is not cpu). {@code weights} is the
+     * projections' format as loaded ({@code LoadedModel#weightsLabel}): the cuda backend runs no FP8.
      */
-    static Decision decide(String requested, ModelConfig config, PatternConfig patterns, boolean gpusScheduled,
-                           Supplier<Probe> executor) {
+    static Decision decide(String requested, ModelConfig config, String weights, PatternConfig patterns,
+                           boolean gpusScheduled, Supplier<Probe> executor) {
         if (requested.equals(Backends.CPU)) return new Decision(Backends.CPU, "--backend cpu");
-        String unsuitable = unsuitable(config, patterns);
+        String unsuitable = unsuitable(config, weights, patterns);
         if (requested.equals(Backends.CUDA)) {
-            if (unsuitable != null) ForwardBackends.checkSupported(Backends.CUDA, config, patterns);  // throws, naming config.json
+            if (unsuitable != null) ForwardBackends.checkSupported(Backends.CUDA, config, weights, patterns);  // throws
             Probe p = executor.get();
             if (!p.available()) {
                 throw new ClusterException("--backend cuda: no usable GPU on executor " + p.host() + ": " + p.reason());
@@ -78,9 +87,9 @@ final class BackendChoice {
     }
 
     /** Why the cuda backend cannot run this model, or null when it can. */
-    static String unsuitable(ModelConfig config, PatternConfig patterns) {
+    static String unsuitable(ModelConfig config, String weights, PatternConfig patterns) {
         try {
-            ForwardBackends.checkSupported(Backends.CUDA, config, patterns);
+            ForwardBackends.checkSupported(Backends.CUDA, config, weights, patterns);
             return null;
         } catch (RuntimeException e) {
             return e.getMessage();

@@ -1,5 +1,6 @@
 package io.prefill.job;
 
+import io.prefill.model.WeightFormat;
 import io.prefill.engine.Backends;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.LengthPolicy;
@@ -27,7 +28,8 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                          Map<String, String> sparkConf, boolean printSummary, Mode mode, String kvOutput,
                          KvSummaryOptions kvSummary, int minSparseLength, boolean addSpecialTokens,
                          boolean allowBeyondMaxPositions, boolean failOnDocumentErrors,
-                         List<String> textExtensions, boolean binaryText, int wavePartitions, double minKeptMass) {
+                         List<String> textExtensions, boolean binaryText, int wavePartitions, double minKeptMass,
+                         WeightFormat weights) {
 
     public enum InputFormat { PARQUET, JSONL, TEXT }
 
@@ -77,6 +79,10 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                     + "the pattern config says (MInference-format files are read with 8192)")
             .option("--min-kept-mass", "M", "0", "a sparse head whose plan keeps less than M of its last 64 queries' "
                     + "attention mass (the `kept_mass_*` columns) runs dense for that document; 0 = never")
+            .option("--weights", "W", "`bf16`", "`bf16` (the projections as the checkpoint stores them) or `fp8`: "
+                    + "q/k/v/o and gate/up/down in FP8 E4M3 with one scale per output channel, quantised at load "
+                    + "(embeddings, norms and lm_head stay as stored; an FP8 checkpoint runs in FP8 either way); "
+                    + "cpu backend only for now")
             .option("--add-special-tokens", "B", "`true`", "whether tokenizing adds the tokenizer's special tokens "
                     + "(BOS); `false` for prompts that already carry BOS or a chat template")
             .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "
@@ -173,7 +179,7 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                 p.bool("--add-special-tokens", true), p.has("--allow-beyond-max-positions"),
                 p.has("--fail-on-document-errors"),
                 textExtensions(p.value("--text-extensions", "txt")), p.has("--binary-text"),
-                p.integer("--wave-partitions", Waves.DEFAULT, 0), minKeptMass(p));
+                p.integer("--wave-partitions", Waves.DEFAULT, 0), minKeptMass(p), weights(p.value("--weights", "bf16")));
     }
 
     /** In [0, 1]. */
@@ -188,7 +194,15 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
         return new JobOptions(input, format, idColumn, textColumn, questionColumn, question, output, writeMode, model,
                 patterns, backend, topK, maxTokens, lengthPolicy, template, partitions, master, sparkConf, printSummary,
                 mode, kvOutput, kvSummary, minSparseLength, addSpecialTokens, allowBeyondMaxPositions,
-                failOnDocumentErrors, textExtensions, binaryText, wavePartitions, minKeptMass);
+                failOnDocumentErrors, textExtensions, binaryText, wavePartitions, minKeptMass, weights);
+    }
+
+    private static WeightFormat weights(String v) {
+        try {
+            return WeightFormat.ofOption(v.trim().toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option --weights: " + e.getMessage(), e);
+        }
     }
 
     private static List<String> textExtensions(String v) {

@@ -3,6 +3,7 @@ package io.prefill.job;
 import io.prefill.engine.Backends;
 import io.prefill.engine.EngineOptions;
 import io.prefill.engine.PromptTemplate;
+import io.prefill.model.LoadedModel;
 import io.prefill.model.ModelConfig;
 import io.prefill.sparse.PatternConfig;
 import io.prefill.udf.EngineCache;
@@ -67,9 +68,11 @@ public final class PrefillJob {
         EngineSpec checked = validate(spark, o);
         boolean outputExists = checkOutput(spark, o.output(), o.writeMode());
         if (o.mode() == JobOptions.Mode.BOTH) checkOutput(spark, o.kvOutput(), o.writeMode());
-        ModelConfig modelConfig = EngineCache.onDriver(checked).model().config();
+        LoadedModel model = EngineCache.onDriver(checked).model();
+        ModelConfig modelConfig = model.config();
         PatternConfig patterns = EngineCache.patternsOf(checked, modelConfig);
-        BackendChoice.Decision backend = BackendChoice.decide(spark, o.backend(), modelConfig, patterns);
+        BackendChoice.Decision backend = BackendChoice.decide(spark, o.backend(), modelConfig, model.weightsLabel(),
+                patterns);
         log.printf("[prefill] backend %s (%s)%n", backend.backend(), backend.reason());
         EngineSpec spec = checked.withBackend(backend.backend());
 
@@ -191,7 +194,7 @@ public final class PrefillJob {
         if (engineOptions.template().usesQuestion() && o.question() == null && o.questionColumn() == null) {
             throw new IllegalArgumentException("the prompt template uses {question}: give --question or --question-column");
         }
-        EngineSpec spec = new EngineSpec(o.model(), patterns, source, Backends.CPU, engineOptions);
+        EngineSpec spec = new EngineSpec(o.model(), patterns, source, Backends.CPU, engineOptions, o.weights());
         // Opens and checks the model here (on the cpu backend: the driver needs no GPU); in local mode
         // the executors share this JVM and reuse it.
         EngineCache.onDriver(spec);

@@ -93,15 +93,15 @@ class BackendChoiceTest {
     @Test
     void theDemosModelAndPatternConfigSuitTheCudaBackendAndTheRandomTinyModelDoesNot() {
         PatternConfig needle = PatternConfig.read(Path.of("..", "pattern-configs", "needle-llama.json"));
-        assertNull(BackendChoice.unsuitable(GPU_SHAPED, needle));
+        assertNull(BackendChoice.unsuitable(GPU_SHAPED, "bf16", needle));
         PatternConfig demo = PatternConfig.read(Path.of("..", "pattern-configs", "demo-model.json"));
-        assertTrue(BackendChoice.unsuitable(DEMO, demo).contains("head_dim 16"));
+        assertTrue(BackendChoice.unsuitable(DEMO, "bf16", demo).contains("head_dim 16"));
     }
 
     @Test
     void adaptiveHeadsRunOnTheGpuUnderAuto() {
         PatternConfig adaptive = PatternConfig.read(Path.of("..", "pattern-configs", "needle-llama-adaptive.json"));
-        assertNull(BackendChoice.unsuitable(GPU_SHAPED, adaptive));
+        assertNull(BackendChoice.unsuitable(GPU_SHAPED, "bf16", adaptive));
         BackendChoice.Decision auto = BackendChoice.decide("auto", GPU_SHAPED, adaptive, true, () -> GPU);
         assertEquals("cuda", auto.backend(), auto.reason());
     }
@@ -123,5 +123,24 @@ class BackendChoiceTest {
         assertFalse(BackendChoice.gpusScheduled(new SparkConf(false).set("spark.master", "yarn")
                 .set("spark.driver.resource.gpu.amount", "1")), "a driver GPU on a cluster runs no task");
         assertFalse(BackendChoice.gpusScheduled(new SparkConf(false).set("spark.executor.resource.gpu.amount", "0")));
+    }
+
+    @Test
+    void fp8WeightsRunOnTheCpuBackendOnly() {
+        AtomicInteger probes = new AtomicInteger();
+        Supplier<BackendChoice.Probe> gpu = () -> {
+            probes.incrementAndGet();
+            return GPU;
+        };
+        BackendChoice.Decision auto = BackendChoice.decide("auto", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, gpu);
+        assertEquals("cpu", auto.backend());
+        assertTrue(auto.reason().contains("FP8") && auto.reason().contains("stay idle"), auto.reason());
+        ModelFormatException cuda = assertThrows(ModelFormatException.class,
+                () -> BackendChoice.decide("cuda", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, gpu));
+        assertTrue(cuda.getMessage().contains("--weights fp8") && cuda.getMessage().contains("--backend cpu"),
+                cuda.getMessage());
+        assertEquals(Cli.BAD_INPUT, Cli.exitCode(cuda));
+        assertEquals(0, probes.get(), "FP8 weights are refused before the cluster is probed");
+        assertEquals("cuda", BackendChoice.decide("cuda", GPU_SHAPED, "bf16", patterns(GPU_SHAPED), false, gpu).backend());
     }
 }

@@ -80,6 +80,16 @@ class JobOptionsTest {
     }
 
     @Test
+    void weightsAreAsStoredUnlessFp8IsAsked() {
+        assertEquals(io.prefill.model.WeightFormat.AS_STORED, JobOptions.parse(BASE).weights());
+        assertEquals(io.prefill.model.WeightFormat.AS_STORED, JobOptions.parse(with("--weights", "bf16")).weights());
+        assertEquals(io.prefill.model.WeightFormat.FP8, JobOptions.parse(with("--weights", "fp8")).weights());
+        assertEquals(io.prefill.model.WeightFormat.FP8,
+                JobOptions.parse(with("--weights", "fp8")).withInputFormat(JobOptions.InputFormat.TEXT).weights());
+        assertMessage("option --weights: weights must be one of bf16, fp8, got int4", with("--weights", "int4"));
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--top-k", "0")));
         assertThrows(io.prefill.settings.UsageException.class, () -> JobOptions.parse(with("--length-policy", "middle")));
