@@ -48,6 +48,7 @@
 #ifndef GEMM_HOST_EMULATION
 #include "common.cuh"
 #endif
+#include "wgmma.cuh"
 
 namespace pk {
 
@@ -74,6 +75,7 @@ __device__ __forceinline__ void gemm_ld_bias2(const float* p, float& x, float& y
     x = v.x;
     y = v.y;
 }
+__device__ __forceinline__ float gemm_ld_scale(const float* p) { return __ldg(p); }
 #endif
 
 template <int BM_, int BN_, int WM_, int WN_, int STAGES_>
@@ -113,21 +115,24 @@ __device__ __forceinline__ void gemm_raster(int bid, int tilesM, int tilesN, int
     tn = local / rows;
 }
 
-// The global -> shared loader both kernels use: thread `tid` owns 16-byte chunk lc of rows
+// The global -> shared loader every kernel here uses: thread `tid` owns 16-byte chunk lc of rows
 // lr + i * LOAD_ROWS of the A and W tiles, stored swizzled (swz<64>); rows past M or N and chunks
 // past K are zero-filled. Row pointers are formed only for rows that exist (clamped to the tile's
 // first row otherwise); a zero-filled chunk is given the matrix base as its never-read source.
-template <class Cfg>
+// It works in bytes: EB is the element size (2: bf16, 8 per chunk; 1: E4M3, 16 per chunk), and a
+// k-tile is always one 128-byte row (BK = 64 bf16 or 128 E4M3 elements).
+template <class Cfg, int EB = 2>
 struct TileLoader {
     static constexpr int LOAD_ROWS = Cfg::LOAD_ROWS, RB = Cfg::ROW_BYTES;
-    const bf16 *A, *W, *aRow, *wRow;
-    int K, lc;
+    const unsigned char *A, *W, *aRow, *wRow;
+    int rowBytes, lc;
     uint32_t ldOff, aMask = 0, wMask = 0;  // mask bit i: row lr + i * LOAD_ROWS of the tile exists
     size_t passStride;
 
-    __device__ __forceinline__ TileLoader(const bf16* A_, const bf16* W_, int M, int N, int K_, int m0, int n0,
+    __device__ __forceinline__ TileLoader(const void* A_, const void* W_, int M, int N, int K, int m0, int n0,
                                           int tid)
-        : A(A_), W(W_), K(K_), lc(tid & 7) {
+        : A(static_cast<const unsigned char*>(A_)), W(static_cast<const unsigned char*>(W_)), rowBytes(K * EB),
+          lc(tid & 7) {
         const int lr = tid >> 3;
         ldOff = static_cast<uint32_t>(lr * RB + ((lc ^ (lr & 7)) << 4));
 #pragma unroll
@@ -136,15 +141,15 @@ struct TileLoader {
 #pragma unroll
         for (int i = 0; i < Cfg::W_PASSES; ++i)
             if (n0 + lr + i * LOAD_ROWS < N) wMask |= 1u << i;
-        aRow = A + (size_t)(aMask ? m0 + lr : 0) * K + lc * 8;
-        wRow = W + (size_t)(wMask ? n0 + lr : 0) * K + lc * 8;
-        passStride = (size_t)LOAD_ROWS * K;
+        aRow = A + (size_t)(aMask ? m0 + lr : 0) * rowBytes + lc * 16;
+        wRow = W + (size_t)(wMask ? n0 + lr : 0) * rowBytes + lc * 16;
+        passStride = (size_t)LOAD_ROWS * rowBytes;
     }
 
     // k-tile kt into ring stage `stage` of the shared buffer starting at sBase
     __device__ __forceinline__ void load(uint32_t sBase, int stage, int kt) const {
-        const int kOff = kt * Cfg::BK;
-        const bool kOk = kOff + lc * 8 < K;
+        const int kOff = kt * RB;  // bytes
+        const bool kOk = kOff + lc * 16 < rowBytes;
         const uint32_t sA = sBase + stage * Cfg::STAGE_BYTES + ldOff;
         const uint32_t sW = sA + Cfg::A_BYTES;
 #pragma unroll
@@ -166,7 +171,6 @@ __device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __re
                                            const float* __restrict__ bias, int M, int N, int K) {
     constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
     constexpr int MT = Cfg::MT, NT = Cfg::NT, KSTEPS = Cfg::KSTEPS, RB = Cfg::ROW_BYTES;
-    constexpr int LOAD_ROWS = Cfg::LOAD_ROWS;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 
     const int tilesM = (M + BM - 1) / BM, tilesN = (N + BN - 1) / BN;
@@ -288,83 +292,44 @@ __device__ __forceinline__ void gemm_block(unsigned char* smem, const bf16* __re
 // points run the mma.sync 128x256 body instead (same tile, threads and shared memory), so they
 // compute the same result on any card whichever cubin the driver picks; gemm_wgmma_probe says
 // which one runs.
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(GEMM_HOST_EMULATION)
-#define PK_GEMM_WGMMA 1
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Orders this thread's generic-proxy shared-memory writes (cp.async) before later async-proxy
-// reads (wgmma) once a barrier has joined the threads.
-__device__ __forceinline__ void fence_proxy_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// d[64x256 fragment, 128 fp32 per thread] += A(desc, 64x16, K-major) * B(desc, 256x16, K-major)^T
-__device__ __forceinline__ void wgmma_m64n256k16(float* d, uint64_t descA, uint64_t descB) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "setp.ne.b32 p, %130, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {"
-        "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
-        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
-        "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
-        "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,"
-        "%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,"
-        "%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,"
-        "%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,"
-        "%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127},"
-        " %128, %129, p, 1, 1, 0, 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
-          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
-          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
-          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
-          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
-          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
-          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
-          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
-          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-        : "l"(descA), "l"(descB), "n"(1));
-}
-#endif
+#if defined(PK_WGMMA) || defined(GEMM_HOST_EMULATION)
+// Shared-memory matrix descriptor of a K-major operand stored as our swizzled tiles: rows of 128
+// bytes (64 bf16 or 128 E4M3), chunk ^ (row & 7), 8-row groups 1024 bytes apart (= the hardware's
+// 128-byte swizzle when the tile starts 1024-byte aligned: it XORs address bits 4-6 with bits
+// 7-9). Leading byte offset 16 (unused by swizzled K-major layouts, 1 by convention), stride byte
+// offset 1024 between 8-row groups (wgmma.cuh has the fields). A k-step (k16 bf16, k32 E4M3) reads
+// 32 bytes of each row, so step s of a tile starts 32*s bytes further (start field + 2*s); the
+// swizzle then lands on the same chunks our loader wrote.
+__device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t smemAddr) { return wg_desc(smemAddr, 16, 1024); }
 
-#if defined(PK_GEMM_WGMMA) || defined(GEMM_HOST_EMULATION)
-// Shared-memory matrix descriptor of a K-major bf16 operand stored as our swizzled tiles: rows of
-// 64 bf16 = 128 bytes, chunk ^ (row & 7), 8-row groups 1024 bytes apart (= the hardware's 128-byte
-// swizzle when the tile starts 1024-byte aligned: it XORs address bits 4-6 with bits 7-9).
-// Fields: start address >> 4 (bits 0-13), leading byte offset >> 4 (16-29; unused by swizzled
-// K-major layouts, 1 by convention), stride byte offset >> 4 (32-45) = 1024 B between 8-row
-// groups, base offset (49-51) = 0, layout (62-63) = 1: 128-byte swizzle. The k16 step s of a
-// 64-wide tile starts 32*s bytes further (start field + 2*s); the swizzle then lands on the same
-// chunks our loader wrote.
-__device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t smemAddr) {
-    return (uint64_t)((smemAddr & 0x3FFFFu) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
-           ((uint64_t)1 << 62);
-}
+// Per-row and per-column scales of the FP8 kernel's epilogue: C = acc * aScale[row] * wScale[col].
+struct Fp8Scales {
+    const float* a;  // [M]: one per activation row (token), from quantize_rows_e4m3
+    const float* w;  // [N]: one per weight row (output channel)
+};
 
-// 128x256 CTA tile, BK = 64, 4 stages (as GemmL), 2 warpgroups: warpgroup w computes rows
-// 64w..64w+63 x all 256 columns with m64n256k16 (128 fp32 accumulators per thread). All 256
-// threads load with cp.async as in gemm_block. wgmma reads shared memory asynchronously, so a
-// stage is refilled only two k-tiles after it was read: in k-tile kt the loads fetch tile
-// kt + STAGES - 2 into the stage of tile kt - 2, whose wgmma group every warpgroup retired with
-// wgmma.wait_group 1 in k-tile kt - 1, before the barrier that starts k-tile kt.
-template <int OUT>
-__device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16* __restrict__ A,
-                                                 const bf16* __restrict__ W, void* __restrict__ Cv,
-                                                 const float* __restrict__ bias, int M, int N, int K) {
+// 128x256 CTA tile, one 128-byte k-tile row (BK = 64 bf16, or 128 E4M3 when FP8), 4 stages (as
+// GemmL), 2 warpgroups: warpgroup w computes rows 64w..64w+63 x all 256 columns with m64n256k16
+// (bf16) or m64n256k32 (E4M3), 128 fp32 accumulators per thread. All 256 threads load with
+// cp.async as in gemm_block. wgmma reads shared memory asynchronously, so a stage is refilled only
+// two k-tiles after it was read: in k-tile kt the loads fetch tile kt + STAGES - 2 into the stage
+// of tile kt - 2, whose wgmma group every warpgroup retired with wgmma.wait_group 1 in k-tile
+// kt - 1, before the barrier that starts k-tile kt.
+// FP8: A and W hold E4M3 codes (K a multiple of 16), and the epilogue scales each product by its
+// row's and column's scale before the bias; the shared-memory bytes, descriptors and pipeline are
+// the bf16 kernel's.
+template <int OUT, bool FP8 = false>
+__device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const void* __restrict__ A,
+                                                 const void* __restrict__ W, void* __restrict__ Cv,
+                                                 const float* __restrict__ bias, int M, int N, int K,
+                                                 Fp8Scales scales = Fp8Scales{nullptr, nullptr}) {
     using Cfg = GemmL;
-    constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES;
-    constexpr int LOAD_ROWS = Cfg::LOAD_ROWS;
-    static_assert(Cfg::THREADS == 256 && BM == 128 && BN == 256 && BK == 64 && STAGES >= 3, "wgmma tiling");
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES;
+    constexpr int EB = FP8 ? 1 : 2;      // operand bytes per element
+    constexpr int BK = RB / EB;          // elements per k-tile
+    constexpr int KSTEP = 32 / EB;       // elements per wgmma k-step (32 bytes)
+    static_assert(Cfg::THREADS == 256 && BM == 128 && BN == 256 && RB == 128 && STAGES >= 3, "wgmma tiling");
     static_assert(Cfg::A_BYTES % 1024 == 0 && Cfg::STAGE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wg = warp >> 2, wq = warp & 3;  // warpgroup, warp within it
@@ -378,7 +343,7 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16
     // the launch asks for Cfg::SMEM + 1024 bytes, so the ring fits after aligning to 1024
     const uint32_t sBase = (smem_u32(smem) + 1023u) & ~1023u;
 
-    const TileLoader<Cfg> loader(A, W, M, N, K, m0, n0, tid);
+    const TileLoader<Cfg, EB> loader(A, W, M, N, K, m0, n0, tid);
     auto load_tile = [&](int stage, int kt) { loader.load(sBase, stage, kt); };
 
     float acc[128];
@@ -404,7 +369,10 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16
         const uint64_t dA = wgmma_desc_sw128(st + wg * 64 * RB), dB = wgmma_desc_sw128(st + Cfg::A_BYTES);
         wgmma_fence();
 #pragma unroll
-        for (int s = 0; s < BK / 16; ++s) wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
+        for (int s = 0; s < BK / KSTEP; ++s) {
+            if constexpr (FP8) wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);
+            else wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
+        }
         wgmma_commit();
         wgmma_wait<1>();  // this warpgroup's wgmma of tile kt-1 is done
     }
@@ -416,17 +384,31 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const bf16
     const int g = lane >> 2, t4 = lane & 3;
     const int rowBase = m0 + wg * 64 + wq * 16 + g;
     const int colBase = n0 + 2 * t4;
+    float rowScale[2] = {1.f, 1.f};
+    if constexpr (FP8) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+            if (rowBase + h * 8 < M) rowScale[h] = gemm_ld_scale(scales.a + rowBase + h * 8);
+    }
 #pragma unroll
     for (int j = 0; j < 32; ++j) {
         const int col = colBase + j * 8;
         if (col >= N) continue;
         float b0 = 0.f, b1 = 0.f;
         if (bias != nullptr) gemm_ld_bias2(bias + col, b0, b1);
+        float w0 = 1.f, w1 = 1.f;
+        if constexpr (FP8) gemm_ld_bias2(scales.w + col, w0, w1);
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const int row = rowBase + h * 8;
             if (row >= M) continue;
-            const float x = acc[4 * j + 2 * h] + b0, y = acc[4 * j + 2 * h + 1] + b1;
+            float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];
+            if constexpr (FP8) {
+                x *= rowScale[h] * w0;
+                y *= rowScale[h] * w1;
+            }
+            x += b0;
+            y += b1;
             const size_t off = (size_t)row * N + col;
             if (OUT == GEMM_OUT_BF16) gemm_st_bf16x2(static_cast<bf16*>(Cv) + off, x, y);
             else if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
@@ -459,7 +441,7 @@ PK_GEMM_KERNEL(gemm_128x128_add_f32, pk::GemmS, 1, pk::GEMM_ADD_F32, float)
 
 // gemm_wgmma_128x256_<out>: same arguments and grid as gemm_128x256_<out>; dynamic shared memory
 // GemmL::SMEM + 1024 (alignment slack for the 1024-byte swizzle atoms).
-#ifdef PK_GEMM_WGMMA
+#ifdef PK_WGMMA
 #define PK_GEMM_WGMMA_BODY(OUT) pk::gemm_block_wgmma<OUT>(gemm_smem, A, W, C, bias, M, N, K)
 #else
 #define PK_GEMM_WGMMA_BODY(OUT) pk::gemm_block<pk::GemmL, OUT>(gemm_smem, A, W, C, bias, M, N, K)
@@ -477,10 +459,35 @@ PK_GEMM_WGMMA_KERNEL(gemm_wgmma_128x256_add_f32, pk::GEMM_ADD_F32, float)
 #undef PK_GEMM_WGMMA_KERNEL
 #undef PK_GEMM_WGMMA_BODY
 
+// gemm_fp8_wgmma_128x256_<out>(A, aScale, W, wScale, C, bias or null, M, N, K): C (op)=
+// (A . W^T) * aScale[row] * wScale[col] (+ bias[col]) with A [M, K] and W [N, K] E4M3 codes (K a
+// multiple of 16), the scales fp32. Grid and shared memory as gemm_wgmma_128x256_<out>. FP8 tensor
+// cores exist only in the sm_90a build; elsewhere these kernels trap, and Gemm.java refuses FP8
+// before launching them (it asks gemm_wgmma_probe).
+#ifdef PK_WGMMA
+#define PK_GEMM_FP8_BODY(OUT) \
+    pk::gemm_block_wgmma<OUT, true>(gemm_smem, A, W, C, bias, M, N, K, pk::Fp8Scales{aScale, wScale})
+#else
+#define PK_GEMM_FP8_BODY(OUT) __trap()
+#endif
+#define PK_GEMM_FP8_KERNEL(NAME, OUT, CTYPE)                                                         \
+    extern "C" __global__ void __launch_bounds__(256, 1)                                            \
+        NAME(const uint8_t* __restrict__ A, const float* __restrict__ aScale,                      \
+             const uint8_t* __restrict__ W, const float* __restrict__ wScale, CTYPE* __restrict__ C, \
+             const float* __restrict__ bias, int M, int N, int K) {                                 \
+        extern __shared__ __align__(128) unsigned char gemm_smem[];                                 \
+        PK_GEMM_FP8_BODY(OUT);                                                                      \
+    }
+PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_f32, pk::GEMM_OUT_F32, float)
+PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+#undef PK_GEMM_FP8_KERNEL
+#undef PK_GEMM_FP8_BODY
+
 // out[0] = 1 where the code that runs is the sm_90a build (the gemm_wgmma_* kernels use wgmma),
 // else 0 (they run the mma.sync body). One thread.
 extern "C" __global__ void gemm_wgmma_probe(int* out) {
-#ifdef PK_GEMM_WGMMA
+#ifdef PK_WGMMA
     out[0] = 1;
 #else
     out[0] = 0;

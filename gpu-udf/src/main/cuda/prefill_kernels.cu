@@ -143,7 +143,7 @@ ATTENTION_KERNELS(128)
 // wg: GQA-group-major grid, one m64nDk16 per 16 keys for P V; wghm: head-major grid;
 // wgn64: P V as one m64n64k16 per 64-column panel; wg_lse: wg + the row log2 denominators;
 // wgp / wgphm / wgp_lse: wg / wghm / wg_lse with P V of tile t-1 overlapping tile t's softmax (PIPE).
-#ifdef PK_ATTN_WGMMA
+#ifdef PK_WGMMA
 #define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
     attention_block_wg<D, OPT, VN, PIPE>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,     \
                                          colPtr, colData, LSE)
@@ -204,7 +204,7 @@ ATTENTION_WG_KERNELS(128)
 
 // Dense causal attention on the wgmma plan kernel's body (no plan: one implicit range per block);
 // outside sm_90a the 64-row mma.sync dense body on the same grid and shared memory.
-#ifdef PK_ATTN_WGMMA
+#ifdef PK_WGMMA
 #define PK_WG_DENSE_BODY(D, LSE)                                                                     \
     attention_block_wg<D, OPT_GROUP_MAJOR, D, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, \
                                                      nullptr, nullptr, LSE)

@@ -59,7 +59,7 @@ struct Fiber {
     std::deque<std::vector<Copy>> groups;      // committed, not retired
     long collectives = 0;                      // warp-collective sequence number
     long wgCollectives = 0;                    // warpgroup-collective sequence number
-    struct Wgmma { float* d; uint64_t da, db; std::vector<uint16_t> a, b; };
+    struct Wgmma { float* d; uint64_t da, db; bool fp8; std::vector<uint8_t> a, b; };  // 32 bytes per row
     std::vector<Wgmma> wgOpen;                 // issued wgmma, not committed
     std::deque<std::vector<Wgmma>> wgGroups;   // committed wgmma groups, not retired
 };
@@ -335,23 +335,36 @@ inline uint32_t pack_bf16(float lo, float hi) {
 // The product is computed when wgmma.wait_group retires the group, from shared memory as it is
 // then; a change of the operands since the issue is reported (the GPU may read at any time in
 // between), and so are descriptors that differ between the threads of the warpgroup.
-inline uint32_t wgmma_elem_addr(uint64_t desc, int r, int k) {
+inline uint32_t wgmma_byte_addr(uint64_t desc, int r, int byte) {
     if ((desc >> 62) != 1) emu::fail("wgmma descriptor: layout is not the 128-byte swizzle");
     if (((desc >> 49) & 7) != 0) emu::fail("wgmma descriptor: non-zero base offset");
     uint32_t start = (uint32_t)(desc & 0x3FFF) << 4, sbo = (uint32_t)((desc >> 32) & 0x3FFF) << 4;
-    uint32_t pre = start + (uint32_t)(r >> 3) * sbo + (uint32_t)(r & 7) * 128 + 2u * (uint32_t)k;
+    uint32_t pre = start + (uint32_t)(r >> 3) * sbo + (uint32_t)(r & 7) * 128 + (uint32_t)byte;
     uint32_t phys = pre ^ (((pre >> 7) & 7u) << 4);  // the swizzle acts on the absolute address
-    return (uint32_t)emu::smem_index(phys, 2, "wgmma operand");
+    return (uint32_t)emu::smem_index(phys, 1, "wgmma operand");
 }
-inline std::vector<uint16_t> wgmma_read(uint64_t desc, int rows) {
-    std::vector<uint16_t> v((size_t)rows * 16);
+// The 32 bytes of each of `rows` K-major rows one k-step reads (16 bf16 or 32 E4M3).
+inline std::vector<uint8_t> wgmma_read(uint64_t desc, int rows) {
+    std::vector<uint8_t> v((size_t)rows * 32);
     for (int r = 0; r < rows; ++r)
-        for (int k = 0; k < 16; ++k) std::memcpy(&v[(size_t)r * 16 + k], emu::smemBuf.data() + wgmma_elem_addr(desc, r, k), 2);
+        for (int b = 0; b < 32; ++b) v[(size_t)r * 32 + b] = emu::smemBuf[wgmma_byte_addr(desc, r, b)];
     return v;
+}
+// E4M3 (OCP FP8: bias 7, no infinities, S.1111.111 NaN) to float.
+inline float e4m3_to_float(uint8_t c) {
+    const int e = (c >> 3) & 0xF, m = c & 7;
+    float v = (e == 0xF && m == 7) ? NAN : e == 0 ? std::ldexp((float)m, -9) : std::ldexp(1.f + m / 8.f, e - 7);
+    return (c & 0x80) ? -v : v;
+}
+inline float wgmma_operand(const std::vector<uint8_t>& v, bool fp8, int row, int k) {
+    if (fp8) return e4m3_to_float(v[(size_t)row * 32 + k]);
+    uint16_t h;
+    std::memcpy(&h, &v[(size_t)row * 32 + 2 * k], 2);
+    return emu::bf2f(h);
 }
 inline void wgmma_fence() {}
 inline void fence_proxy_async_smem() {}
-inline void wgmma_m64n256k16(float* d, uint64_t da, uint64_t db) {
+inline void wgmma_issue(float* d, uint64_t da, uint64_t db, bool fp8) {
     emu::Fiber* f = emu::cur;
     emu::WarpgroupSlots& w = emu::warpgroups[f->tid / 128];
     const int s = (int)(f->wgCollectives++ & 1), i = f->tid % 128;
@@ -360,8 +373,10 @@ inline void wgmma_m64n256k16(float* d, uint64_t da, uint64_t db) {
     emu::arrive_and_wait(w.bar[s]);
     for (int l = 0; l < 128; ++l)
         if (w.da[s][l] != da || w.db[s][l] != db) emu::fail("wgmma descriptors differ within the warpgroup");
-    f->wgOpen.push_back(emu::Fiber::Wgmma{d, da, db, wgmma_read(da, 64), wgmma_read(db, 256)});
+    f->wgOpen.push_back(emu::Fiber::Wgmma{d, da, db, fp8, wgmma_read(da, 64), wgmma_read(db, 256)});
 }
+inline void wgmma_m64n256k16(float* d, uint64_t da, uint64_t db) { wgmma_issue(d, da, db, false); }
+inline void wgmma_m64n256k32_e4m3(float* d, uint64_t da, uint64_t db) { wgmma_issue(d, da, db, true); }
 inline void wgmma_commit() {
     emu::cur->wgGroups.push_back(emu::cur->wgOpen);
     emu::cur->wgOpen.clear();
@@ -378,7 +393,9 @@ inline void wgmma_wait() {
                 const int j = x / 4, h = (x % 4) / 2, c = x % 2;
                 const int row = 16 * wq + g + 8 * h, col = 8 * j + 2 * t + c;
                 float acc = op.d[x];
-                for (int k = 0; k < 16; ++k) acc += emu::bf2f(op.a[row * 16 + k]) * emu::bf2f(op.b[col * 16 + k]);
+                const int kSteps = op.fp8 ? 32 : 16;
+                for (int k = 0; k < kSteps; ++k)
+                    acc += wgmma_operand(op.a, op.fp8, row, k) * wgmma_operand(op.b, op.fp8, col, k);
                 op.d[x] = acc;
             }
         }
@@ -409,6 +426,10 @@ inline void gemm_ld_bias2(const float* p, float& x, float& y) {
     emu::check_global(p, 8, 8, false, "bias load");
     x = p[0];
     y = p[1];
+}
+inline float gemm_ld_scale(const float* p) {
+    emu::check_global(p, 4, 4, false, "scale load");
+    return p[0];
 }
 }  // namespace pk
 
@@ -520,6 +541,86 @@ static void run_case(const char* cfgName, Case cs, int out, bool withBias, uint6
     if (!ok) ++failures;
 }
 
+// The FP8 kernel (gemm_block_wgmma<OUT, true>): A and W random E4M3 codes (|value| <= 3.75, no
+// NaN), positive row and column scales; the reference is the double sum of the decoded products.
+static void run_case_fp8(Case cs, int out, bool withBias, uint64_t seed) {
+    using Cfg = pk::GemmL;
+    const int M = cs.M, N = cs.N, K = cs.K;
+    std::mt19937_64 rnd(seed);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::uniform_real_distribution<float> ud(0.5f, 2.f);
+    auto code = [&]() { uint64_t r = rnd(); return (uint8_t)((r & 0x80) | ((r >> 8) % 10) << 3 | ((r >> 16) & 7)); };
+    std::vector<uint8_t> A((size_t)M * K), W((size_t)N * K);
+    for (auto& c : A) c = code();
+    for (auto& c : W) c = code();
+    std::vector<float> aS(M), wS(N), bias(N);
+    for (auto& v : aS) v = ud(rnd);
+    for (auto& v : wS) v = ud(rnd);
+    for (auto& b : bias) b = nd(rnd);
+    std::vector<double> ref((size_t)M * N);
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+            double sum = 0;
+            for (int k = 0; k < K; ++k)
+                sum += (double)pk::e4m3_to_float(A[(size_t)m * K + k]) * pk::e4m3_to_float(W[(size_t)n * K + k]);
+            ref[(size_t)m * N + n] = sum * aS[m] * wS[n] + (withBias ? bias[n] : 0.0);
+        }
+    std::vector<float> c32((size_t)M * N), cOld;
+    std::vector<bf16> c16((size_t)M * N);
+    void* C;
+    if (out == pk::GEMM_OUT_BF16) {
+        std::fill(c16.begin(), c16.end(), (bf16)0x7FC0);
+        C = c16.data();
+    } else if (out == pk::GEMM_OUT_F32) {
+        std::fill(c32.begin(), c32.end(), NAN);
+        C = c32.data();
+    } else {
+        for (auto& v : c32) v = nd(rnd) * 100;
+        cOld = c32;
+        C = c32.data();
+    }
+    emu::regions.clear();
+    emu::regions.push_back({A.data(), A.size(), false, "A"});
+    emu::regions.push_back({W.data(), W.size(), false, "W"});
+    emu::regions.push_back({(const unsigned char*)aS.data(), aS.size() * 4, false, "aScale"});
+    emu::regions.push_back({(const unsigned char*)wS.data(), wS.size() * 4, false, "wScale"});
+    emu::regions.push_back({(const unsigned char*)bias.data(), bias.size() * 4, false, "bias"});
+    if (out == pk::GEMM_OUT_BF16) emu::regions.push_back({(const unsigned char*)c16.data(), c16.size() * 2, true, "C"});
+    else emu::regions.push_back({(const unsigned char*)c32.data(), c32.size() * 4, true, "C"});
+    emu::rng.seed(seed * 7919 + 13);
+    const float* b = withBias ? bias.data() : nullptr;
+    const pk::Fp8Scales sc{aS.data(), wS.data()};
+    const int tiles = ((M + Cfg::BM - 1) / Cfg::BM) * ((N + Cfg::BN - 1) / Cfg::BN);
+    emu::gridDim_ = EmuDim{tiles, 1, 1};
+    emu::blockDim_ = EmuDim{Cfg::THREADS, 1, 1};
+    for (int t = 0; t < tiles; ++t) {
+        emu::blockIdx_ = EmuDim{t, 0, 0};
+        if (out == pk::GEMM_OUT_BF16)
+            emu::body = [&]() { pk::gemm_block_wgmma<pk::GEMM_OUT_BF16, true>(emu::smemBuf.data(), A.data(), W.data(), C, b, M, N, K, sc); };
+        else if (out == pk::GEMM_OUT_F32)
+            emu::body = [&]() { pk::gemm_block_wgmma<pk::GEMM_OUT_F32, true>(emu::smemBuf.data(), A.data(), W.data(), C, b, M, N, K, sc); };
+        else
+            emu::body = [&]() { pk::gemm_block_wgmma<pk::GEMM_ADD_F32, true>(emu::smemBuf.data(), A.data(), W.data(), C, b, M, N, K, sc); };
+        emu::run_cta(Cfg::THREADS, Cfg::SMEM + 1024);
+    }
+    double num = 0, den = 0;
+    long bad = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        double r = ref[i] + (out == pk::GEMM_ADD_F32 ? cOld[i] : 0.0);
+        double g = out == pk::GEMM_OUT_BF16 ? emu::bf2f(c16[i]) : c32[i];
+        if (!std::isfinite(g)) { ++bad; continue; }
+        num += (g - r) * (g - r);
+        den += r * r;
+    }
+    double rel = std::sqrt(num / std::max(den, 1e-30));
+    bool ok = bad == 0 && rel < (out == pk::GEMM_OUT_BF16 ? 1e-2 : 1e-5);
+    const char* outName[] = {"bf16", "f32", "add_f32"};
+    std::printf("fp8      M=%-5d N=%-5d K=%-5d out=%-7s bias=%d  rel=%.2e nonfinite=%ld  %s\n", M, N, K, outName[out],
+                withBias, rel, bad, ok ? "ok" : "FAIL");
+    std::fflush(stdout);
+    if (!ok) ++failures;
+}
+
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     bool quick = mode == "--quick";
@@ -534,6 +635,8 @@ int main(int argc, char** argv) {
         // 16 k-tiles: every stage of both rings is refilled several times
         run_case<pk::GemmL>("128x256", Case{65, 264, 1000}, pk::GEMM_OUT_F32, false, 7);
         run_case<Wgmma>("wgmma", Case{65, 264, 1000}, pk::GEMM_OUT_F32, false, 8);
+        run_case_fp8(Case{129, 264, 400}, pk::GEMM_OUT_F32, true, 9);
+        run_case_fp8(Case{65, 24, 1040}, pk::GEMM_ADD_F32, false, 10);
         std::printf("%d failed\n", failures);
         return failures == 0 ? 0 : 1;
     }
@@ -555,6 +658,8 @@ int main(int argc, char** argv) {
         run_case<pk::GemmL>("128x256", c, pk::GEMM_ADD_F32, true, seed++);
         run_case<pk::GemmS>("128x128", c, pk::GEMM_OUT_BF16, false, seed++);
         for (int out = 0; out < 3; ++out) run_case<Wgmma>("wgmma", c, out, out != 1, seed++);
+        if (c.K % 16 == 0)
+            for (int out = 0; out < 3; ++out) run_case_fp8(c, out, out != 0, seed++);
     }
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;

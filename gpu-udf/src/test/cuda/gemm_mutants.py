@@ -18,7 +18,7 @@ MUTANTS = [
     ("A fragment k-half from the wrong lane bit", "const int aHi = mi >> 1;", "const int aHi = mi & 1;"),
     ("W fragment k-half from the wrong lane bit", "const int bHi = mi & 1;", "const int bHi = mi >> 1;"),
     ("loader without swizzle", "((lc ^ (lr & 7)) << 4)", "(lc << 4)"),
-    ("K predicate off by one chunk", "const bool kOk = kOff + lc * 8 < K;", "const bool kOk = kOff + lc * 8 <= K;"),
+    ("K predicate off by one chunk", "const bool kOk = kOff + lc * 16 < rowBytes;", "const bool kOk = kOff + lc * 16 <= rowBytes;"),
     ("first refill into a stage still in use", "int ws = STAGES - 1;", "int ws = STAGES - 2;"),
     ("next k-tile fragments from the old stage",
      "if (s == KSTEPS - 1) rs = (rs + 1 == STAGES) ? 0 : rs + 1;", ""),
@@ -38,7 +38,7 @@ MUTANTS = [
     ("wgmma: two groups left in flight", "wgmma_wait<1>();  // this", "wgmma_wait<2>();  // this"),
     ("wgmma: no barrier before the refill", "fence_proxy_async_smem();\n        __syncthreads();",
      "fence_proxy_async_smem();"),
-    ("wgmma: descriptor stride 512 bytes", "((uint64_t)(1024 >> 4) << 32)", "((uint64_t)(512 >> 4) << 32)"),
+    ("wgmma: descriptor stride 512 bytes", "wg_desc(smemAddr, 16, 1024)", "wg_desc(smemAddr, 16, 512)"),
     ("wgmma: k16 step advances 16 bytes", "wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);",
      "wgmma_m64n256k16(acc, dA + s, dB + s);"),
     ("wgmma: warpgroup rows", "wgmma_desc_sw128(st + wg * 64 * RB)", "wgmma_desc_sw128(st + wg * 32 * RB)"),
@@ -46,6 +46,13 @@ MUTANTS = [
      "acc[4 * j + h] + b0, y = acc[4 * j + h + 2] + b1"),
     ("wgmma: epilogue warp rows", "const int rowBase = m0 + wg * 64 + wq * 16 + g;",
      "const int rowBase = m0 + wg * 64 + wq * 8 + g;"),
+    # the FP8 instantiation of the wgmma kernel
+    ("fp8: k-step of 16 bytes", "constexpr int KSTEP = 32 / EB;", "constexpr int KSTEP = 16 / EB;"),
+    ("fp8: lower row's scale for both halves", "rowScale[h] = gemm_ld_scale(scales.a + rowBase + h * 8);",
+     "rowScale[h] = gemm_ld_scale(scales.a + rowBase);"),
+    ("fp8: column scales swapped", "gemm_ld_bias2(scales.w + col, w0, w1);", "gemm_ld_bias2(scales.w + col, w1, w0);"),
+    ("fp8: loader chunk of 8 bytes", "aRow = A + (size_t)(aMask ? m0 + lr : 0) * rowBytes + lc * 16;",
+     "aRow = A + (size_t)(aMask ? m0 + lr : 0) * rowBytes + lc * 8;"),
 ]
 
 def main():
@@ -67,7 +74,7 @@ def main():
     for name, mutated in runs:
         with tempfile.NamedTemporaryFile("w", suffix=".cuh", delete=False) as f:
             f.write(mutated)
-        b = subprocess.run(["g++", "-std=c++20", "-O2", "-w", f'-DGEMM_CUH="{f.name}"', "-o", exe,
+        b = subprocess.run(["g++", "-std=c++20", "-O2", "-w", "-I", os.path.dirname(SRC), f'-DGEMM_CUH="{f.name}"', "-o", exe,
                             os.path.join(HERE, "gemm_emulator.cpp")], capture_output=True, text=True)
         if b.returncode != 0:
             print(f"does not compile: {name}\n{b.stderr[:2000]}")

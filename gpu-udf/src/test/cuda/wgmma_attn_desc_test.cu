@@ -18,7 +18,7 @@ using namespace pk;
 
 __global__ void __launch_bounds__(128) desc_test(const bf16* Qg, const bf16* Kg, const bf16* Pg, const bf16* Vg,
                                                  float* S, float* Ov, int mode) {
-#ifdef PK_ATTN_WGMMA
+#ifdef PK_WGMMA
     extern __shared__ __align__(1024) unsigned char sm[];
     const uint32_t raw = smem_u32(sm), base = (raw + 1023u) & ~1023u;
     constexpr int TB = 64 * 128 * 2;
