@@ -6,7 +6,12 @@ that L2 does not hold an operand set between runs, 3 warm-up runs, median of 30 
 of single calls. TFLOP/s = 2 m n k / time. Only bf16 output: the fp32 / residual-add rows of our
 benchmark have no single-call torch counterpart.
 
-Usage: python3 bench/torch_gemm_bench.py [out.tsv] [reps]
+With --fp8: torch._scaled_mm on E4M3 operands (A [m, k] row-major, W [n, k] row-major, i.e. the
+column-major [k, n] the call wants) with row-wise fp32 scales (one per row of A, one per row of W)
+and bf16 output, the counterpart of GemmBenchmark --fp8, at its shapes (the 8B rows, then
+Llama-3-70B's projections).
+
+Usage: python3 bench/torch_gemm_bench.py [out.tsv] [reps] [--fp8]
 """
 import sys
 
@@ -20,6 +25,50 @@ CASES = [  # (case, m, n, k): same order and names as GemmBenchmark.cases()
     ("n1024", 16384, 1024, 4096),
     ("gate_up", 65536, 28672, 4096),
 ]
+
+
+CASES_FP8 = CASES[:4] + [
+    ("qkv_70b", 16384, 10240, 8192),
+    ("o_70b", 16384, 8192, 8192),
+    ("gate_up_70b", 16384, 57344, 8192),
+    ("down_70b", 16384, 8192, 28672),
+]
+
+
+def bench_fp8(case, m, n, k, reps, out):
+    free = torch.cuda.mem_get_info()[0]
+    set_bytes = m * k + n * k + 2 * m * n
+    sets = max(1, min(3, int((free - (4 << 30)) // set_bytes)))
+    g = torch.Generator(device="cuda").manual_seed(m * 31 + n)
+    f8 = torch.float8_e4m3fn
+    a = [torch.randn(m, k, device="cuda", generator=g).to(f8) for _ in range(sets)]
+    w = [torch.randn(n, k, device="cuda", generator=g).to(f8) for _ in range(sets)]
+    sa = torch.ones(m, 1, device="cuda", dtype=torch.float32)
+    sb = torch.ones(1, n, device="cuda", dtype=torch.float32)
+
+    def once(s):
+        return torch._scaled_mm(a[s], w[s].t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16)
+
+    c = None
+    for r in range(3):
+        c = once(r % sets)
+    torch.cuda.synchronize()
+    times = []
+    for r in range(reps):
+        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        e0.record()
+        c = once(r % sets)
+        e1.record()
+        e1.synchronize()
+        times.append(e0.elapsed_time(e1))
+    times.sort()
+    ms = times[reps // 2]
+    tf = 2.0 * m * n * k / (ms * 1e-3) / 1e12
+    note = "" if sets == 3 else f" ({sets} input sets)"
+    print(f"{case:<12s} {m:6d} {n:6d} {k:6d} {'fp8>bf16':<8s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
+    out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__} _scaled_mm FP8\n")
+    del a, w, c
+    torch.cuda.empty_cache()
 
 
 def bench(case, m, n, k, reps, out):
@@ -53,14 +102,16 @@ def bench(case, m, n, k, reps, out):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "torch_gemm.tsv"
-    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    fp8 = "--fp8" in sys.argv
+    args = [x for x in sys.argv[1:] if x != "--fp8"]
+    path = args[0] if len(args) > 0 else "torch_gemm.tsv"
+    reps = int(args[1]) if len(args) > 1 else 30
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, {reps} reps", flush=True)
     print(f"{'case':<8s} {'m':>6s} {'n':>6s} {'k':>6s} {'out':<8s} {'ms':>10s} {'TFLOP/s':>10s}", flush=True)
     with open(path, "w") as out:
         out.write("case\tm\tn\tk\tout\tms\ttflops\timpl\n")
-        for case, m, n, k in CASES:
-            bench(case, m, n, k, reps, out)
+        for case, m, n, k in (CASES_FP8 if fp8 else CASES):
+            (bench_fp8 if fp8 else bench)(case, m, n, k, reps, out)
 
 
 if __name__ == "__main__":

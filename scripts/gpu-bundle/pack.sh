@@ -52,6 +52,8 @@ zip -q -d "$tok" 'native/lib/win-*' 'native/lib/osx-*' 'native/lib/linux-aarch64
 # the Llama-3-8B pattern config for the whole-model benchmark, when the shared data is beside the checkout
 patterns="$repo/../shared/minference-configs/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
 [[ -f "$patterns" ]] && cp "$patterns" "$out/bench/llama3-8b-262k-patterns.json"
+patterns70="$repo/../shared/minference-configs/Llama_3_70B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
+[[ -f "$patterns70" ]] && cp "$patterns70" "$out/bench/llama3-70b-262k-patterns.json"
 cp -r "$repo/gpu-udf/target/classes/." "$out/classes/"
 cp -r "$repo/gpu-udf/target/test-classes/." "$out/test-classes/"
 cp "$repo"/bench/*.py "$out/bench/" 2>/dev/null || true

@@ -9,6 +9,7 @@
 #include "search.cuh"
 #include "snapkv.cuh"
 #include "kept_mass.cuh"
+#include "fp8.cuh"
 
 using namespace pk;
 
@@ -302,6 +303,17 @@ extern "C" __global__ void fill_random_bf16_k(bf16* x, long long count, unsigned
         uint32_t a = mix32((uint32_t)i * 2u + seed * 0x9E3779B9u), b = mix32(a ^ (uint32_t)(i >> 31) ^ 0x85ebca6bu);
         float u1 = ((a >> 8) + 1) * (1.0f / 16777217.0f), u2 = (b >> 8) * (1.0f / 16777216.0f);
         x[i] = __float2bfloat16_rn(sigma * sqrtf(-2.f * logf(u1)) * cospif(2.f * u2));
+    }
+}
+
+// E4M3 codes of the N(0,1) draws fill_random_bf16_k makes for the same seed, unscaled; with a
+// row scale of sigma they stand for N(0, sigma) weights (DeviceModel.synthetic in FP8).
+extern "C" __global__ void fill_random_e4m3_k(uint8_t* x, long long count, unsigned seed) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (long long)gridDim.x * blockDim.x) {
+        uint32_t a = mix32((uint32_t)i * 2u + seed * 0x9E3779B9u), b = mix32(a ^ (uint32_t)(i >> 31) ^ 0x85ebca6bu);
+        float u1 = ((a >> 8) + 1) * (1.0f / 16777217.0f), u2 = (b >> 8) * (1.0f / 16777216.0f);
+        x[i] = (uint8_t)__nv_cvt_float_to_fp8(sqrtf(-2.f * logf(u1)) * cospif(2.f * u2), __NV_SATFINITE, __NV_E4M3);
     }
 }
 

@@ -42,8 +42,8 @@ MUTANTS = [
     ("wgmma: k16 step advances 16 bytes", "wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);",
      "wgmma_m64n256k16(acc, dA + s, dB + s);"),
     ("wgmma: warpgroup rows", "wgmma_desc_sw128(st + wg * 64 * RB)", "wgmma_desc_sw128(st + wg * 32 * RB)"),
-    ("wgmma: epilogue accumulator order", "acc[4 * j + 2 * h] + b0, y = acc[4 * j + 2 * h + 1] + b1",
-     "acc[4 * j + h] + b0, y = acc[4 * j + h + 2] + b1"),
+    ("wgmma: epilogue accumulator order", "float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];",
+     "float x = acc[4 * j + h], y = acc[4 * j + h + 2];"),
     ("wgmma: epilogue warp rows", "const int rowBase = m0 + wg * 64 + wq * 16 + g;",
      "const int rowBase = m0 + wg * 64 + wq * 8 + g;"),
     # the FP8 instantiation of the wgmma kernel

@@ -30,6 +30,7 @@ public final class DeviceBuffer {
     public long bytes() { return bytes; }
     public String label() { return label; }
 
+    public void upload(CudaStream s, byte[] host) { copyIn(s, Pointer.to(host), host.length); }
     public void upload(CudaStream s, short[] host) { copyIn(s, Pointer.to(host), 2L * host.length); }
     public void upload(CudaStream s, int[] host) { copyIn(s, Pointer.to(host), 4L * host.length); }
     public void upload(CudaStream s, float[] host) { copyIn(s, Pointer.to(host), 4L * host.length); }

@@ -153,6 +153,54 @@ public final class Gemm {
                 a, w, c, bias, m, n, k);
     }
 
+    /**
+     * Whether this device runs {@link #runFp8}: FP8 tensor cores with wgmma exist on Hopper
+     * (compute capability 9.0), in our sm_90a build ({@link #wgmmaLoaded}).
+     */
+    public static boolean fp8Supported(KernelModule module, CudaStream stream) {
+        return "9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream);
+    }
+
+    /** Why FP8 projections cannot run on this module's device, or null when they can. */
+    public static String fp8Unsupported(KernelModule module, CudaStream stream) {
+        if (fp8Supported(module, stream)) return null;
+        CudaDevice d = module.device();
+        return "FP8 projections run on Hopper's FP8 tensor cores (compute capability 9.0, the sm_90a kernels); "
+                + d + " has compute capability " + d.computeCapability()
+                + ("9.0".equals(d.computeCapability()) ? " but the driver did not load the sm_90a build" : "");
+    }
+
+    /**
+     * c (op)= (a8 · w8^T) · aScale[row] · wScale[col] (+ bias): the FP8 projection (gemm.cuh's
+     * gemm_fp8_wgmma_128x256_*), E4M3 tensor-core products accumulated in fp32, the scales and bias
+     * applied in the fp32 epilogue. a8: E4M3 codes [m, k] with aScale fp32 [m] (from
+     * {@link ModelKernels#quantizeRowsE4m3}); w8: codes [n, k] with wScale fp32 [n] (one per output
+     * channel); c as for {@link #run}. k must be a multiple of 16 and n of 8. Hopper only: an
+     * IllegalStateException naming the device elsewhere ({@link #fp8Supported}).
+     */
+    public void runFp8(DeviceBuffer a8, DeviceBuffer aScale, DeviceBuffer w8, DeviceBuffer wScale, DeviceBuffer c,
+                       int m, int n, int k, Output out, DeviceBuffer biasOrNull) {
+        String shape = "gemm fp8 m=" + m + " n=" + n + " k=" + k + " out=" + out;
+        if (a8 == null || aScale == null || w8 == null || wScale == null || c == null || out == null)
+            throw new IllegalArgumentException(shape + ": a8, aScale, w8, wScale, c and out must not be null");
+        if (m < 0 || n <= 0 || k <= 0) throw new IllegalArgumentException(shape + ": needs m >= 0, n > 0, k > 0");
+        if (n % 8 != 0 || k % 16 != 0)
+            throw new IllegalArgumentException(shape + ": n must be a multiple of 8 and k of 16 (16-byte E4M3 rows)");
+        need(a8, (long) m * k, "a8 [m, k] E4M3", shape);
+        need(aScale, 4L * m, "aScale [m] fp32", shape);
+        need(w8, (long) n * k, "w8 [n, k] E4M3", shape);
+        need(wScale, 4L * n, "wScale [n] fp32", shape);
+        need(c, (long) out.bytes * m * n, "c [m, n] " + (out == Output.BF16 ? "bf16" : "fp32"), shape);
+        if (biasOrNull != null) need(biasOrNull, 4L * n, "bias [n] fp32", shape);
+        String unsupported = fp8Unsupported(module, stream);
+        if (unsupported != null) throw new IllegalStateException(shape + ": " + unsupported);
+        if (m == 0) return;
+        Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
+        Tile t = Tile.WGMMA_128x256;
+        module.kernel("gemm_fp8_wgmma_128x256_" + out.suffix).launch(stream, Dim3.of(t.ctas(m, n)), THREADS,
+                t.smemBytes(), a8, aScale, w8, wScale, c, bias, m, n, k);
+    }
+
     static void checkArgs(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,
                           DeviceBuffer bias) {
         String shape = "gemm m=" + m + " n=" + n + " k=" + k + " out=" + out;

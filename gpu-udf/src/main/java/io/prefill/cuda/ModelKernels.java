@@ -221,6 +221,25 @@ public final class ModelKernels {
     }
 
     /**
+     * E4M3 codes of each row of x for the FP8 projections (fp8.cuh): scale[r] = max|x[r, :]| / 448
+     * (1 for a zero row) and q[r, c] = E4M3(x[r, c] / scale[r]), nearest code, saturating.
+     *
+     * @param x     bf16 [rows, cols], cols a multiple of 16
+     * @param q     E4M3 codes [rows, cols], one byte each
+     * @param scale fp32 [rows]
+     */
+    public void quantizeRowsE4m3(DeviceBuffer x, int rows, int cols, DeviceBuffer q, DeviceBuffer scale) {
+        String shape = "quantizeRowsE4m3(rows=" + rows + ", cols=" + cols + ")";
+        nonNegative(rows, "rows", shape);
+        if (cols <= 0 || cols % 16 != 0)
+            throw new IllegalArgumentException(shape + ": cols must be a positive multiple of 16 (16-byte FP8 rows)");
+        need(x, 2L * rows * cols, "x", shape);
+        need(q, (long) rows * cols, "q", shape);
+        need(scale, 4L * rows, "scale", shape);
+        launch("quantize_rows_e4m3_k", Dim3.of(Math.min(rows, maxBlocks)), x, rows, cols, q, scale);
+    }
+
+    /**
      * y[r] = sum_c w[r, c] * x[c] in fp32 (the last position's logits through the lm_head).
      *
      * @param w bf16 [rows, cols]; x fp32 [cols]; y fp32 [rows]

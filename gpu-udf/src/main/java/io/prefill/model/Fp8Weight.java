@@ -65,8 +65,17 @@ public final class Fp8Weight implements TensorView {
         return new Fp8Weight(w.name(), new HeapCodes(w.name(), rows, cols, codes), scales);
     }
 
+    /** Rows [first, first + count) with their scales: one projection of a fused FP8 tensor. */
+    Fp8Weight rows(long first, long count) {
+        TensorView part = TensorRows.of(codes, first, count);
+        return new Fp8Weight(part.name(), part, Arrays.copyOfRange(rowScales, (int) first, (int) (first + count)));
+    }
+
     /** The scale of output row r. */
     public float rowScale(int r) { return rowScales[r]; }
+
+    /** All row scales, a copy. */
+    public float[] rowScales() { return rowScales.clone(); }
 
     /** The E4M3 codes, read unscaled (what the tensor cores multiply). */
     public TensorView codes() { return codes; }

@@ -35,7 +35,9 @@ final class TensorRows implements TensorView {
         this.shape = s.length == 2 ? new long[] {count, s[1]} : new long[] {count};
     }
 
+    /** The rows; of an FP8 weight, an FP8 weight again (its codes' rows with their scales). */
     static TensorView of(TensorView whole, long first, long count) {
+        if (whole instanceof Fp8Weight f) return f.rows(first, count);
         return new TensorRows(whole, first, count);
     }
 

@@ -27,15 +27,13 @@ public final class ForwardBackends {
     public static final String FP8_WEIGHTS = "fp8-e4m3";
 
     /**
-     * As above, also for the projections' format (a {@link LoadedModel#weightsLabel()}): the cuda
-     * backend has no FP8 GEMMs yet, so FP8 weights run on the cpu backend only.
+     * As above, also for the projections' format (a {@link LoadedModel#weightsLabel()}): FP8
+     * projections on cuda need 16-byte rows of codes. Whether the GPU has FP8 tensor cores is
+     * asked on the executor ({@link io.prefill.cuda.Gemm#fp8Unsupported}).
      */
     public static void checkSupported(String name, ModelConfig config, String weights, PatternConfig patterns) {
-        if ("cuda".equals(Backends.validate(name)) && FP8_WEIGHTS.equals(weights)) {
-            throw new ModelFormatException("the cuda backend cannot run FP8 weights yet (no FP8 GEMMs): the projections"
-                    + " are " + weights + " (--weights fp8, or an FP8 checkpoint); run them with --backend cpu");
-        }
         checkSupported(name, config, patterns);
+        if ("cuda".equals(Backends.validate(name)) && FP8_WEIGHTS.equals(weights)) CudaForwardPass.checkFp8Shapes(config);
     }
 
     /** `cuda` loads the weights onto the options' device (ignored by `cpu`). */

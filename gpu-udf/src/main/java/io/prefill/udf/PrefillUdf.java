@@ -83,7 +83,7 @@ public final class PrefillUdf implements UDF2<String, String, Row> {
         register(spark, modelUri, patternsFile, backend, options, WeightFormat.AS_STORED);
     }
 
-    /** As above with the projection weights in the given format ({@code FP8}: cpu backend only). */
+    /** As above with the projection weights in the given format ({@code FP8}: the cpu backend, or cuda on a Hopper GPU). */
     public static void register(SparkSession spark, String modelUri, String patternsFile, String backend,
                                 EngineOptions options, WeightFormat weights) {
         PatternConfig patterns = patternsFile == null ? null : PatternConfig.read(Path.of(patternsFile));

@@ -17,8 +17,12 @@ import java.util.Random;
  * between runs. Median of the CUDA-event times of single launches after a warm-up; TFLOP/s =
  * 2 m n k / time. Each case is then spot-checked against a float64 dot product at 64 elements.
  * Usage:
- *   GemmBenchmark [--out results.tsv] [--reps 30] [--tile WGMMA_128x256|T128x256|T128x128] [--quick]
+ *   GemmBenchmark [--out results.tsv] [--reps 30] [--tile WGMMA_128x256|T128x256|T128x128] [--quick] [--fp8]
  * Without --tile it times every kernel the card runs (on an H100: WGMMA_128x256 and T128x256).
+ * --fp8 times the FP8 kernel instead (gemm_fp8_wgmma_128x256_*: E4M3 codes of N(0,1) draws, unit
+ * scales) at the same shapes and at Llama-3-70B's (hidden 8192: QKV 10240, gate+up 57344,
+ * intermediate 28672), impl "ours FP8"; bench/torch_gemm_bench.py --fp8 times torch._scaled_mm
+ * with row-wise scales at the same shapes.
  * The TSV has the columns of bench/torch_gemm_bench.py (case, m, n, k, out, ms, tflops, impl), so
  * the two files compare line by line (torch has only the bf16-output rows).
  */
@@ -41,10 +45,21 @@ public final class GemmBenchmark {
         return quick ? c.subList(0, 2) : c;
     }
 
+    /** The FP8 cases: the 8B shapes' bf16-output rows, then Llama-3-70B's four projections (bf16 out). */
+    static List<Case> fp8Cases(boolean quick) {
+        List<Case> c = new ArrayList<>(cases(false).subList(0, 4));
+        int m = 16384;
+        c.addAll(List.of(new Case("qkv_70b", m, 10240, 8192, Gemm.Output.BF16),
+                new Case("o_70b", m, 8192, 8192, Gemm.Output.BF16),
+                new Case("gate_up_70b", m, 57344, 8192, Gemm.Output.BF16),
+                new Case("down_70b", m, 8192, 28672, Gemm.Output.BF16)));
+        return quick ? c.subList(0, 2) : c;
+    }
+
     public static void main(String[] args) throws IOException {
         Path out = null;
         int reps = 30;
-        boolean quick = false;
+        boolean quick = false, fp8 = false;
         String tileName = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -52,6 +67,7 @@ public final class GemmBenchmark {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--tile" -> tileName = args[++i];
                 case "--quick" -> quick = true;
+                case "--fp8" -> fp8 = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -66,7 +82,11 @@ public final class GemmBenchmark {
              DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
             Gemm gemm = new Gemm(module, stream);
             List<Gemm.Tile> tiles = new ArrayList<>();
-            if (tileName != null) tiles.add(Gemm.Tile.valueOf(tileName));
+            if (fp8) {
+                String no = Gemm.fp8Unsupported(module, stream);
+                if (no != null) throw new IllegalStateException(no);
+                tiles.add(Gemm.Tile.WGMMA_128x256);
+            } else if (tileName != null) tiles.add(Gemm.Tile.valueOf(tileName));
             else {  // every kernel this card runs, the default first
                 tiles.add(gemm.tile());
                 if ("9.0".equals(device.computeCapability()) && !tiles.contains(Gemm.Tile.WGMMA_128x256))
@@ -78,12 +98,13 @@ public final class GemmBenchmark {
                     + Gemm.wgmmaLoaded(module, stream) + "; default " + gemm.tile() + "; " + reps + " reps");
             System.out.printf(Locale.ROOT, "%-8s %6s %6s %6s %-8s %-14s %10s %10s  %s%n", "case", "m", "n", "k", "out",
                     "kernel", "ms", "TFLOP/s", "check (max rel. err. at 64 elements)");
-            for (Case c : cases(quick)) {
+            for (Case c : fp8 ? fp8Cases(quick) : cases(quick)) {
               for (Gemm.Tile tile : tiles) {
                 gemm.use(tile);
-                String impl = "ours " + tile;
+                String impl = fp8 ? "ours FP8" : "ours " + tile;
                 long mark = arena.mark();
-                long aBytes = 2L * c.m * c.k, wBytes = 2L * c.n * c.k, cBytes = (long) c.out.bytes * c.m * c.n;
+                int eb = fp8 ? 1 : 2;
+                long aBytes = (long) eb * c.m * c.k, wBytes = (long) eb * c.n * c.k, cBytes = (long) c.out.bytes * c.m * c.n;
                 long setBytes = aBytes + wBytes + cBytes + 1024;
                 int sets = (int) Math.max(1, Math.min(3, (arena.capacity() - arena.used()) / setBytes));
                 DeviceBuffer[] as = new DeviceBuffer[sets], ws = new DeviceBuffer[sets], cs = new DeviceBuffer[sets];
@@ -91,18 +112,32 @@ public final class GemmBenchmark {
                     as[s] = arena.alloc(aBytes, "a" + s);
                     ws[s] = arena.alloc(wBytes, "w" + s);
                     cs[s] = arena.alloc(cBytes, "c" + s);
-                    fillRandom(module, stream, as[s], (long) c.m * c.k, 100 + 2 * s);
-                    fillRandom(module, stream, ws[s], (long) c.n * c.k, 101 + 2 * s);
+                    fillRandom(module, stream, as[s], (long) c.m * c.k, 100 + 2 * s, fp8);
+                    fillRandom(module, stream, ws[s], (long) c.n * c.k, 101 + 2 * s, fp8);
                     cs[s].zero(stream);
                 }
-                for (int r = 0; r < 3; r++) gemm.run(as[r % sets], ws[r % sets], cs[r % sets], c.m, c.n, c.k, c.out, null);
+                DeviceBuffer aOnes = null, wOnes = null;
+                if (fp8) {
+                    ModelKernels ops = new ModelKernels(module, stream);
+                    aOnes = arena.alloc(4L * c.m, "a scales");
+                    wOnes = arena.alloc(4L * c.n, "w scales");
+                    ops.fillF32(aOnes, c.m, 1f);
+                    ops.fillF32(wOnes, c.n, 1f);
+                }
+                final DeviceBuffer sa = aOnes, sw = wOnes;
+                final boolean f8 = fp8;
+                java.util.function.IntConsumer once = s -> {
+                    if (f8) gemm.runFp8(as[s], sa, ws[s], sw, cs[s], c.m, c.n, c.k, c.out, null);
+                    else gemm.run(as[s], ws[s], cs[s], c.m, c.n, c.k, c.out, null);
+                };
+                for (int r = 0; r < 3; r++) once.accept(r % sets);
                 stream.synchronize();
                 double[] ms = new double[reps];
                 try (GpuTimer t = new GpuTimer(stream)) {
                     for (int r = 0; r < reps; r++) {
                         int s = r % sets;
                         t.start();
-                        gemm.run(as[s], ws[s], cs[s], c.m, c.n, c.k, c.out, null);
+                        once.accept(s);
                         ms[r] = t.stopMillis();
                     }
                 }
@@ -111,8 +146,8 @@ public final class GemmBenchmark {
                 double tflops = Gemm.flops(c.m, c.n, c.k) / (med * 1e-3) / 1e12;
                 // spot check on set 0, one clean run (ADD_F32 onto zeros = the product itself)
                 cs[0].zero(stream);
-                gemm.run(as[0], ws[0], cs[0], c.m, c.n, c.k, c.out, null);
-                double err = spotCheck(stream, as[0], ws[0], cs[0], c);
+                once.accept(0);
+                double err = spotCheck(stream, as[0], ws[0], cs[0], c, fp8);
                 boolean ok = err < (c.out == Gemm.Output.BF16 ? 1e-2 : 1e-3);
                 allOk &= ok;
                 System.out.printf(Locale.ROOT, "%-8s %6d %6d %6d %-8s %-14s %10.3f %10.1f  %.1e %s%s%n", c.name, c.m, c.n,
@@ -132,7 +167,7 @@ public final class GemmBenchmark {
     }
 
     /** Largest |got - ref| / (rms(ref) + |ref|) over 64 elements (4 corners + random). */
-    static double spotCheck(CudaStream stream, DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, Case cs) {
+    static double spotCheck(CudaStream stream, DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, Case cs, boolean fp8) {
         Random rnd = new Random(cs.m * 31L + cs.n);
         int samples = 64, k = cs.k;
         double[] ref = new double[samples], got = new double[samples];
@@ -140,8 +175,8 @@ public final class GemmBenchmark {
         for (int s = 0; s < samples; s++) {
             int i = rnd.nextInt(cs.m), j = rnd.nextInt(cs.n);
             if (s < 4) { i = (s & 1) == 0 ? 0 : cs.m - 1; j = (s & 2) == 0 ? 0 : cs.n - 1; }
-            float[] ar = bf16(stream, a.slice(2L * i * k, 2L * k, "a row"), k);
-            float[] wr = bf16(stream, w.slice(2L * j * k, 2L * k, "w row"), k);
+            float[] ar = fp8 ? e4m3(stream, a.slice((long) i * k, k, "a row"), k) : bf16(stream, a.slice(2L * i * k, 2L * k, "a row"), k);
+            float[] wr = fp8 ? e4m3(stream, w.slice((long) j * k, k, "w row"), k) : bf16(stream, w.slice(2L * j * k, 2L * k, "w row"), k);
             double acc = 0;
             for (int x = 0; x < k; x++) acc += (double) ar[x] * wr[x];
             ref[s] = acc;
@@ -169,7 +204,20 @@ public final class GemmBenchmark {
         return Bf16.toFloats(h);
     }
 
+    static float[] e4m3(CudaStream stream, DeviceBuffer b, int count) {
+        byte[] h = new byte[count];
+        b.download(stream, h);
+        float[] f = new float[count];
+        for (int i = 0; i < count; i++) f[i] = io.prefill.model.Fp8E4M3.toFloat(h[i]);
+        return f;
+    }
+
     static void fillRandom(KernelModule module, CudaStream stream, DeviceBuffer b, long count, int seed) {
-        module.kernel("fill_random_bf16_k").launch(stream, Dim3.of(4096), 256, 0, b, count, seed, 1.0f);
+        fillRandom(module, stream, b, count, seed, false);
+    }
+
+    static void fillRandom(KernelModule module, CudaStream stream, DeviceBuffer b, long count, int seed, boolean fp8) {
+        if (fp8) module.kernel("fill_random_e4m3_k").launch(stream, Dim3.of(4096), 256, 0, b, count, seed);
+        else module.kernel("fill_random_bf16_k").launch(stream, Dim3.of(4096), 256, 0, b, count, seed, 1.0f);
     }
 }

@@ -112,7 +112,7 @@ class EngineCacheTest {
     }
 
     @Test
-    void fp8WeightsAreTheirOwnEngineAndTheDriverRefusesThemOnCuda() {
+    void fp8WeightsAreTheirOwnEngineAndTheDriverChecksTheirRowsForCuda() {
         TinyModelSpec supported = new TinyModelSpec(io.prefill.model.Architecture.LLAMA, 256, 688, 2, 4, 2, 64, 500000.0,
                 io.prefill.model.RopeScaling.NONE, false, io.prefill.model.DType.BF16, 1 << 20);
         TinyModelWriter.write(dir.resolve("ok"), supported, 2);
@@ -121,14 +121,18 @@ class EngineCacheTest {
         assertEquals("bf16", EngineCache.get(bf16, -1).model().weightsLabel());
         assertEquals("fp8-e4m3", EngineCache.get(fp8, -1).model().weightsLabel());
         assertNotSame(EngineCache.get(bf16, -1), EngineCache.get(fp8, -1));
+        EngineCache.onDriver(bf16.withBackend("cuda"));  // the shape suits the kernels, in both formats
+        EngineCache.onDriver(fp8.withBackend("cuda"));
 
-        EngineCache.onDriver(bf16.withBackend("cuda"));  // the shape suits the kernels
-        RuntimeException e = assertThrows(RuntimeException.class, () -> EngineCache.onDriver(fp8.withBackend("cuda")));
-        assertTrue(e.getMessage().contains("FP8") && e.getMessage().contains("--backend cpu"), e.getMessage());
-        // building a cuda backend directly (the SQL functions) refuses them too, before any device is opened
-        PatternConfig dense = PatternConfig.uniform("d", 2, 4, 0, new HeadPattern.Dense());
-        RuntimeException direct = assertThrows(io.prefill.model.ModelFormatException.class, () -> ForwardBackends.create(
-                "cuda", EngineCache.get(fp8, -1).model(), dense, io.prefill.cuda.forward.CudaBackendOptions.defaults()));
-        assertTrue(direct.getMessage().contains("FP8"), direct.getMessage());
+        // intermediate_size 680: 16-byte bf16 rows, but not 16-byte E4M3 rows
+        TinyModelSpec oddRows = new TinyModelSpec(io.prefill.model.Architecture.LLAMA, 256, 680, 2, 4, 2, 64, 500000.0,
+                io.prefill.model.RopeScaling.NONE, false, io.prefill.model.DType.BF16, 1 << 20);
+        TinyModelWriter.write(dir.resolve("odd"), oddRows, 2);
+        EngineSpec odd = new EngineSpec(dir.resolve("odd").toString(), null, "default", "cuda", EngineOptions.defaults());
+        EngineCache.onDriver(odd);
+        RuntimeException e = assertThrows(io.prefill.model.ModelFormatException.class,
+                () -> EngineCache.onDriver(odd.withWeights(io.prefill.model.WeightFormat.FP8)));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("multiples of 16")
+                && e.getMessage().contains("680"), e.getMessage());
     }
 }

@@ -1,6 +1,7 @@
 package io.prefill.job;
 
 import io.prefill.cuda.CudaAvailability;
+import io.prefill.cuda.CudaDevice;
 import io.prefill.engine.Backends;
 import io.prefill.job.cli.ClusterException;
 import io.prefill.model.ModelConfig;
@@ -39,8 +40,8 @@ final class BackendChoice {
     record Decision(String backend, String reason) { }
 
     /** What one executor reports about CUDA. */
-    record Probe(boolean available, String reason, int deviceCount, int assignedDevice, String host)
-            implements Serializable { }
+    record Probe(boolean available, String reason, int deviceCount, int assignedDevice, String host,
+                 String computeCapability) implements Serializable { }
 
     private BackendChoice() { }
 
@@ -59,7 +60,8 @@ final class BackendChoice {
     /**
      * The decision, given whether Spark schedules GPUs and a probe of one executor (run only when
      * the model suits the cuda backend and the request is not cpu). {@code weights} is the
-     * projections' format as loaded ({@code LoadedModel#weightsLabel}): the cuda backend runs no FP8.
+     * projections' format as loaded ({@code LoadedModel#weightsLabel}): the cuda backend runs FP8
+     * only on a Hopper GPU (compute capability 9.0), which the probe reports.
      */
     static Decision decide(String requested, ModelConfig config, String weights, PatternConfig patterns,
                            boolean gpusScheduled, Supplier<Probe> executor) {
@@ -71,6 +73,10 @@ final class BackendChoice {
             if (!p.available()) {
                 throw new ClusterException("--backend cuda: no usable GPU on executor " + p.host() + ": " + p.reason());
             }
+            String noFp8 = fp8Unsupported(weights, p);
+            if (noFp8 != null) {
+                throw new ClusterException("--backend cuda: " + noFp8 + " (give --backend cpu, or --weights bf16)");
+            }
             return new Decision(Backends.CUDA, "--backend cuda, " + described(p));
         }
         if (unsuitable != null) {
@@ -78,12 +84,24 @@ final class BackendChoice {
                     + (gpusScheduled ? "; the GPUs Spark allocated stay idle" : ""));
         }
         Probe p = executor.get();
+        String noFp8 = p.available() ? fp8Unsupported(weights, p) : null;
+        if (noFp8 != null) {
+            return new Decision(Backends.CPU, "--backend auto; " + noFp8
+                    + (gpusScheduled ? "; the GPUs Spark allocated stay idle" : ""));
+        }
         if (p.available()) return new Decision(Backends.CUDA, "--backend auto, " + described(p));
         if (gpusScheduled) {
             throw new ClusterException("--backend auto: Spark allocates GPUs to the executors but executor " + p.host()
                     + " cannot use them: " + p.reason() + " (give --backend cpu to run without a GPU)");
         }
         return new Decision(Backends.CPU, "--backend auto: no usable GPU on the executors (" + p.reason() + ")");
+    }
+
+    /** Why the probed GPU cannot run these weights, or null when it can (FP8 needs Hopper's FP8 tensor cores). */
+    static String fp8Unsupported(String weights, Probe p) {
+        if (!ForwardBackends.FP8_WEIGHTS.equals(weights) || "9.0".equals(p.computeCapability())) return null;
+        return "FP8 weights run on Hopper's FP8 tensor cores (compute capability 9.0), and the GPU of executor "
+                + p.host() + " has compute capability " + p.computeCapability();
     }
 
     /** Why the cuda backend cannot run this model, or null when it can. */
@@ -137,7 +155,16 @@ final class BackendChoice {
         } catch (UnknownHostException e) {
             host = "?";
         }
-        return new Probe(cuda.available(), cuda.reason(), cuda.deviceCount(), GpuBinding.assignedDevice(), host);
+        int assigned = GpuBinding.assignedDevice();
+        String capability = "";
+        if (cuda.available()) {
+            try {
+                capability = CudaDevice.open(Math.max(0, assigned)).computeCapability();
+            } catch (RuntimeException e) {
+                capability = "unknown (" + e.getMessage() + ")";
+            }
+        }
+        return new Probe(cuda.available(), cuda.reason(), cuda.deviceCount(), assigned, host, capability);
     }
 
     private static String described(Probe p) {

@@ -31,9 +31,10 @@ class BackendChoiceTest {
                 PatternConfig.MINFERENCE_DEFAULT);
     }
 
-    private static final BackendChoice.Probe GPU = new BackendChoice.Probe(true, "1 CUDA device(s)", 1, 0, "node-1");
+    private static final BackendChoice.Probe GPU = new BackendChoice.Probe(true, "1 CUDA device(s)", 1, 0, "node-1", "9.0");
+    private static final BackendChoice.Probe AMPERE = new BackendChoice.Probe(true, "1 CUDA device(s)", 1, 0, "node-3", "8.0");
     private static final BackendChoice.Probe NO_GPU = new BackendChoice.Probe(false,
-            "JCuda driver library unavailable: libcuda.so.1: cannot open shared object file", 0, -1, "node-2");
+            "JCuda driver library unavailable: libcuda.so.1: cannot open shared object file", 0, -1, "node-2", "");
 
     private static BackendChoice.Decision decide(String requested, ModelConfig c, boolean scheduled,
                                                  BackendChoice.Probe probe, AtomicInteger probes) {
@@ -126,21 +127,27 @@ class BackendChoiceTest {
     }
 
     @Test
-    void fp8WeightsRunOnTheCpuBackendOnly() {
+    void fp8WeightsRunOnCudaOnlyWhereTheExecutorHasHopper() {
         AtomicInteger probes = new AtomicInteger();
-        Supplier<BackendChoice.Probe> gpu = () -> {
+        Supplier<BackendChoice.Probe> hopper = () -> {
             probes.incrementAndGet();
             return GPU;
         };
-        BackendChoice.Decision auto = BackendChoice.decide("auto", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, gpu);
+        assertEquals("cuda", BackendChoice.decide("auto", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, hopper).backend());
+        assertEquals("cuda", BackendChoice.decide("cuda", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, hopper).backend());
+        assertEquals(2, probes.get());
+
+        Supplier<BackendChoice.Probe> ampere = () -> AMPERE;
+        BackendChoice.Decision auto = BackendChoice.decide("auto", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, ampere);
         assertEquals("cpu", auto.backend());
-        assertTrue(auto.reason().contains("FP8") && auto.reason().contains("stay idle"), auto.reason());
-        ModelFormatException cuda = assertThrows(ModelFormatException.class,
-                () -> BackendChoice.decide("cuda", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, gpu));
-        assertTrue(cuda.getMessage().contains("--weights fp8") && cuda.getMessage().contains("--backend cpu"),
+        assertTrue(auto.reason().contains("FP8") && auto.reason().contains("9.0") && auto.reason().contains("8.0")
+                && auto.reason().contains("node-3") && auto.reason().contains("stay idle"), auto.reason());
+        ClusterException cuda = assertThrows(ClusterException.class,
+                () -> BackendChoice.decide("cuda", GPU_SHAPED, "fp8-e4m3", patterns(GPU_SHAPED), true, ampere));
+        assertTrue(cuda.getMessage().contains("compute capability 8.0") && cuda.getMessage().contains("--backend cpu"),
                 cuda.getMessage());
-        assertEquals(Cli.BAD_INPUT, Cli.exitCode(cuda));
-        assertEquals(0, probes.get(), "FP8 weights are refused before the cluster is probed");
-        assertEquals("cuda", BackendChoice.decide("cuda", GPU_SHAPED, "bf16", patterns(GPU_SHAPED), false, gpu).backend());
+        assertEquals(Cli.CLUSTER, Cli.exitCode(cuda));
+        // bf16 weights take the same GPU
+        assertEquals("cuda", BackendChoice.decide("auto", GPU_SHAPED, "bf16", patterns(GPU_SHAPED), true, ampere).backend());
     }
 }

@@ -85,21 +85,24 @@ class JobContractSuite extends AnyFunSuite with BeforeAndAfterAll {
     for (e <- Seq(noInput, noModel, mismatch, exists, cudaModel)) assert(!Cli.oneLine(e).contains("\n"))
   }
 
-  test("--weights fp8: --backend cuda refuses it before any work (exit 3); auto runs it on the cpu, the output says so") {
-    val gpuShaped = work.resolve("fp8-model")
+  test("--weights fp8: a shape without 16-byte FP8 rows is refused for cuda before any work (exit 3); the output records the format") {
     val demo = TinyModelSpec.demo()
-    TinyModelWriter.write(gpuShaped, new TinyModelSpec(demo.architecture, 128, 256, 2, 2, 1, 64, demo.ropeTheta,
+    val oddRows = work.resolve("fp8-odd-model")  // intermediate_size 264: 16-byte bf16 rows, not E4M3 ones
+    TinyModelWriter.write(oddRows, new TinyModelSpec(demo.architecture, 128, 264, 2, 2, 1, 64, demo.ropeTheta,
       demo.ropeScaling, false, demo.dtype, demo.maxPositionEmbeddings), 5L)
     val refusedOut = work.resolve("fp8-cuda-out").toString
-    val (refused, code) = failure(JobOptions.parse(Array("--input", corpus.toString, "--model", gpuShaped.toString,
+    val (refused, code) = failure(JobOptions.parse(Array("--input", corpus.toString, "--model", oddRows.toString,
       "--output", refusedOut, "--backend", "cuda", "--weights", "fp8")))
-    assert(code == Cli.BAD_INPUT && Cli.oneLine(refused).contains("FP8"), Cli.oneLine(refused))
+    assert(code == Cli.BAD_INPUT && Cli.oneLine(refused).contains("multiples of 16"), Cli.oneLine(refused))
     assert(!Files.exists(Path.of(refusedOut)))
 
+    val gpuShaped = work.resolve("fp8-model")
+    TinyModelWriter.write(gpuShaped, new TinyModelSpec(demo.architecture, 128, 256, 2, 2, 1, 64, demo.ropeTheta,
+      demo.ropeScaling, false, demo.dtype, demo.maxPositionEmbeddings), 5L)
     val out = work.resolve("fp8-out").toString
     val (_, log) = run(JobOptions.parse(Array("--input", corpus.toString, "--model", gpuShaped.toString,
       "--output", out, "--weights", "fp8", "--max-tokens", "300", "--length-policy", "head", "--no-summary")))
-    assert(log.contains("[prefill] backend cpu (--backend auto; the cuda backend cannot run FP8 weights"), log)
+    assert(log.contains("[prefill] backend "), log)
     val rows = spark.read.parquet(out)
     assert(rows.select("weights").distinct().collect().map(_.getString(0)).toSeq == Seq("fp8-e4m3"))
     assert(rows.where("error IS NULL").count() > 0)

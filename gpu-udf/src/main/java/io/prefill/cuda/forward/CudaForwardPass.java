@@ -2,6 +2,7 @@ package io.prefill.cuda.forward;
 
 import io.prefill.cuda.AttentionShape;
 import io.prefill.cuda.CudaDevice;
+import io.prefill.cuda.CudaException;
 import io.prefill.cuda.CudaStream;
 import io.prefill.cuda.DeviceArena;
 import io.prefill.cuda.DeviceBuffer;
@@ -84,7 +85,8 @@ public final class CudaForwardPass implements ForwardBackend {
     public static CudaForwardPass create(ModelConfig config, ModelWeights weights, PatternConfig patterns,
                                          CudaBackendOptions options, double minKeptMass) {
         if (!(minKeptMass >= 0 && minKeptMass <= 1)) throw new IllegalArgumentException("minimum kept mass " + minKeptMass);
-        CudaForwardPass f = open(config, patterns, options, minKeptMass,
+        boolean fp8 = DeviceModel.fp8Projections(config, weights);
+        CudaForwardPass f = open(config, patterns, options, minKeptMass, fp8,
                 (module, stream) -> DeviceModel.load(config, weights, module, stream));
         System.err.printf("[cuda] %s: %.2f GiB of weights loaded in %.1f s%n", f.device,
                 f.model.bytes() / (double) (1L << 30), f.model.loadSeconds());
@@ -94,16 +96,27 @@ public final class CudaForwardPass implements ForwardBackend {
     /** Seeded random weights of config's shapes generated on the device (benchmarks, size tests). */
     public static CudaForwardPass synthetic(ModelConfig config, long seed, PatternConfig patterns,
                                             CudaBackendOptions options) {
-        return open(config, patterns, options, 0, (module, stream) -> DeviceModel.synthetic(config, seed, module, stream));
+        return synthetic(config, seed, false, patterns, options);
+    }
+
+    /** The same with FP8 projections when fp8 (see {@link DeviceModel#synthetic}). */
+    public static CudaForwardPass synthetic(ModelConfig config, long seed, boolean fp8, PatternConfig patterns,
+                                            CudaBackendOptions options) {
+        return open(config, patterns, options, 0, fp8,
+                (module, stream) -> DeviceModel.synthetic(config, seed, fp8, module, stream));
     }
 
     private static CudaForwardPass open(ModelConfig config, PatternConfig patterns, CudaBackendOptions options,
-                                        double minKeptMass, BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
+                                        double minKeptMass, boolean fp8,
+                                        BiFunction<KernelModule, CudaStream, DeviceModel> weights) {
         checkSupported(config, patterns);
+        if (fp8) checkFp8Shapes(config);
         CudaDevice device = CudaDevice.open(options.device());
         KernelModule module = KernelModule.of(device);
         CudaStream stream = new CudaStream(device);
         try {
+            String noFp8 = fp8 ? Gemm.fp8Unsupported(module, stream) : null;
+            if (noFp8 != null) throw new CudaException("--weights fp8 on cuda: " + noFp8 + "; run FP8 weights with --backend cpu");
             return new CudaForwardPass(config, patterns, options, device, stream, module, weights.apply(module, stream),
                     minKeptMass);
         } catch (RuntimeException e) {
@@ -123,6 +136,19 @@ public final class CudaForwardPass implements ForwardBackend {
         else if (rotary != null) problem = "partial_rotary_factor " + c.partialRotaryFactor() + ": " + rotary;
         if (problem != null) throw new ModelFormatException("config.json: the cuda backend cannot run " + problem);
         patterns.validateFor(c.numLayers(), c.numHeads(), "pattern config");
+    }
+
+    /**
+     * FP8 projections read 16-byte rows of E4M3 codes: every projection input width (hidden_size,
+     * intermediate_size, num_attention_heads * head_dim) must be a multiple of 16; a
+     * ModelFormatException naming config.json otherwise.
+     */
+    public static void checkFp8Shapes(ModelConfig c) {
+        if (c.hiddenSize() % 16 != 0 || c.intermediateSize() % 16 != 0 || c.qDim() % 16 != 0) {
+            throw new ModelFormatException("config.json: FP8 projections on cuda need hidden_size, intermediate_size and "
+                    + "num_attention_heads * head_dim to be multiples of 16; they are " + c.hiddenSize() + ", "
+                    + c.intermediateSize() + " and " + c.qDim());
+        }
     }
 
     @Override
@@ -170,7 +196,7 @@ public final class CudaForwardPass implements ForwardBackend {
         long budget = options.memoryBudget() > 0 ? options.memoryBudget() : device.freeMemory() - FREE_MEMORY_MARGIN;
         long observerBytes = observer == null ? 0
                 : observer.deviceBytes(new AttentionShape(config.numHeads(), config.numKvHeads(), n, config.headDim()));
-        MemoryPlan plan = MemoryPlan.of(config, patterns, n, budget - observerBytes, options.maxChunkTokens());
+        MemoryPlan plan = MemoryPlan.of(config, patterns, n, budget - observerBytes, options.maxChunkTokens(), model.fp8());
         lastPlan = plan;
         try (DeviceArena arena = new DeviceArena(device, plan.totalBytes() + observerBytes)) {
             lastDeviceBytesInUse = device.totalMemory() - device.freeMemory();
@@ -208,6 +234,8 @@ public final class CudaForwardPass implements ForwardBackend {
         DeviceBuffer attnRows = union.slice(0, 2L * c * config.qDim(), "attention rows");
         DeviceBuffer gateUp = union.slice(2L * c * config.qDim(), 4L * c * inter, "gate|up chunk");
         DeviceBuffer act = union.slice(2L * c * config.qDim() + 4L * c * inter, 2L * c * inter, "swiglu chunk");
+        Projection project = model.fp8() ? new Projection(arena.alloc(MemoryPlan.fp8CodeBytesPerRow(config) * c,
+                "E4M3 chunk rows"), arena.alloc(4L * c, "E4M3 row scales")) : new Projection(null, null);
 
         ids.upload(stream, tokens);
         invFreq.upload(stream, RopeFrequencies.inverseFrequencies(config, n));
@@ -223,7 +251,7 @@ public final class CudaForwardPass implements ForwardBackend {
                 DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
                 ops.rmsNormBf16(xs, w.inputNorm(), rows, hidden, eps, normed);
                 clock.mark(Stage.OTHER);
-                gemm.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32, null);
+                project.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32);
                 clock.mark(Stage.GEMM);
                 ops.ropeSplit(qkv, w.qkvBias(), invFreq, rotary, rows, r0, n, heads, kvHeads, d, q, k, v);
                 clock.mark(Stage.OTHER);
@@ -242,15 +270,15 @@ public final class CudaForwardPass implements ForwardBackend {
                 DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
                 ops.headsToRows(q, heads, n, d, r0, rows, attnRows);
                 clock.mark(Stage.OTHER);
-                gemm.run(attnRows, w.o(), xs, rows, hidden, config.qDim(), Gemm.Output.ADD_F32, null);
+                project.run(attnRows, w.o(), xs, rows, hidden, config.qDim(), Gemm.Output.ADD_F32);
                 clock.mark(Stage.GEMM);
                 ops.rmsNormBf16(xs, w.postAttentionNorm(), rows, hidden, eps, normed);
                 clock.mark(Stage.OTHER);
-                gemm.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16, null);
+                project.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16);
                 clock.mark(Stage.GEMM);
                 ops.swiglu(gateUp, rows, inter, act);
                 clock.mark(Stage.OTHER);
-                gemm.run(act, w.down(), xs, rows, hidden, inter, Gemm.Output.ADD_F32, null);
+                project.run(act, w.down(), xs, rows, hidden, inter, Gemm.Output.ADD_F32);
                 clock.mark(Stage.GEMM);
             }
         }
@@ -261,6 +289,30 @@ public final class CudaForwardPass implements ForwardBackend {
         float[] out = new float[config.vocabSize()];
         logits.download(stream, out);
         return new ForwardOutput(out, stats, snap == null ? null : new KvSummary(null, n, d, kept));
+    }
+
+    /**
+     * c (op)= x · W^T for a chunk of bf16 rows x [rows, in]: one bf16 GEMM, or, for FP8 weights,
+     * the rows' E4M3 codes and scales first (per row, dynamic) and the FP8 GEMM on them. The
+     * quantisation is timed as OTHER, the GEMM as GEMM.
+     */
+    private final class Projection {
+        private final DeviceBuffer codes, scales;
+
+        Projection(DeviceBuffer codes, DeviceBuffer scales) {
+            this.codes = codes;
+            this.scales = scales;
+        }
+
+        void run(DeviceBuffer x, DeviceLinear w, DeviceBuffer c, int rows, int out, int in, Gemm.Output op) {
+            if (!w.fp8()) {
+                gemm.run(x, w.weight(), c, rows, out, in, op, null);
+                return;
+            }
+            ops.quantizeRowsE4m3(x, rows, in, codes, scales);
+            clock.mark(Stage.OTHER);
+            gemm.runFp8(codes, scales, w.weight(), w.rowScales(), c, rows, out, in, op, null);
+        }
     }
 
     @Override

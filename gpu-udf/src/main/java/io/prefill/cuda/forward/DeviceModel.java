@@ -5,8 +5,11 @@ import io.prefill.cuda.DeviceArena;
 import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.ModelKernels;
+import io.prefill.model.Fp8Weight;
 import io.prefill.model.LayerWeights;
 import io.prefill.model.ModelConfig;
+import io.prefill.model.ModelFormatException;
 import io.prefill.model.ModelWeights;
 import io.prefill.model.TensorView;
 
@@ -25,9 +28,11 @@ public final class DeviceModel implements AutoCloseable {
     private final DeviceBuffer embed, lmHead, finalNorm;
     private final List<DeviceLayer> layers;
     private final double loadSeconds;
+    private final boolean fp8;
 
     private DeviceModel(ModelConfig config, DeviceArena arena, DeviceBuffer embed, DeviceBuffer lmHead,
-                        DeviceBuffer finalNorm, List<DeviceLayer> layers, double loadSeconds) {
+                        DeviceBuffer finalNorm, List<DeviceLayer> layers, double loadSeconds, boolean fp8) {
+        this.fp8 = fp8;
         this.config = config;
         this.arena = arena;
         this.embed = embed;
@@ -43,21 +48,50 @@ public final class DeviceModel implements AutoCloseable {
     public DeviceBuffer finalNorm() { return finalNorm; }
     public DeviceLayer layer(int l) { return layers.get(l); }
     public double loadSeconds() { return loadSeconds; }
+    /** Whether the projections are FP8 codes with row scales (else bf16). */
+    public boolean fp8() { return fp8; }
     public long bytes() { return arena.capacity(); }
 
-    /** Device bytes of all weights: bf16 matrices, fp32 norms and biases, lm_head shared when tied. */
-    static long bytes(ModelConfig c) {
-        long h = c.hiddenSize(), qkvRows = c.qDim() + 2L * c.kvDim(), slack = 256L * (7 * c.numLayers() + 4);
-        long layer = 2L * qkvRows * h + 2L * h * c.qDim() + 2L * 2 * c.intermediateSize() * h
-                + 2L * h * c.intermediateSize() + 4L * 2 * h + (c.qkvBias() ? 4L * qkvRows : 0);
+    /** Device bytes of all weights with bf16 projections (see {@link #bytes(ModelConfig, boolean)}). */
+    static long bytes(ModelConfig c) { return bytes(c, false); }
+
+    /**
+     * Device bytes of all weights: projections in bf16 or, when fp8, as E4M3 codes plus one fp32
+     * scale per output row; embeddings and lm_head bf16 (lm_head shared when tied); fp32 norms and
+     * biases.
+     */
+    static long bytes(ModelConfig c, boolean fp8) {
+        long h = c.hiddenSize(), qkvRows = c.qDim() + 2L * c.kvDim(), slack = 256L * (11 * c.numLayers() + 4);
+        long elements = qkvRows * h + h * c.qDim() + 2L * c.intermediateSize() * h + h * c.intermediateSize();
+        long rows = qkvRows + h + 2L * c.intermediateSize() + h;
+        long projections = fp8 ? elements + 4L * rows : 2L * elements;
+        long layer = projections + 4L * 2 * h + (c.qkvBias() ? 4L * qkvRows : 0);
         long matrices = 2L * c.vocabSize() * h * (c.tieWordEmbeddings() ? 1 : 2);
         return matrices + 4L * h + c.numLayers() * layer + slack;
     }
 
-    /** Uploads every tensor through pinned staging buffers; f32/f16 checkpoints are converted on the device. */
+    /** Whether the projections of these weights are FP8 ({@link Fp8Weight}); all or none must be. */
+    static boolean fp8Projections(ModelConfig c, ModelWeights w) {
+        boolean fp8 = w.layer(0).q() instanceof Fp8Weight;
+        for (int l = 0; l < c.numLayers(); l++) {
+            LayerWeights lw = w.layer(l);
+            for (TensorView t : List.of(lw.q(), lw.k(), lw.v(), lw.o(), lw.gate(), lw.up(), lw.down()))
+                if ((t instanceof Fp8Weight) != fp8)
+                    throw new ModelFormatException(t.name() + " is " + t.dtype() + " where layer 0's q projection is "
+                            + w.layer(0).q().dtype() + ": the cuda backend runs all projections in one format");
+        }
+        return fp8;
+    }
+
+    /**
+     * Uploads every tensor through pinned staging buffers; f32/f16 checkpoints are converted on the
+     * device. FP8 projections ({@link Fp8Weight}: --weights fp8 or an FP8 checkpoint) go as their
+     * codes with their row scales.
+     */
     public static DeviceModel load(ModelConfig c, ModelWeights w, KernelModule module, CudaStream stream) {
         long start = System.nanoTime();
-        DeviceArena arena = new DeviceArena(module.device(), bytes(c));
+        boolean fp8 = fp8Projections(c, w);
+        DeviceArena arena = new DeviceArena(module.device(), bytes(c, fp8));
         try (WeightUpload up = new WeightUpload(module, stream)) {
             long h = c.hiddenSize();
             DeviceBuffer embed = arena.alloc(2L * c.vocabSize() * h, "embed_tokens");
@@ -71,34 +105,43 @@ public final class DeviceModel implements AutoCloseable {
             List<DeviceLayer> layers = new ArrayList<>();
             for (int l = 0; l < c.numLayers(); l++) {
                 LayerWeights lw = w.layer(l);
-                long qRows = c.qDim(), kvRows = c.kvDim();
-                DeviceBuffer qkv = arena.alloc(2L * (qRows + 2 * kvRows) * h, "layer" + l + ".qkv");
-                up.matrix(lw.q(), qkv, 0);
-                up.matrix(lw.k(), qkv, qRows * h);
-                up.matrix(lw.v(), qkv, (qRows + kvRows) * h);
+                long qRows = c.qDim(), kvRows = c.kvDim(), inter = c.intermediateSize();
+                String name = "layer" + l;
+                DeviceLinear qkv = stacked(up, arena, fp8, name + ".qkv", h, lw.q(), lw.k(), lw.v());
                 DeviceBuffer bias = null;
                 if (c.qkvBias()) {
-                    bias = arena.alloc(4L * (qRows + 2 * kvRows), "layer" + l + ".qkv_bias");
+                    bias = arena.alloc(4L * (qRows + 2 * kvRows), name + ".qkv_bias");
                     up.floats(concat(lw.qBias(), lw.kBias(), lw.vBias()), bias);
                 }
-                DeviceBuffer o = arena.alloc(2L * h * qRows, "layer" + l + ".o");
-                up.matrix(lw.o(), o, 0);
-                long inter = c.intermediateSize();
-                DeviceBuffer gateUp = arena.alloc(2L * 2 * inter * h, "layer" + l + ".gate_up");
-                up.matrix(lw.gate(), gateUp, 0);
-                up.matrix(lw.up(), gateUp, inter * h);
-                DeviceBuffer down = arena.alloc(2L * h * inter, "layer" + l + ".down");
-                up.matrix(lw.down(), down, 0);
+                DeviceLinear o = stacked(up, arena, fp8, name + ".o", qRows, lw.o());
+                DeviceLinear gateUp = stacked(up, arena, fp8, name + ".gate_up", h, lw.gate(), lw.up());
+                DeviceLinear down = stacked(up, arena, fp8, name + ".down", inter, lw.down());
                 layers.add(new DeviceLayer(qkv, bias, o, gateUp, down, up.vector(lw.inputNorm(), arena),
                         up.vector(lw.postAttentionNorm(), arena)));
             }
             up.finish();
             return new DeviceModel(c, arena, embed, lmHead, finalNorm, List.copyOf(layers),
-                    (System.nanoTime() - start) / 1e9);
+                    (System.nanoTime() - start) / 1e9, fp8);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** Projections [rows_i, in] stacked row-wise into one device matrix (and their row scales when fp8). */
+    private static DeviceLinear stacked(WeightUpload up, DeviceArena arena, boolean fp8, String label, long in,
+                                        TensorView... parts) {
+        long rows = 0;
+        for (TensorView t : parts) rows += t.shape()[0];
+        DeviceBuffer weight = arena.alloc((fp8 ? 1L : 2L) * rows * in, label);
+        DeviceBuffer scales = fp8 ? arena.alloc(4L * rows, label + ".row_scales") : null;
+        long row = 0;
+        for (TensorView t : parts) {
+            up.matrix(t, weight, row * in);
+            if (fp8) up.floats(((Fp8Weight) t).rowScales(), scales, row);
+            row += t.shape()[0];
+        }
+        return new DeviceLinear(weight, scales);
     }
 
     private static float[] concat(TensorView... parts) {
@@ -115,13 +158,15 @@ public final class DeviceModel implements AutoCloseable {
     }
 
     /**
-     * Seeded N(0, sigma) bf16 matrices generated on the device (no checkpoint, no host traffic)
-     * and unit norm weights: the shapes and the work of a real model, for benchmarks and size
-     * tests. sigma = 0.02 as in the usual initializer; the output is meaningless, the time is not.
+     * Seeded N(0, sigma) matrices generated on the device (no checkpoint, no host traffic) and unit
+     * norm weights: the shapes and the work of a real model, for benchmarks and size tests. sigma =
+     * 0.02 as in the usual initializer; the output is meaningless, the time is not. With fp8 the
+     * projections are E4M3 codes of N(0, 1) draws with row scale sigma (a 70B shape fits one GPU
+     * that way); embeddings and lm_head stay bf16.
      */
-    public static DeviceModel synthetic(ModelConfig c, long seed, KernelModule module, CudaStream stream) {
+    public static DeviceModel synthetic(ModelConfig c, long seed, boolean fp8, KernelModule module, CudaStream stream) {
         long start = System.nanoTime();
-        DeviceArena arena = new DeviceArena(module.device(), bytes(c));
+        DeviceArena arena = new DeviceArena(module.device(), bytes(c, fp8));
         try {
             Synth s = new Synth(module, stream, seed);
             long h = c.hiddenSize(), qkvRows = c.qDim() + 2L * c.kvDim(), inter = c.intermediateSize();
@@ -130,22 +175,25 @@ public final class DeviceModel implements AutoCloseable {
             DeviceBuffer finalNorm = s.ones(arena.alloc(4L * h, "norm"), (int) h);
             List<DeviceLayer> layers = new ArrayList<>();
             for (int l = 0; l < c.numLayers(); l++) {
-                DeviceBuffer bias = c.qkvBias() ? s.zeros(arena.alloc(4L * qkvRows, "layer" + l + ".qkv_bias")) : null;
-                layers.add(new DeviceLayer(s.matrix(arena.alloc(2L * qkvRows * h, "layer" + l + ".qkv")), bias,
-                        s.matrix(arena.alloc(2L * h * c.qDim(), "layer" + l + ".o")),
-                        s.matrix(arena.alloc(2L * 2 * inter * h, "layer" + l + ".gate_up")),
-                        s.matrix(arena.alloc(2L * h * inter, "layer" + l + ".down")),
-                        s.ones(arena.alloc(4L * h, "layer" + l + ".input_norm"), (int) h),
-                        s.ones(arena.alloc(4L * h, "layer" + l + ".post_norm"), (int) h)));
+                String name = "layer" + l;
+                DeviceBuffer bias = c.qkvBias() ? s.zeros(arena.alloc(4L * qkvRows, name + ".qkv_bias")) : null;
+                layers.add(new DeviceLayer(s.linear(arena, fp8, name + ".qkv", qkvRows, h), bias,
+                        s.linear(arena, fp8, name + ".o", h, c.qDim()),
+                        s.linear(arena, fp8, name + ".gate_up", 2 * inter, h),
+                        s.linear(arena, fp8, name + ".down", h, inter),
+                        s.ones(arena.alloc(4L * h, name + ".input_norm"), (int) h),
+                        s.ones(arena.alloc(4L * h, name + ".post_norm"), (int) h)));
             }
             stream.synchronize();
             return new DeviceModel(c, arena, embed, lmHead, finalNorm, List.copyOf(layers),
-                    (System.nanoTime() - start) / 1e9);
+                    (System.nanoTime() - start) / 1e9, fp8);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
     }
+
+    private static final float SIGMA = 0.02f;
 
     private static final class Synth {
         private final KernelModule module;
@@ -161,8 +209,18 @@ public final class DeviceModel implements AutoCloseable {
 
         DeviceBuffer matrix(DeviceBuffer b) {
             module.kernel("fill_random_bf16_k").launch(stream, Dim3.of(4096), 256, 0, b, b.bytes() / 2,
-                    (int) (seed * 1_000_003L + next++), 0.02f);
+                    (int) (seed * 1_000_003L + next++), SIGMA);
             return b;
+        }
+
+        DeviceLinear linear(DeviceArena arena, boolean fp8, String label, long rows, long in) {
+            if (!fp8) return DeviceLinear.bf16(matrix(arena.alloc(2L * rows * in, label)));
+            DeviceBuffer codes = arena.alloc(rows * in, label);
+            module.kernel("fill_random_e4m3_k").launch(stream, Dim3.of(4096), 256, 0, codes, codes.bytes(),
+                    (int) (seed * 1_000_003L + next++));
+            DeviceBuffer scales = arena.alloc(4L * rows, label + ".row_scales");
+            new ModelKernels(module, stream).fillF32(scales, rows, SIGMA);
+            return new DeviceLinear(codes, scales);
         }
 
         DeviceBuffer ones(DeviceBuffer b, int count) {

@@ -39,6 +39,14 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
         return normed + Math.max(qkv, mlp);
     }
 
+    /**
+     * Bytes per chunk row of the FP8 projections' input codes: the widest projection input
+     * (hidden, the attention rows or the MLP's intermediate), one byte each, plus its fp32 scale.
+     */
+    public static long fp8CodeBytesPerRow(ModelConfig c) {
+        return Math.max(c.hiddenSize(), Math.max(c.qDim(), c.intermediateSize()));
+    }
+
     /** The plan storage MInference's Llama-3 config needs (its heads average ~800 leftover columns). */
     public static final int DEFAULT_PLAN_COLUMNS = 1024, DEFAULT_PLAN_RANGES = 64;
 
@@ -92,11 +100,22 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
 
     /** The same with plan storage sized for these patterns ({@link #planColumns}, {@link #planRanges}). */
     public static MemoryPlan of(ModelConfig c, PatternConfig patterns, int n, long budget, int maxChunkTokens) {
-        return of(c, n, budget, maxChunkTokens, attentionBytes(c, n, planColumns(patterns), planRanges(patterns)));
+        return of(c, patterns, n, budget, maxChunkTokens, false);
+    }
+
+    /** The same, for FP8 projections when fp8: each chunk row also holds its E4M3 codes ({@link #fp8CodeBytesPerRow}). */
+    public static MemoryPlan of(ModelConfig c, PatternConfig patterns, int n, long budget, int maxChunkTokens,
+                                boolean fp8) {
+        return of(c, n, budget, maxChunkTokens, attentionBytes(c, n, planColumns(patterns), planRanges(patterns)), fp8);
     }
 
     private static MemoryPlan of(ModelConfig c, int n, long budget, int maxChunkTokens, long attention) {
-        long persistent = persistentBytes(c, n), perRow = bytesPerChunkRow(c);
+        return of(c, n, budget, maxChunkTokens, attention, false);
+    }
+
+    private static MemoryPlan of(ModelConfig c, int n, long budget, int maxChunkTokens, long attention, boolean fp8) {
+        long persistent = persistentBytes(c, n);
+        long perRow = bytesPerChunkRow(c) + (fp8 ? fp8CodeBytesPerRow(c) + 4 : 0);
         int chunk = (int) Math.min(maxChunkTokens, (n + 63L) / 64 * 64);
         while (true) {
             MemoryPlan p = new MemoryPlan(n, chunk, persistent, perRow * chunk, attention);

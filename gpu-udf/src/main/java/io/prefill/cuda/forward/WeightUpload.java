@@ -8,6 +8,7 @@ import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.KernelModule;
 import io.prefill.cuda.ModelKernels;
 import io.prefill.model.DType;
+import io.prefill.model.Fp8Weight;
 import io.prefill.model.TensorView;
 
 import java.nio.ByteBuffer;
@@ -45,12 +46,18 @@ final class WeightUpload implements AutoCloseable {
         }
     }
 
-    /** Copies a bf16/f16/f32 matrix into dst as bf16, starting at element `elementOffset`. */
+    /**
+     * Copies a matrix into dst starting at element `elementOffset`: bf16 as it is, f16/f32
+     * converted to bf16 on the device, FP8 E4M3 codes (an {@link Fp8Weight}, whose row scales go
+     * separately through {@link #floats}) as they are, one byte each.
+     */
     void matrix(TensorView t, DeviceBuffer dst, long elementOffset) {
         DType dtype = t.dtype();
         int srcBytes = dtype.bytes();
+        boolean asIs = dtype == DType.BF16 || dtype == DType.F8_E4M3;
+        int dstBytes = dtype == DType.F8_E4M3 ? 1 : 2;
         long elements = t.numel();
-        if (2L * (elementOffset + elements) > dst.bytes())
+        if (dstBytes * (elementOffset + elements) > dst.bytes())
             throw new IllegalArgumentException(t.name() + ": " + elements + " elements do not fit " + dst.label());
         long done = 0;  // elements copied so far
         for (ByteBuffer chunk : t.rawChunks()) {
@@ -67,8 +74,8 @@ final class WeightUpload implements AutoCloseable {
                 view.put(piece);
                 src.position(src.position() + len);
                 long count = len / srcBytes;
-                DeviceBuffer target = dst.slice(2L * (elementOffset + done), 2L * count, dst.label());
-                if (dtype == DType.BF16) {
+                DeviceBuffer target = dst.slice(dstBytes * (elementOffset + done), dstBytes * count, dst.label());
+                if (asIs) {
                     check(JCudaDriver.cuMemcpyHtoDAsync(target.pointer(), pinned[i], len, stream.handle()),
                             "copy " + t.name() + " to the device");
                 } else {
@@ -93,6 +100,11 @@ final class WeightUpload implements AutoCloseable {
     }
 
     void floats(float[] v, DeviceBuffer dst) { dst.upload(stream, v); }
+
+    /** fp32 values into dst starting at float `offset` (row scales of stacked FP8 projections). */
+    void floats(float[] v, DeviceBuffer dst, long offset) {
+        dst.slice(4L * offset, 4L * v.length, dst.label()).upload(stream, v);
+    }
 
     long bytesCopied() { return bytesCopied; }
 

@@ -63,6 +63,43 @@ class CudaForwardPassGpuTest {
         }
     }
 
+    /**
+     * --weights fp8 on the device (E4M3 activations per token, FP8 GEMMs) against the cpu backend's
+     * FP8 path, which quantises the same way; and visibly not the bf16 computation.
+     */
+    @Test
+    void fp8ProjectionsMatchTheCpuBackendsFp8() {
+        org.junit.jupiter.api.Assumptions.assumeTrue("9.0".equals(io.prefill.cuda.CudaDevice.open(0).computeCapability()),
+                "FP8 tensor cores: Hopper only");
+        TinyModelSpec spec = llama64();
+        try (Checkpoint m = model(spec, 13)) {
+            PatternConfig dense = dense(spec);
+            io.prefill.model.ModelWeights w8 = io.prefill.model.Fp8ModelWeights.quantise(m.weights(), m.config().numLayers());
+            CpuForwardPass cpu = new CpuForwardPass(m.config(), w8, dense);
+            try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), w8, dense, CudaBackendOptions.defaults());
+                 CudaForwardPass gpuBf16 = CudaForwardPass.create(m.config(), m.weights(), dense, CudaBackendOptions.defaults())) {
+                for (int n : new int[] {1, 7, 300, 1100}) {
+                    int[] t = tokens(n, m.config().vocabSize(), n);
+                    float[] ref = cpu.forward(t).lastLogits(), got = gpu.forward(t).lastLogits();
+                    double rel = assertLogitsClose(ref, got, 3e-2, "fp8 n=" + n);
+                    double fromBf16 = relL2(gpuBf16.forward(t).lastLogits(), got);
+                    System.out.printf("fp8 n=%d: relative logit error against the cpu's fp8 %.2e, against bf16 %.2e%n",
+                            n, rel, fromBf16);
+                    assertTrue(fromBf16 > 1e-3, "the fp8 run differs from the bf16 one by only " + fromBf16);
+                }
+            }
+        }
+    }
+
+    private static double relL2(float[] ref, float[] got) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (got[i] - ref[i]) * (double) (got[i] - ref[i]);
+            den += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
     static Stream<Arguments> patternModes() {
         return Stream.of(Arguments.of("vertical-slash", new HeadPattern.VerticalSlash(40, 100)),
                 Arguments.of("a-shape", new HeadPattern.AShape(16, 200)),
