@@ -9,7 +9,8 @@ benchmark have no single-call torch counterpart.
 With --fp8: torch._scaled_mm on E4M3 operands (A [m, k] row-major, W [n, k] row-major, i.e. the
 column-major [k, n] the call wants) with row-wise fp32 scales (one per row of A, one per row of W)
 and bf16 output, the counterpart of GemmBenchmark --fp8, at its shapes (the 8B rows, then
-Llama-3-70B's projections).
+Llama-3-70B's projections), each twice: use_fast_accum=True (the tensor cores' own FP8 accumulation,
+as ours) and False (partial sums promoted to fp32, torch's default).
 
 Usage: python3 bench/torch_gemm_bench.py [out.tsv] [reps] [--fp8]
 """
@@ -35,7 +36,7 @@ CASES_FP8 = CASES[:4] + [
 ]
 
 
-def bench_fp8(case, m, n, k, reps, out):
+def bench_fp8(case, m, n, k, reps, out, fast_accum):
     free = torch.cuda.mem_get_info()[0]
     set_bytes = m * k + n * k + 2 * m * n
     sets = max(1, min(3, int((free - (4 << 30)) // set_bytes)))
@@ -47,7 +48,8 @@ def bench_fp8(case, m, n, k, reps, out):
     sb = torch.ones(1, n, device="cuda", dtype=torch.float32)
 
     def once(s):
-        return torch._scaled_mm(a[s], w[s].t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16)
+        return torch._scaled_mm(a[s], w[s].t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16,
+                                use_fast_accum=fast_accum)
 
     c = None
     for r in range(3):
@@ -65,8 +67,9 @@ def bench_fp8(case, m, n, k, reps, out):
     ms = times[reps // 2]
     tf = 2.0 * m * n * k / (ms * 1e-3) / 1e12
     note = "" if sets == 3 else f" ({sets} input sets)"
-    print(f"{case:<12s} {m:6d} {n:6d} {k:6d} {'fp8>bf16':<8s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
-    out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__} _scaled_mm FP8\n")
+    acc = "fast_accum" if fast_accum else "fp32_accum"
+    print(f"{case:<12s} {m:6d} {n:6d} {k:6d} {acc:<10s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
+    out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__} _scaled_mm FP8 {acc}\n")
     del a, w, c
     torch.cuda.empty_cache()
 
@@ -111,7 +114,11 @@ def main():
     with open(path, "w") as out:
         out.write("case\tm\tn\tk\tout\tms\ttflops\timpl\n")
         for case, m, n, k in (CASES_FP8 if fp8 else CASES):
-            (bench_fp8 if fp8 else bench)(case, m, n, k, reps, out)
+            if fp8:
+                bench_fp8(case, m, n, k, reps, out, True)
+                bench_fp8(case, m, n, k, reps, out, False)
+            else:
+                bench(case, m, n, k, reps, out)
 
 
 if __name__ == "__main__":

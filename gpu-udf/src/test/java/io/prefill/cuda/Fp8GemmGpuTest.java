@@ -15,12 +15,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The FP8 projection path on the device: quantize_rows_e4m3 against {@link Fp8E4M3} (the same
- * codes, bit for bit), and gemm_fp8_wgmma_* against a float64 sum of the decoded products. The
- * products of two E4M3 values are exact in fp32, so the fp32 outputs differ from the reference only
- * by the accumulation order (~1e-6); a wrong k chunk, row or scale costs far more than the 1e-3
- * bound. Off Hopper, the FP8 GEMM must refuse, naming the device.
+ * codes, bit for bit), and gemm_fp8_wgmma_* against a float64 sum of the decoded products. Off
+ * Hopper, the FP8 GEMM must refuse, naming the device.
+ *
+ * <p>Bounds. The products of two E4M3 values are exact in fp32, but Hopper's FP8 tensor cores do
+ * not keep fp32's precision while they sum them (products are aligned to the largest and cut to
+ * about 13 bits within each instruction and its accumulation): on an H200 the fp32 outputs' L2
+ * error relative to the reference grows from 1.2e-4 at k = 16 to 9e-4 at k = 1376 and the worst
+ * element (relative to rms + |ref|) reaches 5e-3; bf16 output adds its rounding (L2 2.8e-3 and worst
+ * 1e-2 at k = 8192). The bounds, 1e-2 in L2 and 3e-2 worst, keep a margin over that; one wrong
+ * 16-element k chunk of 400, a wrong row or a wrong scale costs at least 5e-2 in L2.
  */
 class Fp8GemmGpuTest {
+    static final double REL = 1e-2, WORST = 3e-2;
+
     /** A random E4M3 code of magnitude up to 3.75 (exponent field 0..9), never NaN. */
     static byte code(Random rnd) {
         return (byte) ((rnd.nextBoolean() ? 0x80 : 0) | rnd.nextInt(10) << 3 | rnd.nextInt(8));
@@ -130,8 +138,7 @@ class Fp8GemmGpuTest {
                         expect[i] = ref[i] + (withBias ? bias[i % n] : 0) + (old != null ? old[i] : 0);
                     gemm.runFp8(da, das, dw, dws, c, m, n, k, out, withBias ? db : null);
                     float[] got = GemmGpuTest.download(c, out, m * n);
-                    if (out == Gemm.Output.BF16) GemmGpuTest.assertClose(expect, got, GemmGpuTest.REL_BF16, GemmGpuTest.WORST_BF16, what);
-                    else GemmGpuTest.assertClose(expect, got, GemmGpuTest.REL_F32, GemmGpuTest.WORST_F32, what);
+                    GemmGpuTest.assertClose(expect, got, REL, WORST, what);
                     arena.reset(m2);
                 }
             }

@@ -14,14 +14,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What FP8 projection weights cost in accuracy, on the cpu backend: each needle prompt is
+ * What FP8 projection weights cost in accuracy, on the cpu backend (or cuda, with --backend cuda:
+ * FP8 GEMMs on Hopper's tensor cores against the bf16 ones): each needle prompt is
  * pre-filled (dense) with the weights as stored and with FP8 weights quantised at load, and the
  * first tokens compared: how often they agree, how often each is the needle's answer, and how far
  * the log-probability of the as-stored first token moves (max and mean |Δ logprob|), and the
  * KL divergence of the FP8 next-token distribution from the as-stored one (nats). Not a test:
  * results go in BENCHMARKS.md.
  * <pre>
- *   Fp8AgreementBenchmark --model DIR --prompts A.jsonl[,B.jsonl...] [--count N]
+ *   Fp8AgreementBenchmark --model DIR --prompts A.jsonl[,B.jsonl...] [--count N] [--backend cpu|cuda]
  * </pre>
  */
 public final class Fp8AgreementBenchmark {
@@ -29,11 +30,13 @@ public final class Fp8AgreementBenchmark {
         Path modelDir = null;
         List<Path> files = new ArrayList<>();
         int count = Integer.MAX_VALUE;
+        String backend = "cpu";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> modelDir = Path.of(args[++i]);
                 case "--prompts" -> { for (String f : args[++i].split(",")) files.add(Path.of(f.trim())); }
                 case "--count" -> count = Integer.parseInt(args[++i]);
+                case "--backend" -> backend = args[++i];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -43,10 +46,17 @@ public final class Fp8AgreementBenchmark {
         try (LoadedModel stored = LoadedModel.open(modelDir); LoadedModel fp8 = LoadedModel.open(modelDir, WeightFormat.FP8)) {
             ModelConfig c = stored.config();
             PatternConfig dense = PatternConfig.uniform("dense", c.numLayers(), c.numHeads(), 0, new HeadPattern.Dense());
-            CpuForwardPass a = new CpuForwardPass(c, stored.weights(), dense);
-            CpuForwardPass b = new CpuForwardPass(c, fp8.weights(), dense);
-            System.out.printf(Locale.ROOT, "[fp8] %s: %s against %s weights, dense pre-fill on the cpu%n",
-                    modelDir.getFileName(), fp8.weightsLabel(), stored.weightsLabel());
+            boolean cuda = backend.equals("cuda");
+            io.prefill.engine.ForwardBackend a = cuda
+                    ? io.prefill.cuda.forward.CudaForwardPass.create(c, stored.weights(), dense,
+                            io.prefill.cuda.forward.CudaBackendOptions.defaults())
+                    : new CpuForwardPass(c, stored.weights(), dense);
+            io.prefill.engine.ForwardBackend b = cuda
+                    ? io.prefill.cuda.forward.CudaForwardPass.create(c, fp8.weights(), dense,
+                            io.prefill.cuda.forward.CudaBackendOptions.defaults())
+                    : new CpuForwardPass(c, fp8.weights(), dense);
+            System.out.printf(Locale.ROOT, "[fp8] %s: %s against %s weights, dense pre-fill on the %s%n",
+                    modelDir.getFileName(), fp8.weightsLabel(), stored.weightsLabel(), backend);
             System.out.println("file\tprompts\tfirst_token_agree\tcorrect_" + stored.weightsLabel() + "\tcorrect_fp8"
                     + "\tmax_abs_dlogprob\tmean_abs_dlogprob\tmax_kl\tmean_kl");
             for (Path f : files) {

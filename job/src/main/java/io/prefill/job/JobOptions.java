@@ -81,9 +81,9 @@ public record JobOptions(String input, InputFormat inputFormat, String idColumn,
                     + "attention mass (the `kept_mass_*` columns) runs dense for that document; 0 = never")
             .option("--weights", "W", "`bf16`", "`bf16` (the projections as the checkpoint stores them) or `fp8`: "
                     + "q/k/v/o and gate/up/down in FP8 E4M3 with one scale per output channel, quantised at load "
-                    + "(embeddings, norms and lm_head stay as stored; an FP8 checkpoint runs in FP8 either way); "
-                    + "on cuda the activations are quantised per token too and the projections run on Hopper's FP8 "
-                    + "tensor cores (compute capability 9.0)")
+                    + "and activations quantised per token as they enter each projection (embeddings, norms and lm_head "
+                    + "stay as stored; an FP8 checkpoint runs in FP8 either way); on cuda the projections run on "
+                    + "Hopper's FP8 tensor cores (compute capability 9.0)")
             .option("--add-special-tokens", "B", "`true`", "whether tokenizing adds the tokenizer's special tokens "
                     + "(BOS); `false` for prompts that already carry BOS or a chat template")
             .flag("--allow-beyond-max-positions", "run prompts longer than the model's `max_position_embeddings` (RoPE "

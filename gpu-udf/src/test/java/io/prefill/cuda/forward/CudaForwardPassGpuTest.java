@@ -65,7 +65,10 @@ class CudaForwardPassGpuTest {
 
     /**
      * --weights fp8 on the device (E4M3 activations per token, FP8 GEMMs) against the cpu backend's
-     * FP8 path, which quantises the same way; and visibly not the bf16 computation.
+     * FP8 path, which quantises the same way: closer to it than to either backend's bf16 result, and
+     * visibly not the bf16 computation. (E4M3 keeps 3 mantissa bits, so the two backends' small
+     * differences upstream of a quantisation flip some codes; on this 2-layer random model the
+     * logits differ by a few per cent, where bf16 weights differ by a few 1e-3.)
      */
     @Test
     void fp8ProjectionsMatchTheCpuBackendsFp8() {
@@ -76,16 +79,19 @@ class CudaForwardPassGpuTest {
             PatternConfig dense = dense(spec);
             io.prefill.model.ModelWeights w8 = io.prefill.model.Fp8ModelWeights.quantise(m.weights(), m.config().numLayers());
             CpuForwardPass cpu = new CpuForwardPass(m.config(), w8, dense);
+            CpuForwardPass cpuBf16 = new CpuForwardPass(m.config(), m.weights(), dense);
             try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), w8, dense, CudaBackendOptions.defaults());
                  CudaForwardPass gpuBf16 = CudaForwardPass.create(m.config(), m.weights(), dense, CudaBackendOptions.defaults())) {
                 for (int n : new int[] {1, 7, 300, 1100}) {
                     int[] t = tokens(n, m.config().vocabSize(), n);
                     float[] ref = cpu.forward(t).lastLogits(), got = gpu.forward(t).lastLogits();
-                    double rel = assertLogitsClose(ref, got, 3e-2, "fp8 n=" + n);
-                    double fromBf16 = relL2(gpuBf16.forward(t).lastLogits(), got);
-                    System.out.printf("fp8 n=%d: relative logit error against the cpu's fp8 %.2e, against bf16 %.2e%n",
-                            n, rel, fromBf16);
-                    assertTrue(fromBf16 > 1e-3, "the fp8 run differs from the bf16 one by only " + fromBf16);
+                    double rel = relL2(ref, got), fromGpuBf16 = relL2(gpuBf16.forward(t).lastLogits(), got);
+                    double fromCpuBf16 = relL2(cpuBf16.forward(t).lastLogits(), got);
+                    System.out.printf("fp8 n=%d: relative logit error of the device's fp8 against the cpu's fp8 %.2e, "
+                            + "against the device's bf16 %.2e, against the cpu's bf16 %.2e%n", n, rel, fromGpuBf16, fromCpuBf16);
+                    assertLogitsClose(ref, got, 0.1, "fp8 n=" + n);
+                    assertTrue(rel < fromCpuBf16 && rel < fromGpuBf16, "fp8 n=" + n + ": the device's fp8 is not closest to the cpu's fp8");
+                    assertTrue(fromGpuBf16 > 1e-3, "the fp8 run differs from the bf16 one by only " + fromGpuBf16);
                 }
             }
         }
