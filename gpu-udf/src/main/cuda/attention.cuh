@@ -179,23 +179,8 @@ struct BlockLists {
     const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
 };
 
-__device__ __forceinline__ bool in_block(int key, const BlockLists& b, int slot) {
-    int lo = b.rangePtr[slot], hi = b.rangePtr[slot + 1];
-    const int rb = lo;
-    while (lo < hi) {  // last range with start <= key
-        int mid = (lo + hi) >> 1;
-        if (b.rangeData[2 * mid] <= key) lo = mid + 1; else hi = mid;
-    }
-    if (lo > rb && key < b.rangeData[2 * (lo - 1) + 1]) return true;
-    int a = b.colPtr[slot], e = b.colPtr[slot + 1];
-    while (a < e) {
-        int mid = (a + e) >> 1;
-        if (b.colData[mid] < key) a = mid + 1; else e = mid;
-    }
-    return a < b.colPtr[slot + 1] && b.colData[a] == key;
-}
-
-// in_block with the block's CSR bounds already in registers: [rb, re) ranges, [cb, ce) columns.
+// Whether key is in one 64-row block's plan, its CSR bounds in registers: ranges [rb, re) of rd,
+// columns [cb, ce) of cd (sorted): binary search in each.
 __device__ __forceinline__ bool in_block2(int key, const int* rd, int rb, int re, const int* cd, int cb,
                                           int ce) {
     int lo = rb, hi = re;
@@ -240,7 +225,7 @@ __device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
     return nqb;
 }
 
-template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false, int OPT = 0>
+template <int D, int WARPS, int MT, bool PLAN, bool PAIR = false, int OPT = 0>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
@@ -251,21 +236,18 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
     constexpr bool Q_IN_REGS = MT == 1;
-    // ALIAS_Q (MT=1, BM=64): Q lives in K buffer 1 until its fragments are in registers, which
-    // saves 16 KB per CTA (3 CTAs per SM instead of 2 on Hopper).
-    static_assert(!ALIAS_Q || (MT == 1 && BM == 64), "Q aliasing needs Q in registers and BM = 64");
     extern __shared__ __align__(128) unsigned char smem[];
     constexpr bool V2 = (OPT & OPT_V2) != 0, GM = (OPT & OPT_GROUP_MAJOR) != 0;
     constexpr bool HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
-    constexpr int Q_BYTES = ALIAS_Q ? 0 : BM * D * 2;
+    constexpr int Q_BYTES = BM * D * 2;
     const uint32_t sK0 = smem_u32(smem) + Q_BYTES;
     const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
-    const uint32_t sQ = ALIAS_Q ? sK0 + 64 * D * 2 : smem_u32(smem);
+    const uint32_t sQ = smem_u32(smem);
     int* sKey = reinterpret_cast<int*>(smem + Q_BYTES + 4 * 64 * D * 2);
     // PAIR: per buffer, membership bits of the 64 keys for block A (2 words), block B, and
     // whether the tile needs no mask at all
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
-    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
+    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2 && V2), "PAIR needs the 4 x 2 V2 plan kernel");
 
     int h, qb;
     const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
@@ -296,11 +278,11 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     }
     KeyTile t;
     bool have = cur.next(t);
-    // V2 + PAIR: this thread's block (A for warps 0,1, B for warps 2,3) bounds, in registers
+    // PAIR: this thread's block (A for warps 0,1, B for warps 2,3) bounds, in registers
     const int mySlot = tid < 64 ? slotA : slotB;
     const bool myHas = tid < 64 || hasB;
     int myRb = 0, myRe = 0, myCb = 0, myCe = 0;
-    if (V2 && PAIR && myHas) {
+    if (PAIR && myHas) {
         myRb = blk.rangePtr[mySlot]; myRe = blk.rangePtr[mySlot + 1];
         myCb = blk.colPtr[mySlot]; myCe = blk.colPtr[mySlot + 1];
     }
@@ -319,18 +301,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         }
     };
     auto pairMasks = [&](const KeyTile& tt, int b) {
-        if (V2) { if (PAIR) pairMasks2(tt, b); return; }
-        if (!PAIR || tid >= 64) return;
-        bool valid = tid < tt.count;
-        int key = valid ? (tt.gather ? colData[tt.start + tid] : tt.start + tid) : INT_MAX;
-        bool mA = valid && in_block(key, blk, slotA);
-        bool mB = valid && hasB && in_block(key, blk, slotB);
-        unsigned wA = __ballot_sync(0xffffffffu, mA), wB = __ballot_sync(0xffffffffu, mB);
-        unsigned wF = __ballot_sync(0xffffffffu, mA && (mB || !hasB) && key <= r0);
-        if (lane == 0) {
-            uint32_t* m = sMask + b * 6;
-            m[warp] = wA; m[2 + warp] = wB; m[4 + warp] = wF == 0xffffffffu;
-        }
+        if (PAIR) pairMasks2(tt, b);
     };
     auto loadTile = [&](const KeyTile& tt, uint32_t k, uint32_t v, int* sk) {
         if (V2) load_kv_tile2<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
@@ -408,7 +379,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             }
         }
         const uint32_t* pm = sMask + buf * 6;
-        const bool full = PAIR ? (V2 ? ((pm[0] & pm[2] & pm[4]) & (pm[1] & pm[3] & pm[5])) == ~0u : (pm[4] && pm[5]))
+        const bool full = PAIR ? ((pm[0] & pm[2] & pm[4]) & (pm[1] & pm[3] & pm[5])) == ~0u
                                : (t.count == 64 && t.lastKey <= r0);
         const uint32_t own0 = PAIR ? pm[warp < 2 ? 0 : 2] : ~0u, own1 = PAIR ? pm[warp < 2 ? 1 : 3] : ~0u;
         if (!full) {

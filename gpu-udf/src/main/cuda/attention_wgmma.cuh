@@ -50,25 +50,18 @@ __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* col
 }
 
 #if defined(PK_WGMMA)
-// VN = N of each P V instruction: D (one m64nDk16 per 16 keys) or 64 (one m64n64k16 per 64-column
-// panel, which never uses the MN-major LBO).
-// PIPE (FlashAttention-3's intra-warpgroup overlap): iteration t issues S(t) = Q K(t)^T and then
-// O += P(t-1) V(t-1), waits only for S(t), runs tile t's softmax while P V runs on the tensor
-// cores, and waits for P V before rescaling O. V then needs three buffers (V(t-1) is still being
-// read when tile t+1's copies are issued): 96 KiB + keys + slack, still 2 CTAs per SM.
-template <int D, int OPT, int VN = D, bool PIPE = false>
+template <int D, int OPT>
 __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
                                    float scaleLog2, const int* __restrict__ rangePtr,
                                    const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                    const int* __restrict__ colData, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
-    static_assert(VN == D || VN == 64, "P V instruction width");
-    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = PIPE ? 3 : 2;
+    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = 2;
     constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
     extern __shared__ __align__(1024) unsigned char wg_smem[];
     const uint32_t raw = smem_u32(wg_smem), base = (raw + 1023u) & ~1023u;
-    // Q | K0 K1 | V0 V1 (V2) | keys [2][64]
+    // Q | K0 K1 | V0 V1 | keys [2][64]
     const uint32_t sQ = base, sK0 = base + TB, sV0 = base + 3 * TB;
     int* sKey = reinterpret_cast<int*>(wg_smem + (base - raw) + (3 + VB) * TB);
 
@@ -102,7 +95,7 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
 
     // descriptors (start-address field in 16-byte units: +1 = 16 bytes)
     const uint64_t dQ = wg_desc(sQ, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
-    const uint64_t dV0 = wg_desc(sV0, VN == D ? 64 * 128 : 1024, 1024);
+    const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
 
     float o[NACC];
 #pragma unroll
@@ -110,23 +103,15 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
-    int kb = 0, vb = 0, pvb = 0;             // K/key buffer of tile t, V buffer of t, V buffer of t-1
-    bool havePrev = false;                   // PIPE: P(t-1) waits in pprev for its P V
-    uint32_t pprev[4][4];
+    int kb = 0, vb = 0;                      // K/key buffer and V buffer of tile t
 
     // O += P V(buffer b): keys 16kk..16kk+15 are rows 16kk.. of the V tile (2048 bytes per 16 rows)
     auto pv = [&](const uint32_t (*pf)[4], int b) {
         const uint64_t dV = dV0 + (uint64_t)(b * TB >> 4);
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-            if (VN == D) {
-                if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
-                else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
-            } else {
-#pragma unroll
-                for (int p = 0; p < D / 64; ++p)
-                    wgmma_m64n64k16_rs_tb(o + 32 * p, pf[kk], dV + ((p * 64 * 128 + kk * 2048) >> 4));
-            }
+            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
         }
     };
 
@@ -153,13 +138,7 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
             wgmma_m64n64k16_ss<1>(s, dQ + off, dK + off);
         }
         wgmma_commit();
-        if (PIPE) {
-            if (havePrev) pv(pprev, pvb);  // tile t-1's P V runs while this tile's softmax does
-            wgmma_commit();                 // (an empty group on the first tile)
-            wgmma_wait<1>();                // S(t) done
-        } else {
-            wgmma_wait<0>();
-        }
+        wgmma_wait<0>();
 
         const bool full = t.count == 64 && t.lastKey <= r0;
         if (!full) {
@@ -204,35 +183,19 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
         }
         lrow[0] = lrow[0] * alpha[0] + rs[0];
         lrow[1] = lrow[1] * alpha[1] + rs[1];
-        if (PIPE) wgmma_wait<0>();  // P(t-1) V(t-1) done: O may be rescaled
 #pragma unroll
         for (int i = 0; i < NACC / 4; ++i) {
             o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
             o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
         }
-        if (PIPE) {
-#pragma unroll
-            for (int a = 0; a < 4; ++a)
-#pragma unroll
-                for (int b = 0; b < 4; ++b) pprev[a][b] = pf[a][b];
-            havePrev = true;
-            pvb = vb;
-        } else {
-            wgmma_fence();
-            pv(pf, vb);
-            wgmma_commit();
-            wgmma_wait<0>();
-        }
+        wgmma_fence();
+        pv(pf, vb);
+        wgmma_commit();
+        wgmma_wait<0>();
         t = nt;
         have = haveNext;
         kb ^= 1;
         vb = nvb;
-    }
-    if (PIPE && havePrev) {
-        wgmma_fence();
-        pv(pprev, pvb);
-        wgmma_commit();
-        wgmma_wait<0>();
     }
     cp_async_wait_all();
 

@@ -14,57 +14,12 @@
 using namespace pk;
 
 #define ATTENTION_KERNELS(D)                                                                        \
-    /* dense: 4 warps x 2 m-tiles = 128 rows (or 8 x 1); plan: 64-row blocks, 4 warps x 1 */      \
+    /* dense: 4 warps x 2 m-tiles = 128 rows; plan: 64-row blocks, 4 warps x 1 */              \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
                              int n, float scaleLog2) {                                              \
         attention_block<D, 4, 2, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
                                         nullptr, nullptr);                                          \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(256, 1)                                            \
-        attention_dense_mt1_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2) {                                 \
-        attention_block<D, 8, 1, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
-                                        nullptr, nullptr);                                          \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv,  \
-                            int n, float scaleLog2, const int* rangePtr, const int* rangeData,     \
-                            const int* colPtr, const int* colData) {                                \
-        attention_block<D, 4, 1, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,      \
-                                       colPtr, colData);                                            \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 3)                                            \
-        attention_plan_occ3_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
-                                             rangeData, colPtr, colData);                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_pair_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData,      \
-                                 const int* bRangePtr, const int* bRangeData, const int* bColPtr,  \
-                                 const int* bColData) {                                             \
-        attention_block<D, 4, 2, true, false, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,    \
-                                                    rangeData, colPtr, colData,                     \
-                                                    BlockLists{bRangePtr, bRangeData, bColPtr, bColData}); \
-    }                                                                                               \
-    /* V2: prefetching cursor, keys loaded up front, pair masks by all 4 warps; HM: head-major grid */ \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                               int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
-                               const int* colPtr, const int* colData) {                              \
-        attention_block<D, 4, 1, true, false, false, OPT_V2>(Q, K, V, O, H, Hkv, n, scaleLog2,      \
-                                                             rangePtr, rangeData, colPtr, colData); \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_v2hm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_HEAD_MAJOR>(                      \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_pair_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
@@ -72,7 +27,7 @@ using namespace pk;
                                     const int* rangeData, const int* colPtr, const int* colData,   \
                                     const int* bRangePtr, const int* bRangeData,                   \
                                     const int* bColPtr, const int* bColData) {                     \
-        attention_block<D, 4, 2, true, false, true, OPT_V2>(                                        \
+        attention_block<D, 4, 2, true, true, OPT_V2>(                                        \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
             BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
     }                                                                                               \
@@ -83,7 +38,7 @@ using namespace pk;
                                       const int* colData, const int* bRangePtr,                    \
                                       const int* bRangeData, const int* bColPtr,                   \
                                       const int* bColData) {                                        \
-        attention_block<D, 4, 2, true, false, true, OPT_V2 | OPT_HEAD_MAJOR>(                       \
+        attention_block<D, 4, 2, true, true, OPT_V2 | OPT_HEAD_MAJOR>(                       \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
             BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
     }                                                                                               \
@@ -92,7 +47,7 @@ using namespace pk;
         attention_plan_v2gm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
+        attention_block<D, 4, 1, true, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
     }                                                                                               \
     /* pattern search: also the log2 softmax denominator of every row (lse[h * n + row]) */     \
@@ -107,7 +62,7 @@ using namespace pk;
                                 int Hkv, int n, float scaleLog2, const int* rangePtr,              \
                                 const int* rangeData, const int* colPtr, const int* colData,       \
                                 float* lse) {                                                       \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
+        attention_block<D, 4, 1, true, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{},   \
             lse);                                                                                   \
     }                                                                                               \
@@ -141,16 +96,14 @@ ATTENTION_KERNELS(128)
 
 // 64-row plan kernels on wgmma (attention_wgmma.cuh), sm_90a only; every other pass runs the
 // PLAN_V2_GM body (attention_block) under the same names, launch shape and shared memory.
-// wg: GQA-group-major grid, one m64nDk16 per 16 keys for P V; wghm: head-major grid;
-// wgn64: P V as one m64n64k16 per 64-column panel; wg_lse: wg + the row log2 denominators;
-// wgp / wgphm / wgp_lse: wg / wghm / wg_lse with P V of tile t-1 overlapping tile t's softmax (PIPE).
+// wg: GQA-group-major grid, one m64nDk16 per 16 keys for P V; wg_lse: wg + the row log2 denominators.
 #ifdef PK_WGMMA
-#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
-    attention_block_wg<D, OPT, VN, PIPE>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,     \
-                                         colPtr, colData, LSE)
+#define PK_WG_BODY(D, OPT, LSE)                                                                     \
+    attention_block_wg<D, OPT>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr,      \
+                               colData, LSE)
 #else
-#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
-    attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
+#define PK_WG_BODY(D, OPT, LSE)                                                                     \
+    attention_block<D, 4, 1, true, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
         Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{}, LSE)
 #endif
 #define ATTENTION_WG_KERNELS(D)                                                                     \
@@ -158,45 +111,14 @@ ATTENTION_KERNELS(128)
         attention_plan_wg_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
                                int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
                                const int* colPtr, const int* colData) {                             \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, false);                                          \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wghm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,              \
-                                 const int* rangeData, const int* colPtr, const int* colData) {     \
-        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, false);                                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgn64_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, 64, nullptr, false);                                         \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, nullptr);                                      \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_wg_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
                                    int Hkv, int n, float scaleLog2, const int* rangePtr,            \
                                    const int* rangeData, const int* colPtr, const int* colData,     \
                                    float* lse) {                                                    \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, false);                                              \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgp_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                                int n, float scaleLog2, const int* rangePtr, const int* rangeData,  \
-                                const int* colPtr, const int* colData) {                            \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, true);                                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgphm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, true);                                            \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgp_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
-                                    int Hkv, int n, float scaleLog2, const int* rangePtr,           \
-                                    const int* rangeData, const int* colPtr, const int* colData,    \
-                                    float* lse) {                                                   \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, true);                                               \
+        PK_WG_BODY(D, OPT_GROUP_MAJOR, lse);                                      \
     }
 ATTENTION_WG_KERNELS(64)
 ATTENTION_WG_KERNELS(128)
@@ -207,11 +129,11 @@ ATTENTION_WG_KERNELS(128)
 // outside sm_90a the 64-row mma.sync dense body on the same grid and shared memory.
 #ifdef PK_WGMMA
 #define PK_WG_DENSE_BODY(D, LSE)                                                                     \
-    attention_block_wg<D, OPT_GROUP_MAJOR, D, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, \
-                                                     nullptr, nullptr, LSE)
+    attention_block_wg<D, OPT_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr, \
+                                       nullptr, LSE)
 #else
 #define PK_WG_DENSE_BODY(D, LSE)                                                                     \
-    attention_block<D, 4, 1, false, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
+    attention_block<D, 4, 1, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
         Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr, nullptr, BlockLists{}, LSE)
 #endif
 #define ATTENTION_WG_DENSE_KERNELS(D)                                                               \

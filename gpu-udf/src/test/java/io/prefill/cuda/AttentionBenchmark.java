@@ -26,10 +26,8 @@ import java.util.function.Supplier;
 public final class AttentionBenchmark {
     static final int HEADS = 32, KV_HEADS = 8, D = 128;
     static boolean dense = true, estimated = true, denseOnly = false;
-    static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_V2_HM,
-            AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_HM,
-            AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
-            AttentionKernels.Variant.PLAN_WG_P};
+    static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_V2_GM,
+            AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG};
 
     public static void main(String[] args) throws IOException {
         List<Integer> sizes = List.of(32768, 131072, 524288);
@@ -89,14 +87,14 @@ public final class AttentionBenchmark {
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0]
                 : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2,
                         AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1,
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2,
                         AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}) {
-            attn.use(x, AttentionKernels.Variant.PLAN_MT1);
+            attn.use(x, AttentionKernels.Variant.PLAN_V2_GM);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
             rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
             denseMs = Math.min(denseMs, ms);
         }
-        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_V2_GM);
         if (denseOnly) {
             arena.reset(mark);
             return rows;
@@ -194,7 +192,7 @@ public final class AttentionBenchmark {
             rows.add(report(n, what + " (" + x + (seen.add(x) ? "" : " #2") + ")", ms, entries, s,
                     String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
         }
-        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_V2_GM);
     }
 
     /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */

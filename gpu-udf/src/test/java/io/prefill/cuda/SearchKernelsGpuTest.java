@@ -92,7 +92,7 @@ class SearchKernelsGpuTest {
             }
             // the default plan kernel's lse twin, and each variant that has one (wgmma on sm_90a)
             for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {null, AttentionKernels.Variant.PLAN_V2_GM,
-                    AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_P}) {
+                    AttentionKernels.Variant.PLAN_WG}) {
                 AttentionKernels attn = attention();
                 if (variant != null) attn.use(AttentionKernels.Variant.DENSE_MT2, variant);
                 sparse.fill32(stream(), POISON);
