@@ -1,6 +1,7 @@
 // Flash attention over a CSR block plan with Hopper's wgmma (sm_90a): the 64-row plan kernel of
-// attention.cuh (PLAN_V2_GM / _HM: same plan, cursor, masks, online softmax and lse output) with
-// its two products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
+// attention.cuh (PLAN_V2_GM: same plan walk and K/V loads of plan_tiles.cuh, same masks of
+// mask.cuh, online softmax of softmax.cuh and epilogue of attention_epilogue.cuh) with its two
+// products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
 //
 // One CTA = one warpgroup (4 warps, 128 threads) = one (head, 64-row query block).
 //  - S[64 x 64] = Q K^T: 8 (d=128) or 4 (d=64) wgmma.m64n64k16, A = Q and B = the K tile both
@@ -100,7 +101,8 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     float o[NACC];
 #pragma unroll
     for (int i = 0; i < NACC; ++i) o[i] = 0.f;
-    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+    OnlineSoftmax sm;
+    sm.init();
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
     int kb = 0, vb = 0;                      // K/key buffer and V buffer of tile t
@@ -140,54 +142,11 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
         wgmma_commit();
         wgmma_wait<0>();
 
-        const bool full = t.count == 64 && t.lastKey <= r0;
-        if (!full) {
-#pragma unroll
-            for (int j = 0; j < 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int kj = key[j * 8 + 2 * cq + e];
-                    if (kj > rowBase) s[4 * j + e] = -INFINITY;
-                    if (kj > rowBase + 8) s[4 * j + 2 + e] = -INFINITY;
-                }
-        }
-        // online softmax, rows g (s[4j], s[4j+1]) and g+8 (s[4j+2], s[4j+3])
-        float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
-            mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
-        }
-        float alpha[2], msc[2];
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-            const float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
-            msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
-            alpha[r] = fast_exp2(mrow[r] - msc[r]);
-            mrow[r] = mnew;
-        }
-        float rs[2] = {0.f, 0.f};
+        if (!tile_fully_visible(t.count, t.lastKey, r0)) mask_tile<1, false>(s, key, rowBase, cq, ~0u, ~0u);
         uint32_t pf[4][4];
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
-            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
-            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
-            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
-            rs[0] += p0 + p1;
-            rs[1] += p2 + p3;
-            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
-        }
-        lrow[0] = lrow[0] * alpha[0] + rs[0];
-        lrow[1] = lrow[1] * alpha[1] + rs[1];
-#pragma unroll
-        for (int i = 0; i < NACC / 4; ++i) {
-            o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
-            o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
-        }
+        float alpha[2];
+        sm.step(s, scaleLog2, pf, alpha);
+        OnlineSoftmax::rescale<NACC>(o, alpha);
         wgmma_fence();
         pv(pf, vb);
         wgmma_commit();
@@ -199,29 +158,9 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     }
     cp_async_wait_all();
 
-    // epilogue as attention_block's: o[4i + {0,1,2,3}] = (g, 8i+2cq), (g, 8i+2cq+1), (g+8, ...)
-    bf16* Oh = O + (size_t)h * n * D;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
-    }
-    const float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
-    const float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
-    const int i0 = rowBase, i1 = rowBase + 8;
-#pragma unroll
-    for (int i = 0; i < NACC / 4; ++i) {
-        const int col = i * 8 + 2 * cq;
-        if (i0 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
-        if (i1 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
-    }
-    if (lse != nullptr && cq == 0) {
-        float* L = lse + (size_t)h * n;
-        if (i0 < n) L[i0] = lrow[0] > 0.f ? mrow[0] + log2f(lrow[0]) : -INFINITY;
-        if (i1 < n) L[i1] = lrow[1] > 0.f ? mrow[1] + log2f(lrow[1]) : -INFINITY;
-    }
+    // epilogue as attention_block's: the accumulator has the same layout (softmax.cuh)
+    sm.finish();
+    write_o_lse<D>(o, sm, O + (size_t)h * n * D, lse, h, n, rowBase, cq);
 }
 
 #endif  // PK_WGMMA
