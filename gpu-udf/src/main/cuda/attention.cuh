@@ -58,33 +58,60 @@ __device__ __forceinline__ void load_q_frags(uint32_t sQ, uint32_t (*qf)[4]) {
     }
 }
 
-// PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
-// PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
-// MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
-// B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q fragments then
-// come from shared memory each tile instead of living in registers (the O accumulator needs them).
-// PAIR (PLAN, 4 warps x 2 m-tiles): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it
-// walks the pair plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128
-// rows, and masks each key by the own block's plan (blk*: the 64-row plan) - warps 0,1 hold A's
-// rows, warps 2,3 B's.
+// The options of the one mma.sync attention body (attention_block<Traits>); the kernels of
+// prefill_kernels.cu instantiate it with the aliases below.
+//  - PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
+//    PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
+//  - MT = 16-row m-tiles per warp (4 warps). MT=2 halves the shared-memory reads of K and V per
+//    FLOP (each B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q
+//    fragments then come from shared memory each tile instead of living in registers (the O
+//    accumulator needs them).
+//  - PAIR (PLAN, MT=2): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it walks the pair
+//    plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128 rows, and
+//    masks each key by the own block's plan (blk: the 64-row plan; mask.cuh) - warps 0,1 hold A's
+//    rows, warps 2,3 B's; the membership bits are computed by all four warps while the tile loads.
+//  - PREFETCH_KEYS: the cursor loads the next range's bounds one range ahead, and each thread
+//    loads the key indices of all its rows before issuing its copies (load_kv_tile_keys_first):
+//    moving to a new range or a gathered tile does not wait on a dependent global load.
+//  - ORDER: the grid's (head, query block) order (plan_tiles.cuh).
+template <int D_, int MT_, bool PLAN_, bool PAIR_, bool PREFETCH_KEYS_, GridOrder ORDER_>
+struct MmaAttentionTraits {
+    static constexpr int D = D_, WARPS = 4, MT = MT_;
+    static constexpr bool PLAN = PLAN_, PAIR = PAIR_, PREFETCH_KEYS = PREFETCH_KEYS_;
+    static constexpr GridOrder ORDER = ORDER_;
+    static_assert(!PAIR || (PLAN && MT == 2 && PREFETCH_KEYS), "PAIR needs the 4 x 2 plan body with prefetched keys");
+};
+// dense causal, 128 rows per CTA (the dense kernel outside sm_90a)
+template <int D>
+using DenseMma = MmaAttentionTraits<D, 2, false, false, false, GridOrder::HEADS_SIDE_BY_SIDE>;
+// dense causal on the 64-row plan kernel's launch shape (the wgmma dense kernels' body outside sm_90a)
+template <int D>
+using Dense64Mma = MmaAttentionTraits<D, 1, false, false, true, GridOrder::KV_GROUP_MAJOR>;
+// one 64-row plan block per CTA (the plan kernel outside sm_90a, and the wgmma plan kernels' body there)
+template <int D>
+using PlanMma = MmaAttentionTraits<D, 1, true, false, true, GridOrder::KV_GROUP_MAJOR>;
+// two 64-row plan blocks per CTA over their pair plan
+template <int D, GridOrder ORDER>
+using PairPlanMma = MmaAttentionTraits<D, 2, true, true, true, ORDER>;
+
 struct BlockLists {
     const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
 };
 
-template <int D, int WARPS, int MT, bool PLAN, bool PAIR = false, int OPT = 0>
+template <class T>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
                                 const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                 const int* __restrict__ colData, BlockLists blk = BlockLists{},
                                 float* __restrict__ lse = nullptr) {
+    constexpr int D = T::D, WARPS = T::WARPS, MT = T::MT;
+    constexpr bool PLAN = T::PLAN, PAIR = T::PAIR, PREFETCH_KEYS = T::PREFETCH_KEYS;
     constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
     constexpr bool Q_IN_REGS = MT == 1;
     extern __shared__ __align__(128) unsigned char smem[];
-    constexpr bool V2 = (OPT & OPT_V2) != 0, GM = (OPT & OPT_GROUP_MAJOR) != 0;
-    constexpr bool HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
     constexpr int Q_BYTES = BM * D * 2;
     const uint32_t sK0 = smem_u32(smem) + Q_BYTES;
     const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
@@ -93,10 +120,9 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     // PAIR: per buffer, membership bits of the 64 keys for block A (2 words), block B, and
     // whether the tile needs no mask at all
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
-    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2 && V2), "PAIR needs the 4 x 2 V2 plan kernel");
 
     int h, qb;
-    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
+    const int nqb = cta_head_block<T::ORDER>(H, Hkv, h, qb);
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
     const int nqb64 = (n + 63) / 64;
@@ -107,7 +133,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     const bf16* Vh = V + (size_t)kvh * n * D;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
-    TileCursor<V2> cur;
+    TileCursor<PREFETCH_KEYS> cur;
     if (PLAN) {
         int idx = h * nqb + qb;
         cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
@@ -133,7 +159,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         myCb = blk.colPtr[mySlot]; myCe = blk.colPtr[mySlot + 1];
     }
     // words per buffer: [A0 A1 B0 B1 C0 C1], C = valid key <= r0; full = A & B & C all ones
-    auto pairMasks2 = [&](const KeyTile& tt, int b) {
+    auto pairMasks = [&](const KeyTile& tt, int b) {
+        if (!PAIR) return;
         const int kt = tid & 63;
         bool valid = kt < tt.count;
         int key = valid ? (tt.gather ? colData[tt.start + kt] : tt.start + kt) : INT_MAX;
@@ -146,11 +173,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             if (warp < 2) mk[4 + warp] = wc;
         }
     };
-    auto pairMasks = [&](const KeyTile& tt, int b) {
-        if (PAIR) pairMasks2(tt, b);
-    };
     auto loadTile = [&](const KeyTile& tt, uint32_t k, uint32_t v, int* sk) {
-        if (V2) load_kv_tile2<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
+        if (PREFETCH_KEYS) load_kv_tile_keys_first<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
         else load_kv_tile<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
     };
     if (have) { loadTile(t, sK0, sV0, sKey); pairMasks(t, 0); }

@@ -1,5 +1,5 @@
 // Flash attention over a CSR block plan with Hopper's wgmma (sm_90a): the 64-row plan kernel of
-// attention.cuh (PLAN_V2_GM: same plan walk and K/V loads of plan_tiles.cuh, same masks of
+// attention.cuh (PLAN_MMA: same plan walk and K/V loads of plan_tiles.cuh, same masks of
 // mask.cuh, online softmax of softmax.cuh and epilogue of attention_epilogue.cuh) with its two
 // products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
 //
@@ -24,14 +24,14 @@
 //    overlaps the other's tensor-core work.
 //
 // Cost per 64-key tile: 2 x 64 x 64 x D x 2 FLOP (2.1 MFLOP at d=128) against 2 x 64 x D x 2
-// bytes of K/V brought into shared memory (32 KiB), the same as PLAN_V2_GM; the difference is the
+// bytes of K/V brought into shared memory (32 KiB), the same as PLAN_MMA; the difference is the
 // issue rate (wgmma ~990 vs mma.sync ~660 TFLOP/s dense peak) and no ldmatrix traffic for B.
 //
-// In every pass that is not sm_90a the entry points run attention_block (PLAN_V2_GM's body) in
+// In every pass that is not sm_90a the entry points run attention_block<PlanMma> (or <Dense64Mma>) in
 // the same launch shape; gemm_wgmma_probe says which code the driver loaded.
 #pragma once
 #include "attention.cuh"
-#include "gemm.cuh"
+#include "wgmma.cuh"
 
 namespace pk {
 
@@ -43,23 +43,22 @@ struct WgTile {
     static constexpr int smem(int vb) { return (3 + vb) * BYTES + 2 * 64 * 4 + 1024; }
 };
 
-// load_kv_tile2 with the wgmma tile layout.
+// load_kv_tile_keys_first with the wgmma tile layout.
 template <int D>
 __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* colData, const bf16* Kh,
                                                 const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
-    load_kv_tile2<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
+    load_kv_tile_keys_first<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
 }
 
 #if defined(PK_WGMMA)
-template <int D, int OPT>
-__device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+template <int D, GridOrder ORDER>
+__device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
                                    float scaleLog2, const int* __restrict__ rangePtr,
                                    const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                    const int* __restrict__ colData, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
     constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = 2;
-    constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
     extern __shared__ __align__(1024) unsigned char wg_smem[];
     const uint32_t raw = smem_u32(wg_smem), base = (raw + 1023u) & ~1023u;
     // Q | K0 K1 | V0 V1 | keys [2][64]
@@ -67,7 +66,7 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
     int* sKey = reinterpret_cast<int*>(wg_smem + (base - raw) + (3 + VB) * TB);
 
     int h, qb;
-    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
+    const int nqb = cta_head_block<ORDER>(H, Hkv, h, qb);
     const int r0 = qb * 64;
     const int kvh = h / (H / Hkv);
     const bf16* Qh = Q + (size_t)h * n * D;

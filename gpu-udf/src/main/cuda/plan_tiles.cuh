@@ -62,6 +62,8 @@ struct TileCursor {
     }
 };
 
+// Copies a tile's K and V rows (64 x D bf16 each, zero past the tile's end) into swizzled shared
+// memory (swz<D>) and its key indices into sKey; thread tid copies chunks tid, tid + NT, ...
 template <int D, int WARPS>
 __device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colData, const bf16* Kh,
                                              const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
@@ -88,11 +90,11 @@ __device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
     return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
 }
 
-// Same tile, but each thread loads the keys of all its rows first (independent loads in flight
+// load_kv_tile, but each thread loads the keys of all its rows first (independent loads in flight
 // together) before issuing its copies; thread tid copies chunk tid % CH of rows tid / CH + i * RS.
 // WG: the wgmma tile layout (swz_wg) instead of swz.
 template <int D, int WARPS, bool WG = false>
-__device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colData, const bf16* Kh,
+__device__ __forceinline__ void load_kv_tile_keys_first(const KeyTile& t, const int* colData, const bf16* Kh,
                                               const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
     constexpr int CH = D / 8, NT = WARPS * 32, RS = NT / CH, IT = 64 / RS;
     static_assert(NT % CH == 0 && 64 % RS == 0, "tile shape");
@@ -118,20 +120,22 @@ __device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colDa
     }
 }
 
-// OPT bits: OPT_V2 = prefetching cursor, keys loaded up front, and (PAIR) membership bits
-// computed by all four warps (warps 0,1: block A, warps 2,3: block B) with the block bounds held
-// in registers; OPT_HEAD_MAJOR = grid (query blocks, heads) instead of (heads, query blocks), so
-// that the CTAs resident together work on one head (one KV head's tiles stay in L2).
-// OPT_GROUP_MAJOR = grid (query blocks, heads) walked KV-head-major with the query heads of one
-// GQA group interleaved (index = (kvh * nqb + qb) * group + head in group): the CTAs resident
-// together are ~66 query blocks x the 4 heads of one KV group instead of ~264 blocks of one head.
-constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2, OPT_GROUP_MAJOR = 4;
+// How a kernel's 2-D grid maps to (head, query block); the CTAs resident together (2 per SM, ~264
+// on an H100) then share different K/V in L2.
+//  - HEADS_SIDE_BY_SIDE: grid (heads, query blocks); the resident CTAs are the heads of a few
+//    query blocks (best for plans of ranges only, whose keys are the same few regions per head).
+//  - HEAD_MAJOR: grid (query blocks, heads); the resident CTAs are ~264 query blocks of one head,
+//    whose KV head's tiles stay in L2 (best where a plan gathers scattered columns).
+//  - KV_GROUP_MAJOR: the HEAD_MAJOR grid walked KV-head-major with the query heads of one GQA
+//    group side by side (CTA index = (kvh * nqb + qb) * group + head in group): the resident CTAs
+//    are ~66 query blocks x the 4 heads of one KV group, which read the same K/V tiles.
+enum class GridOrder { HEADS_SIDE_BY_SIDE, HEAD_MAJOR, KV_GROUP_MAJOR };
 
-// The (head, query block) of this CTA. Grid (heads, blocks), or (blocks, heads) when HM; GM walks
-// the HM grid KV-head-major with the query heads of one GQA group side by side. Query blocks run
-// last to first (longest causal rows first). Returns the number of query blocks.
-template <bool HM, bool GM>
+// The (head, query block) of this CTA in the given grid order. Query blocks run last to first
+// (longest causal rows first). Returns the number of query blocks.
+template <GridOrder ORDER>
 __device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
+    constexpr bool GM = ORDER == GridOrder::KV_GROUP_MAJOR, HM = ORDER != GridOrder::HEADS_SIDE_BY_SIDE;
     const int nqb = HM ? gridDim.x : gridDim.y;
     int qbi;
     if (GM) {
