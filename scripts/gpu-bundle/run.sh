@@ -6,7 +6,7 @@
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
 #                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool)
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288; $BENCH_ARGS are
-#                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_V2_GM,PLAN_WG)
+#                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_MMA,PLAN_WGMMA)
 #     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
 #     hf           bench/hf_fixtures.py (tiny Llama/Qwen2/Phi-3/GLM checkpoints and transformers' logits, needs
 #                  transformers) into $RESULTS/hf-fixtures, then HuggingFaceParityGpuTest on them

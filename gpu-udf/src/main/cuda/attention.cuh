@@ -1,4 +1,8 @@
-// Flash attention (FA2-style) over a list of 64-key tiles: dense causal, or any block plan.
+// Flash attention (FA2-style) with mma.sync over a list of 64-key tiles: dense causal, any block
+// plan, or a pair plan. The pieces it shares with the wgmma body (attention_wgmma.cuh) have their
+// own headers: plan_tiles.cuh (the tile cursor over a plan, K/V tile loads, the CTA -> head /
+// query block map), mask.cuh (causal and own-plan masks), softmax.cuh (online softmax) and
+// attention_epilogue.cuh (normalise and write O, and the row lse).
 //
 // Layout (all row-major, bf16): Q and O [heads, n, D], K and V [kvHeads, n, D]; query head h
 // reads kv head h / (heads / kvHeads). One CTA = one head x BM = 16*WARPS query rows; each warp
@@ -10,71 +14,15 @@
 // compulsory traffic (Q, K, V, O once): at n = 32K, D = 128 that is 2^40/2 FLOPs vs 32 MiB, so
 // the kernel is bound by tensor-core issue and shared-memory bandwidth, not by HBM.
 //
-// Tiles come from a per-(head, 64-row query block) plan in CSR form:
-//   ranges: rangePtr[h*nqb + qb] .. rangePtr[h*nqb + qb + 1] index pairs (start, end) in rangeData
-//   columns: colPtr[...] .. colPtr[... + 1] sorted key indices in colData (gathered 64 at a time)
-// A range is cut into 64-key tiles (its start need not be 64-aligned); columns are gathered.
-// The causal mask j <= i is applied to every tile that reaches past the block's first row.
+// Tiles come from a per-(head, 64-row query block) plan in CSR form (plan_tiles.cuh). The causal
+// mask j <= i is applied to every tile that reaches past the block's first row.
 #pragma once
-#include "common.cuh"
-#include <limits.h>
+#include "attention_epilogue.cuh"
+#include "mask.cuh"
+#include "plan_tiles.cuh"
+#include "softmax.cuh"
 
 namespace pk {
-
-struct KeyTile {
-    int start;   // first key (contiguous) or index into colData (gathered)
-    int count;   // 1..64 keys
-    int lastKey; // largest key in the tile
-    bool gather;
-};
-
-// Walks the ranges then the gathered columns of one query block, 64 keys at a time.
-// PREFETCH: the bounds of the next range are loaded one range ahead, so that moving to a new
-// range (every tile of a block-sparse plan) does not wait on a global load.
-template <bool PREFETCH = false>
-struct TileCursor {
-    const int* rangeData;
-    const int* colData;
-    int ri, rEnd, pos, end, ci, cEnd;
-    int nPos, nEnd;  // PREFETCH: bounds of range ri + 1
-
-    __device__ void init(const int* rd, int rBeg, int rEnd_, const int* cd, int cBeg, int cEnd_) {
-        rangeData = rd; colData = cd; ri = rBeg; rEnd = rEnd_; ci = cBeg; cEnd = cEnd_;
-        pos = 0; end = 0; nPos = 0; nEnd = 0;
-        if (ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
-        if (PREFETCH && ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
-    }
-    __device__ bool next(KeyTile& t) {
-        while (ri < rEnd) {
-            if (pos < end) {
-                t.gather = false; t.start = pos; t.count = min(64, end - pos);
-                t.lastKey = pos + t.count - 1; pos += t.count;
-                return true;
-            }
-            if (++ri < rEnd) {
-                if (PREFETCH) {
-                    pos = nPos; end = nEnd;
-                    if (ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
-                } else {
-                    pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1];
-                }
-            }
-        }
-        if (ci < cEnd) {
-            t.gather = true; t.start = ci; t.count = min(64, cEnd - ci);
-            t.lastKey = colData[ci + t.count - 1]; ci += t.count;
-            return true;
-        }
-        return false;
-    }
-};
-
-// 2^x on the SFU; flushing denormal results to 0 skips the range fix-up exp2f would add.
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
 
 // S[16 x 64] = Q_warp[16 x D] * K_tile[64 x D]^T for this warp's 16 rows (fragments in qf).
 template <int D>
@@ -110,165 +58,71 @@ __device__ __forceinline__ void load_q_frags(uint32_t sQ, uint32_t (*qf)[4]) {
     }
 }
 
-template <int D, int WARPS>
-__device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colData, const bf16* Kh,
-                                             const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
-    constexpr int CH = D / 8, NT = WARPS * 32;
-    for (int c = threadIdx.x; c < 64 * CH; c += NT) {
-        int r = c / CH, ch = c % CH;
-        bool valid = r < t.count;
-        int key = valid ? (t.gather ? colData[t.start + r] : t.start + r) : 0;
-        uint32_t off = swz<D>(r, ch);
-        cp_async16(sK + off, Kh + (size_t)key * D + ch * 8, valid);
-        cp_async16(sV + off, Vh + (size_t)key * D + ch * 8, valid);
-    }
-    if (threadIdx.x < 64) {
-        int r = threadIdx.x;
-        sKey[r] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : INT_MAX;
-    }
-}
-
-// Byte offset of 16-byte chunk ch (0 .. D/8-1) of row r (0..63) of a wgmma tile: 64-column panels
-// of 128-byte rows, chunk ^ (row & 7), the hardware's 128-byte swizzle when the tile starts
-// 1024-byte aligned (attention_wgmma.cuh).
+// The options of the one mma.sync attention body (attention_block<Traits>); the kernels of
+// prefill_kernels.cu instantiate it with the aliases below.
+//  - PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
+//    PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
+//  - MT = 16-row m-tiles per warp (4 warps). MT=2 halves the shared-memory reads of K and V per
+//    FLOP (each B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q
+//    fragments then come from shared memory each tile instead of living in registers (the O
+//    accumulator needs them).
+//  - PAIR (PLAN, MT=2): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it walks the pair
+//    plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128 rows, and
+//    masks each key by the own block's plan (blk: the 64-row plan; mask.cuh) - warps 0,1 hold A's
+//    rows, warps 2,3 B's; the membership bits are computed by all four warps while the tile loads.
+//  - PREFETCH_KEYS: the cursor loads the next range's bounds one range ahead, and each thread
+//    loads the key indices of all its rows before issuing its copies (load_kv_tile_keys_first):
+//    moving to a new range or a gathered tile does not wait on a dependent global load.
+//  - ORDER: the grid's (head, query block) order (plan_tiles.cuh).
+template <int D_, int MT_, bool PLAN_, bool PAIR_, bool PREFETCH_KEYS_, GridOrder ORDER_>
+struct MmaAttentionTraits {
+    static constexpr int D = D_, WARPS = 4, MT = MT_;
+    static constexpr bool PLAN = PLAN_, PAIR = PAIR_, PREFETCH_KEYS = PREFETCH_KEYS_;
+    static constexpr GridOrder ORDER = ORDER_;
+    static_assert(!PAIR || (PLAN && MT == 2 && PREFETCH_KEYS), "PAIR needs the 4 x 2 plan body with prefetched keys");
+};
+// dense causal, 128 rows per CTA (the dense kernel outside sm_90a)
 template <int D>
-__device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
-    return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
-}
+using DenseMma = MmaAttentionTraits<D, 2, false, false, false, GridOrder::HEADS_SIDE_BY_SIDE>;
+// dense causal on the 64-row plan kernel's launch shape (the wgmma dense kernels' body outside sm_90a)
+template <int D>
+using Dense64Mma = MmaAttentionTraits<D, 1, false, false, true, GridOrder::KV_GROUP_MAJOR>;
+// one 64-row plan block per CTA (the plan kernel outside sm_90a, and the wgmma plan kernels' body there)
+template <int D>
+using PlanMma = MmaAttentionTraits<D, 1, true, false, true, GridOrder::KV_GROUP_MAJOR>;
+// two 64-row plan blocks per CTA over their pair plan
+template <int D, GridOrder ORDER>
+using PairPlanMma = MmaAttentionTraits<D, 2, true, true, true, ORDER>;
 
-// Same tile, but each thread loads the keys of all its rows first (independent loads in flight
-// together) before issuing its copies; thread tid copies chunk tid % CH of rows tid / CH + i * RS.
-// WG: the wgmma tile layout (swz_wg) instead of swz.
-template <int D, int WARPS, bool WG = false>
-__device__ __forceinline__ void load_kv_tile2(const KeyTile& t, const int* colData, const bf16* Kh,
-                                              const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
-    constexpr int CH = D / 8, NT = WARPS * 32, RS = NT / CH, IT = 64 / RS;
-    static_assert(NT % CH == 0 && 64 % RS == 0, "tile shape");
-    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
-    int key[IT];
-#pragma unroll
-    for (int i = 0; i < IT; ++i) {
-        int r = r0 + i * RS;
-        key[i] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : -1;
-    }
-#pragma unroll
-    for (int i = 0; i < IT; ++i) {
-        int r = r0 + i * RS;
-        bool valid = key[i] >= 0;
-        uint32_t off = WG ? swz_wg<D>(r, ch) : swz<D>(r, ch);
-        const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
-        cp_async16(sK + off, Kh + g, valid);
-        cp_async16(sV + off, Vh + g, valid);
-    }
-    if (ch == 0) {
-#pragma unroll
-        for (int i = 0; i < IT; ++i) sKey[r0 + i * RS] = key[i] >= 0 ? key[i] : INT_MAX;
-    }
-}
-
-// PLAN=false: dense causal, BM-row blocks, keys [0, min(r0+BM, n)).
-// PLAN=true: BM must be 64 (the plan's block), tiles from the CSR plan.
-// MT = 16-row m-tiles per warp. MT=2 halves the shared-memory reads of K and V per FLOP (each
-// B fragment feeds two MMAs), which is what bounds an mma.sync kernel on Hopper; Q fragments then
-// come from shared memory each tile instead of living in registers (the O accumulator needs them).
-// PAIR (PLAN, 4 warps x 2 m-tiles): one CTA = two adjacent 64-row blocks A = 2p, B = 2p+1; it
-// walks the pair plan (union of both blocks' keys, see pair_plan.cuh) so every K/V tile feeds 128
-// rows, and masks each key by the own block's plan (blk*: the 64-row plan) - warps 0,1 hold A's
-// rows, warps 2,3 B's.
 struct BlockLists {
     const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
 };
 
-__device__ __forceinline__ bool in_block(int key, const BlockLists& b, int slot) {
-    int lo = b.rangePtr[slot], hi = b.rangePtr[slot + 1];
-    const int rb = lo;
-    while (lo < hi) {  // last range with start <= key
-        int mid = (lo + hi) >> 1;
-        if (b.rangeData[2 * mid] <= key) lo = mid + 1; else hi = mid;
-    }
-    if (lo > rb && key < b.rangeData[2 * (lo - 1) + 1]) return true;
-    int a = b.colPtr[slot], e = b.colPtr[slot + 1];
-    while (a < e) {
-        int mid = (a + e) >> 1;
-        if (b.colData[mid] < key) a = mid + 1; else e = mid;
-    }
-    return a < b.colPtr[slot + 1] && b.colData[a] == key;
-}
-
-// in_block with the block's CSR bounds already in registers: [rb, re) ranges, [cb, ce) columns.
-__device__ __forceinline__ bool in_block2(int key, const int* rd, int rb, int re, const int* cd, int cb,
-                                          int ce) {
-    int lo = rb, hi = re;
-    while (lo < hi) {  // last range with start <= key
-        int mid = (lo + hi) >> 1;
-        if (rd[2 * mid] <= key) lo = mid + 1; else hi = mid;
-    }
-    if (lo > rb && key < rd[2 * (lo - 1) + 1]) return true;
-    int a = cb, e = ce;
-    while (a < e) {
-        int mid = (a + e) >> 1;
-        if (cd[mid] < key) a = mid + 1; else e = mid;
-    }
-    return a < ce && cd[a] == key;
-}
-
-// OPT bits: OPT_V2 = prefetching cursor, keys loaded up front, and (PAIR) membership bits
-// computed by all four warps (warps 0,1: block A, warps 2,3: block B) with the block bounds held
-// in registers; OPT_HEAD_MAJOR = grid (query blocks, heads) instead of (heads, query blocks), so
-// that the CTAs resident together work on one head (one KV head's tiles stay in L2).
-// OPT_GROUP_MAJOR = grid (query blocks, heads) walked KV-head-major with the query heads of one
-// GQA group interleaved (index = (kvh * nqb + qb) * group + head in group): the CTAs resident
-// together are ~66 query blocks x the 4 heads of one KV group instead of ~264 blocks of one head.
-constexpr int OPT_V2 = 1, OPT_HEAD_MAJOR = 2, OPT_GROUP_MAJOR = 4;
-
-// The (head, query block) of this CTA. Grid (heads, blocks), or (blocks, heads) when HM; GM walks
-// the HM grid KV-head-major with the query heads of one GQA group side by side. Query blocks run
-// last to first (longest causal rows first). Returns the number of query blocks.
-template <bool HM, bool GM>
-__device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
-    const int nqb = HM ? gridDim.x : gridDim.y;
-    int qbi;
-    if (GM) {
-        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
-        h = (rest / nqb) * G + lin % G;
-        qbi = rest % nqb;
-    } else {
-        h = HM ? blockIdx.y : blockIdx.x;
-        qbi = HM ? blockIdx.x : blockIdx.y;
-    }
-    qb = nqb - 1 - qbi;
-    return nqb;
-}
-
-template <int D, int WARPS, int MT, bool PLAN, bool ALIAS_Q = false, bool PAIR = false, int OPT = 0>
+template <class T>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, const int* __restrict__ rangePtr,
                                 const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                 const int* __restrict__ colData, BlockLists blk = BlockLists{},
                                 float* __restrict__ lse = nullptr) {
+    constexpr int D = T::D, WARPS = T::WARPS, MT = T::MT;
+    constexpr bool PLAN = T::PLAN, PAIR = T::PAIR, PREFETCH_KEYS = T::PREFETCH_KEYS;
     constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
     constexpr int KT = D / 16;  // k-steps over head_dim
     constexpr int DT = D / 8;   // 8-wide output column tiles
     constexpr bool Q_IN_REGS = MT == 1;
-    // ALIAS_Q (MT=1, BM=64): Q lives in K buffer 1 until its fragments are in registers, which
-    // saves 16 KB per CTA (3 CTAs per SM instead of 2 on Hopper).
-    static_assert(!ALIAS_Q || (MT == 1 && BM == 64), "Q aliasing needs Q in registers and BM = 64");
     extern __shared__ __align__(128) unsigned char smem[];
-    constexpr bool V2 = (OPT & OPT_V2) != 0, GM = (OPT & OPT_GROUP_MAJOR) != 0;
-    constexpr bool HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
-    constexpr int Q_BYTES = ALIAS_Q ? 0 : BM * D * 2;
+    constexpr int Q_BYTES = BM * D * 2;
     const uint32_t sK0 = smem_u32(smem) + Q_BYTES;
     const uint32_t sV0 = sK0 + 2 * 64 * D * 2;
-    const uint32_t sQ = ALIAS_Q ? sK0 + 64 * D * 2 : smem_u32(smem);
+    const uint32_t sQ = smem_u32(smem);
     int* sKey = reinterpret_cast<int*>(smem + Q_BYTES + 4 * 64 * D * 2);
     // PAIR: per buffer, membership bits of the 64 keys for block A (2 words), block B, and
     // whether the tile needs no mask at all
     uint32_t* sMask = reinterpret_cast<uint32_t*>(sKey + 2 * 64);  // [buf][A0 A1 B0 B1 full0 full1]
-    static_assert(!PAIR || (PLAN && WARPS == 4 && MT == 2), "PAIR needs the 4 x 2 plan kernel");
 
     int h, qb;
-    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
+    const int nqb = cta_head_block<T::ORDER>(H, Hkv, h, qb);
     const int r0 = qb * BM;
     const int kvh = h / (H / Hkv);
     const int nqb64 = (n + 63) / 64;
@@ -279,7 +133,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     const bf16* Vh = V + (size_t)kvh * n * D;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
-    TileCursor<V2> cur;
+    TileCursor<PREFETCH_KEYS> cur;
     if (PLAN) {
         int idx = h * nqb + qb;
         cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
@@ -296,20 +150,21 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     }
     KeyTile t;
     bool have = cur.next(t);
-    // V2 + PAIR: this thread's block (A for warps 0,1, B for warps 2,3) bounds, in registers
+    // PAIR: this thread's block (A for warps 0,1, B for warps 2,3) bounds, in registers
     const int mySlot = tid < 64 ? slotA : slotB;
     const bool myHas = tid < 64 || hasB;
     int myRb = 0, myRe = 0, myCb = 0, myCe = 0;
-    if (V2 && PAIR && myHas) {
+    if (PAIR && myHas) {
         myRb = blk.rangePtr[mySlot]; myRe = blk.rangePtr[mySlot + 1];
         myCb = blk.colPtr[mySlot]; myCe = blk.colPtr[mySlot + 1];
     }
     // words per buffer: [A0 A1 B0 B1 C0 C1], C = valid key <= r0; full = A & B & C all ones
-    auto pairMasks2 = [&](const KeyTile& tt, int b) {
+    auto pairMasks = [&](const KeyTile& tt, int b) {
+        if (!PAIR) return;
         const int kt = tid & 63;
         bool valid = kt < tt.count;
         int key = valid ? (tt.gather ? colData[tt.start + kt] : tt.start + kt) : INT_MAX;
-        bool m = valid && (!myHas || in_block2(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe));
+        bool m = valid && (!myHas || in_block_plan(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe));
         unsigned w = __ballot_sync(0xffffffffu, m);
         unsigned wc = __ballot_sync(0xffffffffu, valid && key <= r0);
         if (lane == 0) {
@@ -318,22 +173,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             if (warp < 2) mk[4 + warp] = wc;
         }
     };
-    auto pairMasks = [&](const KeyTile& tt, int b) {
-        if (V2) { if (PAIR) pairMasks2(tt, b); return; }
-        if (!PAIR || tid >= 64) return;
-        bool valid = tid < tt.count;
-        int key = valid ? (tt.gather ? colData[tt.start + tid] : tt.start + tid) : INT_MAX;
-        bool mA = valid && in_block(key, blk, slotA);
-        bool mB = valid && hasB && in_block(key, blk, slotB);
-        unsigned wA = __ballot_sync(0xffffffffu, mA), wB = __ballot_sync(0xffffffffu, mB);
-        unsigned wF = __ballot_sync(0xffffffffu, mA && (mB || !hasB) && key <= r0);
-        if (lane == 0) {
-            uint32_t* m = sMask + b * 6;
-            m[warp] = wA; m[2 + warp] = wB; m[4 + warp] = wF == 0xffffffffu;
-        }
-    };
     auto loadTile = [&](const KeyTile& tt, uint32_t k, uint32_t v, int* sk) {
-        if (V2) load_kv_tile2<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
+        if (PREFETCH_KEYS) load_kv_tile_keys_first<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
         else load_kv_tile<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
     };
     if (have) { loadTile(t, sK0, sV0, sKey); pairMasks(t, 0); }
@@ -358,12 +199,9 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
         for (int i = 0; i < DT; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
-    float mrow[MT][2], lrow[MT][2];
+    OnlineSoftmax sm[MT];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt) {
-        mrow[mt][0] = mrow[mt][1] = -INFINITY;
-        lrow[mt][0] = lrow[mt][1] = 0.f;
-    }
+    for (int mt = 0; mt < MT; ++mt) sm[mt].init();
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = r0 + warp * MT * 16 + g;  // row of (mt, half) = rowBase + mt*16 + half*8
     int buf = 0;
@@ -408,63 +246,16 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
             }
         }
         const uint32_t* pm = sMask + buf * 6;
-        const bool full = PAIR ? (V2 ? ((pm[0] & pm[2] & pm[4]) & (pm[1] & pm[3] & pm[5])) == ~0u : (pm[4] && pm[5]))
-                               : (t.count == 64 && t.lastKey <= r0);
+        const bool full = PAIR ? ((pm[0] & pm[2] & pm[4]) & (pm[1] & pm[3] & pm[5])) == ~0u
+                               : tile_fully_visible(t.count, t.lastKey, r0);
         const uint32_t own0 = PAIR ? pm[warp < 2 ? 0 : 2] : ~0u, own1 = PAIR ? pm[warp < 2 ? 1 : 3] : ~0u;
-        if (!full) {
-#pragma unroll
-            for (int j = 0; j < 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int col = j * 8 + 2 * cq + e;
-                    int kj = key[col];
-                    if (PAIR && !(((col < 32 ? own0 : own1) >> (col & 31)) & 1u)) kj = INT_MAX;
-#pragma unroll
-                    for (int mt = 0; mt < MT; ++mt) {
-                        if (kj > rowBase + mt * 16) s[mt][j][e] = -INFINITY;
-                        if (kj > rowBase + mt * 16 + 8) s[mt][j][2 + e] = -INFINITY;
-                    }
-                }
-        }
+        if (!full) mask_tile<MT, PAIR>(&s[0][0][0], key, rowBase, cq, own0, own1);
         uint32_t pf[MT][4][4];
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-            // online softmax, rows g (regs 0,1) and g+8 (regs 2,3)
-            float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                mx[0] = fmaxf(mx[0], fmaxf(s[mt][j][0], s[mt][j][1]));
-                mx[1] = fmaxf(mx[1], fmaxf(s[mt][j][2], s[mt][j][3]));
-            }
-            float alpha[2], msc[2];
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-                float mnew = fmaxf(mrow[mt][r], mx[r] * scaleLog2);
-                msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
-                alpha[r] = fast_exp2(mrow[mt][r] - msc[r]);
-                mrow[mt][r] = mnew;
-            }
-            float rs[2] = {0.f, 0.f};
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                float p0 = fast_exp2(fmaf(s[mt][j][0], scaleLog2, -msc[0]));
-                float p1 = fast_exp2(fmaf(s[mt][j][1], scaleLog2, -msc[0]));
-                float p2 = fast_exp2(fmaf(s[mt][j][2], scaleLog2, -msc[1]));
-                float p3 = fast_exp2(fmaf(s[mt][j][3], scaleLog2, -msc[1]));
-                rs[0] += p0 + p1;
-                rs[1] += p2 + p3;
-                pf[mt][j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-                pf[mt][j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
-            }
-            lrow[mt][0] = lrow[mt][0] * alpha[0] + rs[0];
-            lrow[mt][1] = lrow[mt][1] * alpha[1] + rs[1];
-#pragma unroll
-            for (int i = 0; i < DT; ++i) {
-                o[mt][i][0] *= alpha[0]; o[mt][i][1] *= alpha[0];
-                o[mt][i][2] *= alpha[1]; o[mt][i][3] *= alpha[1];
-            }
+            float alpha[2];
+            sm[mt].step(&s[mt][0][0], scaleLog2, pf[mt], alpha);
+            OnlineSoftmax::rescale<4 * DT>(&o[mt][0][0], alpha);
         }
         // O += P V ; the A fragment of keys 16kk..16kk+15 is (tile 2kk rows g, g+8 ; tile 2kk+1)
 #pragma unroll
@@ -490,28 +281,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     bf16* Oh = O + (size_t)h * n * D;
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 1);
-            lrow[mt][r] += __shfl_xor_sync(0xffffffffu, lrow[mt][r], 2);
-        }
-        const float inv0 = lrow[mt][0] > 0.f ? 1.f / lrow[mt][0] : 0.f;
-        const float inv1 = lrow[mt][1] > 0.f ? 1.f / lrow[mt][1] : 0.f;
-        const int i0 = rowBase + mt * 16, i1 = i0 + 8;
-#pragma unroll
-        for (int i = 0; i < DT; ++i) {
-            int col = i * 8 + 2 * cq;
-            if (i0 < n)
-                *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[mt][i][0] * inv0, o[mt][i][1] * inv0);
-            if (i1 < n)
-                *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[mt][i][2] * inv1, o[mt][i][3] * inv1);
-        }
-        // log2 of each row's softmax denominator (pattern search: recall = exp2(lse_plan - lse_dense))
-        if (lse != nullptr && cq == 0) {
-            float* L = lse + (size_t)h * n;
-            if (i0 < n) L[i0] = lrow[mt][0] > 0.f ? mrow[mt][0] + log2f(lrow[mt][0]) : -INFINITY;
-            if (i1 < n) L[i1] = lrow[mt][1] > 0.f ? mrow[mt][1] + log2f(lrow[mt][1]) : -INFINITY;
-        }
+        sm[mt].finish();
+        write_o_lse<D>(&o[mt][0][0], sm[mt], Oh, lse, h, n, rowBase + mt * 16, cq);
     }
 }
 

@@ -1,6 +1,7 @@
 // Flash attention over a CSR block plan with Hopper's wgmma (sm_90a): the 64-row plan kernel of
-// attention.cuh (PLAN_V2_GM / _HM: same plan, cursor, masks, online softmax and lse output) with
-// its two products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
+// attention.cuh (PLAN_MMA: same plan walk and K/V loads of plan_tiles.cuh, same masks of
+// mask.cuh, online softmax of softmax.cuh and epilogue of attention_epilogue.cuh) with its two
+// products on the warpgroup tensor-core path instead of mma.sync + ldmatrix.
 //
 // One CTA = one warpgroup (4 warps, 128 threads) = one (head, 64-row query block).
 //  - S[64 x 64] = Q K^T: 8 (d=128) or 4 (d=64) wgmma.m64n64k16, A = Q and B = the K tile both
@@ -23,14 +24,14 @@
 //    overlaps the other's tensor-core work.
 //
 // Cost per 64-key tile: 2 x 64 x 64 x D x 2 FLOP (2.1 MFLOP at d=128) against 2 x 64 x D x 2
-// bytes of K/V brought into shared memory (32 KiB), the same as PLAN_V2_GM; the difference is the
+// bytes of K/V brought into shared memory (32 KiB), the same as PLAN_MMA; the difference is the
 // issue rate (wgmma ~990 vs mma.sync ~660 TFLOP/s dense peak) and no ldmatrix traffic for B.
 //
-// In every pass that is not sm_90a the entry points run attention_block (PLAN_V2_GM's body) in
+// In every pass that is not sm_90a the entry points run attention_block<PlanMma> (or <Dense64Mma>) in
 // the same launch shape; gemm_wgmma_probe says which code the driver loaded.
 #pragma once
 #include "attention.cuh"
-#include "gemm.cuh"
+#include "wgmma.cuh"
 
 namespace pk {
 
@@ -42,38 +43,30 @@ struct WgTile {
     static constexpr int smem(int vb) { return (3 + vb) * BYTES + 2 * 64 * 4 + 1024; }
 };
 
-// load_kv_tile2 with the wgmma tile layout.
+// load_kv_tile_keys_first with the wgmma tile layout.
 template <int D>
 __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* colData, const bf16* Kh,
                                                 const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
-    load_kv_tile2<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
+    load_kv_tile_keys_first<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
 }
 
 #if defined(PK_WGMMA)
-// VN = N of each P V instruction: D (one m64nDk16 per 16 keys) or 64 (one m64n64k16 per 64-column
-// panel, which never uses the MN-major LBO).
-// PIPE (FlashAttention-3's intra-warpgroup overlap): iteration t issues S(t) = Q K(t)^T and then
-// O += P(t-1) V(t-1), waits only for S(t), runs tile t's softmax while P V runs on the tensor
-// cores, and waits for P V before rescaling O. V then needs three buffers (V(t-1) is still being
-// read when tile t+1's copies are issued): 96 KiB + keys + slack, still 2 CTAs per SM.
-template <int D, int OPT, int VN = D, bool PIPE = false>
-__device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+template <int D, GridOrder ORDER>
+__device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
                                    float scaleLog2, const int* __restrict__ rangePtr,
                                    const int* __restrict__ rangeData, const int* __restrict__ colPtr,
                                    const int* __restrict__ colData, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
-    static_assert(VN == D || VN == 64, "P V instruction width");
-    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = PIPE ? 3 : 2;
-    constexpr bool GM = (OPT & OPT_GROUP_MAJOR) != 0, HM = (OPT & OPT_HEAD_MAJOR) != 0 || GM;
+    constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = 2;
     extern __shared__ __align__(1024) unsigned char wg_smem[];
     const uint32_t raw = smem_u32(wg_smem), base = (raw + 1023u) & ~1023u;
-    // Q | K0 K1 | V0 V1 (V2) | keys [2][64]
+    // Q | K0 K1 | V0 V1 | keys [2][64]
     const uint32_t sQ = base, sK0 = base + TB, sV0 = base + 3 * TB;
     int* sKey = reinterpret_cast<int*>(wg_smem + (base - raw) + (3 + VB) * TB);
 
     int h, qb;
-    const int nqb = cta_head_block<HM, GM>(H, Hkv, h, qb);
+    const int nqb = cta_head_block<ORDER>(H, Hkv, h, qb);
     const int r0 = qb * 64;
     const int kvh = h / (H / Hkv);
     const bf16* Qh = Q + (size_t)h * n * D;
@@ -102,31 +95,24 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
 
     // descriptors (start-address field in 16-byte units: +1 = 16 bytes)
     const uint64_t dQ = wg_desc(sQ, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
-    const uint64_t dV0 = wg_desc(sV0, VN == D ? 64 * 128 : 1024, 1024);
+    const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
 
     float o[NACC];
 #pragma unroll
     for (int i = 0; i < NACC; ++i) o[i] = 0.f;
-    float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+    OnlineSoftmax sm;
+    sm.init();
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = r0 + warp * 16 + g;  // rows rowBase and rowBase + 8
-    int kb = 0, vb = 0, pvb = 0;             // K/key buffer of tile t, V buffer of t, V buffer of t-1
-    bool havePrev = false;                   // PIPE: P(t-1) waits in pprev for its P V
-    uint32_t pprev[4][4];
+    int kb = 0, vb = 0;                      // K/key buffer and V buffer of tile t
 
     // O += P V(buffer b): keys 16kk..16kk+15 are rows 16kk.. of the V tile (2048 bytes per 16 rows)
     auto pv = [&](const uint32_t (*pf)[4], int b) {
         const uint64_t dV = dV0 + (uint64_t)(b * TB >> 4);
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-            if (VN == D) {
-                if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
-                else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
-            } else {
-#pragma unroll
-                for (int p = 0; p < D / 64; ++p)
-                    wgmma_m64n64k16_rs_tb(o + 32 * p, pf[kk], dV + ((p * 64 * 128 + kk * 2048) >> 4));
-            }
+            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
         }
     };
 
@@ -153,112 +139,27 @@ __device__ void attention_block_wg(const bf16* __restrict__ Q, const bf16* __res
             wgmma_m64n64k16_ss<1>(s, dQ + off, dK + off);
         }
         wgmma_commit();
-        if (PIPE) {
-            if (havePrev) pv(pprev, pvb);  // tile t-1's P V runs while this tile's softmax does
-            wgmma_commit();                 // (an empty group on the first tile)
-            wgmma_wait<1>();                // S(t) done
-        } else {
-            wgmma_wait<0>();
-        }
+        wgmma_wait<0>();
 
-        const bool full = t.count == 64 && t.lastKey <= r0;
-        if (!full) {
-#pragma unroll
-            for (int j = 0; j < 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int kj = key[j * 8 + 2 * cq + e];
-                    if (kj > rowBase) s[4 * j + e] = -INFINITY;
-                    if (kj > rowBase + 8) s[4 * j + 2 + e] = -INFINITY;
-                }
-        }
-        // online softmax, rows g (s[4j], s[4j+1]) and g+8 (s[4j+2], s[4j+3])
-        float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
-            mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
-        }
-        float alpha[2], msc[2];
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-            const float mnew = fmaxf(mrow[r], mx[r] * scaleLog2);
-            msc[r] = mnew == -INFINITY ? 0.f : mnew;  // fully masked so far: p = 0, no NaN
-            alpha[r] = fast_exp2(mrow[r] - msc[r]);
-            mrow[r] = mnew;
-        }
-        float rs[2] = {0.f, 0.f};
+        if (!tile_fully_visible(t.count, t.lastKey, r0)) mask_tile<1, false>(s, key, rowBase, cq, ~0u, ~0u);
         uint32_t pf[4][4];
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
-            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
-            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
-            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
-            rs[0] += p0 + p1;
-            rs[1] += p2 + p3;
-            pf[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-            pf[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
-        }
-        lrow[0] = lrow[0] * alpha[0] + rs[0];
-        lrow[1] = lrow[1] * alpha[1] + rs[1];
-        if (PIPE) wgmma_wait<0>();  // P(t-1) V(t-1) done: O may be rescaled
-#pragma unroll
-        for (int i = 0; i < NACC / 4; ++i) {
-            o[4 * i + 0] *= alpha[0]; o[4 * i + 1] *= alpha[0];
-            o[4 * i + 2] *= alpha[1]; o[4 * i + 3] *= alpha[1];
-        }
-        if (PIPE) {
-#pragma unroll
-            for (int a = 0; a < 4; ++a)
-#pragma unroll
-                for (int b = 0; b < 4; ++b) pprev[a][b] = pf[a][b];
-            havePrev = true;
-            pvb = vb;
-        } else {
-            wgmma_fence();
-            pv(pf, vb);
-            wgmma_commit();
-            wgmma_wait<0>();
-        }
+        float alpha[2];
+        sm.step(s, scaleLog2, pf, alpha);
+        OnlineSoftmax::rescale<NACC>(o, alpha);
+        wgmma_fence();
+        pv(pf, vb);
+        wgmma_commit();
+        wgmma_wait<0>();
         t = nt;
         have = haveNext;
         kb ^= 1;
         vb = nvb;
     }
-    if (PIPE && havePrev) {
-        wgmma_fence();
-        pv(pprev, pvb);
-        wgmma_commit();
-        wgmma_wait<0>();
-    }
     cp_async_wait_all();
 
-    // epilogue as attention_block's: o[4i + {0,1,2,3}] = (g, 8i+2cq), (g, 8i+2cq+1), (g+8, ...)
-    bf16* Oh = O + (size_t)h * n * D;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
-        lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
-    }
-    const float inv0 = lrow[0] > 0.f ? 1.f / lrow[0] : 0.f;
-    const float inv1 = lrow[1] > 0.f ? 1.f / lrow[1] : 0.f;
-    const int i0 = rowBase, i1 = rowBase + 8;
-#pragma unroll
-    for (int i = 0; i < NACC / 4; ++i) {
-        const int col = i * 8 + 2 * cq;
-        if (i0 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i0 * D + col) = pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
-        if (i1 < n)
-            *reinterpret_cast<uint32_t*>(Oh + (size_t)i1 * D + col) = pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
-    }
-    if (lse != nullptr && cq == 0) {
-        float* L = lse + (size_t)h * n;
-        if (i0 < n) L[i0] = lrow[0] > 0.f ? mrow[0] + log2f(lrow[0]) : -INFINITY;
-        if (i1 < n) L[i1] = lrow[1] > 0.f ? mrow[1] + log2f(lrow[1]) : -INFINITY;
-    }
+    // epilogue as attention_block's: the accumulator has the same layout (softmax.cuh)
+    sm.finish();
+    write_o_lse<D>(o, sm, O + (size_t)h * n * D, lse, h, n, rowBase, cq);
 }
 
 #endif  // PK_WGMMA

@@ -13,104 +13,107 @@
 
 using namespace pk;
 
-#define ATTENTION_KERNELS(D)                                                                        \
-    /* dense: 4 warps x 2 m-tiles = 128 rows (or 8 x 1); plan: 64-row blocks, 4 warps x 1 */      \
+// Attention (Java: io.prefill.cuda.AttentionKernels). Q, O [H, n, D] and K, V [Hkv, n, D] bf16;
+// scaleLog2 = log2(e) / sqrt(D); the plan's CSR lists as in plan_tiles.cuh; lse [H, n] fp32, the
+// log2 softmax denominator of each row (the pattern search's *_lse twins, same body otherwise).
+// mma.sync kernels (attention.cuh), every build: dense causal with 128-row CTAs, the 64-row plan
+// kernel, and the pair-plan kernels (two 64-row blocks per CTA; blk* = the 64-row plan).
+#define ATTENTION_MMA_KERNELS(D)                                                                    \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                             int n, float scaleLog2) {                                              \
-        attention_block<D, 4, 2, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
-                                        nullptr, nullptr);                                          \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(256, 1)                                            \
-        attention_dense_mt1_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+        attention_dense_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
                                  int Hkv, int n, float scaleLog2) {                                 \
-        attention_block<D, 8, 1, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
-                                        nullptr, nullptr);                                          \
+        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr,   \
+                                     nullptr);                                                      \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv,  \
-                            int n, float scaleLog2, const int* rangePtr, const int* rangeData,     \
-                            const int* colPtr, const int* colData) {                                \
-        attention_block<D, 4, 1, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,      \
-                                       colPtr, colData);                                            \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 3)                                            \
-        attention_plan_occ3_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,           \
-                                             rangeData, colPtr, colData);                           \
+        attention_dense_mma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
+                                     int Hkv, int n, float scaleLog2, float* lse) {                 \
+        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr,   \
+                                     nullptr, BlockLists{}, lse);                                   \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_pair_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData,      \
-                                 const int* bRangePtr, const int* bRangeData, const int* bColPtr,  \
-                                 const int* bColData) {                                             \
-        attention_block<D, 4, 2, true, false, true>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr,    \
-                                                    rangeData, colPtr, colData,                     \
-                                                    BlockLists{bRangePtr, bRangeData, bColPtr, bColData}); \
-    }                                                                                               \
-    /* V2: prefetching cursor, keys loaded up front, pair masks by all 4 warps; HM: head-major grid */ \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                               int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
-                               const int* colPtr, const int* colData) {                              \
-        attention_block<D, 4, 1, true, false, false, OPT_V2>(Q, K, V, O, H, Hkv, n, scaleLog2,      \
-                                                             rangePtr, rangeData, colPtr, colData); \
+        attention_plan_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,        \
+                                int Hkv, int n, float scaleLog2, const int* rangePtr,               \
+                                const int* rangeData, const int* colPtr, const int* colData) {      \
+        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr,  \
+                                    colData);                                                       \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_v2hm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_HEAD_MAJOR>(                      \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
+        attention_plan_mma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2, const int* rangePtr,           \
+                                    const int* rangeData, const int* colPtr, const int* colData,    \
+                                    float* lse) {                                                   \
+        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr,  \
+                                    colData, BlockLists{}, lse);                                    \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_pair_v2_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
-                                    int Hkv, int n, float scaleLog2, const int* rangePtr,          \
-                                    const int* rangeData, const int* colPtr, const int* colData,   \
-                                    const int* bRangePtr, const int* bRangeData,                   \
-                                    const int* bColPtr, const int* bColData) {                     \
-        attention_block<D, 4, 2, true, false, true, OPT_V2>(                                        \
+        attention_pair_plan_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
+                                     int Hkv, int n, float scaleLog2, const int* rangePtr,          \
+                                     const int* rangeData, const int* colPtr, const int* colData,   \
+                                     const int* bRangePtr, const int* bRangeData,                   \
+                                     const int* bColPtr, const int* bColData) {                     \
+        attention_block<PairPlanMma<D, GridOrder::HEADS_SIDE_BY_SIDE>>(                             \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
             BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_pair_v2hm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, \
-                                      int Hkv, int n, float scaleLog2, const int* rangePtr,        \
-                                      const int* rangeData, const int* colPtr,                     \
-                                      const int* colData, const int* bRangePtr,                    \
-                                      const int* bRangeData, const int* bColPtr,                   \
-                                      const int* bColData) {                                        \
-        attention_block<D, 4, 2, true, false, true, OPT_V2 | OPT_HEAD_MAJOR>(                       \
+        attention_pair_plan_mma_head_major_d##D(                                                    \
+            const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, int n,            \
+            float scaleLog2, const int* rangePtr, const int* rangeData, const int* colPtr,          \
+            const int* colData, const int* bRangePtr, const int* bRangeData, const int* bColPtr,    \
+            const int* bColData) {                                                                  \
+        attention_block<PairPlanMma<D, GridOrder::HEAD_MAJOR>>(                                     \
             Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
             BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
-    }                                                                                               \
-    /* GM: KV-head-major grid, the query heads of a GQA group side by side */                   \
+    }
+ATTENTION_MMA_KERNELS(64)
+ATTENTION_MMA_KERNELS(128)
+#undef ATTENTION_MMA_KERNELS
+
+// wgmma kernels (attention_wgmma.cuh), 64-row blocks on a KV-group-major grid: the plan kernel and
+// dense causal (no plan: one implicit key range per block). sm_90a only; every other pass runs
+// the mma.sync body of the same launch shape and no larger shared memory under the same names
+// (PlanMma, Dense64Mma), so they are correct whichever cubin the driver loads.
+#ifdef PK_WGMMA
+#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, RP, RD, CP, CD, LSE)                                      \
+    attention_block_wgmma<D, GridOrder::KV_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, RP, RD,   \
+                                                        CP, CD, LSE)
+#else
+#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, RP, RD, CP, CD, LSE)                                      \
+    attention_block<MMA_TRAITS<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, RP, RD, CP, CD,               \
+                                        BlockLists{}, LSE)
+#endif
+#define ATTENTION_WGMMA_KERNELS(D)                                                                  \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_v2gm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                 const int* rangeData, const int* colPtr, const int* colData) {    \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData);                \
-    }                                                                                               \
-    /* pattern search: also the log2 softmax denominator of every row (lse[h * n + row]) */     \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                 int Hkv, int n, float scaleLog2, float* lse) {                     \
-        attention_block<D, 4, 2, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr,        \
-                                        nullptr, nullptr, BlockLists{}, lse);                       \
+        attention_plan_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
+                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
+                                  const int* rangeData, const int* colPtr, const int* colData) {    \
+        PK_PLAN_WGMMA_BODY(D, PlanMma, rangePtr, rangeData, colPtr, colData, nullptr);                 \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                int Hkv, int n, float scaleLog2, const int* rangePtr,              \
-                                const int* rangeData, const int* colPtr, const int* colData,       \
-                                float* lse) {                                                       \
-        attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                     \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{},   \
-            lse);                                                                                   \
+        attention_plan_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,  \
+                                      int Hkv, int n, float scaleLog2, const int* rangePtr,         \
+                                      const int* rangeData, const int* colPtr, const int* colData,  \
+                                      float* lse) {                                                 \
+        PK_PLAN_WGMMA_BODY(D, PlanMma, rangePtr, rangeData, colPtr, colData, lse);                     \
     }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
+                                   int Hkv, int n, float scaleLog2) {                               \
+        PK_PLAN_WGMMA_BODY(D, Dense64Mma, nullptr, nullptr, nullptr, nullptr, nullptr);                \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
+        attention_dense_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, \
+                                       int Hkv, int n, float scaleLog2, float* lse) {               \
+        PK_PLAN_WGMMA_BODY(D, Dense64Mma, nullptr, nullptr, nullptr, nullptr, lse);                    \
+    }
+ATTENTION_WGMMA_KERNELS(64)
+ATTENTION_WGMMA_KERNELS(128)
+#undef ATTENTION_WGMMA_KERNELS
+#undef PK_PLAN_WGMMA_BODY
+
+// The estimators' per-head_dim kernels (vertical_slash.cuh, kept_mass.cuh, block_sparse.cuh).
+#define ESTIMATOR_KERNELS(D)                                                                        \
     extern "C" __global__ void __launch_bounds__(128) vs_row_stats_d##D(                           \
         const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {                       \
         vs_row_stats<D>(Q, K, H, Hkv, n, stats);                                                    \
@@ -136,100 +139,9 @@ using namespace pk;
         bs_select<D>(pooledQ, pooledK, H, Hkv, n, k, hg, rangePtr, rangeData);                      \
     }
 
-ATTENTION_KERNELS(64)
-ATTENTION_KERNELS(128)
-
-// 64-row plan kernels on wgmma (attention_wgmma.cuh), sm_90a only; every other pass runs the
-// PLAN_V2_GM body (attention_block) under the same names, launch shape and shared memory.
-// wg: GQA-group-major grid, one m64nDk16 per 16 keys for P V; wghm: head-major grid;
-// wgn64: P V as one m64n64k16 per 64-column panel; wg_lse: wg + the row log2 denominators;
-// wgp / wgphm / wgp_lse: wg / wghm / wg_lse with P V of tile t-1 overlapping tile t's softmax (PIPE).
-#ifdef PK_WGMMA
-#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
-    attention_block_wg<D, OPT, VN, PIPE>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData,     \
-                                         colPtr, colData, LSE)
-#else
-#define PK_WG_BODY(D, OPT, VN, LSE, PIPE)                                                           \
-    attention_block<D, 4, 1, true, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
-        Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData, BlockLists{}, LSE)
-#endif
-#define ATTENTION_WG_KERNELS(D)                                                                     \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wg_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                               int n, float scaleLog2, const int* rangePtr, const int* rangeData,   \
-                               const int* colPtr, const int* colData) {                             \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, false);                                          \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wghm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
-                                 int Hkv, int n, float scaleLog2, const int* rangePtr,              \
-                                 const int* rangeData, const int* colPtr, const int* colData) {     \
-        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, false);                                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgn64_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, 64, nullptr, false);                                         \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wg_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
-                                   int Hkv, int n, float scaleLog2, const int* rangePtr,            \
-                                   const int* rangeData, const int* colPtr, const int* colData,     \
-                                   float* lse) {                                                    \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, false);                                              \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgp_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                                int n, float scaleLog2, const int* rangePtr, const int* rangeData,  \
-                                const int* colPtr, const int* colData) {                            \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, nullptr, true);                                           \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgphm_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        PK_WG_BODY(D, OPT_HEAD_MAJOR, D, nullptr, true);                                            \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_plan_wgp_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
-                                    int Hkv, int n, float scaleLog2, const int* rangePtr,           \
-                                    const int* rangeData, const int* colPtr, const int* colData,    \
-                                    float* lse) {                                                   \
-        PK_WG_BODY(D, OPT_GROUP_MAJOR, D, lse, true);                                               \
-    }
-ATTENTION_WG_KERNELS(64)
-ATTENTION_WG_KERNELS(128)
-#undef ATTENTION_WG_KERNELS
-#undef PK_WG_BODY
-
-// Dense causal attention on the wgmma plan kernel's body (no plan: one implicit range per block);
-// outside sm_90a the 64-row mma.sync dense body on the same grid and shared memory.
-#ifdef PK_WGMMA
-#define PK_WG_DENSE_BODY(D, LSE)                                                                     \
-    attention_block_wg<D, OPT_GROUP_MAJOR, D, false>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, \
-                                                     nullptr, nullptr, LSE)
-#else
-#define PK_WG_DENSE_BODY(D, LSE)                                                                     \
-    attention_block<D, 4, 1, false, false, false, OPT_V2 | OPT_GROUP_MAJOR>(                         \
-        Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr, nullptr, BlockLists{}, LSE)
-#endif
-#define ATTENTION_WG_DENSE_KERNELS(D)                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_wg_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, \
-                                int n, float scaleLog2) {                                           \
-        PK_WG_DENSE_BODY(D, nullptr);                                                               \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_wg_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
-                                    int Hkv, int n, float scaleLog2, float* lse) {                  \
-        PK_WG_DENSE_BODY(D, lse);                                                                   \
-    }
-ATTENTION_WG_DENSE_KERNELS(64)
-ATTENTION_WG_DENSE_KERNELS(128)
-#undef ATTENTION_WG_DENSE_KERNELS
-#undef PK_WG_DENSE_BODY
-
+ESTIMATOR_KERNELS(64)
+ESTIMATOR_KERNELS(128)
+#undef ESTIMATOR_KERNELS
 
 extern "C" __global__ void vs_row_combine_k(const float2* stats, int chunks, float2* rowStat) {
     vs_row_combine(stats, chunks, rowStat);

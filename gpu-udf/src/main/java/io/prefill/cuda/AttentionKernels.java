@@ -13,52 +13,43 @@ public final class AttentionKernels {
 
     /**
      * Kernel variants (see attention.cuh, attention_wgmma.cuh): rows per CTA = warps x 16 x m-tiles
-     * per warp. On sm_90a the wgmma kernel PLAN_WG is the default of withPlan and also replaces the
-     * pair kernels for VS and A-shape plans (see {@link #pairPlanPays}). The others stay selectable
-     * for comparison: DENSE_MT2 is faster than DENSE_MT1; PLAN_OCC3 (Q aliased into a K buffer, 3
-     * CTAs per SM) does no better than PLAN_MT1; PLAN_PAIR ({@link #withPairPlan}) pays on
-     * vertical-slash and A-shape plans and loses on block-sparse ones; the V2 kernels are faster
-     * than the ones they replace. BENCHMARKS.md has the measurements behind each choice.
+     * per warp. Only the variants a default selects are kept: on sm_90a the wgmma kernels DENSE_WGMMA
+     * and PLAN_WGMMA (which also replaces the pair kernels for VS and A-shape plans, see
+     * {@link #pairPlanPays}); elsewhere DENSE_MMA, PLAN_MMA and the pair kernels PAIR_PLAN_MMA /
+     * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on vertical-slash and A-shape plans and lose on
+     * block-sparse ones). BENCHMARKS.md has the measurements behind each choice; the retired
+     * variants are kept as a patch in bench/results/retired-kernels/.
      */
     public enum Variant {
-        DENSE_MT2("attention_dense_d", 4, 2), DENSE_MT1("attention_dense_mt1_d", 8, 1),
+        DENSE_MMA("attention_dense_mma_d", 4, 2),
         /**
-         * Dense causal attention on PLAN_WG's wgmma body (one implicit key range per 64-row block;
+         * Dense causal attention on PLAN_WGMMA's wgmma body (one implicit key range per 64-row block;
          * sm_90a only, elsewhere the 64-row mma.sync dense body): the default of dense where the
          * sm_90a build runs.
          */
-        DENSE_WG("attention_dense_wg_d", 4, 1, true, false, 5, 2),
-        PLAN_MT1("attention_plan_d", 4, 1), PLAN_OCC3("attention_plan_occ3_d", 4, 1),
-        /** PLAN_MT1 with the next range's bounds prefetched and each tile's keys loaded up front. */
-        PLAN_V2("attention_plan_v2_d", 4, 1),
-        /** PLAN_V2 on a head-major grid (CTAs resident together share one head's K/V in L2). */
-        PLAN_V2_HM("attention_plan_v2hm_d", 4, 1, true),
+        DENSE_WGMMA("attention_dense_wgmma_d", 4, 1, true, false, 5, 2),
         /**
-         * PLAN_V2 on the same grid walked KV-head-major with the query heads of one GQA group side
-         * by side; the default of withPlan where the sm_90a build does not run (slightly faster than
-         * PLAN_V2_HM on block-sparse plans: BENCHMARKS.md, attn-speed2).
+         * One 64-row query block per CTA (4 warps x 16 rows, mma.sync), the next range's bounds
+         * prefetched and each tile's keys loaded up front, on a grid walked KV-head-major with the
+         * query heads of one GQA group side by side; the default of withPlan where the sm_90a build
+         * does not run (BENCHMARKS.md, attn-speed2).
          */
-        PLAN_V2_GM("attention_plan_v2gm_d", 4, 1, true),
-        /** two adjacent query blocks per CTA over their pair plan: see {@link #withPairPlan}. */
-        PLAN_PAIR("attention_plan_pair_d", 4, 2, false, true),
-        /** PLAN_PAIR, V2 loads, membership bits computed by all four warps (A: 0,1; B: 2,3). */
-        PLAN_PAIR_V2("attention_plan_pair_v2_d", 4, 2, false, true),
-        PLAN_PAIR_V2_HM("attention_plan_pair_v2hm_d", 4, 2, true, true),
+        PLAN_MMA("attention_plan_mma_d", 4, 1, true),
+        /**
+         * Two adjacent query blocks per CTA over their pair plan (see {@link #withPairPlan}), keys
+         * loaded as PLAN_MMA's, membership bits computed by all four warps (A: 0,1; B: 2,3);
+         * grid (heads, pairs).
+         */
+        PAIR_PLAN_MMA("attention_pair_plan_mma_d", 4, 2, false, true),
+        /** PAIR_PLAN_MMA on a head-major grid (CTAs resident together share one head's K/V in L2). */
+        PAIR_PLAN_MMA_HEAD_MAJOR("attention_pair_plan_mma_head_major_d", 4, 2, true, true),
         /**
          * The 64-row plan kernel on Hopper's wgmma (attention_wgmma.cuh; sm_90a only, elsewhere the
-         * same entry point runs PLAN_V2_GM's body): GQA-group-major grid, S = Q K^T with
+         * same entry point runs PLAN_MMA's body): GQA-group-major grid, S = Q K^T with
          * m64n64k16 from shared memory, O += P V with m64nDk16, P from registers, V through a
          * transposed (MN-major) descriptor. 2 K and 2 V buffers.
          */
-        PLAN_WG("attention_plan_wg_d", 4, 1, true, false, 5, 2),
-        /** PLAN_WG on the head-major grid. */
-        PLAN_WG_HM("attention_plan_wghm_d", 4, 1, true, false, 5, 2),
-        /** PLAN_WG with P V as one m64n64k16 per 64-column panel of V (no MN-major LBO). */
-        PLAN_WG_N64("attention_plan_wgn64_d", 4, 1, true, false, 5, 2),
-        /** PLAN_WG with tile t-1's P V overlapping tile t's softmax (FA3's intra-warpgroup pipelining); 3 V buffers. */
-        PLAN_WG_P("attention_plan_wgp_d", 4, 1, true, false, 6, 2),
-        /** PLAN_WG_P on the head-major grid. */
-        PLAN_WG_P_HM("attention_plan_wgphm_d", 4, 1, true, false, 6, 2);
+        PLAN_WGMMA("attention_plan_wgmma_d", 4, 1, true, false, 5, 2);
 
         final String prefix;
         final int warps, mtiles;
@@ -96,19 +87,15 @@ public final class AttentionKernels {
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
-            return (this == PLAN_OCC3 ? 0 : rows() * d * 2) + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
+            return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
         }
 
-        /** PLAN_V2_GM's shared memory: what the wgmma entry points run outside the sm_90a build. */
-        static int fallbackSmem(int d) { return PLAN_V2_GM.smem(d); }
+        /** PLAN_MMA's shared memory: what the wgmma entry points run outside the sm_90a build. */
+        static int fallbackSmem(int d) { return PLAN_MMA.smem(d); }
 
         /** The kernel that also writes the row log2 denominators with this variant's body (withPlanAndLse). */
         String lsePrefix() {
-            return switch (this) {
-                case PLAN_WG -> "attention_plan_wg_lse_d";
-                case PLAN_WG_P -> "attention_plan_wgp_lse_d";
-                default -> "attention_plan_lse_d";  // PLAN_V2_GM's body
-            };
+            return this == PLAN_WGMMA ? "attention_plan_wgmma_lse_d" : "attention_plan_mma_lse_d";  // else PLAN_MMA's body
         }
     }
 
@@ -118,25 +105,23 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /** null = by plan: PLAN_PAIR_V2_HM when the pair plan gathers columns, else PLAN_PAIR_V2 (see withPairPlan). */
+    /** null = by plan: PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan). */
     private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
     private static Variant planProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
 
     /**
-     * The 64-row plan kernel withPlan uses unless told otherwise: PLAN_WG where the sm_90a build
-     * runs (wgmma; asked once per module with gemm_wgmma_probe), else PLAN_V2_GM.
+     * The 64-row plan kernel withPlan uses unless told otherwise: PLAN_WGMMA where the sm_90a build
+     * runs (wgmma; asked once per module with gemm_wgmma_probe), else PLAN_MMA.
      */
     public static Variant defaultPlanVariant(KernelModule module, CudaStream stream) {
-        return Gemm.wgmmaLoaded(module, stream) ? WG_DEFAULT : Variant.PLAN_V2_GM;
+        return Gemm.wgmmaLoaded(module, stream) ? Variant.PLAN_WGMMA : Variant.PLAN_MMA;
     }
 
-    static final Variant WG_DEFAULT = Variant.PLAN_WG;
-
-    /** The dense kernel unless told otherwise: DENSE_WG where the sm_90a build runs, else DENSE_MT2. */
+    /** The dense kernel unless told otherwise: DENSE_WGMMA where the sm_90a build runs, else DENSE_MMA. */
     public static Variant defaultDenseVariant(KernelModule module, CudaStream stream) {
-        return Gemm.wgmmaLoaded(module, stream) ? Variant.DENSE_WG : Variant.DENSE_MT2;
+        return Gemm.wgmmaLoaded(module, stream) ? Variant.DENSE_WGMMA : Variant.DENSE_MMA;
     }
 
     public Variant denseVariant() {
@@ -239,7 +224,7 @@ public final class AttentionKernels {
         // L2 while its query blocks run; plans of ranges only (A-shape) are faster with the heads of
         // one query block side by side (BENCHMARKS.md, attn-speed).
         Variant x = pairVariant != null ? pairVariant
-                : pair.numColumns() > 0 ? Variant.PLAN_PAIR_V2_HM : Variant.PLAN_PAIR_V2;
+                : pair.numColumns() > 0 ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
@@ -290,15 +275,15 @@ public final class AttentionKernels {
         checkSizes(q, k, v, out, s);
         need(lse, 4L * s.heads() * s.seqLen(), "lse", s);
         int d = s.headDim();
-        Variant x = denseVariant() == Variant.DENSE_WG ? Variant.DENSE_WG : Variant.DENSE_MT2;
-        String name = x == Variant.DENSE_WG ? "attention_dense_wg_lse_d" : "attention_dense_lse_d";
+        Variant x = denseVariant() == Variant.DENSE_WGMMA ? Variant.DENSE_WGMMA : Variant.DENSE_MMA;
+        String name = x == Variant.DENSE_WGMMA ? "attention_dense_wgmma_lse_d" : "attention_dense_mma_lse_d";
         module.kernel(name + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
                 x.threads(), launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
     }
 
     /**
      * {@link #withPlan} that also writes each row's log2 softmax denominator: the body of the plan
-     * variant in use where it has an lse twin (PLAN_WG, PLAN_WG_P), else PLAN_V2_GM's.
+     * variant in use where it has an lse twin (PLAN_WGMMA), else PLAN_MMA's.
      */
     public void withPlanAndLse(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, DeviceBuffer lse,
                                AttentionShape s, DevicePlan plan) {
@@ -308,7 +293,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
         Variant x = planVariant();
-        if (x.lsePrefix().equals("attention_plan_lse_d")) x = Variant.PLAN_V2_GM;
+        if (x.lsePrefix().equals("attention_plan_mma_lse_d")) x = Variant.PLAN_MMA;
         module.kernel(x.lsePrefix() + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
                 launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
                 plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);

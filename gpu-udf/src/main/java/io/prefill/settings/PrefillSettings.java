@@ -57,17 +57,17 @@ public final class PrefillSettings {
 
     public static final Setting<String> CUDA_DENSE = add(Setting.string("prefill.cuda.dense", Scope.JVM_PROPERTY,
             Audience.DEBUG, "AUTO", "AUTO",
-            "dense attention kernel (an `AttentionKernels.Variant` name); AUTO: `DENSE_WG` on the sm_90a build, "
-                    + "else `DENSE_MT2`"));
+            "dense attention kernel (an `AttentionKernels.Variant` name); AUTO: `DENSE_WGMMA` on the sm_90a build, "
+                    + "else `DENSE_MMA`"));
 
     public static final Setting<String> CUDA_PLAN = add(Setting.string("prefill.cuda.plan", Scope.JVM_PROPERTY,
             Audience.DEBUG, "AUTO", "AUTO",
-            "sparse (block-plan) attention kernel; AUTO: `PLAN_WG` on the sm_90a build, else `PLAN_V2_GM`"));
+            "sparse (block-plan) attention kernel; AUTO: `PLAN_WGMMA` on the sm_90a build, else `PLAN_MMA`"));
 
     public static final Setting<String> CUDA_PAIR = add(Setting.string("prefill.cuda.pair", Scope.JVM_PROPERTY,
             Audience.DEBUG, "AUTO", "AUTO",
-            "paired-plan attention kernel; AUTO: by plan (`PLAN_PAIR_V2_HM` when it gathers columns, else "
-                    + "`PLAN_PAIR_V2`)"));
+            "paired-plan attention kernel; AUTO: by plan (`PAIR_PLAN_MMA_HEAD_MAJOR` when it gathers columns, else "
+                    + "`PAIR_PLAN_MMA`)"));
 
     public static final Setting<Boolean> CUDA_SEPARATE_ALLOCATIONS = add(Setting.bool(
             "prefill.cuda.separateAllocations", Scope.JVM_PROPERTY, Audience.DEBUG,

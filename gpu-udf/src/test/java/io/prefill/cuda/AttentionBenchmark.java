@@ -19,17 +19,15 @@ import java.util.function.Supplier;
  * random inputs made on the device. Prints ms and TFLOP/s counted on the entries each kernel
  * actually computes. Usage:
  *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv] [--no-dense] [--no-estimated] [--dense-only]
- *                      [--plan-variants PLAN_V2_GM,PLAN_WG,...] (64-row kernels timed on each plan, in order;
+ *                      [--plan-variants PLAN_MMA,PLAN_WGMMA,...] (64-row kernels timed on each plan, in order;
  *                      a variant named again is a second round, reported with "#2")
  *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
  */
 public final class AttentionBenchmark {
     static final int HEADS = 32, KV_HEADS = 8, D = 128;
     static boolean dense = true, estimated = true, denseOnly = false;
-    static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_V2_HM,
-            AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_HM,
-            AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
-            AttentionKernels.Variant.PLAN_WG_P};
+    static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_MMA,
+            AttentionKernels.Variant.PLAN_WGMMA, AttentionKernels.Variant.PLAN_MMA, AttentionKernels.Variant.PLAN_WGMMA};
 
     public static void main(String[] args) throws IOException {
         List<Integer> sizes = List.of(32768, 131072, 524288);
@@ -87,16 +85,16 @@ public final class AttentionBenchmark {
         long denseEntries = s.denseEntries();
         double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0]
-                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2,
-                        AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1,
-                        AttentionKernels.Variant.DENSE_WG, AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}) {
-            attn.use(x, AttentionKernels.Variant.PLAN_MT1);
+                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA,
+                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA,
+                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
+            attn.use(x, AttentionKernels.Variant.PLAN_MMA);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
             rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
             denseMs = Math.min(denseMs, ms);
         }
-        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+        attn.use(AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.PLAN_MMA);
         if (denseOnly) {
             arena.reset(mark);
             return rows;
@@ -178,7 +176,7 @@ public final class AttentionBenchmark {
         if (pairWork != null) {
             AttentionKernels.Variant keep = attn.pairVariant();
             for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.PLAN_PAIR_V2, AttentionKernels.Variant.PLAN_PAIR_V2_HM}) {
+                    AttentionKernels.Variant.PAIR_PLAN_MMA, AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
                 attn.usePair(x);
                 double ms = time(stream, reps, () -> { pairWork.run(); return null; });
                 rows.add(report(n, what + " (" + x + ")", ms, entries, s,
@@ -189,12 +187,12 @@ public final class AttentionBenchmark {
         // the 64-row variants in the order given; a variant's second round (#2) shows the spread
         java.util.Set<AttentionKernels.Variant> seen = java.util.EnumSet.noneOf(AttentionKernels.Variant.class);
         for (AttentionKernels.Variant x : planVariants) {
-            attn.use(AttentionKernels.Variant.DENSE_MT2, x);
+            attn.use(AttentionKernels.Variant.DENSE_MMA, x);
             double ms = time(stream, reps, work);
             rows.add(report(n, what + " (" + x + (seen.add(x) ? "" : " #2") + ")", ms, entries, s,
                     String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
         }
-        attn.use(AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.PLAN_MT1);
+        attn.use(AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.PLAN_MMA);
     }
 
     /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */

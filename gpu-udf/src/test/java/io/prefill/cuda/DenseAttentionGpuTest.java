@@ -29,10 +29,9 @@ class DenseAttentionGpuTest {
         try {
             DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k"), dv = upload(v, "v");
           for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
-                  AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_MT1,
-                  AttentionKernels.Variant.DENSE_WG}) {
+                  AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
             DeviceBuffer out = poisoned(s.qElements(), "out");
-            attention().use(variant, AttentionKernels.Variant.PLAN_MT1).dense(dq, dk, dv, out, s);
+            attention().use(variant, AttentionKernels.Variant.PLAN_MMA).dense(dq, dk, dv, out, s);
             float[] got = downloadBf16(out, s.qElements());
             assertAllFinite(got, "dense " + s);
             int group = heads / kvHeads;

@@ -58,21 +58,17 @@ class PlanAttentionGpuTest {
                 }
             }
             for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.PLAN_MT1, AttentionKernels.Variant.PLAN_OCC3,
-                    AttentionKernels.Variant.PLAN_V2, AttentionKernels.Variant.PLAN_V2_HM,
-                    AttentionKernels.Variant.PLAN_V2_GM, AttentionKernels.Variant.PLAN_WG,
-                    AttentionKernels.Variant.PLAN_WG_HM, AttentionKernels.Variant.PLAN_WG_N64,
-                    AttentionKernels.Variant.PLAN_WG_P, AttentionKernels.Variant.PLAN_WG_P_HM}) {
+                    AttentionKernels.Variant.PLAN_MMA, AttentionKernels.Variant.PLAN_WGMMA}) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
-                attention().use(AttentionKernels.Variant.DENSE_MT2, variant).withPlan(dq, dk, dv, out, s, plan);
+                attention().use(AttentionKernels.Variant.DENSE_MMA, variant).withPlan(dq, dk, dv, out, s, plan);
                 float[] got = downloadBf16(out, s.qElements());
                 for (int h = 0; h < heads; h++)
                     assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
             }
             AttentionKernels attn = attention();
             DevicePlan pair = attn.pairPlan(plan, arena);
-            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {AttentionKernels.Variant.PLAN_PAIR,
-                    AttentionKernels.Variant.PLAN_PAIR_V2, AttentionKernels.Variant.PLAN_PAIR_V2_HM}) {
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
+                    AttentionKernels.Variant.PAIR_PLAN_MMA, AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
                 attn.usePair(variant).withPairPlan(dq, dk, dv, out, s, plan, pair);
                 float[] got = downloadBf16(out, s.qElements());

@@ -79,11 +79,11 @@ class SearchKernelsGpuTest {
             // each dense kernel's lse twin (the default's is checked against direct sums below)
             float[] denseOut = downloadBf16(dense, s.qElements());
             for (AttentionKernels.Variant dv : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.DENSE_MT2, AttentionKernels.Variant.DENSE_WG}) {
+                    AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
                 long inner = arena().mark();
                 DeviceBuffer out2 = poisoned(s.qElements(), "dense2");
                 DeviceBuffer lse2 = arena().alloc(4L * heads * n, "denseLse2");
-                attention().use(dv, AttentionKernels.Variant.PLAN_V2_GM).denseWithLse(q, k, v, out2, lse2, s);
+                attention().use(dv, AttentionKernels.Variant.PLAN_MMA).denseWithLse(q, k, v, out2, lse2, s);
                 float[] got2 = new float[heads * n];
                 lse2.download(stream(), got2);
                 for (int i = 0; i < got2.length; i++) assertEquals(gotDense[i], got2[i], 2e-3, dv + " lse at " + i);
@@ -91,10 +91,10 @@ class SearchKernelsGpuTest {
                 arena().reset(inner);
             }
             // the default plan kernel's lse twin, and each variant that has one (wgmma on sm_90a)
-            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {null, AttentionKernels.Variant.PLAN_V2_GM,
-                    AttentionKernels.Variant.PLAN_WG, AttentionKernels.Variant.PLAN_WG_P}) {
+            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {null, AttentionKernels.Variant.PLAN_MMA,
+                    AttentionKernels.Variant.PLAN_WGMMA}) {
                 AttentionKernels attn = attention();
-                if (variant != null) attn.use(AttentionKernels.Variant.DENSE_MT2, variant);
+                if (variant != null) attn.use(AttentionKernels.Variant.DENSE_MMA, variant);
                 sparse.fill32(stream(), POISON);
                 plain.fill32(stream(), POISON);
                 lse.fill32(stream(), POISON);

@@ -74,8 +74,8 @@ class PrefillSettingsTest {
         try {
             System.clearProperty(key);
             assertEquals("AUTO", PrefillSettings.CUDA_DENSE.get());
-            System.setProperty(key, "DENSE_MT1");
-            assertEquals("DENSE_MT1", PrefillSettings.CUDA_DENSE.get());
+            System.setProperty(key, "DENSE_MMA");
+            assertEquals("DENSE_MMA", PrefillSettings.CUDA_DENSE.get());
         } finally {
             if (before == null) System.clearProperty(key);
             else System.setProperty(key, before);

@@ -1,0 +1,153 @@
+// Key tiles of a query block and the CTA -> (head, query block) map, shared by the attention
+// bodies of attention.cuh (mma.sync) and attention_wgmma.cuh (wgmma) and by kept_mass.cuh.
+//
+// A query block's keys come from a per-(head, 64-row query block) plan in CSR form:
+//   ranges: rangePtr[h*nqb + qb] .. rangePtr[h*nqb + qb + 1] index pairs (start, end) in rangeData
+//   columns: colPtr[...] .. colPtr[... + 1] sorted key indices in colData (gathered 64 at a time)
+// TileCursor cuts each range into 64-key tiles (its start need not be 64-aligned), then the
+// columns into 64-key gathers; a dense causal block is one implicit range [0, min(r0 + BM, n)).
+// The loaders bring a tile's K and V rows into shared memory with cp.async (zero-filled past the
+// tile's end) and its key indices into sKey (INT_MAX past the end), which mask.cuh compares with
+// the query rows.
+#pragma once
+#include "common.cuh"
+#include <limits.h>
+
+namespace pk {
+struct KeyTile {
+    int start;   // first key (contiguous) or index into colData (gathered)
+    int count;   // 1..64 keys
+    int lastKey; // largest key in the tile
+    bool gather;
+};
+
+// Walks the ranges then the gathered columns of one query block, 64 keys at a time.
+// PREFETCH: the bounds of the next range are loaded one range ahead, so that moving to a new
+// range (every tile of a block-sparse plan) does not wait on a global load.
+template <bool PREFETCH = false>
+struct TileCursor {
+    const int* rangeData;
+    const int* colData;
+    int ri, rEnd, pos, end, ci, cEnd;
+    int nPos, nEnd;  // PREFETCH: bounds of range ri + 1
+
+    __device__ void init(const int* rd, int rBeg, int rEnd_, const int* cd, int cBeg, int cEnd_) {
+        rangeData = rd; colData = cd; ri = rBeg; rEnd = rEnd_; ci = cBeg; cEnd = cEnd_;
+        pos = 0; end = 0; nPos = 0; nEnd = 0;
+        if (ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
+        if (PREFETCH && ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
+    }
+    __device__ bool next(KeyTile& t) {
+        while (ri < rEnd) {
+            if (pos < end) {
+                t.gather = false; t.start = pos; t.count = min(64, end - pos);
+                t.lastKey = pos + t.count - 1; pos += t.count;
+                return true;
+            }
+            if (++ri < rEnd) {
+                if (PREFETCH) {
+                    pos = nPos; end = nEnd;
+                    if (ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
+                } else {
+                    pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1];
+                }
+            }
+        }
+        if (ci < cEnd) {
+            t.gather = true; t.start = ci; t.count = min(64, cEnd - ci);
+            t.lastKey = colData[ci + t.count - 1]; ci += t.count;
+            return true;
+        }
+        return false;
+    }
+};
+
+// Copies a tile's K and V rows (64 x D bf16 each, zero past the tile's end) into swizzled shared
+// memory (swz<D>) and its key indices into sKey; thread tid copies chunks tid, tid + NT, ...
+template <int D, int WARPS>
+__device__ __forceinline__ void load_kv_tile(const KeyTile& t, const int* colData, const bf16* Kh,
+                                             const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
+    constexpr int CH = D / 8, NT = WARPS * 32;
+    for (int c = threadIdx.x; c < 64 * CH; c += NT) {
+        int r = c / CH, ch = c % CH;
+        bool valid = r < t.count;
+        int key = valid ? (t.gather ? colData[t.start + r] : t.start + r) : 0;
+        uint32_t off = swz<D>(r, ch);
+        cp_async16(sK + off, Kh + (size_t)key * D + ch * 8, valid);
+        cp_async16(sV + off, Vh + (size_t)key * D + ch * 8, valid);
+    }
+    if (threadIdx.x < 64) {
+        int r = threadIdx.x;
+        sKey[r] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : INT_MAX;
+    }
+}
+
+// Byte offset of 16-byte chunk ch (0 .. D/8-1) of row r (0..63) of a wgmma tile: 64-column panels
+// of 128-byte rows, chunk ^ (row & 7), the hardware's 128-byte swizzle when the tile starts
+// 1024-byte aligned (attention_wgmma.cuh).
+template <int D>
+__device__ __forceinline__ uint32_t swz_wg(int r, int ch) {
+    return static_cast<uint32_t>((ch >> 3) * (64 * 128) + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
+}
+
+// load_kv_tile, but each thread loads the keys of all its rows first (independent loads in flight
+// together) before issuing its copies; thread tid copies chunk tid % CH of rows tid / CH + i * RS.
+// WG: the wgmma tile layout (swz_wg) instead of swz.
+template <int D, int WARPS, bool WG = false>
+__device__ __forceinline__ void load_kv_tile_keys_first(const KeyTile& t, const int* colData, const bf16* Kh,
+                                              const bf16* Vh, uint32_t sK, uint32_t sV, int* sKey) {
+    constexpr int CH = D / 8, NT = WARPS * 32, RS = NT / CH, IT = 64 / RS;
+    static_assert(NT % CH == 0 && 64 % RS == 0, "tile shape");
+    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
+    int key[IT];
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        key[i] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : -1;
+    }
+#pragma unroll
+    for (int i = 0; i < IT; ++i) {
+        int r = r0 + i * RS;
+        bool valid = key[i] >= 0;
+        uint32_t off = WG ? swz_wg<D>(r, ch) : swz<D>(r, ch);
+        const size_t g = (size_t)(valid ? key[i] : 0) * D + ch * 8;
+        cp_async16(sK + off, Kh + g, valid);
+        cp_async16(sV + off, Vh + g, valid);
+    }
+    if (ch == 0) {
+#pragma unroll
+        for (int i = 0; i < IT; ++i) sKey[r0 + i * RS] = key[i] >= 0 ? key[i] : INT_MAX;
+    }
+}
+
+// How a kernel's 2-D grid maps to (head, query block); the CTAs resident together (2 per SM, ~264
+// on an H100) then share different K/V in L2.
+//  - HEADS_SIDE_BY_SIDE: grid (heads, query blocks); the resident CTAs are the heads of a few
+//    query blocks (best for plans of ranges only, whose keys are the same few regions per head).
+//  - HEAD_MAJOR: grid (query blocks, heads); the resident CTAs are ~264 query blocks of one head,
+//    whose KV head's tiles stay in L2 (best where a plan gathers scattered columns).
+//  - KV_GROUP_MAJOR: the HEAD_MAJOR grid walked KV-head-major with the query heads of one GQA
+//    group side by side (CTA index = (kvh * nqb + qb) * group + head in group): the resident CTAs
+//    are ~66 query blocks x the 4 heads of one KV group, which read the same K/V tiles.
+enum class GridOrder { HEADS_SIDE_BY_SIDE, HEAD_MAJOR, KV_GROUP_MAJOR };
+
+// The (head, query block) of this CTA in the given grid order. Query blocks run last to first
+// (longest causal rows first). Returns the number of query blocks.
+template <GridOrder ORDER>
+__device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
+    constexpr bool GM = ORDER == GridOrder::KV_GROUP_MAJOR, HM = ORDER != GridOrder::HEADS_SIDE_BY_SIDE;
+    const int nqb = HM ? gridDim.x : gridDim.y;
+    int qbi;
+    if (GM) {
+        const int G = H / Hkv, lin = blockIdx.y * gridDim.x + blockIdx.x, rest = lin / G;
+        h = (rest / nqb) * G + lin % G;
+        qbi = rest % nqb;
+    } else {
+        h = HM ? blockIdx.y : blockIdx.x;
+        qbi = HM ? blockIdx.x : blockIdx.y;
+    }
+    qb = nqb - 1 - qbi;
+    return nqb;
+}
+
+}  // namespace pk
