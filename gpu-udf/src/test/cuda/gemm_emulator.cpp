@@ -78,6 +78,7 @@ struct WarpSlots {
     uint32_t a[2][32][4], b[2][32][2];
     float c[2][32][4];
     Barrier bar[2];
+    Barrier waitBar;  // wgmma.wait_group is .sync.aligned: the warp's lanes leave it together
 };
 
 // Per-warpgroup slots for checking that all 128 threads issue a wgmma with the same descriptors.
@@ -150,6 +151,7 @@ void run_cta(int threads, size_t smemBytes) {
     warps.assign((threads + 31) / 32, WarpSlots());
     for (auto& w : warps) {
         w.bar[0].expected = w.bar[1].expected = 32;
+        w.waitBar.expected = 32;
         for (int s = 0; s < 2; ++s) for (int l = 0; l < 32; ++l) w.tag[s][l] = -1;
     }
     warpgroups.assign((threads + 127) / 128, WarpgroupSlots());
@@ -401,6 +403,7 @@ inline void wgmma_wait() {
         }
         f->wgGroups.pop_front();
     }
+    emu::arrive_and_wait(emu::warps[f->tid / 32].waitBar);
     emu::maybe_yield();
 }
 
