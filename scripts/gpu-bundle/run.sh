@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
-#            [semantics PEER_DIR] [minference-speed PEER_DIR [SIZES]]
+#            [semantics PEER_DIR] [minference-speed PEER_DIR [SIZES]] [minference-model PEER_DIR [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
 #                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool)
@@ -26,6 +26,10 @@
 #     minference-speed PEER_DIR [SIZES]  bench/minference_speed.py: MInference's vertical-slash (its estimate,
 #                  index and Triton attention), block-sparse and torch SDPA on one Llama-3-8B-shaped layer,
 #                  then io.prefill.cuda.AttentionBenchmark on the same sizes (default 32768,131072)
+#     minference-model PEER_DIR [SIZES]  bench/minference_model_bench.py: MInference's whole-model pre-fill
+#                  (transformers' Llama with its per-head kernels, its Llama-3-8B config) and transformers
+#                  dense on a synthetic Llama-3-8B, then PrefillBenchmark (ours, same config) at the same
+#                  sizes (default 32768,131072)
 #     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
 #                  pack-spark.sh (.bundle-spark/partN, sent with the repository) into $SPARK_RUNTIME
 #                  (default /tmp/prefill-stage); part 1 waits there until part 2 arrives, then both
@@ -223,6 +227,21 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       grep -vE '^\[semantics\] c[0-9]+_' "$results/semantics.log" | tail -20
       summary+=("semantics vs MInference: exit $rc; $(tail -1 "$results/semantics.log")")
       rm -rf "$results/semantics/cases" "$results/semantics/build" ;;
+    minference-model)
+      if [[ $((i + 1)) -ge ${#args[@]} || ! -d "${args[$((i + 1))]}" ]]; then
+        echo "minference-model needs PEER_DIR, a folder with MInference's source"; exit 2
+      fi
+      peer="$(cd "${args[$((i + 1))]}" && pwd)"; i=$((i + 1))
+      msizes="32768,131072"
+      if next_sizes > /dev/null; then msizes="$(next_sizes)"; i=$((i + 1)); fi
+      patterns=(); [[ -f "$here/bench/llama3-8b-262k-patterns.json" ]] && patterns=(--patterns "$here/bench/llama3-8b-262k-patterns.json")
+      PYTHONUNBUFFERED=1 python3 "$here/bench/minference_model_bench.py" "$peer" "$results/minference_model.tsv" \
+        --sizes "$msizes" "${patterns[@]}" 2>&1 | grep -v Warning | tee "$results/minference-model.log"
+      summary+=("minference whole model: exit ${PIPESTATUS[0]}")
+      "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark --sizes "$msizes" --estimated-sizes "$msizes" \
+        --dense-sizes "" "${patterns[@]}" --out "$results/prefill-vs-minference.tsv" 2>&1 | tee "$results/prefill-vs-minference.log"
+      summary+=("ours (PrefillBenchmark): exit ${PIPESTATUS[0]}")
+      rm -rf "$results/minference-build" ;;
     minference-speed)
       if [[ $((i + 1)) -ge ${#args[@]} || ! -d "${args[$((i + 1))]}" ]]; then
         echo "minference-speed needs PEER_DIR, a folder with MInference's source"; exit 2
