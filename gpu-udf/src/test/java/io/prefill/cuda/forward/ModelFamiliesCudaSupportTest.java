@@ -80,6 +80,17 @@ class ModelFamiliesCudaSupportTest {
         assertThrows(IllegalArgumentException.class, () -> new HeadWidth(64, 128), "64 runs natively");
     }
 
+    /** The GPU tests' padded tiny models are valid configs the cuda backend takes. */
+    @Test
+    void theTinyPaddedFixturesAreAccepted() {
+        for (var spec : new io.prefill.model.TinyModelSpec[] {ForwardGpuFixtures.phi3d96(), ForwardGpuFixtures.llama80(),
+                ForwardGpuFixtures.qwen48()}) {
+            ModelConfig c = spec.toConfig(1000, 1, 2);
+            assertDoesNotThrow(() -> CudaForwardPass.checkSupported(c, dense(c)), spec.toString());
+            assertTrue(CudaForwardPass.headWidth(c).padded(), spec.toString());
+        }
+    }
+
     private static ModelConfig llama(int headDim) {
         ModelConfig c = new ModelConfig(Architecture.LLAMA, 1000, 512, 1024, 2, 8, 2, headDim, 1e-5, 500000.0,
                 RopeScaling.NONE, 1.0, 131072, false, false, 1, 2);
