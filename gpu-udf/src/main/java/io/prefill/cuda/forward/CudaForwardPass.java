@@ -176,6 +176,7 @@ public final class CudaForwardPass implements ForwardBackend {
     public static AttentionShape attentionShape(ModelConfig c, int n) {
         return new AttentionShape(c.numHeads(), c.numKvHeads(), n, headWidth(c).device());
     }
+
     /** The kernels and stream of this engine's device (for observers that launch their own work). */
     public KernelModule module() { return module; }
     public CudaStream stream() { return stream; }
