@@ -13,8 +13,8 @@ save_pretrained, and the last-position logits transformers computes for seeded r
                gate_up_proj, rope_theta 10000 with longrope scaling over an original context of
                256 positions (max_position_embeddings 32768): prompts of 1 and 17 tokens use the
                short factors, 300 and more the long ones, all with cos/sin scaled by
-               sqrt(1 + ln 128 / ln 256). head_dim 96 is a cpu-backend case (the cuda kernels
-               take 64 and 128; the parity test skips its cuda cases, saying why)
+               sqrt(1 + ln 128 / ln 256). head_dim 96 runs on the cuda backend with its heads
+               zero-padded to the kernels' 128
   glm-tiny     GlmForCausalLM: the llama3-tiny shape with q/k/v bias, fused gate_up_proj and
                GLM's interleaved rotary over half of each head (partial_rotary_factor 0.5),
                rope_theta 10000

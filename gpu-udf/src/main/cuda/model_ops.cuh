@@ -216,6 +216,12 @@ __device__ void rmsnorm(const float* x, const float* w, int rows, int dim, float
 // contiguous. Pairs i >= `pairs` are not rotated (a partial rotary part; only interleaved heads
 // have one). Rotated pairs' cos and sin are multiplied by `scale` (longrope's attention factor).
 // Angle p * invFreq[i] in double, reduced to [-pi, pi] in double, then fp32 sincospif.
+// Padded heads: the qkv chunk holds heads of width d (a multiple of 16); the head-major outputs
+// have rows of dPad >= d elements (dPad a multiple of 8), the first d written as above and
+// [d, dPad) zero-filled (the row's units share the tail's 8-element chunks), so the attention
+// kernels of width dPad see heads of width d. Q alone is then multiplied by qScale (after RoPE, in
+// fp32, before the bf16 store): qScale = sqrt(dPad / d) turns those kernels' 1/sqrt(dPad) softmax
+// scale into 1/sqrt(d). dPad == d with qScale == 1 is the unpadded layout, bit for bit.
 
 constexpr double INV_PI = 0.3183098861837907;  // nearest double to 1/pi
 
@@ -236,9 +242,10 @@ __device__ __forceinline__ void rotate_pair(float* x1, float* x2, float c, float
 
 template <bool V>
 __device__ void rope_split(const float* qkv, const float* bias, const double* invFreq, int rows, int row0, int n,
-                           int H, int Hkv, int d, int pairs, int interleaved, float scale,
-                           bf16* Q, bf16* K, bf16* Vo) {
+                           int H, int Hkv, int d, int dPad, int pairs, int interleaved, float scale,
+                           float qScale, bf16* Q, bf16* K, bf16* Vo) {
     const int half = d >> 1, cph = half >> 3;  // chunks per half head
+    const int tail = (dPad - d) >> 3;         // zero 8-element chunks per output row
     const int S = H + 2 * Hkv, rotated = H + Hkv;
     const long long width = static_cast<long long>(S) * d;
     const int per = (S + gridDim.y - 1) / gridDim.y;
@@ -282,9 +289,9 @@ __device__ void rope_split(const float* qkv, const float* bias, const double* in
                 }
             }
             bf16* dst;
-            if (s < H) dst = Q + (static_cast<long long>(s) * n + p) * d;
-            else if (s < rotated) dst = K + (static_cast<long long>(s - H) * n + p) * d;
-            else dst = Vo + (static_cast<long long>(s - rotated) * n + p) * d;
+            if (s < H) dst = Q + (static_cast<long long>(s) * n + p) * dPad;
+            else if (s < rotated) dst = K + (static_cast<long long>(s - H) * n + p) * dPad;
+            else dst = Vo + (static_cast<long long>(s - rotated) * n + p) * dPad;
             if (s < rotated) {
                 if (interleaved) {
 #pragma unroll
@@ -297,23 +304,34 @@ __device__ void rope_split(const float* qkv, const float* bias, const double* in
                     for (int j = 0; j < 8; ++j) rotate_pair(&a[j], &b[j], cs[j], sn[j]);
                 }
             }
+            if (s < H && qScale != 1.0f) {
+#pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    a[j] *= qScale;
+                    b[j] *= qScale;
+                }
+            }
             store8<V>(dst + offA, a);
             store8<V>(dst + offB, b);
+            if (tail > 0) {  // chunks c, c + cph, ... of the row's zero tail
+                const float z[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+                for (int t = i0 >> 3; t < tail; t += cph) store8<V>(dst + d + t * 8, z);
+            }
         }
     }
 }
 
-// ---- 4. head-major O [H, n, d] rows row0.. -> token-major [rows, H*d] ----
+// ---- 4. head-major O [H, n, dPad] rows row0.. -> token-major [rows, H*d] (first d of each head) ----
 
 template <bool V>
-__device__ void heads_to_rows(const bf16* O, int H, int n, int d, int row0, int rows, bf16* out) {
+__device__ void heads_to_rows(const bf16* O, int H, int n, int d, int dPad, int row0, int rows, bf16* out) {
     const int cph = d >> 3, cpr = H * cph;
     const long long units = static_cast<long long>(rows) * cpr;
     for (long long u = global_thread(); u < units; u += global_stride()) {
         const long long r = u / cpr;
         const int rem = static_cast<int>(u - r * cpr);
         const int h = rem / cph, c = rem - h * cph;
-        copy8<V>(out + u * 8, O + (static_cast<long long>(h) * n + row0 + r) * d + c * 8);
+        copy8<V>(out + u * 8, O + (static_cast<long long>(h) * n + row0 + r) * dPad + c * 8);
     }
 }
 
@@ -501,17 +519,20 @@ extern "C" __global__ void __launch_bounds__(256)
 
 extern "C" __global__ void __launch_bounds__(256)
     rope_split_k(const float* qkv, const float* biasOrNull, const double* invFreq, int rows, int row0, int n,
-                 int H, int Hkv, int d, int pairs, int interleaved, float scale, bf16* Q, bf16* K, bf16* V) {
+                 int H, int Hkv, int d, int dPad, int pairs, int interleaved, float scale, float qScale, bf16* Q,
+                 bf16* K, bf16* V) {
     if (mo::al16(qkv) && mo::al16(biasOrNull) && mo::al16(Q) && mo::al16(K) && mo::al16(V))
-        mo::rope_split<true>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, pairs, interleaved, scale, Q, K, V);
+        mo::rope_split<true>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, dPad, pairs, interleaved, scale,
+                             qScale, Q, K, V);
     else
-        mo::rope_split<false>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, pairs, interleaved, scale, Q, K, V);
+        mo::rope_split<false>(qkv, biasOrNull, invFreq, rows, row0, n, H, Hkv, d, dPad, pairs, interleaved, scale,
+                              qScale, Q, K, V);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
-    heads_to_rows_k(const bf16* O, int H, int n, int d, int row0, int rows, bf16* out) {
-    if (mo::al16(O) && mo::al16(out)) mo::heads_to_rows<true>(O, H, n, d, row0, rows, out);
-    else mo::heads_to_rows<false>(O, H, n, d, row0, rows, out);
+    heads_to_rows_k(const bf16* O, int H, int n, int d, int dPad, int row0, int rows, bf16* out) {
+    if (mo::al16(O) && mo::al16(out)) mo::heads_to_rows<true>(O, H, n, d, dPad, row0, rows, out);
+    else mo::heads_to_rows<false>(O, H, n, d, dPad, row0, rows, out);
 }
 
 extern "C" __global__ void __launch_bounds__(256) swiglu_k(const bf16* gu, int rows, int inter, bf16* out) {

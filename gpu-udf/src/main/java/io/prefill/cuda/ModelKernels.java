@@ -18,7 +18,8 @@ import jcuda.driver.JCudaDriver;
  * so slices work) and throws IllegalArgumentException naming the buffer and the shape.
  *
  * <p>Layouts: the residual stream x is fp32 [n, hidden] token-major; Q is bf16 [heads, n, d], K
- * and V bf16 [kvHeads, n, d] (n = document length); the projections come in chunks of `rows`
+ * and V bf16 [kvHeads, n, d] (n = document length), or rows of a padded width with zeros past d
+ * ({@link HeadWidth}); the projections come in chunks of `rows`
  * tokens starting at position `row0`. Widths (hidden, dim, inter, cols, d) must be multiples of
  * 8. Buffers at 16-byte aligned addresses get 16-byte loads and stores; others work, slower.
  */
@@ -143,28 +144,54 @@ public final class ModelKernels {
         ropeSplit(qkv, biasOrNull, invFreq, Rotary.rotateHalf(headDim), rows, row0, n, heads, kvHeads, headDim, q, k, v);
     }
 
-    /**
-     * Adds the bias, applies RoPE to the Q and K heads at absolute positions p = row0 + r
-     * (pairs as {@code rotary} says; angle p * invFreq[i] in double) and writes
-     * Q[h, p, :], K[g, p, :], V[g, p, :] as bf16.
-     *
-     * @param qkv       fp32 [rows, (heads + 2 kvHeads) * headDim]: Q columns, then K, then V
-     * @param biasOrNull fp32 [(heads + 2 kvHeads) * headDim] or null
-     * @param invFreq   double [rotary.pairs()] inverse frequencies ({@link #uploadDoubles})
-     * @param n         document length: rows of the head-major buffers; row0 + rows <= n
-     * @param q         bf16 [heads, n, headDim]; k, v bf16 [kvHeads, n, headDim]
-     */
+    /** {@link #ropeSplit(DeviceBuffer, DeviceBuffer, DeviceBuffer, Rotary, int, int, int, int, int, int, int, float,
+     *  DeviceBuffer, DeviceBuffer, DeviceBuffer)} unpadded: head stride headDim, Q unscaled. */
     public void ropeSplit(DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq, Rotary rotary, int rows,
                           int row0, int n, int heads, int kvHeads, int headDim, DeviceBuffer q, DeviceBuffer k,
                           DeviceBuffer v) {
+        ropeSplit(qkv, biasOrNull, invFreq, rotary, rows, row0, n, heads, kvHeads, headDim, headDim, 1f, q, k, v);
+    }
+
+    /**
+     * Adds the bias, applies RoPE to the Q and K heads at absolute positions p = row0 + r
+     * (pairs as {@code rotary} says; angle p * invFreq[i] in double), multiplies Q by qScale and
+     * writes Q[h, p, :], K[g, p, :], V[g, p, :] as bf16 into rows of headStride elements: the first
+     * headDim from the chunk, [headDim, headStride) zero (heads padded for the attention kernels,
+     * see {@link HeadWidth}).
+     *
+     * @param qkv        fp32 [rows, (heads + 2 kvHeads) * headDim]: Q columns, then K, then V
+     * @param biasOrNull fp32 [(heads + 2 kvHeads) * headDim] or null
+     * @param invFreq    double [rotary.pairs()] inverse frequencies ({@link #uploadDoubles})
+     * @param n          document length: rows of the head-major buffers; row0 + rows <= n
+     * @param headDim    the model's head width, a positive multiple of 16
+     * @param headStride the output rows' width, a multiple of 8 and >= headDim
+     * @param qScale     factor on Q after RoPE (finite, > 0; exactly 1 leaves Q as it is)
+     * @param q          bf16 [heads, n, headStride]; k, v bf16 [kvHeads, n, headStride]
+     */
+    public void ropeSplit(DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq, Rotary rotary, int rows,
+                          int row0, int n, int heads, int kvHeads, int headDim, int headStride, float qScale,
+                          DeviceBuffer q, DeviceBuffer k, DeviceBuffer v) {
+        launch(ropeSplitLaunch(maxBlocks, qkv, biasOrNull, invFreq, rotary, rows, row0, n, heads, kvHeads, headDim,
+                headStride, qScale, q, k, v));
+    }
+
+    /** The checked launch of rope_split_k (its grid and its argument list, in the kernel's parameter order). */
+    static Launch ropeSplitLaunch(int maxBlocks, DeviceBuffer qkv, DeviceBuffer biasOrNull, DeviceBuffer invFreq,
+                                  Rotary rotary, int rows, int row0, int n, int heads, int kvHeads, int headDim,
+                                  int headStride, float qScale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v) {
         String shape = "ropeSplit(rows=" + rows + ", row0=" + row0 + ", n=" + n + ", heads=" + heads + ", kvHeads="
-                + kvHeads + ", headDim=" + headDim + ", " + rotary + ")";
+                + kvHeads + ", headDim=" + headDim + ", headStride=" + headStride + ", qScale=" + qScale + ", "
+                + rotary + ")";
         nonNegative(rows, "rows", shape);
         nonNegative(row0, "row0", shape);
         positive(heads, "heads", shape);
         positive(kvHeads, "kvHeads", shape);
         if (headDim <= 0 || headDim % 16 != 0)
             throw new IllegalArgumentException(shape + ": headDim must be a positive multiple of 16");
+        if (headStride < headDim || headStride % 8 != 0)
+            throw new IllegalArgumentException(shape + ": headStride must be a multiple of 8 and at least headDim");
+        if (!(qScale > 0) || !Float.isFinite(qScale))
+            throw new IllegalArgumentException(shape + ": qScale must be finite and positive");
         String unsupported = rotary.unsupported(headDim);
         if (unsupported != null) throw new IllegalArgumentException(shape + ": " + unsupported);
         if ((long) row0 + rows > n)
@@ -175,34 +202,49 @@ public final class ModelKernels {
         need(qkv, 4L * rows * slots * headDim, "qkv", shape);
         if (biasOrNull != null) need(biasOrNull, 4L * slots * headDim, "bias", shape);
         need(invFreq, 8L * rotary.pairs(), "invFreq", shape);
-        need(q, 2L * heads * n * headDim, "q", shape);
-        need(k, 2L * kvHeads * n * headDim, "k", shape);
-        need(v, 2L * kvHeads * n * headDim, "v", shape);
-        Dim3 grid = Dim3.of(gridFor((long) rows * (headDim / 16)).x(), groups);
+        need(q, 2L * heads * n * headStride, "q", shape);
+        need(k, 2L * kvHeads * n * headStride, "k", shape);
+        need(v, 2L * kvHeads * n * headStride, "v", shape);
+        Dim3 grid = Dim3.of(gridFor((long) rows * (headDim / 16), maxBlocks).x(), groups);
         Object bias = biasOrNull != null ? biasOrNull : (Object) 0L;  // a null pointer (8 bytes of zero)
-        launch("rope_split_k", grid, qkv, bias, invFreq, rows, row0, n, heads, kvHeads, headDim, rotary.pairs(),
-                rotary.interleaved() ? 1 : 0, rotary.scale(), q, k, v);
+        return new Launch("rope_split_k", grid, qkv, bias, invFreq, rows, row0, n, heads, kvHeads, headDim, headStride,
+                rotary.pairs(), rotary.interleaved() ? 1 : 0, rotary.scale(), qScale, q, k, v);
+    }
+
+    /** {@link #headsToRows(DeviceBuffer, int, int, int, int, int, int, DeviceBuffer)} of unpadded heads. */
+    public void headsToRows(DeviceBuffer o, int heads, int n, int headDim, int row0, int rows, DeviceBuffer out) {
+        headsToRows(o, heads, n, headDim, headDim, row0, rows, out);
     }
 
     /**
-     * out[r, h * headDim + e] = o[h, row0 + r, e]: a token-major chunk of the head-major attention
-     * output for the O-projection GEMM.
+     * out[r, h * headDim + e] = o[h, row0 + r, e] for e < headDim: a token-major chunk of the
+     * head-major attention output for the O-projection GEMM, without the padding of its heads.
      *
-     * @param o   bf16 [heads, n, headDim]
-     * @param out bf16 [rows, heads * headDim]
+     * @param o          bf16 [heads, n, headStride], headStride >= headDim a multiple of 8
+     * @param out        bf16 [rows, heads * headDim]
      */
-    public void headsToRows(DeviceBuffer o, int heads, int n, int headDim, int row0, int rows, DeviceBuffer out) {
-        String shape = "headsToRows(heads=" + heads + ", n=" + n + ", headDim=" + headDim + ", row0=" + row0
-                + ", rows=" + rows + ")";
+    public void headsToRows(DeviceBuffer o, int heads, int n, int headDim, int headStride, int row0, int rows,
+                            DeviceBuffer out) {
+        launch(headsToRowsLaunch(maxBlocks, o, heads, n, headDim, headStride, row0, rows, out));
+    }
+
+    /** The checked launch of heads_to_rows_k. */
+    static Launch headsToRowsLaunch(int maxBlocks, DeviceBuffer o, int heads, int n, int headDim, int headStride,
+                                    int row0, int rows, DeviceBuffer out) {
+        String shape = "headsToRows(heads=" + heads + ", n=" + n + ", headDim=" + headDim + ", headStride=" + headStride
+                + ", row0=" + row0 + ", rows=" + rows + ")";
         positive(heads, "heads", shape);
         nonNegative(rows, "rows", shape);
         nonNegative(row0, "row0", shape);
         width8(headDim, "headDim", shape);
+        width8(headStride, "headStride", shape);
+        if (headStride < headDim) throw new IllegalArgumentException(shape + ": headStride must be at least headDim");
         if ((long) row0 + rows > n)
             throw new IllegalArgumentException(shape + ": rows [row0, row0 + rows) must lie inside [0, n)");
-        need(o, 2L * heads * n * headDim, "o", shape);
+        need(o, 2L * heads * n * headStride, "o", shape);
         need(out, 2L * rows * heads * headDim, "out", shape);
-        launch("heads_to_rows_k", gridFor((long) rows * heads * (headDim / 8)), o, heads, n, headDim, row0, rows, out);
+        return new Launch("heads_to_rows_k", gridFor((long) rows * heads * (headDim / 8), maxBlocks), o, heads, n,
+                headDim, headStride, row0, rows, out);
     }
 
     /**
@@ -314,13 +356,20 @@ public final class ModelKernels {
     // ---- launch helpers ----
 
     /** Blocks of THREADS for `units` work items (one per thread), capped: the kernels grid-stride. */
-    private Dim3 gridFor(long units) {
+    private Dim3 gridFor(long units) { return gridFor(units, maxBlocks); }
+
+    private static Dim3 gridFor(long units, int maxBlocks) {
         return Dim3.of(Math.min((units + THREADS - 1) / THREADS, maxBlocks));
     }
 
     private void launch(String kernel, Dim3 grid, Object... args) {
         module.kernel(kernel).launch(stream, grid, THREADS, 0, args);  // a zero grid launches nothing
     }
+
+    private void launch(Launch l) { launch(l.kernel(), l.grid(), l.args()); }
+
+    /** A kernel launch of THREADS-thread blocks, checked and not yet issued: its arguments in parameter order. */
+    record Launch(String kernel, Dim3 grid, Object... args) { }
 
     private static void need(DeviceBuffer b, long bytes, String what, String shape) {
         if (b == null) throw new IllegalArgumentException(shape + ": " + what + " is null");

@@ -143,11 +143,47 @@ class ModelKernelsGpuTest {
     }
 
     /**
+     * Heads of d written into rows of dPad (Phi-3's 96 in 128, 80 in 128, 48 in 64): the first d
+     * as unpadded, [d, dPad) zero, Q alone times sqrt(dPad / d); with longrope's cos/sin scale,
+     * GLM's interleaved partial part, bias, misaligned buffers.
+     */
+    @ParameterizedTest(name = "H={0} Hkv={1} d={2} dPad={3} rows={4} row0={5} n={6} pairs={7} interleaved={8} scale={9} bias={10} misaligned={11}")
+    @CsvSource({
+        "4,2,96,128,65,0,65,48,false,1.19,true,false", "8,2,96,128,3,10,20,48,false,1.0,false,false",
+        "4,1,96,128,65,7,80,48,false,1.19,true,true", "2,2,80,128,33,0,33,40,false,1.0,true,false",
+        "3,1,80,128,17,5,40,20,true,1.0,true,false", "4,2,48,64,65,3,70,24,false,1.0,true,false",
+        "6,2,112,128,1000,1000,2500,56,false,1.3,true,false", "1,1,96,128,65,999935,1000000,48,false,1.0,false,false"})
+    void ropeSplitIntoPaddedRows(int H, int Hkv, int d, int dPad, int rows, int row0, int n, int pairs, boolean interleaved,
+                                 float scale, boolean withBias, boolean mis) {
+        Random rnd = new Random(43L * rows + d + dPad + pairs);
+        int width = (H + 2 * Hkv) * d;
+        float[] qkv = new float[rows * width];
+        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
+        float[] bias = null;
+        if (withBias) {
+            bias = new float[width];
+            for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
+        }
+        double[] inv = RopeFrequencies.unscaled(2 * pairs, 10000);
+        ModelKernels.Rotary rotary = new ModelKernels.Rotary(pairs, interleaved, scale);
+        float qScale = (float) Math.sqrt((double) dPad / d);
+        assertEquals(HeadWidth.of(d).qScale(), qScale, "the factor CudaForwardPass passes");
+        checkRopeSplit(qkv, bias, inv, rotary, H, Hkv, d, dPad, qScale, rows, row0, n, mis);
+    }
+
+    /**
      * ropeSplit of rows [row0, row0 + rows) into poisoned head-major Q, K, V (misaligned views
      * when mis), checked element by element against RopeRef; rotary null: the overload without one.
      */
     private void checkRopeSplit(float[] qkv, float[] bias, double[] inv, ModelKernels.Rotary rotary, int H, int Hkv,
                                 int d, int rows, int row0, int n, boolean mis) {
+        checkRopeSplit(qkv, bias, inv, rotary, H, Hkv, d, d, 1f, rows, row0, n, mis);
+    }
+
+    /** The same into rows of dPad elements (zero past d), Q times qScale; the unpadded launch when dPad == d and qScale == 1. */
+    private void checkRopeSplit(float[] qkv, float[] bias, double[] inv, ModelKernels.Rotary rotary, int H, int Hkv,
+                                int d, int dPad, float qScale, int rows, int row0, int n, boolean mis) {
+        boolean padded = dPad != d || qScale != 1f;
         long mark = arena().mark();
         try {
             int off = mis ? 4 : 0, off16 = mis ? 2 : 0;
@@ -156,20 +192,24 @@ class ModelKernelsGpuTest {
             DeviceBuffer dinv = arena().alloc(8L * inv.length, "invFreq");
             ModelKernels ops = ops();
             ops.uploadDoubles(dinv, inv);
-            View q = View.poisoned(2L * H * n * d, off16, "Q"), k = View.poisoned(2L * Hkv * n * d, off16, "K"),
-                 v = View.poisoned(2L * Hkv * n * d, off16, "V");
+            View q = View.poisoned(2L * H * n * dPad, off16, "Q"), k = View.poisoned(2L * Hkv * n * dPad, off16, "K"),
+                 v = View.poisoned(2L * Hkv * n * dPad, off16, "V");
             DeviceBuffer biasView = dbias == null ? null : dbias.view;
             RopeRef ref;
-            if (rotary == null) {
+            if (padded) {
+                ops.ropeSplit(dqkv.view, biasView, dinv, rotary, rows, row0, n, H, Hkv, d, dPad, qScale, q.view, k.view,
+                        v.view);
+                ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0, rotary, qScale);
+            } else if (rotary == null) {
                 ops.ropeSplit(dqkv.view, biasView, dinv, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
                 ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0);
             } else {
                 ops.ropeSplit(dqkv.view, biasView, dinv, rotary, rows, row0, n, H, Hkv, d, q.view, k.view, v.view);
                 ref = new RopeRef(qkv, bias, inv, H, Hkv, d, row0, rotary);
             }
-            checkHeadMajor(q.view, H, n, d, row0, rows, 0, ref, "Q");
-            checkHeadMajor(k.view, Hkv, n, d, row0, rows, H, ref, "K");
-            checkHeadMajor(v.view, Hkv, n, d, row0, rows, H + Hkv, ref, "V");
+            checkHeadMajor(q.view, H, n, d, dPad, row0, rows, 0, ref, "Q");
+            checkHeadMajor(k.view, Hkv, n, d, dPad, row0, rows, H, ref, "K");
+            checkHeadMajor(v.view, Hkv, n, d, dPad, row0, rows, H + Hkv, ref, "V");
             q.assertGuards("Q");
             k.assertGuards("K");
             v.assertGuards("V");
@@ -179,9 +219,13 @@ class ModelKernelsGpuTest {
     }
 
     private record RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0,
-                           ModelKernels.Rotary rotary) {
+                           ModelKernels.Rotary rotary, float qScale) {
         RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0) {
             this(qkv, bias, inv, H, Hkv, d, row0, ModelKernels.Rotary.rotateHalf(d));
+        }
+
+        RopeRef(float[] qkv, float[] bias, double[] inv, int H, int Hkv, int d, int row0, ModelKernels.Rotary rotary) {
+            this(qkv, bias, inv, H, Hkv, d, row0, rotary, 1f);
         }
 
         /** Checks the d bf16 values written for (slot, row r) starting at got[at]. */
@@ -198,15 +242,18 @@ class ModelKernelsGpuTest {
                     b += bias[slot * d + eb];
                 }
                 float ga = Bf16.toFloat(got[at + ea]), gb = Bf16.toFloat(got[at + eb]);
+                float f = slot < H ? qScale : 1f;  // Q alone, after RoPE, in fp32 before the bf16 store
                 if (!rotate) {
+                    a *= f;
+                    b *= f;
                     if (got[at + ea] != Bf16.fromFloat(a) || got[at + eb] != Bf16.fromFloat(b))
                         fail(what + " unrotated slot " + slot + " row " + p + " pair " + i + ": got " + ga + "," + gb
                                 + " want " + a + "," + b);
                     continue;
                 }
                 double angle = p * inv[i], c = rotary.scale() * Math.cos(angle), s = rotary.scale() * Math.sin(angle);
-                double ra = a * c - b * s, rb = b * c + a * s;
-                double tol = Math.abs(a) + Math.abs(b);
+                double ra = (a * c - b * s) * f, rb = (b * c + a * s) * f;
+                double tol = (Math.abs(a) + Math.abs(b)) * f;
                 if (!(Math.abs(ga - ra) <= 1e-2 * Math.abs(ra) + 1e-5 * tol)
                         || !(Math.abs(gb - rb) <= 1e-2 * Math.abs(rb) + 1e-5 * tol))
                     fail(what + " slot " + slot + " position " + p + " pair " + i + ": got (" + ga + ", " + gb
@@ -215,23 +262,33 @@ class ModelKernelsGpuTest {
         }
     }
 
-    /**
-     * Checks a head-major [heads, n, d] output: rows row0..row0+rows-1 against the reference, every
-     * other row still poisoned (all of them for small buffers, the neighbours for large ones).
-     */
     private static void checkHeadMajor(DeviceBuffer buf, int heads, int n, int d, int row0, int rows, int firstSlot,
                                        RopeRef ref, String what) {
-        boolean small = (long) heads * n * d <= (4L << 20);
+        checkHeadMajor(buf, heads, n, d, d, row0, rows, firstSlot, ref, what);
+    }
+
+    /**
+     * Checks a head-major [heads, n, dPad] output: rows row0..row0+rows-1 against the reference in
+     * their first d elements and +0 in [d, dPad), every other row still poisoned (all of them for
+     * small buffers, the neighbours for large ones).
+     */
+    private static void checkHeadMajor(DeviceBuffer buf, int heads, int n, int d, int dPad, int row0, int rows,
+                                       int firstSlot, RopeRef ref, String what) {
+        boolean small = (long) heads * n * dPad <= (4L << 20);
         int lo = small ? 0 : Math.max(0, row0 - 2), hi = small ? n : Math.min(n, row0 + rows + 2);
         for (int h = 0; h < heads; h++) {
-            short[] got = new short[(hi - lo) * d];
-            buf.slice(2L * ((long) h * n + lo) * d, 2L * got.length, what + ".rows").download(stream(), got);
+            short[] got = new short[(hi - lo) * dPad];
+            buf.slice(2L * ((long) h * n + lo) * dPad, 2L * got.length, what + ".rows").download(stream(), got);
             for (int p = lo; p < hi; p++) {
-                int at = (p - lo) * d;
+                int at = (p - lo) * dPad;
                 if (p >= row0 && p < row0 + rows) {
                     ref.check(firstSlot + h, p - row0, got, at, what);
+                    for (int e = d; e < dPad; e++)
+                        if (got[at + e] != 0)
+                            fail(what + " head " + h + " row " + p + ": padding element " + e + " is "
+                                    + Bf16.toFloat(got[at + e]) + ", not +0");
                 } else {
-                    for (int e = 0; e < d; e++)
+                    for (int e = 0; e < dPad; e++)
                         if (got[at + e] != POISON16)
                             fail(what + " head " + h + " row " + p + " outside [row0, row0 + rows) was written");
                 }
@@ -257,6 +314,32 @@ class ModelKernelsGpuTest {
                 for (int h = 0; h < H; h++)
                     for (int e = 0; e < d; e++) {
                         float want = o[(h * n + row0 + r) * d + e], g = got[r * H * d + h * d + e];
+                        if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(g))
+                            fail("out[" + r + ", " + h + "*d+" + e + "] = " + g + ", want " + want);
+                    }
+            out.assertGuards("headsToRows out");
+        } finally {
+            arena().reset(mark);
+        }
+    }
+
+    /** The padded attention output back to the model's width: the first d of each dPad-wide row, bit for bit. */
+    @ParameterizedTest(name = "H={0} n={1} d={2} dPad={3} row0={4} rows={5} misaligned={6}")
+    @CsvSource({"4,70,96,128,5,65,false", "32,130,96,128,1,128,false", "3,10,80,128,7,3,false", "8,1500,48,64,400,1000,false",
+                "4,70,96,128,2,65,true"})
+    void headsToRowsDropsThePadding(int H, int n, int d, int dPad, int row0, int rows, boolean mis) {
+        Random rnd = new Random(23L * n + d + dPad + H);
+        float[] o = randomBf16(rnd, (long) H * n * dPad, 1.0);  // padding lanes nonzero too: they must not be copied
+        long mark = arena().mark();
+        try {
+            View dO = bf16In(o, mis ? 2 : 0, "O");
+            View out = View.poisoned(2L * rows * H * d, mis ? 2 : 0, "out");
+            ops().headsToRows(dO.view, H, n, d, dPad, row0, rows, out.view);
+            float[] got = out.bf16s();
+            for (int r = 0; r < rows; r++)
+                for (int h = 0; h < H; h++)
+                    for (int e = 0; e < d; e++) {
+                        float want = o[(h * n + row0 + r) * dPad + e], g = got[r * H * d + h * d + e];
                         if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(g))
                             fail("out[" + r + ", " + h + "*d+" + e + "] = " + g + ", want " + want);
                     }

@@ -7,6 +7,7 @@ import io.prefill.cuda.CudaStream;
 import io.prefill.cuda.DeviceArena;
 import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.Gemm;
+import io.prefill.cuda.HeadWidth;
 import io.prefill.cuda.KernelModule;
 import io.prefill.cuda.ModelKernels;
 import io.prefill.cuda.forward.StageClock.Stage;
@@ -125,11 +126,15 @@ public final class CudaForwardPass implements ForwardBackend {
         }
     }
 
-    /** The model shapes the kernels run; a ModelFormatException naming config.json otherwise. */
+    /**
+     * The model shapes the kernels run; a ModelFormatException naming config.json otherwise. A
+     * head_dim other than 64 and 128 runs zero-padded to the next kernel width ({@link HeadWidth}).
+     */
     public static void checkSupported(ModelConfig c, PatternConfig patterns) {
         String problem = null;
         String rotary = ModelKernels.Rotary.of(c).unsupported(c.headDim());
-        if (c.headDim() != 64 && c.headDim() != 128) problem = "head_dim " + c.headDim() + " (the kernels support 64 and 128)";
+        String width = HeadWidth.unsupported(c.headDim());
+        if (width != null) problem = "head_dim " + c.headDim() + " (" + width + ")";
         else if (c.hiddenSize() % 8 != 0) problem = "hidden_size " + c.hiddenSize() + " (must be a multiple of 8)";
         else if (c.intermediateSize() % 8 != 0)
             problem = "intermediate_size " + c.intermediateSize() + " (must be a multiple of 8)";
@@ -158,6 +163,20 @@ public final class CudaForwardPass implements ForwardBackend {
     void overrideSelections(LayerAttention.SelectionOverride o) { this.selectionOverride = o; }
 
     public ModelConfig config() { return config; }
+    /** The width of the model's heads on the device (padded when head_dim is not 64 or 128). */
+    public HeadWidth headWidth() { return headWidth(config); }
+
+    /** The device head width of a model {@link #checkSupported} accepts. */
+    public static HeadWidth headWidth(ModelConfig c) { return HeadWidth.of(c.headDim()); }
+
+    /**
+     * The layer shape the attention kernels and {@link DeviceLayerObserver}s see for n tokens: the
+     * device head width, so padded heads for a head_dim other than 64 and 128.
+     */
+    public static AttentionShape attentionShape(ModelConfig c, int n) {
+        return new AttentionShape(c.numHeads(), c.numKvHeads(), n, headWidth(c).device());
+    }
+
     /** The kernels and stream of this engine's device (for observers that launch their own work). */
     public KernelModule module() { return module; }
     public CudaStream stream() { return stream; }
@@ -195,7 +214,7 @@ public final class CudaForwardPass implements ForwardBackend {
         device.makeCurrent();
         long budget = options.memoryBudget() > 0 ? options.memoryBudget() : device.freeMemory() - FREE_MEMORY_MARGIN;
         long observerBytes = observer == null ? 0
-                : observer.deviceBytes(new AttentionShape(config.numHeads(), config.numKvHeads(), n, config.headDim()));
+                : observer.deviceBytes(attentionShape(config, n));
         MemoryPlan plan = MemoryPlan.of(config, patterns, n, budget - observerBytes, options.maxChunkTokens(), model.fp8());
         lastPlan = plan;
         try (DeviceArena arena = new DeviceArena(device, plan.totalBytes() + observerBytes)) {
@@ -215,7 +234,9 @@ public final class CudaForwardPass implements ForwardBackend {
         int d = config.headDim(), inter = config.intermediateSize(), c = plan.chunkTokens();
         int qkvRows = config.qDim() + 2 * config.kvDim();
         float eps = (float) config.rmsNormEps();
-        AttentionShape shape = new AttentionShape(heads, kvHeads, n, d);
+        HeadWidth width = headWidth(config);  // Q, K, V and O in rows of width.device(), zero past d
+        int dPad = width.device();
+        AttentionShape shape = attentionShape(config, n);
 
         DeviceBuffer x = arena.alloc(4L * n * hidden, "residual");
         DeviceBuffer q = arena.alloc(2L * shape.qElements(), "q");
@@ -253,11 +274,12 @@ public final class CudaForwardPass implements ForwardBackend {
                 clock.mark(Stage.OTHER);
                 project.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32);
                 clock.mark(Stage.GEMM);
-                ops.ropeSplit(qkv, w.qkvBias(), invFreq, rotary, rows, r0, n, heads, kvHeads, d, q, k, v);
+                ops.ropeSplit(qkv, w.qkvBias(), invFreq, rotary, rows, r0, n, heads, kvHeads, d, dPad, width.qScale(),
+                        q, k, v);
                 clock.mark(Stage.OTHER);
             }
             if (snap != null) {  // before the attention output overwrites Q
-                kept[l] = snap.select(q, k, v, shape, arena);
+                kept[l] = snap.select(q, k, v, shape, d, arena);
                 clock.mark(Stage.OTHER);
             }
             if (observer != null) {
@@ -268,7 +290,7 @@ public final class CudaForwardPass implements ForwardBackend {
             for (int r0 = 0; r0 < n; r0 += c) {
                 int rows = Math.min(c, n - r0);
                 DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
-                ops.headsToRows(q, heads, n, d, r0, rows, attnRows);
+                ops.headsToRows(q, heads, n, d, dPad, r0, rows, attnRows);
                 clock.mark(Stage.OTHER);
                 project.run(attnRows, w.o(), xs, rows, hidden, config.qDim(), Gemm.Output.ADD_F32);
                 clock.mark(Stage.GEMM);

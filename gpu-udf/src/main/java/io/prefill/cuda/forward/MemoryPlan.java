@@ -1,5 +1,6 @@
 package io.prefill.cuda.forward;
 
+import io.prefill.cuda.HeadWidth;
 import io.prefill.engine.DocumentException;
 import io.prefill.model.ModelConfig;
 import io.prefill.sparse.BlockPlan;
@@ -14,7 +15,8 @@ import java.util.List;
  * output, and projections and the MLP run over chunks of tokens whose size is the largest that
  * fits the budget (halving down to 64 rows).
  *
- * @param persistentBytes residual, Q/K/V of the current layer, token ids, logits
+ * @param persistentBytes residual, Q/K/V of the current layer (at the device head width: a head_dim
+ *                        padded to 64 or 128 takes that much, see {@link HeadWidth}), token ids, logits
  * @param chunkBytes      scratch of one chunk of {@code chunkTokens} rows
  * @param attentionBytes  reserve for the sparse estimate and plans of one layer
  */
@@ -27,8 +29,17 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
 
     public static long persistentBytes(ModelConfig c, long n) {
         long x = 4L * n * c.hiddenSize();
-        long q = 2L * n * c.qDim(), kv = 2L * 2L * n * c.kvDim();
+        long d = deviceHeadDim(c);
+        long q = 2L * n * c.numHeads() * d, kv = 2L * 2L * n * c.numKvHeads() * d;
         return x + q + kv + 4L * n + 4L * c.vocabSize() + 4L * c.hiddenSize() + 8L * c.headDim();
+    }
+
+    /**
+     * The width of Q, K and V rows on the device: head_dim, or the kernel width it is padded to
+     * ({@link HeadWidth}); head_dim itself for a model the cuda backend refuses (sizes only).
+     */
+    public static int deviceHeadDim(ModelConfig c) {
+        return HeadWidth.unsupported(c.headDim()) == null ? HeadWidth.of(c.headDim()).device() : c.headDim();
     }
 
     /** Bytes per chunk row: the normed rows, then either the fp32 QKV rows or the attention rows + MLP. */
@@ -51,7 +62,8 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
     public static final int DEFAULT_PLAN_COLUMNS = 1024, DEFAULT_PLAN_RANGES = 64;
 
     /**
-     * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token)
+     * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token;
+     * none of it scales with the head width beyond the block-sparse pooled rows, at most 128 wide)
      * plus plan storage: the block plan and its two-block pair plan, each with up to `columns`
      * leftover columns and `ranges` ranges per head and query block.
      */

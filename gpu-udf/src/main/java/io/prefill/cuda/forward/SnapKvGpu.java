@@ -16,6 +16,10 @@ import java.util.Arrays;
  * K and V are dropped), by the rule of {@link io.prefill.kv.SnapKvSelector}: softmax statistics
  * of the window's query rows, votes of the group's heads on the prefix keys, pooled top-k, then
  * the kept K and V rows gathered and copied back as bf16 bytes (snapkv.cuh).
+ *
+ * <p>Padded heads ({@link io.prefill.cuda.HeadWidth}): the scores read Q, K at the device width
+ * with its 1/sqrt(width) scale, which rope_split_k's factor on Q makes the model's; the kept rows
+ * are handed back at the model's head_dim, the zero padding dropped.
  */
 final class SnapKvGpu {
     private static final int KEYS_PER_BLOCK = 256;  // SNAP_THREADS
@@ -29,14 +33,24 @@ final class SnapKvGpu {
         this.options = options;
     }
 
-    /** The kept positions and their K/V rows for every KV head of one layer. */
+    /** The kept positions and their K/V rows for every KV head of one layer of unpadded heads. */
     HeadKv[] select(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, AttentionShape s, DeviceArena arena) {
+        return select(q, k, v, s, s.headDim(), arena);
+    }
+
+    /**
+     * The same for heads of the model's headDim stored in rows of s.headDim() >= headDim (zero
+     * past headDim, Q scaled as rope_split_k scales it): K/V rows of headDim elements.
+     */
+    HeadKv[] select(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, AttentionShape s, int headDim, DeviceArena arena) {
+        if (headDim <= 0 || headDim > s.headDim() || headDim % 8 != 0)
+            throw new IllegalArgumentException("head_dim " + headDim + " in rows of " + s.headDim());
         int n = s.seqLen(), kvHeads = s.kvHeads();
         long mark = arena.mark();
         try {
             int[][] kept = n <= (long) options.sinkTokens() + options.topK() + options.window()
                     ? identity(kvHeads, n) : vote(q, k, s, arena);
-            return gather(kept, k, v, s, arena);
+            return gather(kept, k, v, s, headDim, arena);
         } finally {
             arena.reset(mark);
         }
@@ -72,22 +86,25 @@ final class SnapKvGpu {
         return kept;
     }
 
-    private HeadKv[] gather(int[][] kept, DeviceBuffer k, DeviceBuffer v, AttentionShape s, DeviceArena arena) {
-        int kvHeads = s.kvHeads(), d = s.headDim(), count = kept[0].length;
+    private HeadKv[] gather(int[][] kept, DeviceBuffer k, DeviceBuffer v, AttentionShape s, int headDim,
+                            DeviceArena arena) {
+        int kvHeads = s.kvHeads(), count = kept[0].length;
         int[] flat = new int[kvHeads * count];
         for (int g = 0; g < kvHeads; g++) System.arraycopy(kept[g], 0, flat, g * count, count);
         DeviceBuffer positions = arena.alloc(4L * flat.length, "snapkv.positions");
         positions.upload(stream, flat);
-        byte[] kBytes = rows(k, positions, s, count, arena), vBytes = rows(v, positions, s, count, arena);
+        byte[] kBytes = rows(k, positions, s, count, headDim, arena), vBytes = rows(v, positions, s, count, headDim, arena);
         HeadKv[] out = new HeadKv[kvHeads];
-        int headBytes = count * d * 2;
+        int headBytes = count * headDim * 2;
         for (int g = 0; g < kvHeads; g++)
             out[g] = new HeadKv(kept[g], Arrays.copyOfRange(kBytes, g * headBytes, (g + 1) * headBytes),
                     Arrays.copyOfRange(vBytes, g * headBytes, (g + 1) * headBytes));
         return out;
     }
 
-    private byte[] rows(DeviceBuffer src, DeviceBuffer positions, AttentionShape s, int count, DeviceArena arena) {
+    /** The kept rows [kvHeads, count, headDim] as bf16 bytes: gathered at the device width d, then unpadded. */
+    private byte[] rows(DeviceBuffer src, DeviceBuffer positions, AttentionShape s, int count, int headDim,
+                        DeviceArena arena) {
         int kvHeads = s.kvHeads(), d = s.headDim();
         DeviceBuffer dst = arena.alloc(2L * kvHeads * count * d, "snapkv.rows");
         long vectors = (long) kvHeads * count * (d / 8);
@@ -95,7 +112,11 @@ final class SnapKvGpu {
                 src, positions, s.seqLen(), d, count, count, kvHeads, dst);
         byte[] host = new byte[Math.toIntExact(2L * kvHeads * count * d)];
         dst.download(stream, host);
-        return host;
+        if (headDim == d) return host;
+        byte[] unpadded = new byte[Math.toIntExact(2L * kvHeads * count * headDim)];
+        for (long r = 0, rowsAll = (long) kvHeads * count; r < rowsAll; r++)
+            System.arraycopy(host, Math.toIntExact(2 * r * d), unpadded, Math.toIntExact(2 * r * headDim), 2 * headDim);
+        return unpadded;
     }
 
     private static int[][] identity(int kvHeads, int n) {

@@ -42,7 +42,11 @@ class CudaForwardPassGpuTest {
 
     static Stream<Arguments> specs() {
         return Stream.of(Arguments.of("llama d64 gqa2 bf16", llama64()), Arguments.of("qwen2 d64 bias tied f32", qwen64f32()),
-                Arguments.of("llama d128 gqa8", llama128gqa8()));
+                Arguments.of("llama d128 gqa8", llama128gqa8()),
+                // heads padded on the device (HeadWidth): 96 and 80 to 128, 48 to 64
+                Arguments.of("phi3 d96 longrope gqa2 (padded to 128)", phi3d96()),
+                Arguments.of("llama d80 gqa2 (padded to 128)", llama80()),
+                Arguments.of("qwen2 d48 bias tied (padded to 64)", qwen48()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -116,7 +120,26 @@ class CudaForwardPassGpuTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("patternModes")
     void everyPatternModeMatchesTheCpuReference(String name, HeadPattern pattern) {
-        TinyModelSpec spec = llama64();
+        checkPatternMode(name, llama64(), pattern);
+    }
+
+    static Stream<Arguments> paddedPatternModes() {
+        return Stream.of(Arguments.of("phi3 d96", phi3d96()), Arguments.of("llama d80", llama80()))
+                .flatMap(spec -> patternModes().map(mode -> Arguments.of(spec.get()[0] + " " + mode.get()[0], spec.get()[1],
+                        mode.get()[1])));
+    }
+
+    /**
+     * Padded heads through every sparse stage (estimates, plans, the kept-mass certificate, the plan
+     * attention): the same bounds as the head_dim-64 model, since padding must change no score.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("paddedPatternModes")
+    void everyPatternModeMatchesTheCpuReferenceWithPaddedHeads(String name, TinyModelSpec spec, HeadPattern pattern) {
+        checkPatternMode(name, spec, pattern);
+    }
+
+    private void checkPatternMode(String name, TinyModelSpec spec, HeadPattern pattern) {
         try (Checkpoint m = model(spec, 12)) {
             PatternConfig p = pattern == null ? mixed(spec, 512) : uniform(spec, 512, pattern);
             CpuForwardPass cpu = new CpuForwardPass(m.config(), m.weights(), p);
@@ -145,6 +168,70 @@ class CudaForwardPassGpuTest {
                         assertTrue(cGot.min() < 1.0 && cGot.min() > 0.0, "a sparse plan keeps part of the mass: " + cGot.min());
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * What a DeviceLayerObserver (the pattern search) sees for head_dim 96: the padded shape (128),
+     * rows whose [96, 128) are +0, Q times sqrt(128 / 96), K and V as they are; against the cpu
+     * pass's layer-0 tensors (the same up to the bf16 projection).
+     */
+    @Test
+    void observersSeePaddedHeadsAndTheScaledQ() {
+        TinyModelSpec spec = phi3d96();
+        try (Checkpoint m = model(spec, 16)) {
+            int n = 300, d = 96, dPad = 128, heads = spec.numHeads(), kvHeads = spec.numKvHeads();
+            int[] t = tokens(n, m.config().vocabSize(), 5);
+            float[][][] cpu = new float[3][][];
+            new CpuForwardPass(m.config(), m.weights(), dense(spec)).forward(t, (layer, len, hd, q, k, v) -> {
+                if (layer == 0) {
+                    cpu[0] = java.util.Arrays.stream(q).map(float[]::clone).toArray(float[][]::new);  // the pass reuses them
+                    cpu[1] = java.util.Arrays.stream(k).map(float[]::clone).toArray(float[][]::new);
+                    cpu[2] = java.util.Arrays.stream(v).map(float[]::clone).toArray(float[][]::new);
+                }
+            });
+            short[][] gpu = new short[3][];
+            io.prefill.cuda.AttentionShape[] seen = new io.prefill.cuda.AttentionShape[1];
+            try (CudaForwardPass g = CudaForwardPass.create(m.config(), m.weights(), dense(spec), CudaBackendOptions.defaults())) {
+                g.forward(t, new DeviceLayerObserver() {
+                    @Override public long deviceBytes(io.prefill.cuda.AttentionShape shape) { return 0; }
+
+                    @Override public void observe(int layer, io.prefill.cuda.DeviceBuffer q, io.prefill.cuda.DeviceBuffer k,
+                                                  io.prefill.cuda.DeviceBuffer v, io.prefill.cuda.AttentionShape shape,
+                                                  io.prefill.cuda.DeviceArena arena) {
+                        if (layer != 0) return;
+                        seen[0] = shape;
+                        gpu[0] = new short[Math.toIntExact(shape.qElements())];
+                        gpu[1] = new short[Math.toIntExact(shape.kvElements())];
+                        gpu[2] = new short[Math.toIntExact(shape.kvElements())];
+                        q.download(g.stream(), gpu[0]);
+                        k.download(g.stream(), gpu[1]);
+                        v.download(g.stream(), gpu[2]);
+                    }
+                });
+            }
+            assertEquals(new io.prefill.cuda.AttentionShape(heads, kvHeads, n, dPad), seen[0]);
+            float f = (float) Math.sqrt(128.0 / 96);
+            String[] names = {"Q", "K", "V"};
+            for (int x = 0; x < 3; x++) {
+                int count = x == 0 ? heads : kvHeads;
+                double num = 0, den = 0;
+                for (int h = 0; h < count; h++)
+                    for (int p = 0; p < n; p++)
+                        for (int e = 0; e < dPad; e++) {
+                            short b = gpu[x][(h * n + p) * dPad + e];
+                            if (e >= d) {
+                                assertEquals(0, b, names[x] + " head " + h + " row " + p + ": padding element " + e);
+                                continue;
+                            }
+                            double got = io.prefill.cuda.Bf16.toFloat(b) / (x == 0 ? f : 1f), want = cpu[x][h][p * d + e];
+                            num += (got - want) * (got - want);
+                            den += want * want;
+                        }
+                double rel = Math.sqrt(num / den);
+                System.out.printf("observer at head_dim 96: %s relative to the cpu's %.2e%n", names[x], rel);
+                assertTrue(rel < 2e-2, names[x] + ": relative error " + rel);
             }
         }
     }

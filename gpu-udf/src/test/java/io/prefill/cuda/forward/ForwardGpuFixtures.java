@@ -22,7 +22,10 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 
-/** Tiny models the kernels can run (head_dim 64/128) and the checks shared by the forward GPU tests. */
+/**
+ * Tiny models the kernels can run (head_dim 64/128 natively, 96/80/48 padded to 128/64) and the
+ * checks shared by the forward GPU tests.
+ */
 final class ForwardGpuFixtures {
     private ForwardGpuFixtures() { }
 
@@ -58,6 +61,36 @@ final class ForwardGpuFixtures {
     /** Llama, GQA 8, head_dim 128, 3 layers. */
     static TinyModelSpec llama128gqa8() {
         return new TinyModelSpec(Architecture.LLAMA, 512, 1024, 3, 8, 1, 128, 500000.0, RopeScaling.NONE, false,
+                DType.BF16, 1 << 20);
+    }
+
+    /**
+     * Phi-3 shaped: head_dim 96 (run padded to 128), GQA 2, fused qkv_proj and gate_up_proj,
+     * longrope over all 48 pairs with an original context of 512 (so documents of up to 512
+     * tokens take the short factors, longer ones the long factors) and its cos/sin scale.
+     */
+    static TinyModelSpec phi3d96() {
+        Random r = new Random(96);
+        List<Double> shortFactors = new ArrayList<>(), longFactors = new ArrayList<>();
+        for (int i = 0; i < 48; i++) {
+            shortFactors.add(1 + 0.5 * r.nextDouble());
+            longFactors.add(2 + 8 * r.nextDouble());
+        }
+        int maxPositions = 32768, original = 512;
+        return new TinyModelSpec(Architecture.PHI3, 384, 1024, 2, 4, 2, 96, 10000.0,
+                RopeScaling.longrope(shortFactors, longFactors, (double) maxPositions / original, 0, original), false,
+                DType.BF16, maxPositions);
+    }
+
+    /** Llama, GQA 2, head_dim 80 (run padded to 128), bf16. */
+    static TinyModelSpec llama80() {
+        return new TinyModelSpec(Architecture.LLAMA, 320, 864, 2, 4, 2, 80, 500000.0, RopeScaling.NONE, false,
+                DType.BF16, 1 << 20);
+    }
+
+    /** Qwen2 with q/k/v bias, head_dim 48 (run padded to 64), GQA 2. */
+    static TinyModelSpec qwen48() {
+        return new TinyModelSpec(Architecture.QWEN2, 192, 512, 2, 4, 2, 48, 1000000.0, RopeScaling.NONE, true,
                 DType.BF16, 1 << 20);
     }
 

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestFactory;
  * is missing.
  *
  * <p>For every model and prompt length: the cuda backend in dense mode (skipped without a GPU, and
- * for a model its up-front check refuses, such as Phi-3's head_dim 96, saying why) and, up to
+ * for a model its up-front check refuses, saying why; Phi-3's head_dim 96 runs, padded to 128) and, up to
  * {@value #CPU_MAX_LENGTH} tokens, the CPU reference backend, which separates loader and CPU
  * problems from GPU ones ({@link io.prefill.cpu.HuggingFaceParityCpuTest} runs those alone on any
  * machine). Each is compared as {@link HfParity#compare} says: relative L2 error at most

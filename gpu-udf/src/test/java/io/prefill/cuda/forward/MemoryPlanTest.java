@@ -73,6 +73,36 @@ class MemoryPlanTest {
         assertTrue(big - base >= 2L * 32 * 8192 * (6096 - 1024) * 4, big + " vs " + base);
     }
 
+    /**
+     * Phi-3-mini's heads (96) live on the device at width 128: Q, K and V take 4/3 of their bytes
+     * at head_dim 96, the same as a head_dim-128 model of as many heads; the chunk rows (projection
+     * inputs and outputs, attention rows) keep the model's width.
+     */
+    @Test
+    void paddedHeadsTakeTheDeviceWidthInQkvOnly() {
+        ModelConfig phi3 = io.prefill.testing.PublishedConfigs.read(io.prefill.testing.PublishedConfigs.PHI3_MINI_128K);
+        assertEquals(96, phi3.headDim());
+        assertEquals(128, MemoryPlan.deviceHeadDim(phi3));
+        long n = 131072;
+        long qkv = 2L * n * (phi3.numHeads() + 2L * phi3.numKvHeads()) * 128;
+        long rest = 4L * n * phi3.hiddenSize() + 4L * n + 4L * phi3.vocabSize() + 4L * phi3.hiddenSize() + 8L * 96;
+        assertEquals(qkv + rest, MemoryPlan.persistentBytes(phi3, n));
+        long unpadded = 2L * n * (phi3.qDim() + 2L * phi3.kvDim());
+        assertEquals(4 * unpadded, 3 * qkv, "Q/K/V at 4/3 of their bytes at head_dim 96");
+        ModelConfig as128 = new ModelConfig(phi3.architecture(), phi3.vocabSize(), phi3.hiddenSize(),
+                phi3.intermediateSize(), phi3.numLayers(), phi3.numHeads(), phi3.numKvHeads(), 128, phi3.rmsNormEps(),
+                phi3.ropeTheta(), io.prefill.model.RopeScaling.NONE, 1.0, phi3.maxPositionEmbeddings(), false, false, 1, 2);
+        assertEquals(MemoryPlan.persistentBytes(as128, n) - 8L * 32, MemoryPlan.persistentBytes(phi3, n),
+                "the same Q/K/V bytes as 128-wide heads (the RoPE table differs by 32 doubles)");
+        // chunk rows and plan scratch do not depend on the padding
+        assertEquals(2L * 3072 + Math.max(4L * (3072 + 2 * 3072), 2L * 3072 + 6L * 8192), MemoryPlan.bytesPerChunkRow(phi3));
+        assertEquals(MemoryPlan.attentionBytes(as128, n), MemoryPlan.attentionBytes(phi3, n));
+        // native widths are not padded; a width the backend refuses is sized as it is
+        assertEquals(64, MemoryPlan.deviceHeadDim(ForwardGpuFixtures.llama64().toConfig(512, 510, 511)));
+        assertEquals(128, MemoryPlan.deviceHeadDim(LLAMA3_8B));
+        assertEquals(16, MemoryPlan.deviceHeadDim(TinyModelSpec.demo().toConfig(512, 510, 511)));
+    }
+
     @Test
     void chunksNeverExceedTheDocument() {
         assertEquals(128, MemoryPlan.of(LLAMA3_8B, 100, 40 * GIB, 16384).chunkTokens());

@@ -1,5 +1,7 @@
 package io.prefill.cuda.forward;
 
+import io.prefill.cuda.AttentionShape;
+import io.prefill.cuda.HeadWidth;
 import io.prefill.cuda.ModelKernels;
 import io.prefill.model.Architecture;
 import io.prefill.model.ModelConfig;
@@ -15,10 +17,11 @@ import java.util.Collections;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Which of the new model families the cuda backend takes, decided before any device work (no GPU needed). */
+/** Which model families and head widths the cuda backend takes, decided before any device work (no GPU needed). */
 class ModelFamiliesCudaSupportTest {
     @Test
     void glm4Chat1mIsAccepted() {
@@ -30,15 +33,69 @@ class ModelFamiliesCudaSupportTest {
     }
 
     @Test
-    void phi3Mini128kIsRefusedForItsHeadDim() {
+    void phi3Mini128kIsAcceptedWithItsHeadsPaddedTo128() {
         ModelConfig phi3 = PublishedConfigs.read(PublishedConfigs.PHI3_MINI_128K);
-        for (Runnable check : new Runnable[] {
-                () -> CudaForwardPass.checkSupported(phi3, dense(phi3)),
-                () -> ForwardBackends.checkSupported("cuda", phi3, dense(phi3))}) {
-            ModelFormatException e = assertThrows(ModelFormatException.class, check::run);
-            assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("head_dim 96"), e.getMessage());
+        assertEquals(96, phi3.headDim());
+        assertDoesNotThrow(() -> CudaForwardPass.checkSupported(phi3, dense(phi3)));
+        assertDoesNotThrow(() -> ForwardBackends.checkSupported("cuda", phi3, dense(phi3)));
+        HeadWidth w = CudaForwardPass.headWidth(phi3);
+        assertEquals(new HeadWidth(96, 128), w);
+        assertTrue(w.padded());
+        assertEquals((float) Math.sqrt(128.0 / 96), w.qScale());
+        assertEquals(new AttentionShape(32, 32, 1000, 128), CudaForwardPass.attentionShape(phi3, 1000));
+        // longrope over all 48 pairs of the 96-wide head, with its cos/sin scale
+        ModelKernels.Rotary r = ModelKernels.Rotary.of(phi3);
+        assertEquals(48, r.pairs());
+        assertFalse(r.interleaved());
+        assertTrue(r.scale() > 1f, "longrope's attention factor " + r.scale());
+    }
+
+    /** 64 and 128 natively; other multiples of 16 from 32 to 128 padded; anything else refused before any work. */
+    @Test
+    void headDimsRunNativelyPaddedOrAreRefused() {
+        for (int d : new int[] {64, 128}) {
+            assertDoesNotThrow(() -> CudaForwardPass.checkSupported(llama(d), dense(llama(d))), "head_dim " + d);
+            assertEquals(new HeadWidth(d, d), CudaForwardPass.headWidth(llama(d)));
+            assertFalse(CudaForwardPass.headWidth(llama(d)).padded());
+            assertEquals(1f, CudaForwardPass.headWidth(llama(d)).qScale());
         }
-        assertDoesNotThrow(() -> ForwardBackends.checkSupported("cpu", phi3, dense(phi3)));
+        for (int d : new int[] {32, 48, 80, 96, 112}) {
+            assertDoesNotThrow(() -> CudaForwardPass.checkSupported(llama(d), dense(llama(d))), "head_dim " + d);
+            HeadWidth w = CudaForwardPass.headWidth(llama(d));
+            assertEquals(d <= 64 ? 64 : 128, w.device(), "head_dim " + d);
+            assertEquals((float) Math.sqrt((double) w.device() / d), w.qScale(), "head_dim " + d);
+        }
+        for (int d : new int[] {8, 16, 24, 72, 88, 100, 120, 136, 144, 192, 256}) {
+            ModelConfig c = llama(d);
+            for (Runnable check : new Runnable[] {
+                    () -> CudaForwardPass.checkSupported(c, dense(c)),
+                    () -> ForwardBackends.checkSupported("cuda", c, dense(c))}) {
+                ModelFormatException e = assertThrows(ModelFormatException.class, check::run, "head_dim " + d);
+                assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("head_dim " + d), e.getMessage());
+            }
+            assertThrows(IllegalArgumentException.class, () -> HeadWidth.of(d));
+            assertDoesNotThrow(() -> ForwardBackends.checkSupported("cpu", c, dense(c)));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new HeadWidth(96, 96), "96 runs at 128");
+        assertThrows(IllegalArgumentException.class, () -> new HeadWidth(64, 128), "64 runs natively");
+    }
+
+    /** The GPU tests' padded tiny models are valid configs the cuda backend takes. */
+    @Test
+    void theTinyPaddedFixturesAreAccepted() {
+        for (var spec : new io.prefill.model.TinyModelSpec[] {ForwardGpuFixtures.phi3d96(), ForwardGpuFixtures.llama80(),
+                ForwardGpuFixtures.qwen48()}) {
+            ModelConfig c = spec.toConfig(1000, 1, 2);
+            assertDoesNotThrow(() -> CudaForwardPass.checkSupported(c, dense(c)), spec.toString());
+            assertTrue(CudaForwardPass.headWidth(c).padded(), spec.toString());
+        }
+    }
+
+    private static ModelConfig llama(int headDim) {
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, 1000, 512, 1024, 2, 8, 2, headDim, 1e-5, 500000.0,
+                RopeScaling.NONE, 1.0, 131072, false, false, 1, 2);
+        c.validate("test");
+        return c;
     }
 
     @Test

@@ -1,0 +1,140 @@
+package io.prefill.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.prefill.cuda.ModelKernels.Launch;
+import io.prefill.cuda.ModelKernels.Rotary;
+import jcuda.driver.CUdeviceptr;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launches of rope_split_k and heads_to_rows_k without a GPU: argument checks of the padded
+ * layout (head stride, Q factor) and argument lists that match the kernels' parameters in
+ * model_ops.cuh, one by one (a wrong list would crash the GPU process, not fail a check).
+ */
+class ModelKernelsLaunchTest {
+    private static final int MAX_BLOCKS = 1056;
+
+    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), bytes, label); }
+
+    private static Launch rope(int rows, int n, int heads, int kvHeads, int d, int stride, float qScale, long qBytes,
+                               boolean bias) {
+        int slots = heads + 2 * kvHeads;
+        DeviceBuffer qkv = fake(4L * rows * slots * d, "qkv"), inv = fake(8L * d / 2, "inv");
+        DeviceBuffer b = bias ? fake(4L * slots * d, "bias") : null;
+        long kv = 2L * kvHeads * n * stride;
+        return ModelKernels.ropeSplitLaunch(MAX_BLOCKS, qkv, b, inv, Rotary.rotateHalf(d), rows, 0, n, heads, kvHeads, d,
+                stride, qScale, fake(qBytes, "q"), fake(kv, "k"), fake(kv, "v"));
+    }
+
+    @Test
+    void ropeSplitTakesAPaddedStrideAndAQFactor() {
+        // Phi-3-mini's head: 96 wide, stored at 128, Q times sqrt(128/96)
+        float f = (float) Math.sqrt(128.0 / 96);
+        Launch l = rope(5, 10, 4, 2, 96, 128, f, 2L * 4 * 10 * 128, true);
+        Object[] a = l.args();
+        assertEquals("rope_split_k", l.kernel());
+        assertEquals(17, a.length);
+        assertEquals(96, a[8], "d");
+        assertEquals(128, a[9], "dPad");
+        assertEquals(48, a[10], "pairs");
+        assertEquals(0, a[11], "rotate_half");
+        assertEquals(1f, a[12], "rotary scale");
+        assertEquals(f, a[13], "qScale");
+        assertEquals(1L * 5 * 6 / 256 + 1, l.grid().x(), "one thread per (row, 16 elements of the model's head)");
+        // unpadded: stride d, factor 1
+        Launch plain = rope(5, 10, 4, 2, 128, 128, 1f, 2L * 4 * 10 * 128, false);
+        assertEquals(128, plain.args()[8]);
+        assertEquals(128, plain.args()[9]);
+        assertEquals(1f, plain.args()[13]);
+        assertEquals(0L, plain.args()[1], "no bias: a null pointer");
+    }
+
+    @Test
+    void ropeSplitRejectsABadStrideOrFactorOrTooSmallBuffers() {
+        long q = 2L * 4 * 10 * 128;
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 96, 64, 1f, q, false), "stride < d");
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 96, 100, 1f, q, false), "stride % 8");
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 96, 128, 0f, q, false), "qScale 0");
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 96, 128, -1f, q, false), "qScale < 0");
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 96, 128, Float.NaN, q, false), "NaN");
+        assertThrows(IllegalArgumentException.class,
+                () -> rope(5, 10, 4, 2, 96, 128, Float.POSITIVE_INFINITY, q, false), "infinite qScale");
+        assertThrows(IllegalArgumentException.class, () -> rope(5, 10, 4, 2, 88, 128, 1f, q, false), "d % 16");
+        // Q sized for the model's width, not the stride
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> rope(5, 10, 4, 2, 96, 128, 1f, 2L * 4 * 10 * 96, false));
+        assertTrue(e.getMessage().contains("q (q)") && e.getMessage().contains("needs " + 2L * 4 * 10 * 128), e.getMessage());
+        assertDoesNotThrow(() -> rope(5, 10, 4, 2, 96, 128, 1f, q, false));
+    }
+
+    @Test
+    void headsToRowsReadsAStrideAndWritesTheModelsWidth() {
+        int heads = 3, n = 20, rows = 7;
+        Launch l = ModelKernels.headsToRowsLaunch(MAX_BLOCKS, fake(2L * heads * n * 128, "o"), heads, n, 96, 128, 2, rows,
+                fake(2L * rows * heads * 96, "out"));
+        assertEquals("heads_to_rows_k", l.kernel());
+        assertEquals(8, l.args().length);
+        assertEquals(96, l.args()[3]);
+        assertEquals(128, l.args()[4]);
+        assertEquals(2, l.args()[5]);
+        assertEquals(rows, l.args()[6]);
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsLaunch(MAX_BLOCKS,
+                fake(2L * heads * n * 128, "o"), heads, n, 96, 64, 2, rows, fake(2L * rows * heads * 96, "out")), "stride < d");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsLaunch(MAX_BLOCKS,
+                fake(2L * heads * n * 128, "o"), heads, n, 96, 124, 2, rows, fake(2L * rows * heads * 96, "out")), "stride % 8");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsLaunch(MAX_BLOCKS,
+                fake(2L * heads * n * 96, "o"), heads, n, 96, 128, 2, rows, fake(2L * rows * heads * 96, "out")), "o size");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsLaunch(MAX_BLOCKS,
+                fake(2L * heads * n * 128, "o"), heads, n, 96, 128, 2, rows, fake(2L * rows * heads * 96 - 2, "out")),
+                "out size");
+    }
+
+    @Test
+    void argumentListsMatchTheKernelSignatures() throws IOException {
+        String src = Files.readString(Path.of("src/main/cuda/model_ops.cuh"));
+        assertMatches(parameters(src, "rope_split_k"), rope(5, 10, 4, 2, 96, 128, 1.1f, 2L * 4 * 10 * 128, true));
+        assertMatches(parameters(src, "rope_split_k"), rope(5, 10, 4, 2, 64, 64, 1f, 2L * 4 * 10 * 64, false));
+        assertMatches(parameters(src, "heads_to_rows_k"), ModelKernels.headsToRowsLaunch(MAX_BLOCKS,
+                fake(2L * 2 * 9 * 128, "o"), 2, 9, 80, 128, 0, 9, fake(2L * 9 * 2 * 80, "out")));
+    }
+
+    /** The parameter types of an extern "C" kernel, e.g. ["const float*", "int", ...]. */
+    private static List<String> parameters(String src, String kernel) {
+        Matcher m = Pattern.compile("\\b" + kernel + "\\s*\\(([^)]*)\\)\\s*\\{").matcher(src);
+        assertTrue(m.find(), kernel + " not found in model_ops.cuh");
+        List<String> types = new ArrayList<>();
+        for (String p : m.group(1).split(",")) {
+            String t = p.trim().replaceAll("\\s+", " ");
+            types.add(t.substring(0, t.lastIndexOf(' ')).replace(" *", "*").trim());
+        }
+        return types;
+    }
+
+    private static void assertMatches(List<String> types, Launch l) {
+        Object[] a = l.args();
+        assertEquals(types.size(), a.length, l.kernel() + ": " + types + " against " + a.length + " arguments");
+        for (int i = 0; i < a.length; i++) {
+            String t = types.get(i);
+            String what = l.kernel() + " argument " + i + " (" + t + ")";
+            if (t.endsWith("*")) {
+                assertTrue(a[i] instanceof DeviceBuffer || Long.valueOf(0L).equals(a[i]), what + ": " + a[i]);
+            } else {
+                switch (t) {
+                    case "int" -> assertInstanceOf(Integer.class, a[i], what);
+                    case "float" -> assertInstanceOf(Float.class, a[i], what);
+                    case "long long" -> assertInstanceOf(Long.class, a[i], what);
+                    default -> fail(what + ": unexpected parameter type");
+                }
+            }
+        }
+    }
+}
