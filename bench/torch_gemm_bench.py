@@ -36,6 +36,23 @@ CASES_FP8 = CASES[:4] + [
 ]
 
 
+def median_ms(once, sets, reps):
+    """Median CUDA-event time of single calls once(set) after 3 warm-up calls, rotating the input sets."""
+    for r in range(3):
+        once(r % sets)
+    torch.cuda.synchronize()
+    times = []
+    for r in range(reps):
+        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        e0.record()
+        once(r % sets)
+        e1.record()
+        e1.synchronize()
+        times.append(e0.elapsed_time(e1))
+    times.sort()
+    return times[reps // 2]
+
+
 def bench_fp8(case, m, n, k, reps, out, fast_accum):
     free = torch.cuda.mem_get_info()[0]
     set_bytes = m * k + n * k + 2 * m * n
@@ -51,26 +68,13 @@ def bench_fp8(case, m, n, k, reps, out, fast_accum):
         return torch._scaled_mm(a[s], w[s].t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16,
                                 use_fast_accum=fast_accum)
 
-    c = None
-    for r in range(3):
-        c = once(r % sets)
-    torch.cuda.synchronize()
-    times = []
-    for r in range(reps):
-        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        e0.record()
-        c = once(r % sets)
-        e1.record()
-        e1.synchronize()
-        times.append(e0.elapsed_time(e1))
-    times.sort()
-    ms = times[reps // 2]
+    ms = median_ms(once, sets, reps)
     tf = 2.0 * m * n * k / (ms * 1e-3) / 1e12
     note = "" if sets == 3 else f" ({sets} input sets)"
     acc = "fast_accum" if fast_accum else "fp32_accum"
     print(f"{case:<12s} {m:6d} {n:6d} {k:6d} {acc:<10s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
     out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__} _scaled_mm FP8 {acc}\n")
-    del a, w, c
+    del a, w
     torch.cuda.empty_cache()
 
 
@@ -81,26 +85,12 @@ def bench(case, m, n, k, reps, out):
     g = torch.Generator(device="cuda").manual_seed(m * 31 + n)
     a = [torch.randn(m, k, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(sets)]
     w = [torch.randn(n, k, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(sets)]
-    c = None
-    for r in range(3):
-        c = torch.matmul(a[r % sets], w[r % sets].t())
-    torch.cuda.synchronize()
-    times = []
-    for r in range(reps):
-        s = r % sets
-        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        e0.record()
-        c = torch.matmul(a[s], w[s].t())
-        e1.record()
-        e1.synchronize()
-        times.append(e0.elapsed_time(e1))
-    times.sort()
-    ms = times[reps // 2]
+    ms = median_ms(lambda s: torch.matmul(a[s], w[s].t()), sets, reps)
     tf = 2.0 * m * n * k / (ms * 1e-3) / 1e12
     note = "" if sets == 3 else f" ({sets} input sets)"
     print(f"{case:<8s} {m:6d} {n:6d} {k:6d} {'bf16':<8s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
     out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__}\n")
-    del a, w, c
+    del a, w
     torch.cuda.empty_cache()
 
 
