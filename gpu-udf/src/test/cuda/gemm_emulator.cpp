@@ -469,6 +469,76 @@ struct Case { int M, N, K; };
 
 static int failures = 0;
 
+// The output of one case: C poisoned with NaN (bf16 or fp32), or, for GEMM_ADD_F32, random old
+// values (times oldScale) that the kernel must add to; registered as the writable region "C".
+struct Output {
+    int out;
+    std::vector<float> c32, cOld;
+    std::vector<bf16> c16;
+    void* C = nullptr;
+
+    Output(int out_, size_t count, std::mt19937_64& rnd, float oldScale) : out(out_), c32(count), c16(count) {
+        std::normal_distribution<float> nd(0.f, 1.f);
+        if (out == pk::GEMM_OUT_BF16) {
+            std::fill(c16.begin(), c16.end(), (bf16)0x7FC0);  // NaN poison
+            C = c16.data();
+        } else if (out == pk::GEMM_OUT_F32) {
+            std::fill(c32.begin(), c32.end(), NAN);
+            C = c32.data();
+        } else {
+            for (auto& v : c32) v = nd(rnd) * oldScale;
+            cOld = c32;
+            C = c32.data();
+        }
+    }
+
+    void add_region() const {
+        if (out == pk::GEMM_OUT_BF16) emu::regions.push_back({(const unsigned char*)c16.data(), c16.size() * 2, true, "C"});
+        else emu::regions.push_back({(const unsigned char*)c32.data(), c32.size() * 4, true, "C"});
+    }
+
+    // ref (+ the old values) against what the kernel left: L2 error relative to the reference, the
+    // worst element relative to rms + |ref|, and the count of elements not written or not finite.
+    void compare(const std::vector<double>& ref, double& rel, double& worst, long& bad) const {
+        double num = 0, den = 0;
+        bad = 0;
+        worst = 0;
+        auto at = [&](size_t i, double& r, double& g) {
+            r = ref[i] + (out == pk::GEMM_ADD_F32 ? cOld[i] : 0.0);
+            g = out == pk::GEMM_OUT_BF16 ? emu::bf2f(c16[i]) : c32[i];
+        };
+        for (size_t i = 0; i < ref.size(); ++i) {
+            double r, g;
+            at(i, r, g);
+            if (!std::isfinite(g)) { ++bad; continue; }
+            num += (g - r) * (g - r);
+            den += r * r;
+        }
+        const double rms = std::sqrt(den / ref.size());
+        for (size_t i = 0; i < ref.size(); ++i) {
+            double r, g;
+            at(i, r, g);
+            if (std::isfinite(g)) worst = std::max(worst, std::fabs(g - r) / (rms + std::fabs(r)));
+        }
+        rel = std::sqrt(num / std::max(den, 1e-30));
+    }
+};
+
+// Prints the case's line and counts a failure: bf16 output within its rounding (L2 1e-2, worst
+// 4e-3), fp32 within the accumulation order (1e-5 both), every element written.
+static void report(const char* name, Case cs, int out, bool withBias, const Output& o, const std::vector<double>& ref) {
+    double rel, worst;
+    long bad;
+    o.compare(ref, rel, worst, bad);
+    const double relBound = out == pk::GEMM_OUT_BF16 ? 1e-2 : 1e-5, worstBound = out == pk::GEMM_OUT_BF16 ? 4e-3 : 1e-5;
+    const bool ok = bad == 0 && rel < relBound && worst < worstBound;
+    const char* outName[] = {"bf16", "f32", "add_f32"};
+    std::printf("%-8s M=%-5d N=%-5d K=%-5d out=%-7s bias=%d  rel=%.2e worst=%.2e nonfinite=%ld  %s\n", name, cs.M, cs.N,
+                cs.K, outName[out], withBias, rel, worst, bad, ok ? "ok" : "FAIL");
+    std::fflush(stdout);
+    if (!ok) ++failures;
+}
+
 template <class Tag>
 static void run_case(const char* cfgName, Case cs, int out, bool withBias, uint64_t seed) {
     constexpr bool WG = std::is_same<Tag, Wgmma>::value;
@@ -492,56 +562,20 @@ static void run_case(const char* cfgName, Case cs, int out, bool withBias, uint6
             for (int k = 0; k < K; ++k) s += (double)a[k] * w[k];
             ref[(size_t)m * N + n] = s + (withBias ? bias[n] : 0.0);
         }
-    std::vector<float> c32((size_t)M * N), cOld;
-    std::vector<bf16> c16((size_t)M * N);
-    void* C;
-    if (out == pk::GEMM_OUT_BF16) {
-        std::fill(c16.begin(), c16.end(), (bf16)0x7FC0);  // NaN poison
-        C = c16.data();
-    } else if (out == pk::GEMM_OUT_F32) {
-        std::fill(c32.begin(), c32.end(), NAN);
-        C = c32.data();
-    } else {
-        for (auto& v : c32) v = nd(rnd);
-        cOld = c32;
-        C = c32.data();
-    }
+    Output o(out, (size_t)M * N, rnd, 1.f);
+    void* C = o.C;
     emu::regions.clear();
     emu::regions.push_back({(const unsigned char*)A.data(), A.size() * 2, false, "A"});
     emu::regions.push_back({(const unsigned char*)W.data(), W.size() * 2, false, "W"});
     emu::regions.push_back({(const unsigned char*)bias.data(), bias.size() * 4, false, "bias"});
-    if (out == pk::GEMM_OUT_BF16) emu::regions.push_back({(const unsigned char*)c16.data(), c16.size() * 2, true, "C"});
-    else emu::regions.push_back({(const unsigned char*)c32.data(), c32.size() * 4, true, "C"});
+    o.add_region();
     emu::rng.seed(seed * 7919 + 13);
 
     const float* b = withBias ? bias.data() : nullptr;
     if (out == pk::GEMM_OUT_BF16) launch<Cfg, pk::GEMM_OUT_BF16, WG>(A.data(), W.data(), C, b, M, N, K);
     else if (out == pk::GEMM_OUT_F32) launch<Cfg, pk::GEMM_OUT_F32, WG>(A.data(), W.data(), C, b, M, N, K);
     else launch<Cfg, pk::GEMM_ADD_F32, WG>(A.data(), W.data(), C, b, M, N, K);
-
-    double num = 0, den = 0, worst = 0;
-    long bad = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-        double r = ref[i] + (out == pk::GEMM_ADD_F32 ? cOld[i] : 0.0);
-        double g = out == pk::GEMM_OUT_BF16 ? emu::bf2f(c16[i]) : c32[i];
-        if (!std::isfinite(g)) { ++bad; continue; }
-        num += (g - r) * (g - r);
-        den += r * r;
-    }
-    double rms = std::sqrt(den / ref.size());
-    for (size_t i = 0; i < ref.size(); ++i) {
-        double r = ref[i] + (out == pk::GEMM_ADD_F32 ? cOld[i] : 0.0);
-        double g = out == pk::GEMM_OUT_BF16 ? emu::bf2f(c16[i]) : c32[i];
-        if (std::isfinite(g)) worst = std::max(worst, std::fabs(g - r) / (rms + std::fabs(r)));
-    }
-    double rel = std::sqrt(num / std::max(den, 1e-30));
-    double relBound = out == pk::GEMM_OUT_BF16 ? 1e-2 : 1e-5, worstBound = out == pk::GEMM_OUT_BF16 ? 4e-3 : 1e-5;
-    bool ok = bad == 0 && rel < relBound && worst < worstBound;
-    const char* outName[] = {"bf16", "f32", "add_f32"};
-    std::printf("%-8s M=%-5d N=%-5d K=%-5d out=%-7s bias=%d  rel=%.2e worst=%.2e nonfinite=%ld  %s\n", cfgName, M, N,
-                K, outName[out], withBias, rel, worst, bad, ok ? "ok" : "FAIL");
-    std::fflush(stdout);
-    if (!ok) ++failures;
+    report(cfgName, cs, out, withBias, o, ref);
 }
 
 // The FP8 kernel (gemm_block_wgmma<OUT, true>): A and W random E4M3 codes (|value| <= 3.75, no
@@ -568,28 +602,15 @@ static void run_case_fp8(Case cs, int out, bool withBias, uint64_t seed) {
                 sum += (double)pk::e4m3_to_float(A[(size_t)m * K + k]) * pk::e4m3_to_float(W[(size_t)n * K + k]);
             ref[(size_t)m * N + n] = sum * aS[m] * wS[n] + (withBias ? bias[n] : 0.0);
         }
-    std::vector<float> c32((size_t)M * N), cOld;
-    std::vector<bf16> c16((size_t)M * N);
-    void* C;
-    if (out == pk::GEMM_OUT_BF16) {
-        std::fill(c16.begin(), c16.end(), (bf16)0x7FC0);
-        C = c16.data();
-    } else if (out == pk::GEMM_OUT_F32) {
-        std::fill(c32.begin(), c32.end(), NAN);
-        C = c32.data();
-    } else {
-        for (auto& v : c32) v = nd(rnd) * 100;
-        cOld = c32;
-        C = c32.data();
-    }
+    Output o(out, (size_t)M * N, rnd, 100.f);
+    void* C = o.C;
     emu::regions.clear();
     emu::regions.push_back({A.data(), A.size(), false, "A"});
     emu::regions.push_back({W.data(), W.size(), false, "W"});
     emu::regions.push_back({(const unsigned char*)aS.data(), aS.size() * 4, false, "aScale"});
     emu::regions.push_back({(const unsigned char*)wS.data(), wS.size() * 4, false, "wScale"});
     emu::regions.push_back({(const unsigned char*)bias.data(), bias.size() * 4, false, "bias"});
-    if (out == pk::GEMM_OUT_BF16) emu::regions.push_back({(const unsigned char*)c16.data(), c16.size() * 2, true, "C"});
-    else emu::regions.push_back({(const unsigned char*)c32.data(), c32.size() * 4, true, "C"});
+    o.add_region();
     emu::rng.seed(seed * 7919 + 13);
     const float* b = withBias ? bias.data() : nullptr;
     const pk::Fp8Scales sc{aS.data(), wS.data()};
@@ -606,22 +627,7 @@ static void run_case_fp8(Case cs, int out, bool withBias, uint64_t seed) {
             emu::body = [&]() { pk::gemm_block_wgmma<pk::GEMM_ADD_F32, true>(emu::smemBuf.data(), A.data(), W.data(), C, b, M, N, K, sc); };
         emu::run_cta(Cfg::THREADS, Cfg::SMEM + 1024);
     }
-    double num = 0, den = 0;
-    long bad = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-        double r = ref[i] + (out == pk::GEMM_ADD_F32 ? cOld[i] : 0.0);
-        double g = out == pk::GEMM_OUT_BF16 ? emu::bf2f(c16[i]) : c32[i];
-        if (!std::isfinite(g)) { ++bad; continue; }
-        num += (g - r) * (g - r);
-        den += r * r;
-    }
-    double rel = std::sqrt(num / std::max(den, 1e-30));
-    bool ok = bad == 0 && rel < (out == pk::GEMM_OUT_BF16 ? 1e-2 : 1e-5);
-    const char* outName[] = {"bf16", "f32", "add_f32"};
-    std::printf("fp8      M=%-5d N=%-5d K=%-5d out=%-7s bias=%d  rel=%.2e nonfinite=%ld  %s\n", M, N, K, outName[out],
-                withBias, rel, bad, ok ? "ok" : "FAIL");
-    std::fflush(stdout);
-    if (!ok) ++failures;
+    report("fp8", cs, out, withBias, o, ref);
 }
 
 int main(int argc, char** argv) {

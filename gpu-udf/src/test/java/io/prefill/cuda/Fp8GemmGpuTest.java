@@ -124,18 +124,9 @@ class Fp8GemmGpuTest {
                 for (boolean withBias : new boolean[] {false, true}) {
                     long m2 = arena.mark();
                     String what = String.format(Locale.ROOT, "fp8 m=%d n=%d k=%d %s bias=%b", m, n, k, out, withBias);
-                    double[] expect = new double[m * n];
-                    float[] old = null;
-                    DeviceBuffer c = arena.alloc((long) out.bytes * m * n, "c");
-                    if (out == Gemm.Output.ADD_F32) {
-                        old = new float[m * n];
-                        for (int i = 0; i < old.length; i++) old[i] = (float) (rnd.nextGaussian() * Math.sqrt(k));
-                        c.upload(stream(), old);
-                    } else {
-                        c.fill32(stream(), out == Gemm.Output.BF16 ? POISON : 0x7FC00000);
-                    }
-                    for (int i = 0; i < m * n; i++)
-                        expect[i] = ref[i] + (withBias ? bias[i % n] : 0) + (old != null ? old[i] : 0);
+                    GemmGpuTest.Target t = GemmGpuTest.target(arena, out, ref, withBias ? bias : null, m, n, k, rnd);
+                    DeviceBuffer c = t.c();
+                    double[] expect = t.expect();
                     gemm.runFp8(da, das, dw, dws, c, m, n, k, out, withBias ? db : null);
                     float[] got = GemmGpuTest.download(c, out, m * n);
                     GemmGpuTest.assertClose(expect, got, REL, WORST, what);

@@ -79,19 +79,9 @@ class GemmGpuTest {
                     for (boolean withBias : new boolean[] {false, true}) {
                         long m2 = arena.mark();
                         String what = String.format(Locale.ROOT, "%s m=%d n=%d k=%d %s bias=%b", tile, m, n, k, out, withBias);
-                        double[] expect = new double[m * n];
-                        float[] old = null;
-                        DeviceBuffer c = arena.alloc((long) out.bytes * m * n, "c");
-                        if (out == Gemm.Output.ADD_F32) {
-                            old = new float[m * n];
-                            for (int i = 0; i < old.length; i++) old[i] = (float) (rnd.nextGaussian() * Math.sqrt(k));
-                            c.upload(stream(), old);
-                        } else {
-                            c.fill32(stream(), out == Gemm.Output.BF16 ? POISON : 0x7FC00000);  // NaN everywhere
-                        }
-                        for (int i = 0; i < m; i++)
-                            for (int j = 0; j < n; j++)
-                                expect[i * n + j] = ref[i * n + j] + (withBias ? bias[j] : 0) + (old != null ? old[i * n + j] : 0);
+                        Target t = target(arena, out, ref, withBias ? bias : null, m, n, k, rnd);
+                        DeviceBuffer c = t.c();
+                        double[] expect = t.expect();
                         gemm.run(da, dw, c, m, n, k, out, withBias ? db : null);
                         float[] got = download(c, out, m * n);
                         if (out == Gemm.Output.BF16) assertClose(expect, got, REL_BF16, WORST_BF16, what);
@@ -217,6 +207,31 @@ class GemmGpuTest {
     }
 
     // ---- helpers
+
+    /** An output buffer c and what a product ref (+ bias) must leave in it. */
+    record Target(DeviceBuffer c, double[] expect) { }
+
+    /**
+     * C for one run: for ADD_F32 random values of the product's size (the expectation adds them),
+     * otherwise NaN everywhere so that an element the kernel does not write shows; expect = ref
+     * (+ bias[col] when biasOrNull is given) (+ the old values).
+     */
+    static Target target(DeviceArena arena, Gemm.Output out, double[] ref, float[] biasOrNull, int m, int n, int k,
+                         Random rnd) {
+        float[] old = null;
+        DeviceBuffer c = arena.alloc((long) out.bytes * m * n, "c");
+        if (out == Gemm.Output.ADD_F32) {
+            old = new float[m * n];
+            for (int i = 0; i < old.length; i++) old[i] = (float) (rnd.nextGaussian() * Math.sqrt(k));
+            c.upload(stream(), old);
+        } else {
+            c.fill32(stream(), out == Gemm.Output.BF16 ? POISON : 0x7FC00000);
+        }
+        double[] expect = new double[m * n];
+        for (int i = 0; i < m * n; i++)
+            expect[i] = ref[i] + (biasOrNull != null ? biasOrNull[i % n] : 0) + (old != null ? old[i] : 0);
+        return new Target(c, expect);
+    }
 
     /** ref[i*n + j] = sum_x a[i*k + x] * w[j*k + x] in float64. */
     static double[] reference(float[] a, float[] w, int m, int n, int k) {

@@ -52,21 +52,7 @@ class SnapKvGpuTest {
             for (int g = 0; g < kvHeads; g++) {
                 float[][] groupQ = new float[group][];
                 for (int x = 0; x < group; x++) groupQ[x] = head(q, g * group + x, n, d);
-                float[] kh = head(k, g, n, d), vh = head(v, g, n, d);
-                int[] want = cpu.select(groupQ, kh, n, d);
-                HeadKv h = got[g];
-                assertEquals(want.length, h.kept(), "kept positions of KV head " + g);
-                // fp32 votes on the GPU, double on the CPU: allow a rare swap at the top-k boundary
-                long common = Arrays.stream(h.positions()).filter(p -> Arrays.binarySearch(want, p) >= 0).count();
-                assertTrue(common >= want.length - Math.max(1, want.length / 200),
-                        "KV head " + g + ": " + common + " of " + want.length + " positions agree");
-                for (int x = 0; x < h.kept(); x++) {
-                    int p = h.positions()[x];
-                    for (int c = 0; c < d; c++) {
-                        assertEquals(Bf16.fromFloat(kh[p * d + c]), bf16At(h.k(), x * d + c), "K row " + p);
-                        assertEquals(Bf16.fromFloat(vh[p * d + c]), bf16At(h.v(), x * d + c), "V row " + p);
-                    }
-                }
+                assertHeadSummary(got[g], cpu.select(groupQ, head(k, g, n, d), n, d), head(k, g, n, d), head(v, g, n, d), d, g);
             }
         }
     }
@@ -102,22 +88,29 @@ class SnapKvGpuTest {
                     groupQ[x] = new float[n * d];
                     for (int i = 0; i < n * d; i++) groupQ[x][i] = qDevice[(h * n + i / d) * dPad + i % d] / f;
                 }
-                float[] kh = head(k, g, n, d), vh = head(v, g, n, d);
-                int[] want = cpu.select(groupQ, kh, n, d);
                 HeadKv h = got[g];
-                assertEquals(want.length, h.kept(), "kept positions of KV head " + g);
                 assertEquals(2L * h.kept() * d, h.k().length, "K rows of 96 bf16");
                 assertEquals(2L * h.kept() * d, h.v().length, "V rows of 96 bf16");
-                long common = Arrays.stream(h.positions()).filter(p -> Arrays.binarySearch(want, p) >= 0).count();
-                assertTrue(common >= want.length - Math.max(1, want.length / 200),
-                        "KV head " + g + ": " + common + " of " + want.length + " positions agree");
-                for (int x = 0; x < h.kept(); x++) {
-                    int p = h.positions()[x];
-                    for (int c = 0; c < d; c++) {
-                        assertEquals(Bf16.fromFloat(kh[p * d + c]), bf16At(h.k(), x * d + c), "K row " + p);
-                        assertEquals(Bf16.fromFloat(vh[p * d + c]), bf16At(h.v(), x * d + c), "V row " + p);
-                    }
-                }
+                assertHeadSummary(h, cpu.select(groupQ, head(k, g, n, d), n, d), head(k, g, n, d), head(v, g, n, d), d, g);
+            }
+        }
+    }
+
+    /**
+     * KV head g's summary against the cpu's selection `want`: as many positions, all but a rare swap
+     * at the top-k boundary the same (fp32 votes on the GPU, double on the CPU), and each kept row's
+     * K and V (width d) the head's rows bit for bit.
+     */
+    private static void assertHeadSummary(HeadKv h, int[] want, float[] kh, float[] vh, int d, int g) {
+        assertEquals(want.length, h.kept(), "kept positions of KV head " + g);
+        long common = Arrays.stream(h.positions()).filter(p -> Arrays.binarySearch(want, p) >= 0).count();
+        assertTrue(common >= want.length - Math.max(1, want.length / 200),
+                "KV head " + g + ": " + common + " of " + want.length + " positions agree");
+        for (int x = 0; x < h.kept(); x++) {
+            int p = h.positions()[x];
+            for (int c = 0; c < d; c++) {
+                assertEquals(Bf16.fromFloat(kh[p * d + c]), bf16At(h.k(), x * d + c), "K row " + p);
+                assertEquals(Bf16.fromFloat(vh[p * d + c]), bf16At(h.v(), x * d + c), "V row " + p);
             }
         }
     }
