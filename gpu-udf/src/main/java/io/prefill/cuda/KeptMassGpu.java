@@ -23,13 +23,24 @@ public final class KeptMassGpu {
 
     /** kept[h] for every head of the plan; q, k bf16 on the device, plan over the same heads and n. */
     public double[] ofLastQueries(DeviceBuffer q, DeviceBuffer k, AttentionShape s, DevicePlan plan) {
+        return ofLastQueries(q, k, s, plan, null);
+    }
+
+    /**
+     * The same from the last queries' row statistics when the layer's vertical-slash estimate has
+     * them already ({@link VerticalSlashGpu#rowStats}: the same kernels on the same Q and K, so the
+     * same bits), or computed here when rowStatOrNull is null.
+     */
+    public double[] ofLastQueries(DeviceBuffer q, DeviceBuffer k, AttentionShape s, DevicePlan plan,
+                                  DeviceBuffer rowStatOrNull) {
         int heads = s.heads(), n = s.seqLen(), d = s.headDim();
         if (plan.heads() != heads || plan.seqLen() != n)
             throw new IllegalArgumentException("plan of " + plan.heads() + " heads and " + plan.seqLen()
                     + " tokens for " + heads + " heads and " + n + " tokens");
         long mark = arena.mark();
         try {
-            DeviceBuffer rowStat = new VerticalSlashGpu(module, stream, arena).rowStats(q, k, s);
+            DeviceBuffer rowStat = rowStatOrNull != null ? rowStatOrNull
+                    : new VerticalSlashGpu(module, stream, arena).rowStats(q, k, s);
             DeviceBuffer part = arena.alloc(4L * heads * SPLITS * 64, "kept.part");
             DeviceBuffer kept = arena.alloc(8L * heads, "kept");
             module.kernel("kept_mass_d" + d).launch(stream, Dim3.of(heads, SPLITS), 128, 2 * 64 * d * 2 + 64 * 4,

@@ -39,6 +39,16 @@ public final class VerticalSlashGpu {
      */
     public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int[] verticalSize, int[] slashSize,
                                 HeadPattern.Adaptive[] adaptive) {
+        return estimate(q, k, s, null, verticalSize, slashSize, adaptive);
+    }
+
+    /**
+     * The same with the last queries' row statistics given ({@link #rowStats}, computed by the
+     * caller, who keeps them: the layer's accuracy certificate needs the same statistics), or
+     * null to compute them here as scratch.
+     */
+    public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceBuffer rowStatOrNull,
+                                int[] verticalSize, int[] slashSize, HeadPattern.Adaptive[] adaptive) {
         int heads = s.heads();
         int[] vRoom = verticalSize.clone(), sRoom = slashSize.clone();
         double[] gamma = new double[heads];
@@ -53,7 +63,7 @@ public final class VerticalSlashGpu {
         }
         VsSelection sel = allocate(heads, s.seqLen(), vRoom, sRoom);
         long mark = arena.mark();
-        VsScores scores = scores(q, k, s);
+        VsScores scores = scores(q, k, s, rowStatOrNull);
         if (any) {
             DeviceBuffer g = arena.alloc(8L * heads, "vs.gamma"), lo = arena.alloc(4L * heads, "vs.minBudget"),
                     hi = arena.alloc(4L * heads, "vs.maxBudget");
@@ -70,13 +80,16 @@ public final class VerticalSlashGpu {
     }
 
     /** The online scores of every head (allocated in the arena; the estimate's scratch is released). */
-    public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s) {
+    public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s) { return scores(q, k, s, null); }
+
+    /** The same from the last queries' row statistics given ({@link #rowStats}), or computed here when null. */
+    public VsScores scores(DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceBuffer rowStatOrNull) {
         int n = s.seqLen(), heads = s.heads(), d = s.headDim();
         int chunks = chunks(n), tiles = BlockPlan.blocks(n);
         DeviceBuffer colScore = arena.alloc(4L * heads * n, "vs.colScore");
         DeviceBuffer slash = arena.alloc(4L * heads * n, "vs.slash");
         long mark = arena.mark();
-        DeviceBuffer rowStat = rowStats(q, k, s);
+        DeviceBuffer rowStat = rowStatOrNull != null ? rowStatOrNull : rowStats(q, k, s);
         DeviceBuffer diag = arena.alloc(4L * heads * tiles * 127, "vs.diagPart");
         module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, estimateSmem(d) + 64 * 65 * 4,
                 q, k, heads, s.kvHeads(), n, rowStat, colScore, diag);

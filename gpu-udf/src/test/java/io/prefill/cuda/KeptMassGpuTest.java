@@ -47,7 +47,12 @@ class KeptMassGpuTest {
         long mark = arena.mark();
         try {
             DevicePlan plan = DevicePlan.upload(HostPlan.of(plans), arena, stream());
-            double[] gpu = new KeptMassGpu(module(), stream(), arena).ofLastQueries(upload(q, "q"), upload(k, "k"), s, plan);
+            DeviceBuffer qd = upload(q, "q"), kd = upload(k, "k");
+            KeptMassGpu keptMass = new KeptMassGpu(module(), stream(), arena);
+            double[] gpu = keptMass.ofLastQueries(qd, kd, s, plan);
+            // the layer hands the certificate the row statistics its estimate computed: the same bits
+            DeviceBuffer estimateStats = new VerticalSlashGpu(module(), stream(), arena).rowStats(qd, kd, s);
+            assertArrayEquals(gpu, keptMass.ofLastQueries(qd, kd, s, plan, estimateStats), s.toString());
             for (int h = 0; h < heads; h++) {
                 String what = patterns[h % patterns.length] + " head " + h + " " + s;
                 assertEquals(cpu[h], gpu[h], 2e-3, what);

@@ -77,9 +77,10 @@ final class LayerAttention {
         long mark = arena.mark();
         try {
             boolean anyBlockSparse = Arrays.stream(p).anyMatch(x -> x instanceof HeadPattern.BlockSparse);
-            DevicePlan plan = new LayerPlanner(module, stream, override).plan(layer, p, q, k, s, arena);
+            LayerPlanner.LayerPlan planned = new LayerPlanner(module, stream, override).planWithStats(layer, p, q, k, s, arena);
+            DevicePlan plan = planned.plan();
             clock.mark(StageClock.Stage.ESTIMATE);
-            double[] kept = new KeptMassGpu(module, stream, arena).ofLastQueries(q, k, s, plan);
+            double[] kept = new KeptMassGpu(module, stream, arena).ofLastQueries(q, k, s, plan, planned.lastQueryStats());
             boolean[] fallback = new boolean[heads];
             int fallbacks = 0;
             AttentionStats.Certificate certificate = AttentionStats.Certificate.NONE;

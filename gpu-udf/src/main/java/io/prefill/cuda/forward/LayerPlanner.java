@@ -38,8 +38,21 @@ public final class LayerPlanner {
         this.override = overrideOrNull;
     }
 
+    /**
+     * A layer's plan and, when a vertical-slash or adaptive head made the layer estimate, the last
+     * queries' row statistics that estimate computed ({@link VerticalSlashGpu#rowStats}; null
+     * otherwise): the accuracy certificate reads the same statistics, so it need not recompute them.
+     */
+    public record LayerPlan(DevicePlan plan, DeviceBuffer lastQueryStats) { }
+
     /** The plan of all heads (allocated in arena); p[h] is head h's pattern, Dense included. */
     public DevicePlan plan(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceArena arena) {
+        return planWithStats(layer, p, q, k, s, arena).plan();
+    }
+
+    /** The plan of all heads with the estimate's row statistics, both allocated in arena. */
+    public LayerPlan planWithStats(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
+                                   DeviceArena arena) {
         int heads = s.heads(), n = s.seqLen();
         boolean anyVsLike = false, anyEstimated = false;
         TreeSet<Integer> blockBudgets = new TreeSet<>();
@@ -48,7 +61,8 @@ public final class LayerPlanner {
             else anyVsLike = true;
             if (x instanceof HeadPattern.VerticalSlash || x instanceof HeadPattern.Adaptive) anyEstimated = true;
         }
-        DevicePlan plan = anyVsLike ? verticalSlashPlan(layer, p, q, k, s, arena, anyEstimated) : null;
+        DeviceBuffer stats = anyEstimated ? new VerticalSlashGpu(module, stream, arena).rowStats(q, k, s) : null;
+        DevicePlan plan = anyVsLike ? verticalSlashPlan(layer, p, q, k, s, arena, stats) : null;
         BlockSparseGpu bsGpu = new BlockSparseGpu(module, stream, arena);
         for (int budget : blockBudgets) {
             DevicePlan bs = bsGpu.plan(q, k, s, budget);
@@ -60,15 +74,16 @@ public final class LayerPlanner {
             for (int h = 0; h < heads; h++) use[h] = p[h] instanceof HeadPattern.BlockSparse b && b.topBlocks() == budget;
             plan = new PlanPick(module, stream).pick(plan, bs, use, arena);
         }
-        return plan;
+        return new LayerPlan(plan, stats);
     }
 
     /**
      * One selection for the vertical-slash, adaptive, A-shape and dense heads (block-sparse heads
-     * get a stub); adaptive heads take their budgets from the estimate on the device.
+     * get a stub); adaptive heads take their budgets from the estimate on the device, which runs
+     * when rowStat (the last queries' statistics, {@link VerticalSlashGpu#rowStats}) is given.
      */
     private DevicePlan verticalSlashPlan(int layer, HeadPattern[] p, DeviceBuffer q, DeviceBuffer k, AttentionShape s,
-                                         DeviceArena arena, boolean estimate) {
+                                         DeviceArena arena, DeviceBuffer rowStat) {
         int heads = s.heads(), n = s.seqLen();
         int[] vertical = new int[heads], slash = new int[heads];
         int[][] fixedCols = new int[heads][], fixedOffs = new int[heads][];
@@ -99,8 +114,8 @@ public final class LayerPlanner {
         }
         VerticalSlashGpu vsGpu = new VerticalSlashGpu(module, stream, arena);
         VsSelection sel;
-        if (estimate) {
-            sel = vsGpu.estimate(q, k, s, vertical, slash, adaptive);
+        if (rowStat != null) {
+            sel = vsGpu.estimate(q, k, s, rowStat, vertical, slash, adaptive);
         } else {
             int colsMax = 1, offsMax = 1;
             for (int h = 0; h < heads; h++) {

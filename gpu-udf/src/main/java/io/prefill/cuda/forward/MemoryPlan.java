@@ -6,8 +6,10 @@ import io.prefill.model.ModelConfig;
 import io.prefill.sparse.BlockPlan;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
+import io.prefill.sparse.VerticalSlashEstimator;
 
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * The device memory of one document's layer-streaming pre-fill. Only the current layer's K and V
@@ -58,47 +60,62 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
         return Math.max(c.hiddenSize(), Math.max(c.qDim(), c.intermediateSize()));
     }
 
-    /** The plan storage MInference's Llama-3 config needs (its heads average ~800 leftover columns). */
+    /**
+     * Plan storage per head and query block when no pattern config is given (the size-only plans of
+     * {@link #of(ModelConfig, int, long, int)}): MInference's Llama-3 config averages ~800 leftover
+     * columns per head.
+     */
     public static final int DEFAULT_PLAN_COLUMNS = 1024, DEFAULT_PLAN_RANGES = 64;
 
     /**
      * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token;
      * none of it scales with the head width beyond the block-sparse pooled rows, at most 128 wide)
      * plus plan storage: the block plan and its two-block pair plan, each with up to `columns`
-     * leftover columns and `ranges` ranges per head and query block.
+     * leftover columns and `ranges` ranges per query block over all heads of the layer.
      */
-    public static long attentionBytes(ModelConfig c, long n, int columns, int ranges) {
+    public static long attentionBytes(ModelConfig c, long n, long columns, long ranges) {
         long heads = c.numHeads(), blocks = BlockPlan.blocks(n);
-        return 28L * heads * n + 2 * heads * blocks * (4L * columns + 8L * ranges) + 64 * MIB;
+        return 28L * heads * n + 2 * blocks * (4L * columns + 8L * ranges) + 64 * MIB;
     }
 
     public static long attentionBytes(ModelConfig c, long n) {
-        return attentionBytes(c, n, DEFAULT_PLAN_COLUMNS, DEFAULT_PLAN_RANGES);
+        return attentionBytes(c, n, (long) c.numHeads() * DEFAULT_PLAN_COLUMNS, (long) c.numHeads() * DEFAULT_PLAN_RANGES);
     }
 
     /**
-     * Leftover columns a head's plan may hold per query block under these patterns: the largest
-     * vertical budget (an adaptive head's maximum, an A-shape's sink columns), at least the default.
+     * Leftover columns one layer's plan may hold per query block, summed over the layer's heads,
+     * for the layer that needs the most. A head's leftover columns are some of its chosen columns,
+     * so its vertical budget bounds them (an adaptive head's maximum, an A-shape's sink columns;
+     * at least the forced {@value VerticalSlashEstimator#MIN_VERTICAL}); block-sparse and dense
+     * heads have none. Summing per layer, not taking every head at the config's widest budget:
+     * MInference's Llama-3-70B config has a few 3500-column heads among mostly 30-1000, so its
+     * widest layer needs 101,630 columns, not 64 x 3500 = 224,000 (at 1M tokens, 13.3 GB of plan
+     * storage instead of 29.4).
      */
-    public static int planColumns(PatternConfig p) {
-        int most = DEFAULT_PLAN_COLUMNS;
-        for (HeadPattern x : distinct(p)) {
-            if (x instanceof HeadPattern.VerticalSlash vs) most = Math.max(most, vs.verticalSize());
-            else if (x instanceof HeadPattern.Adaptive a) most = Math.max(most, a.maxBudget());
-            else if (x instanceof HeadPattern.AShape a) most = Math.max(most, a.nInit());
-        }
-        return most;
+    public static long planColumns(PatternConfig p) {
+        return widestLayer(p, MemoryPlan::columnsOf);
     }
 
-    private static List<HeadPattern> distinct(PatternConfig p) {
-        return p.heads().stream().flatMap(List::stream).distinct().toList();
+    /**
+     * Ranges one layer's plan may hold per query block, summed over its heads, for the layer that
+     * needs the most: a block-sparse head's top blocks, {@link #DEFAULT_PLAN_RANGES} for the others
+     * (merged diagonal bands: MInference's configs stay well under it).
+     */
+    public static long planRanges(PatternConfig p) {
+        return widestLayer(p, x -> x instanceof HeadPattern.BlockSparse b ? Math.max(b.topBlocks(), DEFAULT_PLAN_RANGES)
+                : DEFAULT_PLAN_RANGES);
     }
 
-    /** Ranges a head's plan may hold per query block: a block-sparse head's top blocks, at least the default. */
-    public static int planRanges(PatternConfig p) {
-        int most = DEFAULT_PLAN_RANGES;
-        for (HeadPattern x : distinct(p))
-            if (x instanceof HeadPattern.BlockSparse b) most = Math.max(most, b.topBlocks());
+    private static int columnsOf(HeadPattern x) {
+        if (x instanceof HeadPattern.VerticalSlash vs) return Math.max(vs.verticalSize(), VerticalSlashEstimator.MIN_VERTICAL);
+        if (x instanceof HeadPattern.Adaptive a) return Math.max(a.maxBudget(), VerticalSlashEstimator.MIN_VERTICAL);
+        if (x instanceof HeadPattern.AShape a) return a.nInit();
+        return 0;
+    }
+
+    private static long widestLayer(PatternConfig p, ToIntFunction<HeadPattern> perHead) {
+        long most = 0;
+        for (List<HeadPattern> layer : p.heads()) most = Math.max(most, layer.stream().mapToLong(perHead::applyAsInt).sum());
         return most;
     }
 
