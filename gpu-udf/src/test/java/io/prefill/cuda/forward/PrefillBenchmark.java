@@ -89,7 +89,9 @@ public final class PrefillBenchmark {
                     if (!s.isBlank()) rows.add(run(mi, "minference-estimated" + suffix, Integer.parseInt(s.trim())));
                 }
                 mi.overrideSelections(PrefillBenchmark::trainedModelShape);
-                for (String s : sizes.split(",")) rows.add(run(mi, "minference" + suffix, Integer.parseInt(s.trim())));
+                for (String s : sizes.split(",")) {
+                    if (!s.isBlank()) rows.add(run(mi, "minference" + suffix, Integer.parseInt(s.trim())));
+                }
             }
             if (!denseSizes.isBlank()) {
                 try (CudaForwardPass de = CudaForwardPass.synthetic(c, 1, fp8, dense, CudaBackendOptions.defaults().profiled())) {
