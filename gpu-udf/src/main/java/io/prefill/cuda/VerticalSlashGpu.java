@@ -33,9 +33,8 @@ public final class VerticalSlashGpu {
     }
 
     /**
-     * Estimate where head h with adaptive[h] != null takes its budgets from the estimate's mass
-     * (on the device, {@code vs_mass_budget}; the CPU's {@link VerticalSlashEstimator#massBudget})
-     * instead of verticalSize[h] and slashSize[h], with room for its maximum budget.
+     * Estimate where head h with adaptive[h] != null takes its budgets from the estimate's mass, as
+     * {@link #selectAdaptive} does, instead of verticalSize[h] and slashSize[h], with room for its maximum budget.
      */
     public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, int[] verticalSize, int[] slashSize,
                                 HeadPattern.Adaptive[] adaptive) {
@@ -49,21 +48,47 @@ public final class VerticalSlashGpu {
      */
     public VsSelection estimate(DeviceBuffer q, DeviceBuffer k, AttentionShape s, DeviceBuffer rowStatOrNull,
                                 int[] verticalSize, int[] slashSize, HeadPattern.Adaptive[] adaptive) {
-        int heads = s.heads();
-        int[] vRoom = verticalSize.clone(), sRoom = slashSize.clone();
+        VsSelection sel = allocate(s.heads(), s.seqLen(), room(verticalSize, adaptive), room(slashSize, adaptive));
+        long mark = arena.mark();
+        selectInto(scores(q, k, s, rowStatOrNull), sel, adaptive);
+        stream.synchronize();
+        arena.reset(mark);  // the scores are dead; the selection stays (allocated before the mark)
+        return sel;
+    }
+
+    /**
+     * The selection from scores already estimated where head h with adaptive[h] != null takes its
+     * budgets from the scores' mass (on the device, {@code vs_mass_budget}; the CPU's
+     * {@link VerticalSlashEstimator#massBudget}) and a head with null the smallest budgets: the
+     * pattern search tries every gamma on one layer's scores. Allocated in the arena.
+     */
+    public VsSelection selectAdaptive(VsScores scores, HeadPattern.Adaptive[] adaptive) {
+        int[] smallest = new int[scores.heads()];
+        VsSelection sel = allocate(scores.heads(), scores.seqLen(), room(smallest, adaptive), room(smallest, adaptive));
+        selectInto(scores, sel, adaptive);
+        return sel;
+    }
+
+    /** The budgets, with an adaptive head's maximum in place of its own: the room its selection needs. */
+    private static int[] room(int[] budgets, HeadPattern.Adaptive[] adaptive) {
+        int[] room = budgets.clone();
+        for (int h = 0; h < room.length; h++) if (adaptive[h] != null) room[h] = adaptive[h].maxBudget();
+        return room;
+    }
+
+    /** The top-k into sel, adaptive heads' budgets first replaced by their mass budgets (scratch in the arena). */
+    private void selectInto(VsScores scores, VsSelection sel, HeadPattern.Adaptive[] adaptive) {
+        int heads = sel.heads();
         double[] gamma = new double[heads];
         int[] minBudget = new int[heads], maxBudget = new int[heads];
         boolean any = false;
         for (int h = 0; h < heads; h++) {
             if (adaptive[h] == null) continue;
             any = true;
-            vRoom[h] = sRoom[h] = maxBudget[h] = adaptive[h].maxBudget();
+            maxBudget[h] = adaptive[h].maxBudget();
             minBudget[h] = adaptive[h].minBudget();
             gamma[h] = adaptive[h].gamma();
         }
-        VsSelection sel = allocate(heads, s.seqLen(), vRoom, sRoom);
-        long mark = arena.mark();
-        VsScores scores = scores(q, k, s, rowStatOrNull);
         if (any) {
             DeviceBuffer g = arena.alloc(8L * heads, "vs.gamma"), lo = arena.alloc(4L * heads, "vs.minBudget"),
                     hi = arena.alloc(4L * heads, "vs.maxBudget");
@@ -71,12 +96,9 @@ public final class VerticalSlashGpu {
             lo.upload(stream, minBudget);
             hi.upload(stream, maxBudget);
             module.kernel("vs_mass_budget_k").launch(stream, Dim3.of(heads, 2), 1024, 0, scores.columns(),
-                    scores.diagonals(), s.seqLen(), g, lo, hi, sel.kCols(), sel.kOffs());
+                    scores.diagonals(), scores.seqLen(), g, lo, hi, sel.kCols(), sel.kOffs());
         }
         selectInto(scores, sel);
-        stream.synchronize();
-        arena.reset(mark);  // the scores are dead; the selection stays (allocated before the mark)
-        return sel;
     }
 
     /** The online scores of every head (allocated in the arena; the estimate's scratch is released). */

@@ -15,8 +15,10 @@ import java.util.function.IntFunction;
  * The candidate families the search tries, each with one integer budget that the search fits to
  * the target cost. Listed in order of preference on a near tie: a static pattern needs no online
  * estimate, the block-sparse estimate is cheaper than the vertical-slash one, and an adaptive
- * head's cost is known only once its input is. {@link #DEFAULT} leaves adaptive out: the cuda
- * backend does not run it yet, so it is searched only when asked for.
+ * head's cost is known only once its input is. {@link #DEFAULT} leaves adaptive out: its cost
+ * follows the input, so a config with adaptive heads meets the target on average over the
+ * calibration documents, not on each prompt, and its ladder of gammas makes the search slower
+ * (two to three times on the cpu). Both backends search it, and run it, when asked for.
  */
 public enum PatternFamily {
     /** Sinks [0, 64) plus a window of budget diagonals. */
@@ -66,7 +68,7 @@ public enum PatternFamily {
         }
     };
 
-    /** The families searched unless others are asked for: those whose heads every backend runs (not adaptive). */
+    /** The families searched unless others are asked for: those fitted to the target on every document (not adaptive). */
     public static final List<PatternFamily> DEFAULT = List.of(A_SHAPE, BLOCK_SPARSE, VERTICAL_SLASH, VERTICAL_SLASH_WIDE);
 
     static final int A_SHAPE_SINKS = 64;

@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The device's certificate and adaptive budgets against the CPU reference: {@link KeptMassGpu}
  * against {@link KeptMass} on the CPU planner's plans of every pattern, and the adaptive head's
- * budgets ({@code vs_mass_budget}) against {@link VerticalSlashEstimator#massBudget} on the same scores.
+ * budgets ({@code vs_mass_budget}) against {@link VerticalSlashEstimator#massBudget} on the same
+ * scores, also when the pattern search selects every gamma from one estimate.
  */
 @Tag("gpu")
 class KeptMassGpuTest {
@@ -137,6 +138,47 @@ class KeptMassGpuTest {
                 assertEquals(wantOffs, kOffs[h], what + ": offsets");
                 int[] chosen = sel.downloadColumns(stream())[h];
                 assertEquals(kCols[h], chosen.length, what + ": the top-k took the adaptive budget");
+            }
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    /**
+     * The pattern search's selection of every gamma from one layer's scores
+     * ({@link VerticalSlashGpu#selectAdaptive}) is the estimate's for that gamma, columns and
+     * offsets alike (the scores come out the same bits each time, as
+     * {@link #adaptiveBudgetsFollowTheCpuRule} relies on too), and so is its cost; a head without a
+     * pattern keeps the smallest budgets.
+     */
+    @Test
+    void selectingEveryGammaFromOneEstimateGivesTheEstimatesSelections() {
+        int heads = 4, kvHeads = 2, n = 3000, d = 64;
+        AttentionShape s = new AttentionShape(heads, kvHeads, n, d);
+        Random rnd = new Random(23);
+        float[] q = randomBf16(rnd, s.qElements(), 1.0), k = randomBf16(rnd, s.kvElements(), 1.0);
+        DeviceArena arena = arena();
+        long mark = arena.mark();
+        try {
+            DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k");
+            VerticalSlashGpu vs = new VerticalSlashGpu(module(), stream(), arena);
+            VerticalSlashGpu.VsScores scores = vs.scores(dq, dk, s);
+            for (double gamma : new double[] {0.5, 0.9, 0.99}) {
+                HeadPattern.Adaptive a = new HeadPattern.Adaptive(gamma, 100, 6096);
+                HeadPattern.Adaptive[] adaptive = {a, null, a, a};
+                long step = arena.mark();
+                VsSelection searched = vs.selectAdaptive(scores, adaptive);
+                VsSelection estimated = vs.estimate(dq, dk, s, new int[heads], new int[heads], adaptive);
+                int[][] cols = searched.downloadColumns(stream()), offs = searched.downloadOffsets(stream());
+                int[][] wantCols = estimated.downloadColumns(stream()), wantOffs = estimated.downloadOffsets(stream());
+                for (int h = 0; h < heads; h++) {
+                    assertArrayEquals(wantCols[h], cols[h], "columns, head " + h + " gamma " + gamma);
+                    assertArrayEquals(wantOffs[h], offs[h], "offsets, head " + h + " gamma " + gamma);
+                }
+                assertEquals(VerticalSlashEstimator.MIN_VERTICAL, cols[1].length, "gamma " + gamma);
+                assertEquals(VerticalSlashEstimator.MIN_SLASH, offs[1].length, "gamma " + gamma);
+                assertArrayEquals(vs.cost(estimated, n), vs.cost(searched, n), "gamma " + gamma);
+                arena.reset(step);
             }
         } finally {
             arena.reset(mark);

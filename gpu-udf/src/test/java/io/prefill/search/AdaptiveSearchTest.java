@@ -15,15 +15,16 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The adaptive family in the search: one gamma for every calibration document, fitted on their
  * mean measured cost; where it wins (a head whose attention widens on one document and narrows on
- * another), where a fixed family wins, near ties, the report, the config round trip and the cuda
- * scorer's refusal.
+ * another), where a fixed family wins, near ties, the report, the config round trip, and the rule
+ * for which steps are measured that every scorer follows ({@link AdaptiveSteps}; the device's
+ * against the CPU's in GpuPatternSearchTest).
  */
 class AdaptiveSearchTest {
     private static final double TARGET = 0.3;
@@ -205,13 +206,27 @@ class AdaptiveSearchTest {
     }
 
     @Test
-    void theCudaScorerRefusesTheAdaptiveFamily() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-            io.prefill.cuda.search.GpuCalibrationScorer.checkSupported(new SearchOptions(0.2, 512, 64, 0.1,
-                List.of(PatternFamily.VERTICAL_SLASH, PatternFamily.ADAPTIVE))));
-        assertTrue(e.getMessage().contains("does not score the adaptive family"), e.getMessage());
-        io.prefill.cuda.search.GpuCalibrationScorer.checkSupported(SearchOptions.defaults(0.2, 512));
-        assertTrue(!SearchOptions.defaults(0.2, 512).families().contains(PatternFamily.ADAPTIVE),
-            "the default families are those every backend runs");
+    void everyStepIsCostedAndMeasuredWhereTheMeanCanStillMeetTheTarget() {
+        SearchOptions options = new SearchOptions(TARGET, 1024, 64, 0.1, List.of(PatternFamily.ADAPTIVE));
+        HeadInputs wide = HEADS.get("wide").get(0);
+        CandidateScore alone = HeadSearch.evaluate(wide, options, 1).get(0);
+        CandidateScore ofTwo = HeadSearch.evaluate(wide, options, 2).get(0);
+        AdaptiveSteps.assertFollowTheRule(alone, options, 1, "one document");
+        AdaptiveSteps.assertFollowTheRule(ofTwo, options, 2, "two documents");
+        // the wide band's steps cost 0.21 to 0.51: alone, those over 1.1 x 0.3 are not measured; one
+        // of two documents measures every step (the other may cost less)
+        assertTrue(Double.isNaN(alone.steps().get(alone.steps().size() - 1).error())
+            && !Double.isNaN(alone.steps().get(1).error()), alone.steps().toString());
+        assertTrue(ofTwo.steps().stream().noneMatch(s -> Double.isNaN(s.error())), ofTwo.steps().toString());
+        for (int s = 0; s < alone.steps().size(); s++) {
+            assertEquals(alone.steps().get(s).cost(), ofTwo.steps().get(s).cost(), 0.0, "step " + s);
+        }
+    }
+
+    @Test
+    void theDefaultFamiliesLeaveAdaptiveOut() {
+        // its cost follows the input: a config meets the target on average over the documents, not on each prompt
+        assertFalse(PatternFamily.DEFAULT.contains(PatternFamily.ADAPTIVE));
+        assertEquals(PatternFamily.DEFAULT, SearchOptions.defaults(0.2, 512).families());
     }
 }

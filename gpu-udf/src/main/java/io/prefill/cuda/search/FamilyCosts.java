@@ -21,6 +21,8 @@ import java.util.stream.IntStream;
  *   <li>vertical-slash: the layer's online scores once, then per trial the per-head top-k and
  *       the entries of the block plan it would give, counted on the device without building it
  *       (a trial at half the prompt's columns would need gigabytes of leftover-column lists);</li>
+ *   <li>adaptive: nothing to fit; {@link LayerScoring} selects every step (gamma) from the same
+ *       online scores ({@link #scores()}) and counts its entries the same way;</li>
  *   <li>A-shape and block-sparse: the same for every head and input (fixed columns and diagonals;
  *       a fixed number of blocks per query block), fitted once on one head.</li>
  * </ul>
@@ -49,9 +51,9 @@ final class FamilyCosts {
     int[] fit(PatternFamily family, double target) {
         int n = shape.seqLen(), heads = shape.heads();
         if (dependsOnInput(family)) {
-            if (scores == null) scores = vsGpu.scores(q, k, shape);  // shared by both vertical-slash shapes
+            VerticalSlashGpu.VsScores s = scores();
             return BudgetFit.fitAll(heads, family.minBudget(), family.maxBudget(n), target,
-                    b -> verticalSlash(family, b)).budgets();
+                    b -> verticalSlash(family, s, b)).budgets();
         }
         int budget = BudgetFit.fitAll(1, family.minBudget(), family.maxBudget(n), target,
                 b -> new double[] {inputFree(family, b[0])}).budgets()[0];
@@ -60,7 +62,17 @@ final class FamilyCosts {
         return all;
     }
 
-    private double[] verticalSlash(PatternFamily family, int[] budgets) {
+    /**
+     * The layer's online scores, estimated on the first call and shared by both vertical-slash
+     * shapes and the adaptive steps: allocated in the arena then, so the first call must come
+     * before any arena mark whose reset would release them.
+     */
+    VerticalSlashGpu.VsScores scores() {
+        if (scores == null) scores = vsGpu.scores(q, k, shape);
+        return scores;
+    }
+
+    private double[] verticalSlash(PatternFamily family, VerticalSlashGpu.VsScores scores, int[] budgets) {
         int heads = budgets.length;
         int[] vertical = new int[heads], slash = new int[heads];
         for (int h = 0; h < heads; h++) {

@@ -7,7 +7,6 @@ import io.prefill.model.ModelWeights;
 import io.prefill.search.CalibrationDocument;
 import io.prefill.search.CalibrationScorer;
 import io.prefill.search.CandidateScore;
-import io.prefill.search.PatternFamily;
 import io.prefill.search.SearchOptions;
 import io.prefill.sparse.HeadPattern;
 import io.prefill.sparse.PatternConfig;
@@ -17,7 +16,7 @@ import java.util.List;
 /**
  * The search's scoring on one GPU: a dense {@link CudaForwardPass} whose layer hook
  * ({@link LayerScoring}) fits and scores every family for all heads of the layer on the device,
- * while the layer's Q, K and V are there.
+ * while the layer's Q, K and V are there (the adaptive family: every gamma scored, as on the CPU).
  */
 public final class GpuCalibrationScorer implements CalibrationScorer, AutoCloseable {
     private final CudaForwardPass forward;
@@ -40,26 +39,11 @@ public final class GpuCalibrationScorer implements CalibrationScorer, AutoClosea
         return PatternConfig.uniform(modelName, model.numLayers(), model.numHeads(), 0, new HeadPattern.Dense());
     }
 
-    /**
-     * Refuses the families this scorer cannot fit: adaptive heads, whose budgets come from a mass
-     * threshold on the vertical-slash estimate that the device estimate does not compute yet.
-     *
-     * @throws IllegalArgumentException naming the family
-     */
-    public static void checkSupported(SearchOptions options) {
-        if (options.families().contains(PatternFamily.ADAPTIVE)) {
-            throw new IllegalArgumentException("the cuda pattern search does not score the adaptive family yet "
-                    + "(the device estimate has no adaptive budgets): score it on the cpu, or leave it out of the families");
-        }
-    }
-
-    /** @throws IllegalArgumentException before any work for a family {@link #checkSupported} refuses */
     @Override
     public List<List<List<CandidateScore>>> score(CalibrationDocument document, SearchOptions options, boolean[][] skip,
                                                   int documents) {
-        checkSupported(options);
         LayerScoring scoring = new LayerScoring(forward.module(), forward.stream(), options, skip,
-                forward.config().numLayers());
+                forward.config().numLayers(), documents);
         forward.forward(document.tokens(), scoring);
         return scoring.scores();
     }

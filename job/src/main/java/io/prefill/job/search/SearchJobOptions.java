@@ -48,8 +48,8 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
                     + "the first token (for first-token jobs)")
             .option("--families", "F[,F]", "`" + String.join(",", names(PatternFamily.DEFAULT)) + "`",
                     "the candidate families, of " + String.join(", ", PatternFamily.patternNames()) + " (a near tie "
-                    + "goes to the earlier in that order); `adaptive` (cpu search only) adds heads whose budgets follow "
-                    + "each prompt")
+                    + "goes to the earlier in that order); `adaptive` adds heads whose budgets follow each prompt "
+                    + "(both backends score it)")
             .build();
 
     /** @throws UsageException naming the option when the arguments are wrong */
@@ -70,10 +70,6 @@ public record SearchJobOptions(Path model, List<Path> calibration, double target
         SearchOptions.ScoredRows scored = OptionTable.choice("--scored-rows", SearchOptions.ScoredRows.class,
                 p.value("--scored-rows", "all"));
         List<PatternFamily> families = families(p.value("--families", String.join(",", names(PatternFamily.DEFAULT))));
-        if (backend.equals(Backends.CUDA) && families.contains(PatternFamily.ADAPTIVE)) {
-            throw new UsageException("option --families: the cuda backend does not search adaptive heads yet (the device "
-                    + "estimate has no adaptive budgets); use --backend cpu, or leave adaptive out of --families");
-        }
         Path report = p.has("--report") ? Path.of(p.value("--report")) : defaultReport(output);
         String name = p.value("--model-name", model.toAbsolutePath().normalize().getFileName().toString());
         return new SearchJobOptions(model, List.copyOf(calibration), target, output, report,
