@@ -216,21 +216,53 @@ __device__ void vs_topk(const float* colScore, const float* slash, int n, const 
     }
 }
 
-// Sum over the block of f(i) for i in [0, n), in double, in a fixed order (each thread's strided
-// partial, then a tree over the threads): the same bits every run. All threads get the result.
-template <int NT, typename F>
-__device__ double block_sum(F f, int n, double* scratch) {
-    double acc = 0.0;
-    for (int i = threadIdx.x; i < n; i += NT) acc += f(i);
-    scratch[threadIdx.x] = acc;
-    __syncthreads();
-    for (int w = NT / 2; w > 0; w >>= 1) {
-        if (threadIdx.x < w) scratch[threadIdx.x] += scratch[threadIdx.x + w];
-        __syncthreads();
+// For K thresholds t[0] < ... < t[K-1] (float bits), the mass and the count of the entries
+// f(i), i in [0, n), whose bits are >= t[k], into mass[k] and count[k] (shared memory): one pass
+// of 1024 threads, each thread's strided partials, then a fixed tree (shuffles within the warp,
+// then the 32 warps in order): the same bits every run. scratch: 32 * K doubles and 32 * K ints.
+template <int K, typename F>
+__device__ void block_masses_from(F f, int n, const uint32_t (&t)[K], double* mass, int* count,
+                                  double* scratch, int* scratchCount) {
+    double acc[K];
+    int cnt[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) { acc[k] = 0.0; cnt[k] = 0; }
+    for (int i = threadIdx.x; i < n; i += 1024) {
+        const float x = f(i);
+        const uint32_t u = __float_as_uint(x);
+#pragma unroll
+        for (int k = 0; k < K; ++k) {
+            const bool in = u >= t[k];
+            acc[k] += in ? (double)x : 0.0;
+            cnt[k] += in;
+        }
     }
-    double total = scratch[0];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+#pragma unroll
+        for (int x = 16; x > 0; x >>= 1) {
+            acc[k] += __shfl_xor_sync(0xffffffffu, acc[k], x);
+            cnt[k] += __shfl_xor_sync(0xffffffffu, cnt[k], x);
+        }
+        if (lane == 0) {
+            scratch[warp * K + k] = acc[k];
+            scratchCount[warp * K + k] = cnt[k];
+        }
+    }
     __syncthreads();
-    return total;
+    if (threadIdx.x < K) {  // the 32 warps' partials in order
+        const int k = threadIdx.x;
+        double m = 0.0;
+        int c = 0;
+        for (int w = 0; w < 32; ++w) {
+            m += scratch[w * K + k];
+            c += scratchCount[w * K + k];
+        }
+        mass[k] = m;
+        count[k] = c;
+    }
+    __syncthreads();
 }
 
 // Adaptive heads (FlexPrefill's query-aware budget), grid (H, 2), 1024 threads; y = 0 columns,
@@ -240,50 +272,65 @@ __device__ double block_sum(F f, int n, double* scratch) {
 // <= n); written into kCols[h] / kOffs[h] for vs_topk. Heads with gamma[h] <= 0 keep their budget.
 // The CPU reference is VerticalSlashEstimator.massBudget.
 //
-// Scores are >= 0, so their float bits order them. Bisection on the bits finds the largest value
-// t with S(t) = mass of the non-forced entries >= t reaching need = gamma * total - forced mass;
-// the entries above t all go in, then as many entries equal to t as the remainder needs.
-// ~31 passes over the head's n scores (L2-resident): ~0.1 ms at n = 128K per (head, axis) block.
+// Scores are >= 0, so their float bits order them. An 8-way search on the bits finds the largest
+// value t with S(t) = mass of the non-forced entries >= t reaching need = gamma * total - forced
+// mass; the entries above t all go in, then as many entries equal to t as the remainder needs.
+// Each pass evaluates S at 7 thresholds splitting [lo, hi) evenly (a bisection would take 31
+// passes; at 512K tokens the 64 blocks' scores do not stay in L2, so passes are what costs):
+// 3 passes for the total, the forced mass and S(0), then 11 over the 31 bits of a non-negative float.
 constexpr int MIN_VERTICAL = 30;
 constexpr int MIN_SLASH = 50;
+constexpr int MASS_SEARCH_WAYS = 8;
 
 __device__ void vs_mass_budget(const float* colScore, const float* slash, int n, const double* gamma,
                                const int* minBudget, const int* maxBudget, int* kCols, int* kOffs) {
-    __shared__ double scratch[1024];
+    constexpr int K = MASS_SEARCH_WAYS - 1;
+    __shared__ double scratch[32 * K], mass[K];
+    __shared__ int scratchCount[32 * K], count[K];
     const int h = blockIdx.x;
     if (!(gamma[h] > 0.0)) return;
     const bool cols = blockIdx.y == 0;
     const float* sc = (cols ? colScore : slash) + (size_t)h * n;
     const int forced = min(cols ? FORCED_COLUMNS : FORCED_OFFSETS, n);
-    const double total = block_sum<1024>([&](int i) { return (double)sc[i]; }, n, scratch);
-    const double forcedMass = block_sum<1024>([&](int i) { return (double)sc[i]; }, forced, scratch);
-    const double need = gamma[h] * total - forcedMass;
     const int rest = n - forced;
-    auto massFrom = [&](uint32_t t) {  // mass of the non-forced entries whose bits are >= t
-        return block_sum<1024>([&](int i) {
-            float x = sc[forced + i];
-            return __float_as_uint(x) >= t ? (double)x : 0.0;
-        }, rest, scratch);
-    };
-    int count = forced;
-    if (need > 0.0 && rest > 0 && massFrom(0) < need) {
-        count = n;  // gamma 1 and rounding: every entry
-    } else if (need > 0.0 && rest > 0) {
-        uint32_t lo = 0, hi = 0x7f800001u;  // massFrom(lo) >= need (all the rest), massFrom(hi) = 0
-        while (hi - lo > 1) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (massFrom(mid) >= need) lo = mid; else hi = mid;
+    const float* rs = sc + forced;
+    uint32_t t[K] = {};  // thresholds 0: every entry
+    block_masses_from<K>([&](int i) { return sc[i]; }, n, t, mass, count, scratch, scratchCount);
+    const double total = mass[0];
+    block_masses_from<K>([&](int i) { return sc[i]; }, forced, t, mass, count, scratch, scratchCount);
+    const double need = gamma[h] * total - mass[0];
+    int chosen = forced;
+    if (need > 0.0 && rest > 0) {
+        block_masses_from<K>([&](int i) { return rs[i]; }, rest, t, mass, count, scratch, scratchCount);
+        if (mass[0] < need) {
+            chosen = n;  // gamma 1 and rounding: every entry
+        } else {
+            // invariant S(lo) >= need > S(hi); massHi, countHi: the mass and count of entries >= hi
+            uint32_t lo = 0, hi = 0x7f800001u;  // finite scores: none reaches hi
+            double massHi = 0.0;
+            int countHi = 0;
+            while (hi - lo > 1) {
+                const uint32_t span = hi - lo;
+#pragma unroll
+                for (int k = 0; k < K; ++k)
+                    t[k] = span > K + 1 ? lo + (uint32_t)((uint64_t)(k + 1) * span / (K + 1)) : min(lo + 1 + k, hi - 1);
+                block_masses_from<K>([&](int i) { return rs[i]; }, rest, t, mass, count, scratch, scratchCount);
+                int last = -1;  // S does not grow with t: the thresholds that reach need are a prefix
+                for (int k = 0; k < K; ++k) if (mass[k] >= need) last = k;
+                if (last + 1 < K) {
+                    hi = t[last + 1];
+                    massHi = mass[last + 1];
+                    countHi = count[last + 1];
+                }
+                if (last >= 0) lo = t[last];
+            }
+            const double tie = (double)__uint_as_float(lo);  // > 0: S(lo) > S(hi)
+            const double ties = ceil((need - massHi) / tie);
+            chosen = (int)fmin((double)n, forced + countHi + fmax(1.0, ties));
         }
-        const double above = massFrom(hi);
-        const double countAbove = block_sum<1024>([&](int i) {
-            return __float_as_uint(sc[forced + i]) >= hi ? 1.0 : 0.0;
-        }, rest, scratch);
-        const double tie = (double)__uint_as_float(lo);  // > 0: massFrom(lo) > massFrom(hi)
-        const double ties = ceil((need - above) / tie);
-        count = (int)fmin((double)n, forced + countAbove + fmax(1.0, ties));
     }
     if (threadIdx.x == 0) {
-        int b = min(n, max(minBudget[h], min(maxBudget[h], count)));
+        int b = min(n, max(minBudget[h], min(maxBudget[h], chosen)));
         if (cols) kCols[h] = min(max(b, MIN_VERTICAL), n);
         else kOffs[h] = min(max(b, MIN_SLASH), n);
     }
