@@ -58,16 +58,50 @@ __device__ __forceinline__ uint32_t order_key(float f) {
 }
 constexpr uint32_t KEY_FORCED = 0xFF800000u;  // order_key(+inf): forced entries beat any score
 
+// Exclusive prefix sum of v over the block's threads in thread order (NT threads, all call it);
+// *total gets the block's sum. warpTotals: NT / 32 ints of shared memory.
+template <int NT>
+__device__ int block_exclusive_scan(int v, int* warpTotals, int* total) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int x = v;
+#pragma unroll
+    for (int d = 1; d < 32; d <<= 1) {
+        int y = __shfl_up_sync(0xffffffffu, x, d);
+        if (lane >= d) x += y;
+    }
+    if (lane == 31) warpTotals[warp] = x;
+    __syncthreads();
+    if (warp == 0) {
+        int w = lane < NT / 32 ? warpTotals[lane] : 0;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            int y = __shfl_up_sync(0xffffffffu, w, d);
+            if (lane >= d) w += y;
+        }
+        if (lane < NT / 32) warpTotals[lane] = w;  // inclusive over warps
+    }
+    __syncthreads();
+    const int excl = (warp > 0 ? warpTotals[warp - 1] : 0) + x - v;
+    *total = warpTotals[NT / 32 - 1];
+    __syncthreads();  // warpTotals may be reused at once
+    return excl;
+}
+
+// Keys read per thread before any is used: the passes below are bound by the latency of these
+// loads (the scores are read from L2 or memory), so each thread keeps TOPK_UNROLL in flight.
+constexpr int TOPK_UNROLL = 8;
+
 // Top-k of n keys (key(i) for i in [0,n)), ties broken by the smaller index; writes the chosen
 // indices in ascending index order to out[0..k). Exactly min(k,n) indices. Whole block calls it.
 // Radix select on the 32-bit keys finds the k-th largest key T, then one ordered compaction pass
-// takes every key > T and the first (k - #greater) keys == T.
+// takes every key > T and the first (k - #greater) keys == T: each thread takes TOPK_UNROLL
+// consecutive keys, so one pair of block scans orders NT * TOPK_UNROLL keys.
 template <int NT, class KeyFn>
 __device__ void block_topk(KeyFn key, int n, int k, int* out) {
+    constexpr int U = TOPK_UNROLL;
     __shared__ unsigned hist[256];
     __shared__ unsigned sPick, sNeed;
-    __shared__ int warpA[NT / 32], warpB[NT / 32];
-    __shared__ int carry[2];
+    __shared__ int warpTotals[NT / 32];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     if (k > n) k = n;
     if (k <= 0) return;
@@ -76,14 +110,22 @@ __device__ void block_topk(KeyFn key, int n, int k, int* out) {
     for (int shift = 24; shift >= 0; shift -= 8) {
         for (int b = tid; b < 256; b += NT) hist[b] = 0;
         __syncthreads();
-        for (int base = 0; base < n; base += NT) {
-            int i = base + tid;
-            uint32_t u = i < n ? key(i) : 0u;
-            bool in = i < n && (u & mask) == prefix;
-            unsigned bin = (u >> shift) & 255u;
-            // warp-aggregated: scores share few exponents, so one bin takes most of the adds
-            unsigned peers = __match_any_sync(0xffffffffu, in ? bin : 0xFFFFFFFFu);
-            if (in && (__ffs(peers) - 1) == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
+        for (int base = 0; base < n; base += NT * U) {
+            uint32_t u[U];
+#pragma unroll
+            for (int j = 0; j < U; ++j) {
+                int i = base + j * NT + tid;
+                u[j] = i < n ? key(i) : 0u;
+            }
+#pragma unroll
+            for (int j = 0; j < U; ++j) {
+                int i = base + j * NT + tid;
+                bool in = i < n && (u[j] & mask) == prefix;
+                unsigned bin = (u[j] >> shift) & 255u;
+                // warp-aggregated: scores share few exponents, so one bin takes most of the adds
+                unsigned peers = __match_any_sync(0xffffffffu, in ? bin : 0xFFFFFFFFu);
+                if (in && (__ffs(peers) - 1) == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
+            }
         }
         __syncthreads();
         if (warp == 0) {  // find the bin where the count from the top reaches `need`
@@ -118,34 +160,31 @@ __device__ void block_topk(KeyFn key, int n, int k, int* out) {
     }
     const uint32_t T = prefix;
     const int takeEq = static_cast<int>(need);  // how many keys equal to T to take, lowest index first
-    if (tid == 0) { carry[0] = 0; carry[1] = 0; }
-    __syncthreads();
-    for (int base = 0; base < n; base += NT) {
-        int i = base + tid;
-        uint32_t u = i < n ? key(i) : 0u;
-        bool gt = i < n && u > T, eq = i < n && u == T;
-        unsigned eqBal = __ballot_sync(0xffffffffu, eq);
-        if (lane == 0) warpA[warp] = __popc(eqBal);
-        __syncthreads();
-        int eqBefore = carry[1];
-        for (int w = 0; w < warp; ++w) eqBefore += warpA[w];
-        eqBefore += __popc(eqBal & ((1u << lane) - 1u));
-        bool sel = gt || (eq && eqBefore < takeEq);
-        unsigned selBal = __ballot_sync(0xffffffffu, sel);
-        if (lane == 0) warpB[warp] = __popc(selBal);
-        __syncthreads();
-        int pos = carry[0];
-        for (int w = 0; w < warp; ++w) pos += warpB[w];
-        pos += __popc(selBal & ((1u << lane) - 1u));
-        if (sel) out[pos] = i;
-        __syncthreads();
-        if (tid == 0) {
-            int se = 0, ee = 0;
-            for (int w = 0; w < NT / 32; ++w) { se += warpB[w]; ee += warpA[w]; }
-            carry[0] += se;
-            carry[1] += ee;
+    int placed = 0, eqSeen = 0;  // over the keys before this chunk: the same in every thread
+    for (int base = 0; base < n; base += NT * U) {
+        const int first = base + tid * U;  // this thread's U consecutive keys
+        uint32_t u[U];
+#pragma unroll
+        for (int j = 0; j < U; ++j) u[j] = first + j < n ? key(first + j) : 0u;
+        int eq = 0;
+#pragma unroll
+        for (int j = 0; j < U; ++j) eq += first + j < n && u[j] == T;
+        int eqTotal, selTotal;
+        int eqBefore = eqSeen + block_exclusive_scan<NT>(eq, warpTotals, &eqTotal);
+        unsigned pick = 0;  // bit j: key first + j is chosen
+#pragma unroll
+        for (int j = 0; j < U; ++j) {
+            const bool valid = first + j < n;
+            const bool isEq = valid && u[j] == T;
+            if ((valid && u[j] > T) || (isEq && eqBefore < takeEq)) pick |= 1u << j;
+            eqBefore += isEq;
         }
-        __syncthreads();
+        int pos = placed + block_exclusive_scan<NT>(__popc(pick), warpTotals, &selTotal);
+#pragma unroll
+        for (int j = 0; j < U; ++j)
+            if (pick & (1u << j)) out[pos++] = first + j;
+        placed += selTotal;
+        eqSeen += eqTotal;
     }
 }
 

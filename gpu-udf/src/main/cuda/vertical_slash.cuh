@@ -3,7 +3,7 @@
 // Estimate (per query head h, q = min(64, n) last queries at positions n-q+a):
 //   P = softmax(Q_last K^T / sqrt(D)) in fp32, causal inside the last q x q corner;
 //   column score j = sum_a P[a][j];  slash score o = sum_a P[a][n-q+a-o].
-// Three passes over the keys, split in chunks of ESTIMATE_CHUNK keys per CTA:
+// Three passes over the keys, split in chunks of ESTIMATE_TILES * 64 keys per CTA:
 //   vs_row_stats  : per chunk partial (max, sum exp) of each row   (tensor-core scores)
 //   vs_row_combine: per row global (max, sum)
 //   vs_sums       : recompute scores, P to shared memory, column sums (direct) and the 127 tile
@@ -13,7 +13,7 @@
 
 namespace pk {
 
-constexpr int ESTIMATE_TILES = 8;  // 64-key tiles per CTA
+constexpr int ESTIMATE_TILES = 16;  // 64-key tiles per CTA
 constexpr int DIAGS = 127;         // diagonals crossing one 64x64 tile
 
 template <int D>
@@ -65,12 +65,14 @@ __device__ __forceinline__ void estimate_scores(const uint32_t (*qf)[4], uint32_
         }
 }
 
-// grid (chunks, H), 128 threads. stats[(h*chunks + c)*64 + a] = (max, sum exp(s - max)).
+// grid (H, chunks), 128 threads: the heads of one chunk are launched together, so the query heads
+// that share a KV head read its chunk of K while it is in L2. stats[(h*chunks + c)*64 + a] =
+// (max, sum exp(s - max)).
 template <int D>
 __device__ void vs_row_stats(const bf16* Q, const bf16* K, int H, int Hkv, int n, float2* stats) {
     extern __shared__ __align__(128) unsigned char smem[];
     const uint32_t sQ = smem_u32(smem), sK0 = sQ + 64 * D * 2;
-    const int h = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
+    const int h = blockIdx.x, chunk = blockIdx.y, chunks = gridDim.y;
     const int q = min(64, n);
     const bf16* Kh = K + (size_t)(h / (H / Hkv)) * n * D;
     uint32_t qf[D / 16][4];
@@ -131,14 +133,14 @@ __device__ void vs_row_combine(const float2* stats, int chunks, float2* rowStat)
     rowStat[h * 64 + a] = make_float2(m, l > 0.f ? l : 1.f);
 }
 
-// grid (chunks, H), 128 threads. colScore[h*n + j]; diagPart[(h*tiles + t)*127 + (a - c + 63)].
+// grid (H, chunks), 128 threads (heads of a chunk together, as vs_row_stats). colScore[h*n + j]; diagPart[(h*tiles + t)*127 + (a - c + 63)].
 template <int D>
 __device__ void vs_sums(const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat,
                         float* colScore, float* diagPart) {
     extern __shared__ __align__(128) unsigned char smem[];
     const uint32_t sQ = smem_u32(smem), sK0 = sQ + 64 * D * 2;
     float* sP = reinterpret_cast<float*>(smem + 64 * D * 2 + 2 * 64 * D * 2);  // [64][65]
-    const int h = blockIdx.y, chunk = blockIdx.x;
+    const int h = blockIdx.x, chunk = blockIdx.y;
     const int q = min(64, n), tiles = (n + 63) / 64;
     const bf16* Kh = K + (size_t)(h / (H / Hkv)) * n * D;
     uint32_t qf[D / 16][4];

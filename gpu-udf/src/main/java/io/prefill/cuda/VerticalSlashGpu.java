@@ -12,7 +12,7 @@ import java.util.stream.IntStream;
  * and offsets into the CSR block plan. A-shape reuses {@link #plan(VsSelection, int)}.
  */
 public final class VerticalSlashGpu {
-    private static final int CHUNK_KEYS = 512;  // ESTIMATE_TILES * 64 in vertical_slash.cuh
+    private static final int CHUNK_KEYS = 1024;  // ESTIMATE_TILES * 64 in vertical_slash.cuh
 
     private final KernelModule module;
     private final CudaStream stream;
@@ -113,7 +113,7 @@ public final class VerticalSlashGpu {
         long mark = arena.mark();
         DeviceBuffer rowStat = rowStatOrNull != null ? rowStatOrNull : rowStats(q, k, s);
         DeviceBuffer diag = arena.alloc(4L * heads * tiles * 127, "vs.diagPart");
-        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(chunks, heads), 128, estimateSmem(d) + 64 * 65 * 4,
+        module.kernel("vs_sums_d" + d).launch(stream, Dim3.of(heads, chunks), 128, estimateSmem(d) + 64 * 65 * 4,
                 q, k, heads, s.kvHeads(), n, rowStat, colScore, diag);
         long cells = (long) heads * n;
         module.kernel("vs_slash_combine_k").launch(stream, Dim3.of((cells + 255) / 256), 256, 0, diag, heads, n, slash);
@@ -131,7 +131,7 @@ public final class VerticalSlashGpu {
         DeviceBuffer rowStat = arena.alloc(8L * heads * 64, "vs.rowStat");
         long mark = arena.mark();
         DeviceBuffer stats = arena.alloc(8L * heads * chunks * 64, "vs.stats");
-        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(chunks, heads), 128, estimateSmem(d),
+        module.kernel("vs_row_stats_d" + d).launch(stream, Dim3.of(heads, chunks), 128, estimateSmem(d),
                 q, k, heads, s.kvHeads(), n, stats);
         module.kernel("vs_row_combine_k").launch(stream, Dim3.of(heads), 64, 0, stats, chunks, rowStat);
         stream.synchronize();
