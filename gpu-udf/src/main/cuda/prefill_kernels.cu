@@ -177,8 +177,11 @@ extern "C" __global__ void vs_plan_fill_k(const int* selCols, const int* kCols, 
     vs_block_plan<true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr,
                         rangePtr, rangeData, colPtr, colData);
 }
-extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_k(const int* counts, int len, int* ptr) {
-    exclusive_scan(counts, len, ptr);
+// grid 2: CTA 0 scans the range counts, CTA 1 the column counts, side by side.
+extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_pair_k(const int* rangeCount, int* rangePtr,
+                                                                         const int* colCount, int* colPtr, int len) {
+    if (blockIdx.x == 0) exclusive_scan(rangeCount, len, rangePtr);
+    else exclusive_scan(colCount, len, colPtr);
 }
 extern "C" __global__ void plan_entries_k(const int* rangePtr, const int* rangeData, const int* colPtr,
                                           const int* colData, int H, int n, unsigned long long* total,

@@ -445,41 +445,30 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
     }
 }
 
-// Single CTA of 1024 threads: ptr[0..len] = exclusive prefix sum of counts, ptr[len] = total.
+// One CTA of 1024 threads: ptr[0..len) = exclusive prefix sum of counts, ptr[len] = total. Each
+// thread takes TOPK_UNROLL consecutive counts, so one block scan covers 8K slots.
 __device__ void exclusive_scan(const int* counts, int len, int* ptr) {
-    __shared__ int warpSum[32];
-    __shared__ int carry;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    if (tid == 0) carry = 0;
-    __syncthreads();
-    for (int base = 0; base < len; base += 1024) {
-        int i = base + tid;
-        int v = i < len ? counts[i] : 0;
-        int x = v;
+    constexpr int U = TOPK_UNROLL;
+    __shared__ int warpTotals[32];
+    int carry = 0;
+    for (int base = 0; base < len; base += 1024 * U) {
+        const int first = base + threadIdx.x * U;
+        int v[U], sum = 0;
 #pragma unroll
-        for (int d = 1; d < 32; d <<= 1) {
-            int y = __shfl_up_sync(0xffffffffu, x, d);
-            if (lane >= d) x += y;
+        for (int j = 0; j < U; ++j) {
+            v[j] = first + j < len ? counts[first + j] : 0;
+            sum += v[j];
         }
-        if (lane == 31) warpSum[warp] = x;
-        __syncthreads();
-        if (warp == 0) {
-            int w = warpSum[lane];
+        int total;
+        int run = carry + block_exclusive_scan<1024>(sum, warpTotals, &total);
 #pragma unroll
-            for (int d = 1; d < 32; d <<= 1) {
-                int y = __shfl_up_sync(0xffffffffu, w, d);
-                if (lane >= d) w += y;
-            }
-            warpSum[lane] = w;  // inclusive over warps
+        for (int j = 0; j < U; ++j) {
+            if (first + j < len) ptr[first + j] = run;
+            run += v[j];
         }
-        __syncthreads();
-        int excl = carry + (warp > 0 ? warpSum[warp - 1] : 0) + x - v;
-        if (i < len) ptr[i] = excl;
-        __syncthreads();
-        if (tid == 0) carry += warpSum[31];
-        __syncthreads();
+        carry += total;
     }
-    if (tid == 0) ptr[len] = carry;
+    if (threadIdx.x == 0) ptr[len] = carry;
 }
 
 // One thread per (h, query block): computed entries (causal) of the plan, summed into *total.

@@ -11,8 +11,8 @@ record CsrSizes(int numRanges, int numColumns) {
 
     static CsrSizes scan(KernelModule module, CudaStream stream, int slots, DeviceBuffer rangeCount,
                          DeviceBuffer colCount, DeviceBuffer rangePtr, DeviceBuffer colPtr) {
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, rangeCount, slots, rangePtr);
-        module.kernel("exclusive_scan_k").launch(stream, Dim3.of(1), 1024, 0, colCount, slots, colPtr);
+        module.kernel("exclusive_scan_pair_k").launch(stream, Dim3.of(2), 1024, 0, rangeCount, rangePtr, colCount, colPtr,
+                slots);
         int[] total = new int[1];
         rangePtr.withOffsetDownload(stream, slots, total);
         int ranges = total[0];
