@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class ModelKernelsLaunchTest {
     private static final int MAX_BLOCKS = 1056;
 
-    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), bytes, label); }
+    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), 0, bytes, label); }
 
     private static Launch rope(int rows, int n, int heads, int kvHeads, int d, int stride, float qScale, long qBytes,
                                boolean bias) {
