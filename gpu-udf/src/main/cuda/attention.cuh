@@ -94,16 +94,12 @@ using PlanMma = MmaAttentionTraits<D, 1, true, false, true, GridOrder::KV_GROUP_
 template <int D, GridOrder ORDER>
 using PairPlanMma = MmaAttentionTraits<D, 2, true, true, true, ORDER>;
 
-struct BlockLists {
-    const int* rangePtr; const int* rangeData; const int* colPtr; const int* colData;
-};
-
+// plan: the plan whose tiles the CTA walks (PLAN; PAIR: the pair plan); blk: PAIR's 64-row plan,
+// whose slots mask each block's keys.
 template <class T>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
-                                int n, float scaleLog2, const int* __restrict__ rangePtr,
-                                const int* __restrict__ rangeData, const int* __restrict__ colPtr,
-                                const int* __restrict__ colData, BlockLists blk = BlockLists{},
+                                int n, float scaleLog2, CsrPlan plan, CsrPlan blk = CsrPlan{},
                                 float* __restrict__ lse = nullptr) {
     constexpr int D = T::D, WARPS = T::WARPS, MT = T::MT;
     constexpr bool PLAN = T::PLAN, PAIR = T::PAIR, PREFETCH_KEYS = T::PREFETCH_KEYS;
@@ -136,7 +132,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
     TileCursor<PREFETCH_KEYS> cur;
     if (PLAN) {
         int idx = h * nqb + qb;
-        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+        cur.init(plan, idx);
     } else {
         // one implicit range [0, kEnd)
         cur.rangeData = nullptr; cur.colData = nullptr;
@@ -163,7 +159,7 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         if (!PAIR) return;
         const int kt = tid & 63;
         bool valid = kt < tt.count;
-        int key = valid ? (tt.gather ? colData[tt.start + kt] : tt.start + kt) : INT_MAX;
+        int key = valid ? (tt.gather ? plan.colData[tt.start + kt] : tt.start + kt) : INT_MAX;
         bool m = valid && (!myHas || in_block_plan(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe));
         unsigned w = __ballot_sync(0xffffffffu, m);
         unsigned wc = __ballot_sync(0xffffffffu, valid && key <= r0);
@@ -174,8 +170,8 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         }
     };
     auto loadTile = [&](const KeyTile& tt, uint32_t k, uint32_t v, int* sk) {
-        if (PREFETCH_KEYS) load_kv_tile_keys_first<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
-        else load_kv_tile<D, WARPS>(tt, colData, Kh, Vh, k, v, sk);
+        if (PREFETCH_KEYS) load_kv_tile_keys_first<D, WARPS>(tt, plan.colData, Kh, Vh, k, v, sk);
+        else load_kv_tile<D, WARPS>(tt, plan.colData, Kh, Vh, k, v, sk);
     };
     if (have) { loadTile(t, sK0, sV0, sKey); pairMasks(t, 0); }
     cp_async_commit();

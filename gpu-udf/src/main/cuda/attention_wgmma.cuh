@@ -54,9 +54,7 @@ __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* col
 template <int D, GridOrder ORDER>
 __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
-                                   float scaleLog2, const int* __restrict__ rangePtr,
-                                   const int* __restrict__ rangeData, const int* __restrict__ colPtr,
-                                   const int* __restrict__ colData, float* __restrict__ lse) {
+                                   float scaleLog2, CsrPlan plan, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
     constexpr int TB = WgTile<D>::BYTES, KT = D / 16, NACC = D / 2, VB = 2;
     extern __shared__ __align__(1024) unsigned char wg_smem[];
@@ -75,9 +73,8 @@ __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
     TileCursor<true> cur;
-    if (rangePtr != nullptr) {
-        const int idx = h * nqb + qb;
-        cur.init(rangeData, rangePtr[idx], rangePtr[idx + 1], colData, colPtr[idx], colPtr[idx + 1]);
+    if (plan.rangePtr != nullptr) {
+        cur.init(plan, h * nqb + qb);
     } else {  // dense causal (no plan): one implicit range [0, min(r0 + 64, n))
         cur.init(nullptr, 0, 0, nullptr, 0, 0);
         cur.rEnd = 1;
@@ -90,7 +87,7 @@ __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __
     }
     KeyTile t;
     bool have = cur.next(t);
-    if (have) load_kv_tile_wg<D>(t, colData, Kh, Vh, sK0, sV0, sKey);
+    if (have) load_kv_tile_wg<D>(t, plan.colData, Kh, Vh, sK0, sV0, sKey);
     cp_async_commit();
 
     // descriptors (start-address field in 16-byte units: +1 = 16 bytes)
@@ -124,7 +121,7 @@ __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __
         __syncthreads();
         const int nvb = vb + 1 == VB ? 0 : vb + 1;
         if (haveNext)
-            load_kv_tile_wg<D>(nt, colData, Kh, Vh, sK0 + (kb ^ 1) * TB, sV0 + nvb * TB, sKey + (kb ^ 1) * 64);
+            load_kv_tile_wg<D>(nt, plan.colData, Kh, Vh, sK0 + (kb ^ 1) * TB, sV0 + nvb * TB, sKey + (kb ^ 1) * 64);
         cp_async_commit();
 
         const int* key = sKey + kb * 64;

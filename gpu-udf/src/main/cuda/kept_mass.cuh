@@ -20,8 +20,7 @@ constexpr int KEPT_SPLITS = 8;  // CTAs per head, each taking every KEPT_SPLITS-
 // 2 * 64 * D * 2 + 64 * 4 bytes. keptPart[(h * KEPT_SPLITS + split) * 64 + a] = this split's kept_a.
 template <int D>
 __device__ void kept_mass(const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat,
-                          const int* rangePtr, const int* rangeData, const int* colPtr, const int* colData,
-                          float* keptPart) {
+                          CsrPlan plan, float* keptPart) {
     extern __shared__ __align__(128) unsigned char smem[];
     constexpr int CH = D / 8;
     const uint32_t sQ = smem_u32(smem), sK = sQ + 64 * D * 2;
@@ -43,21 +42,20 @@ __device__ void kept_mass(const bf16* Q, const bf16* K, int H, int Hkv, int n, c
     }
     const float scale = rsqrtf((float)D);
     for (int qb = (n - q) / 64; qb < nqb; ++qb) {  // the one or two blocks holding the last rows
-        const int slot = h * nqb + qb;
         TileCursor<> cursor;
-        cursor.init(rangeData, rangePtr[slot], rangePtr[slot + 1], colData, colPtr[slot], colPtr[slot + 1]);
+        cursor.init(plan, h * nqb + qb);
         KeyTile t;
         for (int i = 0; cursor.next(t); ++i) {  // uniform across the CTA
             if (i % KEPT_SPLITS != split) continue;
             for (int c = threadIdx.x; c < 64 * CH; c += 128) {
                 int r = c / CH, ch = c % CH;
                 bool valid = r < t.count;
-                int key = valid ? (t.gather ? colData[t.start + r] : t.start + r) : 0;
+                int key = valid ? (t.gather ? plan.colData[t.start + r] : t.start + r) : 0;
                 cp_async16(sK + swz<D>(r, ch), Kh + (size_t)key * D + ch * 8, valid);
             }
             if (threadIdx.x < 64) {
                 int r = threadIdx.x;
-                sKey[r] = r < t.count ? (t.gather ? colData[t.start + r] : t.start + r) : INT_MAX;
+                sKey[r] = r < t.count ? (t.gather ? plan.colData[t.start + r] : t.start + r) : INT_MAX;
             }
             cp_async_commit();
             cp_async_wait_all();

@@ -16,22 +16,23 @@ __device__ __forceinline__ bool in_ranges(int key, const int* rd, int rb, int re
     return lo > rb && key < rd[2 * (lo - 1) + 1];
 }
 
+// Count pass (FILL = false): per-pair sizes into rangeCount, colCount; fill pass: into out, whose
+// pointers are the scanned counts.
 template <bool FILL>
-__device__ void pair_plan(const int* rangePtr, const int* rangeData, const int* colPtr,
-                          const int* colData, int H, int n, int* rangeCount, int* colCount,
-                          const int* outRangePtr, int* outRangeData, const int* outColPtr,
-                          int* outColData) {
+__device__ void pair_plan(CsrPlan plan, int H, int n, int* rangeCount, int* colCount, CsrPlanOut out) {
+    const int* rangeData = plan.rangeData;
+    const int* colData = plan.colData;
     const int nqb = (n + 63) / 64, npairs = (nqb + 1) / 2;
     const int gw = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
     if (gw >= H * npairs) return;
     const int h = gw / npairs, p = gw % npairs;
     const int A = h * nqb + 2 * p, B = A + 1;
     const bool hasB = 2 * p + 1 < nqb;
-    const int ra0 = rangePtr[A], ra1 = rangePtr[A + 1];
-    const int rb0 = hasB ? rangePtr[B] : 0, rb1 = hasB ? rangePtr[B + 1] : 0;
+    const int ra0 = plan.rangePtr[A], ra1 = plan.rangePtr[A + 1];
+    const int rb0 = hasB ? plan.rangePtr[B] : 0, rb1 = hasB ? plan.rangePtr[B + 1] : 0;
     if (lane == 0) {  // ranges: serial two-way merge (a block has a handful of ranges)
         int ia = ra0, ib = rb0, count = 0, cs = 0, ce = -1;
-        int* out = FILL ? outRangeData + 2 * (size_t)outRangePtr[gw] : nullptr;
+        int* rangeOut = FILL ? out.rangeData + 2 * (size_t)out.rangePtr[gw] : nullptr;
         while (ia < ra1 || ib < rb1) {
             bool takeA = ib >= rb1 || (ia < ra1 && rangeData[2 * ia] <= rangeData[2 * ib]);
             int s = takeA ? rangeData[2 * ia] : rangeData[2 * ib];
@@ -39,17 +40,17 @@ __device__ void pair_plan(const int* rangePtr, const int* rangeData, const int* 
             if (takeA) ++ia; else ++ib;
             if (s >= e) continue;
             if (ce >= 0 && s <= ce) { ce = max(ce, e); continue; }
-            if (ce >= 0) { if (FILL) { out[2 * count] = cs; out[2 * count + 1] = ce; } ++count; }
+            if (ce >= 0) { if (FILL) { rangeOut[2 * count] = cs; rangeOut[2 * count + 1] = ce; } ++count; }
             cs = s; ce = e;
         }
-        if (ce >= 0) { if (FILL) { out[2 * count] = cs; out[2 * count + 1] = ce; } ++count; }
+        if (ce >= 0) { if (FILL) { rangeOut[2 * count] = cs; rangeOut[2 * count + 1] = ce; } ++count; }
         if (!FILL) rangeCount[gw] = count;
     }
     const unsigned lt = (1u << lane) - 1u;
     int kept = 0;
-    int* colOut = FILL ? outColData + outColPtr[gw] : nullptr;
-    const int ca0 = colPtr[A], ca1 = colPtr[A + 1];
-    const int cb0 = hasB ? colPtr[B] : 0, cb1 = hasB ? colPtr[B + 1] : 0;
+    int* colOut = FILL ? out.colData + out.colPtr[gw] : nullptr;
+    const int ca0 = plan.colPtr[A], ca1 = plan.colPtr[A + 1];
+    const int cb0 = hasB ? plan.colPtr[B] : 0, cb1 = hasB ? plan.colPtr[B + 1] : 0;
     for (int base = ca0; base < ca1; base += 32) {  // A's columns: drop those inside B's ranges
         int i = base + lane;
         bool keep = i < ca1 && !(hasB && in_ranges(colData[i], rangeData, rb0, rb1));

@@ -2,20 +2,15 @@
 // block-sparse heads with vertical-slash / A-shape / dense heads gets one plan for one launch.
 // Slot i = h * nqb + qb takes its ranges and columns from plan B where useB[h], else from A.
 #pragma once
+#include "plan_tiles.cuh"
 
-struct CsrPlan {
-    const int* rangePtr;
-    const int* rangeData;
-    const int* colPtr;
-    const int* colData;
-};
+namespace pk {
 
-// Count pass (FILL = false) writes per-slot sizes; the fill pass copies into the scanned output.
-// One thread per slot: plans hold at most a few thousand entries per slot.
+// Count pass (FILL = false) writes per-slot sizes; the fill pass copies into out (its pointers the
+// scanned sizes). One thread per slot: plans hold at most a few thousand entries per slot.
 template <bool FILL>
 __device__ void plan_pick(CsrPlan a, CsrPlan b, const int* useB, int H, int n, int* rangeCount,
-                          int* colCount, const int* outRangePtr, int* outRangeData,
-                          const int* outColPtr, int* outColData) {
+                          int* colCount, CsrPlanOut out) {
     const int nqb = (n + 63) / 64;
     const long long slot = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (slot >= (long long)H * nqb) return;
@@ -28,8 +23,10 @@ __device__ void plan_pick(CsrPlan a, CsrPlan b, const int* useB, int H, int n, i
         colCount[slot] = c1 - c0;
         return;
     }
-    int* rOut = outRangeData + 2LL * outRangePtr[slot];
+    int* rOut = out.rangeData + 2LL * out.rangePtr[slot];
     for (int x = 0; x < 2 * (r1 - r0); ++x) rOut[x] = p.rangeData[2LL * r0 + x];
-    int* cOut = outColData + outColPtr[slot];
+    int* cOut = out.colData + out.colPtr[slot];
     for (int x = 0; x < c1 - c0; ++x) cOut[x] = p.colData[c0 + x];
 }
+
+}  // namespace pk

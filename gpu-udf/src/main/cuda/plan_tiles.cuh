@@ -1,5 +1,6 @@
-// Key tiles of a query block and the CTA -> (head, query block) map, shared by the attention
-// bodies of attention.cuh (mma.sync) and attention_wgmma.cuh (wgmma) and by kept_mass.cuh.
+// The block plan as kernels take it (CsrPlan), the key tiles of a query block and the CTA -> (head,
+// query block) map, shared by the attention bodies of attention.cuh (mma.sync) and
+// attention_wgmma.cuh (wgmma) and by kept_mass.cuh.
 //
 // A query block's keys come from a per-(head, 64-row query block) plan in CSR form:
 //   ranges: rangePtr[h*nqb + qb] .. rangePtr[h*nqb + qb + 1] index pairs (start, end) in rangeData
@@ -14,6 +15,36 @@
 #include <limits.h>
 
 namespace pk {
+
+// A plan's four CSR lists as one kernel parameter, passed by value. Every kernel that reads a plan
+// takes one CsrPlan per plan (the pair kernels and plan_pick two), and a fill pass takes the plan
+// it writes as one CsrPlanOut, instead of four loose pointers per plan (12 to 16 arguments in
+// all): a launch can then neither put a plan's lists out of order nor mix the lists of two plans.
+// By value, not as a pointer to a struct in global memory: no upload per plan and no dependent
+// load before the first read of the plan; the fields sit in the kernel's parameter space at the
+// offsets the four loose pointers had and are read the same way (one ld.param each), so every
+// kernel keeps its registers, spills and instruction count (sm_80, sm_90a). One difference: read
+// through a struct's pointers, the attention bodies' slot bounds (four loads per CTA, at its start)
+// are plain global loads, where `const __restrict__` pointer parameters let the compiler use
+// non-coherent ones. The host side (io.prefill.cuda.DevicePlan) passes the 32 bytes of the four
+// device addresses in this order, which the asserts below pin.
+struct CsrPlan {
+    const int* rangePtr;   // [slots + 1]: slot i's ranges are pairs rangePtr[i] .. rangePtr[i + 1] - 1
+    const int* rangeData;  // (start, end) key pairs, end exclusive
+    const int* colPtr;     // [slots + 1]: slot i's columns are colData[colPtr[i] .. colPtr[i + 1])
+    const int* colData;    // leftover key columns (sorted in a 64-row plan)
+};
+// The plan a fill pass writes (vs_plan_fill_k, pair_plan_fill_k, plan_pick_fill_k): its pointers
+// already scanned from the count pass, its ranges and columns written. CsrPlan's layout.
+struct CsrPlanOut {
+    const int* rangePtr;
+    int* rangeData;
+    const int* colPtr;
+    int* colData;
+};
+static_assert(sizeof(CsrPlan) == 32 && alignof(CsrPlan) == 8, "DevicePlan passes four 8-byte addresses");
+static_assert(sizeof(CsrPlanOut) == 32 && alignof(CsrPlanOut) == 8, "DevicePlan passes four 8-byte addresses");
+
 struct KeyTile {
     int start;   // first key (contiguous) or index into colData (gathered)
     int count;   // 1..64 keys
@@ -36,6 +67,10 @@ struct TileCursor {
         pos = 0; end = 0; nPos = 0; nEnd = 0;
         if (ri < rEnd) { pos = rangeData[2 * ri]; end = rangeData[2 * ri + 1]; }
         if (PREFETCH && ri + 1 < rEnd) { nPos = rangeData[2 * ri + 2]; nEnd = rangeData[2 * ri + 3]; }
+    }
+    // The ranges and columns of slot `slot` (h * nqb + qb) of plan p.
+    __device__ void init(const CsrPlan& p, int slot) {
+        init(p.rangeData, p.rangePtr[slot], p.rangePtr[slot + 1], p.colData, p.colPtr[slot], p.colPtr[slot + 1]);
     }
     __device__ bool next(KeyTile& t) {
         while (ri < rEnd) {

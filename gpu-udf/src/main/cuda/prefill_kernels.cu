@@ -14,57 +14,44 @@
 using namespace pk;
 
 // Attention (Java: io.prefill.cuda.AttentionKernels). Q, O [H, n, D] and K, V [Hkv, n, D] bf16;
-// scaleLog2 = log2(e) / sqrt(D); the plan's CSR lists as in plan_tiles.cuh; lse [H, n] fp32, the
-// log2 softmax denominator of each row (the pattern search's *_lse twins, same body otherwise).
+// scaleLog2 = log2(e) / sqrt(D); plan: a CsrPlan (plan_tiles.cuh); lse [H, n] fp32, the log2
+// softmax denominator of each row (the pattern search's *_lse twins, same body otherwise).
 // mma.sync kernels (attention.cuh), every build: dense causal with 128-row CTAs, the 64-row plan
-// kernel, and the pair-plan kernels (two 64-row blocks per CTA; blk* = the 64-row plan).
+// kernel, and the pair-plan kernels (two 64-row blocks per CTA over pair, the pair plan of the
+// 64-row plan blk).
 #define ATTENTION_MMA_KERNELS(D)                                                                    \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,       \
                                  int Hkv, int n, float scaleLog2) {                                 \
-        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr,   \
-                                     nullptr);                                                      \
+        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, CsrPlan{});                  \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_mma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
                                      int Hkv, int n, float scaleLog2, float* lse) {                 \
-        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, nullptr, nullptr, nullptr,   \
-                                     nullptr, BlockLists{}, lse);                                   \
+        attention_block<DenseMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, CsrPlan{}, CsrPlan{}, lse);  \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,        \
-                                int Hkv, int n, float scaleLog2, const int* rangePtr,               \
-                                const int* rangeData, const int* colPtr, const int* colData) {      \
-        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr,  \
-                                    colData);                                                       \
+                                int Hkv, int n, float scaleLog2, CsrPlan plan) {                    \
+        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, plan);                        \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_mma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
-                                    int Hkv, int n, float scaleLog2, const int* rangePtr,           \
-                                    const int* rangeData, const int* colPtr, const int* colData,    \
-                                    float* lse) {                                                   \
-        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr,  \
-                                    colData, BlockLists{}, lse);                                    \
+                                    int Hkv, int n, float scaleLog2, CsrPlan plan, float* lse) {    \
+        attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, plan, CsrPlan{}, lse);        \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_pair_plan_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
-                                     int Hkv, int n, float scaleLog2, const int* rangePtr,          \
-                                     const int* rangeData, const int* colPtr, const int* colData,   \
-                                     const int* bRangePtr, const int* bRangeData,                   \
-                                     const int* bColPtr, const int* bColData) {                     \
-        attention_block<PairPlanMma<D, GridOrder::HEADS_SIDE_BY_SIDE>>(                             \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
-            BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
+                                     int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk) {  \
+        attention_block<PairPlanMma<D, GridOrder::HEADS_SIDE_BY_SIDE>>(Q, K, V, O, H, Hkv, n,       \
+                                                                       scaleLog2, pair, blk);       \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_pair_plan_mma_head_major_d##D(                                                    \
-            const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, int Hkv, int n,            \
-            float scaleLog2, const int* rangePtr, const int* rangeData, const int* colPtr,          \
-            const int* colData, const int* bRangePtr, const int* bRangeData, const int* bColPtr,    \
-            const int* bColData) {                                                                  \
-        attention_block<PairPlanMma<D, GridOrder::HEAD_MAJOR>>(                                     \
-            Q, K, V, O, H, Hkv, n, scaleLog2, rangePtr, rangeData, colPtr, colData,                 \
-            BlockLists{bRangePtr, bRangeData, bColPtr, bColData});                                  \
+        attention_pair_plan_mma_head_major_d##D(const bf16* Q, const bf16* K, const bf16* V,        \
+                                                bf16* O, int H, int Hkv, int n, float scaleLog2,    \
+                                                CsrPlan pair, CsrPlan blk) {                        \
+        attention_block<PairPlanMma<D, GridOrder::HEAD_MAJOR>>(Q, K, V, O, H, Hkv, n, scaleLog2,    \
+                                                               pair, blk);                          \
     }
 ATTENTION_MMA_KERNELS(64)
 ATTENTION_MMA_KERNELS(128)
@@ -75,37 +62,32 @@ ATTENTION_MMA_KERNELS(128)
 // the mma.sync body of the same launch shape and no larger shared memory under the same names
 // (PlanMma, Dense64Mma), so they are correct whichever cubin the driver loads.
 #ifdef PK_WGMMA
-#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, RP, RD, CP, CD, LSE)                                      \
-    attention_block_wgmma<D, GridOrder::KV_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, RP, RD,   \
-                                                        CP, CD, LSE)
+#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, PLAN, LSE)                                                \
+    attention_block_wgmma<D, GridOrder::KV_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, LSE)
 #else
-#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, RP, RD, CP, CD, LSE)                                      \
-    attention_block<MMA_TRAITS<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, RP, RD, CP, CD,               \
-                                        BlockLists{}, LSE)
+#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, PLAN, LSE)                                                \
+    attention_block<MMA_TRAITS<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, CsrPlan{}, LSE)
 #endif
 #define ATTENTION_WGMMA_KERNELS(D)                                                                  \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
-                                  int Hkv, int n, float scaleLog2, const int* rangePtr,             \
-                                  const int* rangeData, const int* colPtr, const int* colData) {    \
-        PK_PLAN_WGMMA_BODY(D, PlanMma, rangePtr, rangeData, colPtr, colData, nullptr);                 \
+                                  int Hkv, int n, float scaleLog2, CsrPlan plan) {                  \
+        PK_PLAN_WGMMA_BODY(D, PlanMma, plan, nullptr);                                              \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,  \
-                                      int Hkv, int n, float scaleLog2, const int* rangePtr,         \
-                                      const int* rangeData, const int* colPtr, const int* colData,  \
-                                      float* lse) {                                                 \
-        PK_PLAN_WGMMA_BODY(D, PlanMma, rangePtr, rangeData, colPtr, colData, lse);                     \
+                                      int Hkv, int n, float scaleLog2, CsrPlan plan, float* lse) {  \
+        PK_PLAN_WGMMA_BODY(D, PlanMma, plan, lse);                                                  \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
                                    int Hkv, int n, float scaleLog2) {                               \
-        PK_PLAN_WGMMA_BODY(D, Dense64Mma, nullptr, nullptr, nullptr, nullptr, nullptr);                \
+        PK_PLAN_WGMMA_BODY(D, Dense64Mma, CsrPlan{}, nullptr);                                      \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_dense_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, \
                                        int Hkv, int n, float scaleLog2, float* lse) {               \
-        PK_PLAN_WGMMA_BODY(D, Dense64Mma, nullptr, nullptr, nullptr, nullptr, lse);                    \
+        PK_PLAN_WGMMA_BODY(D, Dense64Mma, CsrPlan{}, lse);                                          \
     }
 ATTENTION_WGMMA_KERNELS(64)
 ATTENTION_WGMMA_KERNELS(128)
@@ -124,10 +106,9 @@ ATTENTION_WGMMA_KERNELS(128)
         vs_sums<D>(Q, K, H, Hkv, n, rowStat, colScore, diagPart);                                   \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128) kept_mass_d##D(                              \
-        const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat,                 \
-        const int* rangePtr, const int* rangeData, const int* colPtr, const int* colData,           \
+        const bf16* Q, const bf16* K, int H, int Hkv, int n, const float2* rowStat, CsrPlan plan,   \
         float* keptPart) {                                                                          \
-        kept_mass<D>(Q, K, H, Hkv, n, rowStat, rangePtr, rangeData, colPtr, colData, keptPart);     \
+        kept_mass<D>(Q, K, H, Hkv, n, rowStat, plan, keptPart);                                     \
     }                                                                                               \
     extern "C" __global__ void mean_pool_d##D(const bf16* Q, const bf16* K, int H, int Hkv, int n, \
                                               float* pooledQ, float* pooledK) {                     \
@@ -168,14 +149,12 @@ extern "C" __global__ void vs_plan_count_k(const int* selCols, const int* kCols,
                                            const int* selOffs, const int* kOffs, int kOffsMax, int H,
                                            int n, int* rangeCount, int* colCount) {
     vs_block_plan<false>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, rangeCount,
-                         colCount, nullptr, nullptr, nullptr, nullptr);
+                         colCount, CsrPlanOut{});
 }
 extern "C" __global__ void vs_plan_fill_k(const int* selCols, const int* kCols, int kColsMax,
                                           const int* selOffs, const int* kOffs, int kOffsMax, int H,
-                                          int n, const int* rangePtr, int* rangeData,
-                                          const int* colPtr, int* colData) {
-    vs_block_plan<true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr,
-                        rangePtr, rangeData, colPtr, colData);
+                                          int n, CsrPlanOut out) {
+    vs_block_plan<true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr, out);
 }
 // grid 2: CTA 0 scans the range counts, CTA 1 the column counts, side by side.
 extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_pair_k(const int* rangeCount, int* rangePtr,
@@ -183,16 +162,14 @@ extern "C" __global__ void __launch_bounds__(1024) exclusive_scan_pair_k(const i
     if (blockIdx.x == 0) exclusive_scan(rangeCount, len, rangePtr);
     else exclusive_scan(colCount, len, colPtr);
 }
-extern "C" __global__ void plan_entries_k(const int* rangePtr, const int* rangeData, const int* colPtr,
-                                          const int* colData, int H, int n, unsigned long long* total,
-                                          int perHead) {
-    plan_entries(rangePtr, rangeData, colPtr, colData, H, n, total, perHead);
+extern "C" __global__ void plan_entries_k(CsrPlan plan, int H, int n, unsigned long long* total, int perHead) {
+    plan_entries(plan, H, n, total, perHead);
 }
 extern "C" __global__ void vs_plan_cost_k(const int* selCols, const int* kCols, int kColsMax, const int* selOffs,
                                           const int* kOffs, int kOffsMax, int H, int n,
                                           unsigned long long* entries) {
     vs_block_plan<false, true>(selCols, kCols, kColsMax, selOffs, kOffs, kOffsMax, H, n, nullptr, nullptr,
-                               nullptr, nullptr, nullptr, nullptr, entries);
+                               CsrPlanOut{}, entries);
 }
 extern "C" __global__ void __launch_bounds__(256) head_sq_diff_k(const bf16* a, const bf16* ref, long long perHead,
                                                                  long long from, double* diffSq, double* refSq) {
@@ -232,32 +209,21 @@ extern "C" __global__ void fill_random_e4m3_k(uint8_t* x, long long count, unsig
     }
 }
 
-extern "C" __global__ void pair_plan_count_k(const int* rangePtr, const int* rangeData, const int* colPtr,
-                                             const int* colData, int H, int n, int* rangeCount, int* colCount) {
-    pair_plan<false>(rangePtr, rangeData, colPtr, colData, H, n, rangeCount, colCount, nullptr, nullptr,
-                     nullptr, nullptr);
+// Plan builders over plans (pair_plan.cuh, plan_pick.cuh): a count pass, then (after
+// exclusive_scan_k made out's pointers) a fill pass into out.
+extern "C" __global__ void pair_plan_count_k(CsrPlan plan, int H, int n, int* rangeCount, int* colCount) {
+    pair_plan<false>(plan, H, n, rangeCount, colCount, CsrPlanOut{});
 }
-extern "C" __global__ void pair_plan_fill_k(const int* rangePtr, const int* rangeData, const int* colPtr,
-                                            const int* colData, int H, int n, const int* outRangePtr,
-                                            int* outRangeData, const int* outColPtr, int* outColData) {
-    pair_plan<true>(rangePtr, rangeData, colPtr, colData, H, n, nullptr, nullptr, outRangePtr, outRangeData,
-                    outColPtr, outColData);
+extern "C" __global__ void pair_plan_fill_k(CsrPlan plan, int H, int n, CsrPlanOut out) {
+    pair_plan<true>(plan, H, n, nullptr, nullptr, out);
 }
 
-extern "C" __global__ void plan_pick_count_k(const int* aRangePtr, const int* aRangeData, const int* aColPtr,
-                                             const int* aColData, const int* bRangePtr, const int* bRangeData,
-                                             const int* bColPtr, const int* bColData, const int* useB, int H, int n,
-                                             int* rangeCount, int* colCount) {
-    plan_pick<false>(CsrPlan{aRangePtr, aRangeData, aColPtr, aColData}, CsrPlan{bRangePtr, bRangeData, bColPtr, bColData},
-                     useB, H, n, rangeCount, colCount, nullptr, nullptr, nullptr, nullptr);
+extern "C" __global__ void plan_pick_count_k(CsrPlan a, CsrPlan b, const int* useB, int H, int n, int* rangeCount,
+                                             int* colCount) {
+    plan_pick<false>(a, b, useB, H, n, rangeCount, colCount, CsrPlanOut{});
 }
-extern "C" __global__ void plan_pick_fill_k(const int* aRangePtr, const int* aRangeData, const int* aColPtr,
-                                            const int* aColData, const int* bRangePtr, const int* bRangeData,
-                                            const int* bColPtr, const int* bColData, const int* useB, int H, int n,
-                                            const int* outRangePtr, int* outRangeData, const int* outColPtr,
-                                            int* outColData) {
-    plan_pick<true>(CsrPlan{aRangePtr, aRangeData, aColPtr, aColData}, CsrPlan{bRangePtr, bRangeData, bColPtr, bColData},
-                    useB, H, n, nullptr, nullptr, outRangePtr, outRangeData, outColPtr, outColData);
+extern "C" __global__ void plan_pick_fill_k(CsrPlan a, CsrPlan b, const int* useB, int H, int n, CsrPlanOut out) {
+    plan_pick<true>(a, b, useB, H, n, nullptr, nullptr, out);
 }
 
 #define SNAPKV_KERNELS(D)                                                                               \

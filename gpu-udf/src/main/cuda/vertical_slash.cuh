@@ -365,14 +365,13 @@ __device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
 // before it (u - t <= 64) always joins, so only the others are decided one by one: one ballot per
 // 32 offsets finds them, and the warp walks them in order. Ranges are clipped to r1. Leftover
 // columns: the selected c < r1 outside every range, found between consecutive ranges.
-// FILL = false, COST = false: per-slot sizes; FILL: the ranges and leftover columns; COST: no
+// FILL = false, COST = false: per-slot sizes; FILL: the ranges and leftover columns, into out; COST: no
 // plan at all, only the causal entries it would compute, added per head into entries[h] (the
 // pattern search fits budgets to a cost without materialising a plan per trial budget).
 template <bool FILL, bool COST = false>
 __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax, const int* selOffs,
                               const int* kOffs, int kOffsMax, int H, int n, int* rangeCount,
-                              int* colCount, const int* rangePtr, int* rangeData, const int* colPtr,
-                              int* colData, unsigned long long* entries = nullptr) {
+                              int* colCount, CsrPlanOut out, unsigned long long* entries = nullptr) {
     const int nqb = (n + 63) / 64;
     const int gw = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
@@ -383,8 +382,8 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
     const int* cols = selCols + (size_t)h * kColsMax;
     const int m = lower_bound(offs, kOffs[h], E);    // offsets o < E
     const int mc = lower_bound(cols, kCols[h], r1);  // columns c < r1
-    int* rangeOut = FILL ? rangeData + 2 * (size_t)rangePtr[gw] : nullptr;
-    int* colOut = FILL ? colData + colPtr[gw] : nullptr;
+    int* rangeOut = FILL ? out.rangeData + 2 * (size_t)out.rangePtr[gw] : nullptr;
+    int* colOut = FILL ? out.colData + out.colPtr[gw] : nullptr;
     // Warp-uniform state: ranges and leftover columns so far, the first column not yet placed,
     // the open range's first band end sf and the latest band end.
     int numRanges = 0, left = 0, nextCol = 0, sf = 0, latest = 0;
@@ -472,19 +471,18 @@ __device__ void exclusive_scan(const int* counts, int len, int* ptr) {
 }
 
 // One thread per (h, query block): computed entries (causal) of the plan, summed into *total.
-__device__ void plan_entries(const int* rangePtr, const int* rangeData, const int* colPtr,
-                             const int* colData, int H, int n, unsigned long long* total, int perHead) {
+__device__ void plan_entries(CsrPlan p, int H, int n, unsigned long long* total, int perHead) {
     const int nqb = (n + 63) / 64;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     unsigned long long cnt = 0;
     if (idx < H * nqb) {
         const int qb = idx % nqb, r0 = qb * 64, r1 = min(r0 + 64, n);
-        for (int r = rangePtr[idx]; r < rangePtr[idx + 1]; ++r) {
-            int s = rangeData[2 * r], e = rangeData[2 * r + 1];
+        for (int r = p.rangePtr[idx]; r < p.rangePtr[idx + 1]; ++r) {
+            int s = p.rangeData[2 * r], e = p.rangeData[2 * r + 1];
             for (int i = r0; i < r1; ++i) cnt += (unsigned long long)max(0, min(e, i + 1) - s);
         }
-        for (int c = colPtr[idx]; c < colPtr[idx + 1]; ++c) {
-            int col = colData[c];
+        for (int c = p.colPtr[idx]; c < p.colPtr[idx + 1]; ++c) {
+            int col = p.colData[c];
             cnt += (unsigned long long)max(0, r1 - max(r0, col));
         }
     }

@@ -179,8 +179,7 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = planVariant();
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(), launchSmem(x, d),
-                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
-                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), plan);
     }
 
     /**
@@ -195,14 +194,14 @@ public final class AttentionKernels {
         DeviceBuffer rangeCount = arena.alloc(4L * slots, "pair.rangeCount");
         DeviceBuffer colCount = arena.alloc(4L * slots, "pair.colCount");
         Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
-        module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
-                plan.colPtr(), plan.colData(), heads, n, rangeCount, colCount);
+        module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan, heads, n, rangeCount, colCount);
         CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
         DeviceBuffer rangeData = sizes.allocRanges(arena, "pair.rangeData");
         DeviceBuffer colData = sizes.allocColumns(arena, "pair.colData");
-        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan.rangePtr(), plan.rangeData(),
-                plan.colPtr(), plan.colData(), heads, n, rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
+        DevicePlan pair = new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(),
+                sizes.numColumns());
+        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan, heads, n, pair);
+        return pair;
     }
 
     /**
@@ -226,9 +225,7 @@ public final class AttentionKernels {
         Variant x = pairVariant != null ? pairVariant
                 : pair.numColumns() > 0 ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
-                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
-                pair.rangePtr(), pair.rangeData(), pair.colPtr(), pair.colData(),
-                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData());
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan);
     }
 
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
@@ -257,8 +254,7 @@ public final class AttentionKernels {
             total.zero(stream);
             int slots = plan.heads() * BlockPlan.blocks(plan.seqLen());
             module.kernel("plan_entries_k").launch(stream, Dim3.of((slots + 255) / 256), 256, 0,
-                    plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), plan.heads(), plan.seqLen(),
-                    total, perHead ? 1 : 0);
+                    plan, plan.heads(), plan.seqLen(), total, perHead ? 1 : 0);
             total.download(stream, host);
             return host;
         } finally {
@@ -295,8 +291,7 @@ public final class AttentionKernels {
         Variant x = planVariant();
         if (x.lsePrefix().equals("attention_plan_mma_lse_d")) x = Variant.PLAN_MMA;
         module.kernel(x.lsePrefix() + d).launch(stream, x.grid(s.heads(), s.queryBlocks()), x.threads(),
-                launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d),
-                plan.rangePtr(), plan.rangeData(), plan.colPtr(), plan.colData(), lse);
+                launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), plan, lse);
     }
 
     private static void checkSizes(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {

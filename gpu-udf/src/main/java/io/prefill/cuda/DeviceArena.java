@@ -16,6 +16,8 @@ public final class DeviceArena implements AutoCloseable {
     private static final long ALIGN = 256;
     private final CudaDevice device;
     private final CUdeviceptr base = new CUdeviceptr();
+    /** The whole block (null with separate allocations); every buffer is a slice of it. */
+    private final DeviceBuffer block;
     private final long capacity;
     private long used;
     /**
@@ -30,9 +32,18 @@ public final class DeviceArena implements AutoCloseable {
         this.device = device;
         this.capacity = capacityBytes;
         device.makeCurrent();
-        if (!separate)
+        if (separate) {
+            block = null;
+        } else {
             check(JCudaDriver.cuMemAlloc(base, capacityBytes),
                     "cuMemAlloc(" + capacityBytes + " bytes) for the device arena on " + device);
+            try {
+                block = DeviceBuffer.allocation(base, capacityBytes, "device arena on " + device);
+            } catch (RuntimeException e) {
+                JCudaDriver.cuMemFree(base);
+                throw e;
+            }
+        }
     }
 
     public DeviceBuffer alloc(long bytes, String label) {
@@ -46,9 +57,9 @@ public final class DeviceArena implements AutoCloseable {
             check(JCudaDriver.cuMemAlloc(p, Math.max(bytes, 1)), "cuMemAlloc(" + bytes + ") for " + label);
             separateMarks.push(new long[] {start});
             separatePointers.push(p);
-            return new DeviceBuffer(p, bytes, label);
+            return DeviceBuffer.allocation(p, bytes, label);
         }
-        return new DeviceBuffer(base.withByteOffset(start), bytes, label);
+        return block.slice(start, bytes, label);
     }
 
     public long mark() { return used; }

@@ -4,28 +4,56 @@ import static io.prefill.cuda.CudaCheck.check;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUpointer_attribute;
 import jcuda.driver.JCudaDriver;
 
-/** A slice of a {@link DeviceArena}. Copies are ordered on the given stream; downloads wait for it. */
+/**
+ * A slice of a {@link DeviceArena}. Copies are ordered on the given stream; downloads wait for it.
+ *
+ * <p>Besides its CUdeviceptr a buffer knows its device address, which a kernel parameter needs
+ * when it is a struct holding pointers (a {@link DevicePlan} passes its four lists' addresses as
+ * one CsrPlan). JCuda keeps a CUdeviceptr's address to itself, so the address comes from the
+ * driver: cuPointerGetAttribute(CU_POINTER_ATTRIBUTE_DEVICE_POINTER) returns, for memory of
+ * cuMemAlloc, the pointer's own value. It is asked once per cuMemAlloc ({@link #allocation}: a
+ * {@link DeviceArena}'s one block, each buffer when the arena makes separate allocations, a buffer
+ * allocated on its own) and carried down by the same arithmetic as the CUdeviceptr itself
+ * (withByteOffset): an arena buffer has the block's address plus its offset, a slice its parent's
+ * plus its own. So no launch waits on the driver for an address, a buffer of an arena costs no
+ * lookup, and with separate allocations (compute-sanitizer runs) each buffer has its own block's.
+ */
 public final class DeviceBuffer {
     private final CUdeviceptr pointer;
+    private final long address;
     private final long bytes;
     private final String label;
 
-    DeviceBuffer(CUdeviceptr pointer, long bytes, String label) {
+    /** A buffer at `pointer`, whose device address is `address` (the same place). */
+    DeviceBuffer(CUdeviceptr pointer, long address, long bytes, String label) {
         this.pointer = pointer;
+        this.address = address;
         this.bytes = bytes;
         this.label = label;
     }
 
+    /** The whole of an allocation of cuMemAlloc (its device address asked of the driver, once). */
+    static DeviceBuffer allocation(CUdeviceptr pointer, long bytes, String label) {
+        long[] address = new long[1];
+        check(JCudaDriver.cuPointerGetAttribute(Pointer.to(address),
+                CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, pointer), "device address of " + label);
+        return new DeviceBuffer(pointer, address[0], bytes, label);
+    }
+
     public CUdeviceptr pointer() { return pointer; }
+
+    /** The device address of the first byte: what a kernel reads for this buffer's pointer. */
+    public long address() { return address; }
 
     /** A view of bytes [offset, offset + length) of this buffer (e.g. one chunk of tokens). */
     public DeviceBuffer slice(long offset, long length, String sliceLabel) {
         if (offset < 0 || length < 0 || offset + length > bytes)
             throw new IllegalArgumentException(label + ": slice [" + offset + ", " + (offset + length)
                     + ") outside " + bytes + " bytes");
-        return new DeviceBuffer(pointer.withByteOffset(offset), length, sliceLabel);
+        return new DeviceBuffer(pointer.withByteOffset(offset), address + offset, length, sliceLabel);
     }
     public long bytes() { return bytes; }
     public String label() { return label; }

@@ -2,9 +2,21 @@ package io.prefill.cuda;
 
 import io.prefill.sparse.BlockPlan;
 
-/** A CSR plan on the device (layout in {@link HostPlan}); what the sparse attention kernel reads. */
+/**
+ * A CSR plan on the device (layout in {@link HostPlan}); what the sparse attention kernel reads.
+ * A launch passes the plan itself: the kernel takes it as one CsrPlan (plan_tiles.cuh; a fill
+ * kernel the plan it writes as a CsrPlanOut, same layout), see {@link #kernelParam}.
+ */
 public record DevicePlan(int heads, int seqLen, DeviceBuffer rangePtr, DeviceBuffer rangeData,
                          DeviceBuffer colPtr, DeviceBuffer colData, int numRanges, int numColumns) {
+
+    /**
+     * The bytes of this plan as a kernel parameter: CsrPlan's four pointers in its field order,
+     * rangePtr, rangeData, colPtr, colData (the order plan_tiles.cuh pins), as device addresses.
+     */
+    long[] kernelParam() {
+        return new long[] {rangePtr.address(), rangeData.address(), colPtr.address(), colData.address()};
+    }
 
     public HostPlan download(CudaStream s) {
         int slots = heads * BlockPlan.blocks(seqLen) + 1;

@@ -115,7 +115,7 @@ public final class Gemm {
             CUdeviceptr p = new CUdeviceptr();
             check(JCudaDriver.cuMemAlloc(p, 4), "cuMemAlloc(4) for gemm_wgmma_probe");
             try {
-                DeviceBuffer flag = new DeviceBuffer(p, 4, "gemm_wgmma_probe");
+                DeviceBuffer flag = DeviceBuffer.allocation(p, 4, "gemm_wgmma_probe");
                 flag.fill32(stream, -1);
                 m.kernel("gemm_wgmma_probe").launch(stream, Dim3.of(1), 1, 0, flag);
                 int[] v = new int[1];

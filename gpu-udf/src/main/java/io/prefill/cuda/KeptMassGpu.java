@@ -44,8 +44,7 @@ public final class KeptMassGpu {
             DeviceBuffer part = arena.alloc(4L * heads * SPLITS * 64, "kept.part");
             DeviceBuffer kept = arena.alloc(8L * heads, "kept");
             module.kernel("kept_mass_d" + d).launch(stream, Dim3.of(heads, SPLITS), 128, 2 * 64 * d * 2 + 64 * 4,
-                    q, k, heads, s.kvHeads(), n, rowStat, plan.rangePtr(), plan.rangeData(), plan.colPtr(),
-                    plan.colData(), part);
+                    q, k, heads, s.kvHeads(), n, rowStat, plan, part);
             module.kernel("kept_mass_combine_k").launch(stream, Dim3.of(heads), 64, 0, part, n, kept);
             double[] host = new double[heads];
             kept.download(stream, host);

@@ -10,8 +10,9 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.JCudaDriver;
 
 /**
- * One kernel of the fatbin with a typed launch: arguments are DeviceBuffer (pointer), Integer,
- * Float or Long, in the kernel's parameter order. Launch errors name the kernel and its shape.
+ * One kernel of the fatbin with a typed launch: arguments are DeviceBuffer (pointer), DevicePlan
+ * (a CsrPlan by value), Integer, Float or Long, in the kernel's parameter order. Launch errors name
+ * the kernel and its shape.
  */
 public final class Kernel {
     private static final int DEFAULT_SMEM_LIMIT = 48 * 1024;
@@ -58,8 +59,15 @@ public final class Kernel {
         return n[0];
     }
 
+    /**
+     * kernelParams[i] of cuLaunchKernel: a host pointer to the argument's bytes, whose size and
+     * offset the driver takes from the kernel's own parameter layout. A plan is a struct of four
+     * pointers by value (CsrPlan or CsrPlanOut, `.param .align 8 .b8 [32]`): 32 bytes holding the
+     * four device addresses, in the struct's field order ({@link DevicePlan#kernelParam}).
+     */
     private static Pointer param(Object a, int i, String shape) {
         if (a instanceof DeviceBuffer b) return Pointer.to(b.pointer());
+        if (a instanceof DevicePlan p) return Pointer.to(p.kernelParam());
         if (a instanceof Integer v) return Pointer.to(new int[] {v});
         if (a instanceof Float v) return Pointer.to(new float[] {v});
         if (a instanceof Long v) return Pointer.to(new long[] {v});

@@ -33,14 +33,13 @@ public final class PlanPick {
         DeviceBuffer rangeCount = arena.alloc(4L * slots, "pick.rangeCount");
         DeviceBuffer colCount = arena.alloc(4L * slots, "pick.colCount");
         Dim3 grid = Dim3.of((slots + 255L) / 256);
-        module.kernel("plan_pick_count_k").launch(stream, grid, 256, 0, a.rangePtr(), a.rangeData(), a.colPtr(),
-                a.colData(), b.rangePtr(), b.rangeData(), b.colPtr(), b.colData(), useBuf, heads, n, rangeCount, colCount);
+        module.kernel("plan_pick_count_k").launch(stream, grid, 256, 0, a, b, useBuf, heads, n, rangeCount, colCount);
         CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
         DeviceBuffer rangeData = sizes.allocRanges(arena, "pick.rangeData");
         DeviceBuffer colData = sizes.allocColumns(arena, "pick.colData");
-        module.kernel("plan_pick_fill_k").launch(stream, grid, 256, 0, a.rangePtr(), a.rangeData(), a.colPtr(),
-                a.colData(), b.rangePtr(), b.rangeData(), b.colPtr(), b.colData(), useBuf, heads, n,
-                rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
+        DevicePlan picked = new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(),
+                sizes.numColumns());
+        module.kernel("plan_pick_fill_k").launch(stream, grid, 256, 0, a, b, useBuf, heads, n, picked);
+        return picked;
     }
 }

@@ -204,9 +204,11 @@ public final class VerticalSlashGpu {
         arena.reset(mark);
         DeviceBuffer rangeData = sizes.allocRanges(arena, "vsplan.rangeData");
         DeviceBuffer colData = sizes.allocColumns(arena, "vsplan.colData");
+        DevicePlan plan = new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(),
+                sizes.numColumns());
         module.kernel("vs_plan_fill_k").launch(stream, warps, 256, 0, sel.cols(), sel.kCols(), sel.colsMax(),
-                sel.offs(), sel.kOffs(), sel.offsMax(), heads, n, rangePtr, rangeData, colPtr, colData);
-        return new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(), sizes.numColumns());
+                sel.offs(), sel.kOffs(), sel.offsMax(), heads, n, plan);
+        return plan;
     }
 
     /** A-shape (nInit sink columns, nLocal nearest keys): the VS plan of columns [0,nInit), offsets [0,nLocal). */

@@ -157,7 +157,7 @@ class Fp8GemmGpuTest {
 
     // ---- argument checks: no GPU needed (they throw before any launch)
 
-    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), bytes, label); }
+    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), 0, bytes, label); }
 
     @Test
     void rejectsKNotAMultipleOf16AndBuffersTooSmall() {

@@ -150,7 +150,7 @@ class GemmGpuTest {
 
     // ---- argument checks: no GPU needed (they throw before any launch)
 
-    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), bytes, label); }
+    private static DeviceBuffer fake(long bytes, String label) { return new DeviceBuffer(new CUdeviceptr(), 0, bytes, label); }
 
     private static Gemm cpuOnly() { return new Gemm(null, null, Gemm.Tile.T128x256); }
 
