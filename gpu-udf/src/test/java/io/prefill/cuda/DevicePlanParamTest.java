@@ -25,8 +25,12 @@ import org.junit.jupiter.api.Test;
 class DevicePlanParamTest {
     private static final Pattern LIST_NAME = Pattern.compile("(?i)\\w*(range|col)(ptr|data)");
 
-    /** Kernels that build a block-sparse plan's lists one at a time (block_sparse.cuh), before it is a plan. */
-    private static final List<String> PARTIAL_PLAN_BUILDERS = List.of("bs_plan_pointers_k", "bs_select_d64", "bs_select_d128");
+    /**
+     * Kernels that build a plan's lists one at a time, before it is a plan: the block-sparse plan's
+     * (block_sparse.cuh) and the CSR pointers every plan builder scans from its counts.
+     */
+    private static final List<String> PARTIAL_PLAN_BUILDERS = List.of("bs_plan_pointers_k", "bs_select_d64", "bs_select_d128",
+            "exclusive_scan_pair_k");
 
     @Test
     void kernelsTakePlansAsStructs() {
