@@ -347,6 +347,25 @@ __device__ __forceinline__ int lower_bound(const int* a, int len, int x) {
     return lo;
 }
 
+// lower_bound for a whole warp that wants the same answer (every lane calls it with the same
+// arguments and gets the result): each round the 32 lanes probe 32 points that split [lo, hi)
+// into 33 parts, and one ballot keeps the part holding the answer, so ~log33(len) dependent loads
+// instead of log2(len) (3 rounds for 6096 offsets, against 13).
+__device__ __forceinline__ int warp_lower_bound(const int* a, int len, int x) {
+    const int lane = threadIdx.x & 31;
+    int lo = 0, hi = len;  // the first index with a[i] >= x is in [lo, hi]
+    while (hi - lo > 32) {
+        const int w = hi - lo;
+        const int p = lo + (int)((long long)(lane + 1) * w / 33);  // in [lo, hi), ascending in lane
+        const unsigned below = __ballot_sync(0xffffffffu, a[p] < x);  // a prefix of the lanes
+        const int c = __popc(below);
+        const int pLast = __shfl_sync(0xffffffffu, p, max(c - 1, 0)), pNext = __shfl_sync(0xffffffffu, p, min(c, 31));
+        if (c > 0) lo = pLast + 1;
+        if (c < 32) hi = pNext;
+    }
+    return lo + __popc(__ballot_sync(0xffffffffu, lo + lane < hi && a[lo + lane] < x));
+}
+
 // Causal entries of key range [s, e) over the block's rows r0..r1-1, as G(e) - G(s) with
 // G(x) = sum over those rows i of min(x, i + 1) (each row counts keys s..min(e, i+1)-1).
 __device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
@@ -380,8 +399,8 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
     const int r0 = qb * 64, r1 = min(r0 + 64, n), E = r0 + 64;
     const int* offs = selOffs + (size_t)h * kOffsMax;
     const int* cols = selCols + (size_t)h * kColsMax;
-    const int m = lower_bound(offs, kOffs[h], E);    // offsets o < E
-    const int mc = lower_bound(cols, kCols[h], r1);  // columns c < r1
+    const int m = warp_lower_bound(offs, kOffs[h], E);    // offsets o < E
+    const int mc = warp_lower_bound(cols, kCols[h], r1);  // columns c < r1
     int* rangeOut = FILL ? out.rangeData + 2 * (size_t)out.rangePtr[gw] : nullptr;
     int* colOut = FILL ? out.colData + out.colPtr[gw] : nullptr;
     // Warp-uniform state: ranges and leftover columns so far, the first column not yet placed,
@@ -396,9 +415,9 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         left += to - from;
     };
     auto emit = [&](int start, int end) {  // range [start, end), end already clipped to r1
-        int below = nextCol + lower_bound(cols + nextCol, mc - nextCol, start);
+        int below = nextCol + warp_lower_bound(cols + nextCol, mc - nextCol, start);
         leftovers(nextCol, below);
-        nextCol = below + lower_bound(cols + below, mc - below, end);
+        nextCol = below + warp_lower_bound(cols + below, mc - below, end);
         if (lane == 0) {
             if (FILL) {
                 rangeOut[2 * numRanges] = start;
@@ -408,10 +427,14 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         }
         ++numRanges;
     };
+    // The bands' offsets are read one round ahead: the walk's stores (FILL) keep the compiler from
+    // hoisting the next round's load above them, and that load would otherwise wait a full round trip.
+    int nextOff = lane < m ? offs[m - 1 - lane] : 0;
     for (int base = 0; base < m; base += 32) {
         const int k = base + lane;  // k-th band by ascending end: offset index m - 1 - k
         const bool valid = k < m;
-        const int s = valid ? max(E - offs[m - 1 - k], 64) : 0;
+        const int s = valid ? max(E - nextOff, 64) : 0;
+        if (k + 32 < m) nextOff = offs[m - 1 - (k + 32)];
         int before = __shfl_up_sync(0xffffffffu, s, 1);
         if (lane == 0) before = latest;
         unsigned decide = __ballot_sync(0xffffffffu, valid && (k == 0 || s - before > 64));
@@ -479,7 +502,7 @@ __device__ void plan_entries(CsrPlan p, int H, int n, unsigned long long* total,
         const int qb = idx % nqb, r0 = qb * 64, r1 = min(r0 + 64, n);
         for (int r = p.rangePtr[idx]; r < p.rangePtr[idx + 1]; ++r) {
             int s = p.rangeData[2 * r], e = p.rangeData[2 * r + 1];
-            for (int i = r0; i < r1; ++i) cnt += (unsigned long long)max(0, min(e, i + 1) - s);
+            cnt += (unsigned long long)(rows_min_sum(e, r0, r1) - rows_min_sum(s, r0, r1));  // sum_i max(0, min(e, i+1) - s)
         }
         for (int c = p.colPtr[idx]; c < p.colPtr[idx + 1]; ++c) {
             int col = p.colData[c];
