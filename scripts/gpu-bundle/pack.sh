@@ -56,7 +56,7 @@ patterns70="$repo/../shared/minference-configs/Llama_3_70B_Instruct_262k_kv_out_
 [[ -f "$patterns70" ]] && cp "$patterns70" "$out/bench/llama3-70b-262k-patterns.json"
 cp -r "$repo/gpu-udf/target/classes/." "$out/classes/"
 cp -r "$repo/gpu-udf/target/test-classes/." "$out/test-classes/"
-cp "$repo"/bench/*.py "$out/bench/" 2>/dev/null || true
+cp "$repo"/bench/*.py "$repo"/bench/*.json "$out/bench/" 2>/dev/null || true
 cp "$repo/scripts/gpu-bundle/run.sh" "$out/run.sh"
 chmod +x "$out/run.sh"
 

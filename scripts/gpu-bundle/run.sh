@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
+#            [estimate-cost [SIZES]]
 #            [semantics PEER_DIR] [minference-speed PEER_DIR [SIZES]] [minference-model PEER_DIR [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
@@ -30,6 +31,11 @@
 #                  (transformers' Llama with its per-head kernels, its Llama-3-8B config) and transformers
 #                  dense on a synthetic Llama-3-8B, then PrefillBenchmark (ours, same config) at the same
 #                  sizes (default 32768,131072)
+#     estimate-cost [SIZES]  the estimate and plan kernels of PrefillBenchmark (Llama-3-8B shape, sizes
+#                  default 131072,524288) with MInference's config and with every head adaptive
+#                  (bench/llama3-8b-adaptive.json): each run once as is (stage times), once under ncu
+#                  (each kernel's GPU time), then bench/kernel_times.py: per size, each kernel summed over
+#                  the layers and the estimate + plan total against the attention stage
 #     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
 #                  pack-spark.sh (.bundle-spark/partN, sent with the repository) into $SPARK_RUNTIME
 #                  (default /tmp/prefill-stage); part 1 waits there until part 2 arrives, then both
@@ -242,6 +248,24 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --dense-sizes "" "${patterns[@]}" --out "$results/prefill-vs-minference.tsv" 2>&1 | tee "$results/prefill-vs-minference.log"
       summary+=("ours (PrefillBenchmark): exit ${PIPESTATUS[0]}")
       rm -rf "$results/minference-build" ;;
+    estimate-cost)
+      esizes="131072,524288"
+      if next_sizes > /dev/null; then esizes="$(next_sizes)"; i=$((i + 1)); fi
+      for cfg in "minference:$here/bench/llama3-8b-262k-patterns.json" "adaptive:$here/bench/llama3-8b-adaptive.json"; do
+        name="${cfg%%:*}"; file="${cfg#*:}"
+        [[ -f "$file" ]] || { echo "[run] $file is not in this bundle: $name skipped"; summary+=("estimate-cost $name: skipped"); continue; }
+        "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark --patterns "$file" --sizes "$esizes" \
+          --estimated-sizes "" --dense-sizes "" --out "$results/estimate-cost-$name-stages.tsv" > "$results/estimate-cost-$name.log" 2>&1
+        ncu --clock-control none --target-processes all --metrics gpu__time_duration.sum \
+          -k 'regex:^(vs_|exclusive_scan|plan_entries|kept_mass)' --csv --log-file "$results/estimate-cost-$name-ncu.csv" \
+          "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark --patterns "$file" --sizes "$esizes" \
+          --estimated-sizes "" --dense-sizes "" --out "$results/estimate-cost-$name-profiled.tsv" >> "$results/estimate-cost-$name.log" 2>&1
+        python3 "$here/bench/kernel_times.py" "$results/estimate-cost-$name-ncu.csv" "$results/estimate-cost-$name-stages.tsv" \
+          "$name" > "$results/estimate-cost-$name.tsv"
+        rc=$?
+        grep -E 'estimate \+ plan|attention' "$results/estimate-cost-$name.tsv"
+        summary+=("estimate-cost $name: exit $rc; $(grep -F '/ attention' "$results/estimate-cost-$name.tsv" | cut -f2,4 | tr '\t' '=' | paste -sd ' ')")
+      done ;;
     minference-speed)
       if [[ $((i + 1)) -ge ${#args[@]} || ! -d "${args[$((i + 1))]}" ]]; then
         echo "minference-speed needs PEER_DIR, a folder with MInference's source"; exit 2
