@@ -296,14 +296,14 @@ __device__ void vs_mass_budget(const float* colScore, const float* slash, int n,
     const int forced = min(cols ? FORCED_COLUMNS : FORCED_OFFSETS, n);
     const int rest = n - forced;
     const float* rs = sc + forced;
-    uint32_t t[K] = {};  // thresholds 0: every entry
-    block_masses_from<K>([&](int i) { return sc[i]; }, n, t, mass, count, scratch, scratchCount);
+    const uint32_t all[1] = {0u};  // one threshold, 0: the mass of every entry
+    block_masses_from<1>([&](int i) { return sc[i]; }, n, all, mass, count, scratch, scratchCount);
     const double total = mass[0];
-    block_masses_from<K>([&](int i) { return sc[i]; }, forced, t, mass, count, scratch, scratchCount);
+    block_masses_from<1>([&](int i) { return sc[i]; }, forced, all, mass, count, scratch, scratchCount);
     const double need = gamma[h] * total - mass[0];
     int chosen = forced;
     if (need > 0.0 && rest > 0) {
-        block_masses_from<K>([&](int i) { return rs[i]; }, rest, t, mass, count, scratch, scratchCount);
+        block_masses_from<1>([&](int i) { return rs[i]; }, rest, all, mass, count, scratch, scratchCount);
         if (mass[0] < need) {
             chosen = n;  // gamma 1 and rounding: every entry
         } else {
@@ -311,6 +311,7 @@ __device__ void vs_mass_budget(const float* colScore, const float* slash, int n,
             uint32_t lo = 0, hi = 0x7f800001u;  // finite scores: none reaches hi
             double massHi = 0.0;
             int countHi = 0;
+            uint32_t t[K];
             while (hi - lo > 1) {
                 const uint32_t span = hi - lo;
 #pragma unroll

@@ -114,13 +114,8 @@ class ModelKernelsGpuTest {
     void ropeSplit(int H, int Hkv, int d, int rows, int row0, int n, boolean withBias, double theta, boolean mis) {
         Random rnd = new Random(17L * rows + d + H + row0);
         int S = H + 2 * Hkv, width = S * d;
-        float[] qkv = new float[rows * width];
-        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
-        float[] bias = null;
-        if (withBias) {
-            bias = new float[width];
-            for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
-        }
+        float[] qkv = gaussian(rnd, rows * width, 1);
+        float[] bias = withBias ? gaussian(rnd, width, 0.5) : null;
         double[] inv = RopeFrequencies.unscaled(d, theta);
         checkRopeSplit(qkv, bias, inv, null, H, Hkv, d, rows, row0, n, mis);
     }
@@ -133,10 +128,8 @@ class ModelKernelsGpuTest {
                                            boolean interleaved, float scale, boolean mis) {
         Random rnd = new Random(31L * rows + d + pairs);
         int width = (H + 2 * Hkv) * d;
-        float[] qkv = new float[rows * width];
-        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
-        float[] bias = new float[width];
-        for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
+        float[] qkv = gaussian(rnd, rows * width, 1);
+        float[] bias = gaussian(rnd, width, 0.5);
         double[] inv = RopeFrequencies.unscaled(2 * pairs, 10000);
         ModelKernels.Rotary rotary = new ModelKernels.Rotary(pairs, interleaved, scale);
         checkRopeSplit(qkv, bias, inv, rotary, H, Hkv, d, rows, row0, n, mis);
@@ -157,13 +150,8 @@ class ModelKernelsGpuTest {
                                  float scale, boolean withBias, boolean mis) {
         Random rnd = new Random(43L * rows + d + dPad + pairs);
         int width = (H + 2 * Hkv) * d;
-        float[] qkv = new float[rows * width];
-        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
-        float[] bias = null;
-        if (withBias) {
-            bias = new float[width];
-            for (int i = 0; i < width; i++) bias[i] = (float) (0.5 * rnd.nextGaussian());
-        }
+        float[] qkv = gaussian(rnd, rows * width, 1);
+        float[] bias = withBias ? gaussian(rnd, width, 0.5) : null;
         double[] inv = RopeFrequencies.unscaled(2 * pairs, 10000);
         ModelKernels.Rotary rotary = new ModelKernels.Rotary(pairs, interleaved, scale);
         float qScale = (float) Math.sqrt((double) dPad / d);
@@ -378,8 +366,7 @@ class ModelKernelsGpuTest {
     void gemvRows(int rows, int cols, boolean mis) {
         Random rnd = new Random(29L * rows + cols);
         float[] w = randomBf16(rnd, (long) rows * cols, 0.05);
-        float[] x = new float[cols];
-        for (int c = 0; c < cols; c++) x[c] = (float) rnd.nextGaussian();
+        float[] x = gaussian(rnd, cols, 1);
         float[] ref = new float[rows];
         double[] abs = new double[rows];
         for (int r = 0; r < rows; r++) {
@@ -571,8 +558,7 @@ class ModelKernelsGpuTest {
         int H = 18, Hkv = 1, d = 128, n = 1_000_000, rows = 65, row0 = n - rows - 1, S = H + 2 * Hkv;
         assertTrue((long) (H - 1) * n * d > Integer.MAX_VALUE);
         Random rnd = new Random(41);
-        float[] qkv = new float[rows * S * d];
-        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
+        float[] qkv = gaussian(rnd, rows * S * d, 1);
         double[] inv = RopeFrequencies.unscaled(d, 500000);
         try (DeviceArena big = new DeviceArena(device(), need)) {
             ModelKernels ops = ops();
@@ -727,5 +713,12 @@ class ModelKernelsGpuTest {
         }
         double r = Math.sqrt(num / Math.max(den, 1e-300));
         assertTrue(r < rel, () -> what + ": relative error " + r);
+    }
+
+    /** count fp32 values drawn from N(0, sigma^2), in order. */
+    private static float[] gaussian(Random rnd, int count, double sigma) {
+        float[] x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = (float) (rnd.nextGaussian() * sigma);
+        return x;
     }
 }
