@@ -49,6 +49,9 @@
 #include "common.cuh"
 #endif
 #include "wgmma.cuh"
+#ifndef GEMM_HOST_EMULATION
+#include "tma.cuh"
+#endif
 
 namespace pk {
 
@@ -309,6 +312,47 @@ struct Fp8Scales {
     const float* w;  // [N]: one per weight row (output channel)
 };
 
+// The wgmma kernels' epilogue, from the accumulators of one thread of a warpgroup's 64x256 tile:
+// acc[4j + {0,1,2,3}] = (row g, col 8j+2t), (g, 8j+2t+1), (g+8, 8j+2t), (g+8, 8j+2t+1), with
+// g = lane / 4, t = lane % 4; rowBase = the global row of g, colBase = the global column of 2t.
+// FP8 scales each product by its row's and column's scale, then every mode adds the bias. Rows past
+// M and columns past N are not stored.
+template <int OUT, bool FP8>
+__device__ __forceinline__ void wgmma_epilogue(const float* acc, void* __restrict__ Cv, const float* __restrict__ bias,
+                                               Fp8Scales scales, int M, int N, int rowBase, int colBase) {
+    float rowScale[2] = {1.f, 1.f};
+    if constexpr (FP8) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+            if (rowBase + h * 8 < M) rowScale[h] = gemm_ld_scale(scales.a + rowBase + h * 8);
+    }
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        const int col = colBase + j * 8;
+        if (col >= N) continue;
+        float b0 = 0.f, b1 = 0.f;
+        if (bias != nullptr) gemm_ld_bias2(bias + col, b0, b1);
+        float w0 = 1.f, w1 = 1.f;
+        if constexpr (FP8) gemm_ld_bias2(scales.w + col, w0, w1);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int row = rowBase + h * 8;
+            if (row >= M) continue;
+            float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];
+            if constexpr (FP8) {
+                x *= rowScale[h] * w0;
+                y *= rowScale[h] * w1;
+            }
+            x += b0;
+            y += b1;
+            const size_t off = (size_t)row * N + col;
+            if (OUT == GEMM_OUT_BF16) gemm_st_bf16x2(static_cast<bf16*>(Cv) + off, x, y);
+            else if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
+            else gemm_add_f32x2(static_cast<float*>(Cv) + off, x, y);
+        }
+    }
+}
+
 // 128x256 CTA tile, one 128-byte k-tile row (BK = 64 bf16, or 128 E4M3 when FP8), 4 stages (as
 // GemmL), 2 warpgroups: warpgroup w computes rows 64w..64w+63 x all 256 columns with m64n256k16
 // (bf16) or m64n256k32 (E4M3), 128 fp32 accumulators per thread. All 256 threads load with
@@ -379,44 +423,132 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const void
     wgmma_wait<0>();
     cp_async_wait_group<0>();  // only empty groups can be left
 
-    // epilogue: acc[4j + {0,1,2,3}] = (row g, col 8j+2t), (g, 8j+2t+1), (g+8, 8j+2t), (g+8, 8j+2t+1)
-    // of this warp's 16 rows (64 wg + 16 wq) of the warpgroup's 64x256 tile.
+    // epilogue: this warp's 16 rows (64 wg + 16 wq) of the warpgroup's 64x256 tile
     const int g = lane >> 2, t4 = lane & 3;
-    const int rowBase = m0 + wg * 64 + wq * 16 + g;
-    const int colBase = n0 + 2 * t4;
-    float rowScale[2] = {1.f, 1.f};
-    if constexpr (FP8) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-            if (rowBase + h * 8 < M) rowScale[h] = gemm_ld_scale(scales.a + rowBase + h * 8);
-    }
-#pragma unroll
-    for (int j = 0; j < 32; ++j) {
-        const int col = colBase + j * 8;
-        if (col >= N) continue;
-        float b0 = 0.f, b1 = 0.f;
-        if (bias != nullptr) gemm_ld_bias2(bias + col, b0, b1);
-        float w0 = 1.f, w1 = 1.f;
-        if constexpr (FP8) gemm_ld_bias2(scales.w + col, w0, w1);
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int row = rowBase + h * 8;
-            if (row >= M) continue;
-            float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];
-            if constexpr (FP8) {
-                x *= rowScale[h] * w0;
-                y *= rowScale[h] * w1;
-            }
-            x += b0;
-            y += b1;
-            const size_t off = (size_t)row * N + col;
-            if (OUT == GEMM_OUT_BF16) gemm_st_bf16x2(static_cast<bf16*>(Cv) + off, x, y);
-            else if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
-            else gemm_add_f32x2(static_cast<float*>(Cv) + off, x, y);
-        }
-    }
+    wgmma_epilogue<OUT, FP8>(acc, Cv, bias, scales, M, N, m0 + wg * 64 + wq * 16 + g, n0 + 2 * t4);
 }
 #endif
+
+// ---- The warp-specialised, persistent TMA kernel (gemm_block_tma; sm_90a only). The same 128x256
+// tile, 128-byte k-tiles, 4-stage ring, shared-memory layout and wgmma instructions as
+// gemm_block_wgmma, with the loads taken off the tensor-core warps and the tiles scheduled in a loop.
+//
+// Why. In gemm_block_wgmma all 256 threads issue 12 cp.async per k-tile and the CTA meets at a
+// block barrier before each k-tile's wgmma, so the two warpgroups stall on each other and on the
+// slowest load once per k-tile (a k-tile is ~0.5 us of tensor-core work at bf16); and a CTA's
+// epilogue (up to 25% of the compute time for the fp32 += of the O-projection) leaves its SM's
+// tensor cores idle, with one CTA per SM. A producer warpgroup that issued cp.async itself was
+// slower still (bench/results/retired-kernels: it must wait for its own copies before it can
+// signal them, which keeps fewer k-tiles in flight). TMA removes that: one thread issues two
+// copies per k-tile and the mbarrier counts their bytes.
+//
+// Design (384 threads, 3 warpgroups, one CTA per SM, grid = min(tiles, SMs)):
+//  - Tiles: the CTA takes tiles blockIdx.x, blockIdx.x + gridDim.x, ... in gemm_raster's order, so
+//    the ~132 tiles in flight at any time are the same neighbours as with one CTA per tile.
+//  - Producer, warpgroup 0: gives registers back (setmaxnreg to 40); thread 0 alone walks every
+//    k-tile of every tile of the CTA (counter `it` across tiles), waits until stage it % STAGES is
+//    free (empty barrier, the release of use it - STAGES), announces the stage's 48 KiB on its full
+//    barrier and issues the A box (64 x 128 rows; 128 x 128 E4M3) and W box (64 x 256 rows).
+//    Rows past M or N and elements past K arrive as zeros (the tensor map has the true sizes).
+//  - Consumers, warpgroups 1 and 2 (setmaxnreg to 232: 128 accumulators each, rows 64(w-1) ..
+//    64(w-1)+63 of the tile): wait on full[it % STAGES] with the parity of that use, issue the
+//    k-tile's wgmma k-steps, and once wgmma.wait_group 1 says the previous k-tile's group retired,
+//    lane 0 of each consumer warp arrives on that stage's empty barrier (expected count 8). After a
+//    tile's last k-tile they retire everything, release its stage, and store the tile from their
+//    registers while the producer already fills the ring with the next tile's k-tiles.
+//  - Deadlock-free: the producer's wait for the release of use u - STAGES needs the consumers at
+//    use u - STAGES + 1, whose full barrier the producer armed before use u; every armed stage is
+//    consumed, so no copy is in flight when the CTA exits.
+//  - Registers: the CTA keeps what it launched with, 168 per thread at 384 threads
+//    (__launch_bounds__(384, 1)); 128 x 40 + 256 x 232 = 384 x 168 exactly, so setmaxnreg.inc
+//    always finds what setmaxnreg.dec gave back.
+// Shared memory: the ring (4 x 48 KiB), then 2 x STAGES mbarriers, + 1024 bytes of alignment slack.
+constexpr int GEMM_TMA_THREADS = 384, GEMM_TMA_LAUNCH_REGS = 168;
+constexpr int GEMM_TMA_PRODUCER_REGS = 40, GEMM_TMA_CONSUMER_REGS = 232;
+static_assert(128 * GEMM_TMA_PRODUCER_REGS + 256 * GEMM_TMA_CONSUMER_REGS <= GEMM_TMA_THREADS * GEMM_TMA_LAUNCH_REGS,
+              "the consumers' registers must come from the producer's");
+
+#ifdef PK_WGMMA
+template <int OUT, bool FP8 = false>
+__device__ __forceinline__ void gemm_block_tma(unsigned char* smem, const TmaDesc* tmA, const TmaDesc* tmW,
+                                               void* __restrict__ Cv, const float* __restrict__ bias, int M, int N,
+                                               int K, Fp8Scales scales = Fp8Scales{nullptr, nullptr}) {
+    using Cfg = GemmL;
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES;
+    constexpr int EB = FP8 ? 1 : 2, BK = RB / EB, KSTEP = 32 / EB;
+    static_assert(Cfg::A_BYTES % 1024 == 0 && Cfg::STAGE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wg = warp >> 2, wq = warp & 3;
+
+    const int tilesM = (M + BM - 1) / BM, tilesN = (N + BN - 1) / BN, tiles = tilesM * tilesN;
+    const int KT = (K + BK - 1) / BK;
+
+    const uint32_t sBase = (smem_u32(smem) + 1023u) & ~1023u;
+    const uint32_t bars = sBase + STAGES * Cfg::STAGE_BYTES;
+    auto fullBar = [&](uint32_t s) { return bars + 8u * s; };
+    auto emptyBar = [&](uint32_t s) { return bars + 8u * (STAGES + s); };
+    if (tid == 0) {
+        for (int s = 0; s < STAGES; ++s) {
+            mbar_init(fullBar(s), 1);   // the producer's arrive, plus the stage's bytes
+            mbar_init(emptyBar(s), 8);  // lane 0 of each consumer warp
+        }
+        mbar_init_fence();
+    }
+    __syncthreads();
+
+    if (wg == 0) {  // producer
+        setmaxnreg_dec<GEMM_TMA_PRODUCER_REGS>();
+        if (tid == 0) {
+            tma_prefetch_desc(tmA);
+            tma_prefetch_desc(tmW);
+            uint32_t it = 0;
+            for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+                int tm, tn;
+                gemm_raster(tile, tilesM, tilesN, Cfg::GROUP_M, tm, tn);
+                for (int kt = 0; kt < KT; ++kt, ++it) {
+                    const uint32_t st = it % STAGES;
+                    if (it >= STAGES) mbar_wait(emptyBar(st), (it / STAGES - 1) & 1);
+                    mbar_arrive_expect_tx(fullBar(st), Cfg::STAGE_BYTES);
+                    const uint32_t so = sBase + st * Cfg::STAGE_BYTES;
+                    tma_load_2d(so, tmA, kt * BK, tm * BM, fullBar(st));
+                    tma_load_2d(so + Cfg::A_BYTES, tmW, kt * BK, tn * BN, fullBar(st));
+                }
+            }
+        }
+        return;
+    }
+
+    setmaxnreg_inc<GEMM_TMA_CONSUMER_REGS>();
+    const int cw = wg - 1;  // consumer warpgroup: rows 64 cw .. 64 cw + 63 of the tile
+    const int g = lane >> 2, t4 = lane & 3;
+    float acc[128];
+    uint32_t it = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        int tm, tn;
+        gemm_raster(tile, tilesM, tilesN, Cfg::GROUP_M, tm, tn);
+#pragma unroll
+        for (int i = 0; i < 128; ++i) acc[i] = 0.f;
+        for (int kt = 0; kt < KT; ++kt, ++it) {
+            const uint32_t st = it % STAGES;
+            mbar_wait(fullBar(st), (it / STAGES) & 1);
+            const uint32_t so = sBase + st * Cfg::STAGE_BYTES;
+            const uint64_t dA = wgmma_desc_sw128(so + cw * 64 * RB), dB = wgmma_desc_sw128(so + Cfg::A_BYTES);
+            wgmma_fence();
+#pragma unroll
+            for (int s = 0; s < BK / KSTEP; ++s) {
+                if constexpr (FP8) wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);
+                else wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
+            }
+            wgmma_commit();
+            wgmma_wait<1>();  // the previous k-tile's group retired: its stage may be refilled
+            if (kt > 0 && lane == 0) mbar_arrive(emptyBar((it - 1) % STAGES));
+        }
+        wgmma_wait<0>();
+        if (lane == 0) mbar_arrive(emptyBar((it - 1) % STAGES));
+        wgmma_epilogue<OUT, FP8>(acc, Cv, bias, scales, M, N, tm * BM + cw * 64 + wq * 16 + g, tn * BN + 2 * t4);
+    }
+}
+#endif  // PK_WGMMA
 
 }  // namespace pk
 
@@ -483,6 +615,47 @@ PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_f32, pk::GEMM_OUT_F32, float)
 PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_add_f32, pk::GEMM_ADD_F32, float)
 #undef PK_GEMM_FP8_KERNEL
 #undef PK_GEMM_FP8_BODY
+
+// gemm_tma_128x256_<out>(tmA, tmW, C, bias or null, M, N, K) and gemm_fp8_tma_128x256_<out>(tmA,
+// aScale, tmW, wScale, C, bias or null, M, N, K): the persistent warp-specialised bodies, with A
+// [M, K] and W [N, K] given as tensor maps (io.prefill.cuda.TensorMaps: bf16 or E4M3 as uint8,
+// boxes of one 128-byte k-tile row by 128 (A) and 256 (W) rows, 128-byte swizzle, zero fill).
+// 384 threads, grid min(tiles, SMs), dynamic shared memory GemmL::SMEM + 2 * STAGES * 8 + 1024.
+// sm_90a only: elsewhere they trap (Gemm.java picks them only where gemm_wgmma_probe says the
+// sm_90a build runs).
+#ifdef PK_WGMMA
+#define PK_GEMM_TMA_BODY(OUT) pk::gemm_block_tma<OUT>(gemm_smem, &tmA, &tmW, C, bias, M, N, K)
+#define PK_GEMM_FP8_TMA_BODY(OUT) \
+    pk::gemm_block_tma<OUT, true>(gemm_smem, &tmA, &tmW, C, bias, M, N, K, pk::Fp8Scales{aScale, wScale})
+#else
+#define PK_GEMM_TMA_BODY(OUT) __trap()
+#define PK_GEMM_FP8_TMA_BODY(OUT) __trap()
+#endif
+#define PK_GEMM_TMA_KERNEL(NAME, OUT, CTYPE)                                                         \
+    extern "C" __global__ void __launch_bounds__(pk::GEMM_TMA_THREADS, 1)                           \
+        NAME(const __grid_constant__ pk::TmaDesc tmA, const __grid_constant__ pk::TmaDesc tmW,     \
+             CTYPE* __restrict__ C, const float* __restrict__ bias, int M, int N, int K) {         \
+        extern __shared__ __align__(128) unsigned char gemm_smem[];                                 \
+        PK_GEMM_TMA_BODY(OUT);                                                                      \
+    }
+#define PK_GEMM_FP8_TMA_KERNEL(NAME, OUT, CTYPE)                                                     \
+    extern "C" __global__ void __launch_bounds__(pk::GEMM_TMA_THREADS, 1)                           \
+        NAME(const __grid_constant__ pk::TmaDesc tmA, const float* __restrict__ aScale,            \
+             const __grid_constant__ pk::TmaDesc tmW, const float* __restrict__ wScale,            \
+             CTYPE* __restrict__ C, const float* __restrict__ bias, int M, int N, int K) {         \
+        extern __shared__ __align__(128) unsigned char gemm_smem[];                                 \
+        PK_GEMM_FP8_TMA_BODY(OUT);                                                                  \
+    }
+PK_GEMM_TMA_KERNEL(gemm_tma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_TMA_KERNEL(gemm_tma_128x256_f32, pk::GEMM_OUT_F32, float)
+PK_GEMM_TMA_KERNEL(gemm_tma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
+PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_f32, pk::GEMM_OUT_F32, float)
+PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+#undef PK_GEMM_TMA_KERNEL
+#undef PK_GEMM_FP8_TMA_KERNEL
+#undef PK_GEMM_TMA_BODY
+#undef PK_GEMM_FP8_TMA_BODY
 
 // out[0] = 1 where the code that runs is the sm_90a build (the gemm_wgmma_* kernels use wgmma),
 // else 0 (they run the mma.sync body). One thread.

@@ -39,35 +39,45 @@ public final class Gemm {
     }
 
     /**
-     * Kernels of gemm.cuh (8 warps each; BK = 64; shared memory = stages x (BM + BN) x 128 bytes).
-     * WGMMA_128x256: Hopper wgmma (2 warpgroups of m64n256k16), 4 stages, 192 KB + 1 KB alignment
-     * slack; real wgmma only in the sm_90a build, elsewhere it runs the T128x256 code (see
-     * {@link Gemm#wgmmaLoaded}). T128x256: mma.sync, 64x64 warp tiles, 4 stages, 192 KB (Hopper's 227 KB
-     * opt-in, not the A100's 163 KB nor sm_86/89's 99 KB). T128x128: mma.sync, 64x32 warp tiles,
-     * 3 stages, 96 KB, runs on every sm_80+ card.
+     * Kernels of gemm.cuh (BK = one 128-byte row per k-tile; shared memory = stages x (BM + BN) x 128
+     * bytes + slack). TMA_128x256: Hopper wgmma, persistent and warp-specialised (a producer
+     * warpgroup loads each k-tile with two TMA copies, two consumer warpgroups of m64n256k16 wait on
+     * mbarriers and store a tile while the next one loads; 384 threads, one CTA per SM), 4 stages,
+     * 192 KB + the barriers + 1 KB alignment slack; sm_90a build and a driver that makes tensor maps
+     * ({@link TensorMap#unavailable}). WGMMA_128x256: the same tile and ring with every thread
+     * loading by cp.async and a block barrier per k-tile (256 threads, one CTA per tile); real wgmma
+     * only in the sm_90a build, elsewhere it runs the T128x256 code (see {@link Gemm#wgmmaLoaded}).
+     * T128x256: mma.sync, 64x64 warp tiles, 4 stages, 192 KB (Hopper's 227 KB opt-in, not the A100's
+     * 163 KB nor sm_86/89's 99 KB). T128x128: mma.sync, 64x32 warp tiles, 3 stages, 96 KB, runs on
+     * every sm_80+ card. FP8 ({@link #runFp8}) runs gemm_fp8_tma_128x256_* under TMA_128x256 and
+     * gemm_fp8_wgmma_128x256_* under every other tile.
      */
     public enum Tile {
-        WGMMA_128x256("gemm_wgmma_128x256_", 128, 256, 4, 1024),
-        T128x256("gemm_128x256_", 128, 256, 4, 0),
-        T128x128("gemm_128x128_", 128, 128, 3, 0);
+        TMA_128x256("gemm_tma_128x256_", "gemm_fp8_tma_128x256_", 128, 256, 4, 1024 + 2 * 4 * 8, 384),
+        WGMMA_128x256("gemm_wgmma_128x256_", "gemm_fp8_wgmma_128x256_", 128, 256, 4, 1024, 256),
+        T128x256("gemm_128x256_", "gemm_fp8_wgmma_128x256_", 128, 256, 4, 0, 256),
+        T128x128("gemm_128x128_", "gemm_fp8_wgmma_128x256_", 128, 128, 3, 0, 256);
 
-        final String prefix;
-        final int bm, bn, stages, slack;
+        final String prefix, fp8Prefix;
+        final int bm, bn, stages, slack, threads;
 
-        Tile(String prefix, int bm, int bn, int stages, int slack) {
+        Tile(String prefix, String fp8Prefix, int bm, int bn, int stages, int slack, int threads) {
             this.prefix = prefix;
+            this.fp8Prefix = fp8Prefix;
             this.bm = bm;
             this.bn = bn;
             this.stages = stages;
             this.slack = slack;
+            this.threads = threads;
         }
 
         public int smemBytes() { return stages * (bm + bn) * 64 * 2 + slack; }
 
         long ctas(int m, int n) { return (long) ((m + bm - 1) / bm) * ((n + bn - 1) / bn); }
-    }
 
-    static final int THREADS = 256;
+        /** Whether the kernel loops over tiles (grid = at most one CTA per SM) and reads tensor maps. */
+        boolean persistent() { return this == TMA_128x256; }
+    }
 
     private final KernelModule module;
     private final CudaStream stream;
@@ -85,14 +95,16 @@ public final class Gemm {
     }
 
     /**
-     * -Dprefill.cuda.gemm=TILE if given (e.g. T128x256 to leave the wgmma kernel out); else
-     * WGMMA_128x256 on sm_90 when the driver loaded our sm_90a build; else T128x256 where the
-     * shared memory allows it; else T128x128.
+     * -Dprefill.cuda.gemm=TILE if given (e.g. T128x256 to leave the wgmma kernels out); else, on
+     * sm_90 where the driver loaded our sm_90a build, TMA_128x256 when this process can make tensor
+     * maps and WGMMA_128x256 when it cannot; else T128x256 where the shared memory allows it; else
+     * T128x128.
      */
     static Tile defaultTile(KernelModule module, CudaStream stream) {
         String forced = PrefillSettings.CUDA_GEMM.get();
         if (forced != null) return Tile.valueOf(forced);
-        if ("9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream)) return Tile.WGMMA_128x256;
+        if ("9.0".equals(module.device().computeCapability()) && wgmmaLoaded(module, stream))
+            return TensorMap.unavailable() == null ? Tile.TMA_128x256 : Tile.WGMMA_128x256;
         return largestMmaTile(module.device());
     }
 
@@ -149,8 +161,47 @@ public final class Gemm {
         if (m == 0) return;
         // A null bias goes to the kernel as a 0 pointer (Kernel.launch passes a Long as 8 bytes).
         Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
-        module.kernel(tile.prefix + out.suffix).launch(stream, Dim3.of(tile.ctas(m, n)), THREADS, tile.smemBytes(),
+        if (tile.persistent()) {
+            checkPersistent(tile.prefix + out.suffix);
+            TensorMap ma = TensorMap.rowMajor(a, TensorMap.Element.BF16, m, k, tile.bm);
+            TensorMap mw = TensorMap.rowMajor(w, TensorMap.Element.BF16, n, k, tile.bn);
+            module.kernel(tile.prefix + out.suffix).launch(stream, persistentGrid(tile, m, n), tile.threads,
+                    tile.smemBytes(), ma, mw, c, bias, m, n, k);
+            return;
+        }
+        module.kernel(tile.prefix + out.suffix).launch(stream, Dim3.of(tile.ctas(m, n)), tile.threads, tile.smemBytes(),
                 a, w, c, bias, m, n, k);
+    }
+
+    /** One CTA per SM, or one per tile when there are fewer tiles. */
+    private Dim3 persistentGrid(Tile t, int m, int n) {
+        return Dim3.of(Math.min(t.ctas(m, n), module.device().multiprocessors()));
+    }
+
+    /**
+     * Registers the persistent kernels move between warpgroups with setmaxnreg (gemm.cuh: 128
+     * producer threads keep 40, 256 consumer threads take 232). The CTA keeps what it launched
+     * with, so a build whose kernel launches with fewer than 168 per thread would wait forever in
+     * setmaxnreg.inc: refused here, with the numbers, before any launch. Also refuses a module
+     * without the sm_90a build (the kernels trap there).
+     */
+    static final int TMA_PRODUCER_REGS = 40, TMA_CONSUMER_REGS = 232;
+    private static final Map<String, Boolean> PERSISTENT_CHECKED = new ConcurrentHashMap<>();
+
+    private void checkPersistent(String kernel) {
+        if (!wgmmaLoaded(module, stream))
+            throw new IllegalStateException(kernel + " needs the sm_90a kernels on a Hopper GPU; " + module.device()
+                    + " did not load them");
+        PERSISTENT_CHECKED.computeIfAbsent(module.device().index() + ":" + kernel, key -> {
+            int regs = module.kernel(kernel).registersPerThread();
+            int threads = Tile.TMA_128x256.threads;
+            int needed = 128 * TMA_PRODUCER_REGS + 256 * TMA_CONSUMER_REGS;
+            if ((long) regs * threads < needed)
+                throw new IllegalStateException(kernel + " launches with " + regs + " registers per thread (" + regs * threads
+                        + " for " + threads + " threads) but its warpgroups redistribute " + needed + " (128 x "
+                        + TMA_PRODUCER_REGS + " + 256 x " + TMA_CONSUMER_REGS + "): it would hang; use another tile");
+            return true;
+        });
     }
 
     /**
@@ -172,7 +223,7 @@ public final class Gemm {
 
     /**
      * c (op)= (a8 · w8^T) · aScale[row] · wScale[col] (+ bias): the FP8 projection (gemm.cuh's
-     * gemm_fp8_wgmma_128x256_*), E4M3 tensor-core products accumulated in fp32, the scales and bias
+     * gemm_fp8_tma_128x256_* under {@link Tile#TMA_128x256}, else gemm_fp8_wgmma_128x256_*), E4M3 tensor-core products accumulated in fp32, the scales and bias
      * applied in the fp32 epilogue. a8: E4M3 codes [m, k] with aScale fp32 [m] (from
      * {@link ModelKernels#quantizeRowsE4m3}); w8: codes [n, k] with wScale fp32 [n] (one per output
      * channel); c as for {@link #run}. k must be a multiple of 16 and n of 8. Hopper only: an
@@ -196,9 +247,17 @@ public final class Gemm {
         if (unsupported != null) throw new IllegalStateException(shape + ": " + unsupported);
         if (m == 0) return;
         Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
+        if (tile.persistent()) {
+            checkPersistent(tile.fp8Prefix + out.suffix);
+            TensorMap ma = TensorMap.rowMajor(a8, TensorMap.Element.E4M3, m, k, tile.bm);
+            TensorMap mw = TensorMap.rowMajor(w8, TensorMap.Element.E4M3, n, k, tile.bn);
+            module.kernel(tile.fp8Prefix + out.suffix).launch(stream, persistentGrid(tile, m, n), tile.threads,
+                    tile.smemBytes(), ma, aScale, mw, wScale, c, bias, m, n, k);
+            return;
+        }
         Tile t = Tile.WGMMA_128x256;
-        module.kernel("gemm_fp8_wgmma_128x256_" + out.suffix).launch(stream, Dim3.of(t.ctas(m, n)), THREADS,
-                t.smemBytes(), a8, aScale, w8, wScale, c, bias, m, n, k);
+        module.kernel(t.fp8Prefix + out.suffix).launch(stream, Dim3.of(t.ctas(m, n)), t.threads, t.smemBytes(), a8,
+                aScale, w8, wScale, c, bias, m, n, k);
     }
 
     static void checkArgs(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,

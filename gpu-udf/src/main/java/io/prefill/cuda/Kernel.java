@@ -11,7 +11,8 @@ import jcuda.driver.JCudaDriver;
 
 /**
  * One kernel of the fatbin with a typed launch: arguments are DeviceBuffer (pointer), DevicePlan
- * (a CsrPlan by value), Integer, Float or Long, in the kernel's parameter order. Launch errors name
+ * (a CsrPlan by value), TensorMap (a TmaDesc by value), Integer, Float or Long, in the kernel's
+ * parameter order. Launch errors name
  * the kernel and its shape.
  */
 public final class Kernel {
@@ -45,6 +46,14 @@ public final class Kernel {
         }
     }
 
+    /** Registers per thread the compiled kernel launches with (CU_FUNC_ATTRIBUTE_NUM_REGS). */
+    public int registersPerThread() {
+        int[] n = new int[1];
+        check(JCudaDriver.cuFuncGetAttribute(n, CUfunction_attribute.CU_FUNC_ATTRIBUTE_NUM_REGS, function),
+                "registers of " + name);
+        return n[0];
+    }
+
     /** CTAs of `threads` threads and `smemBytes` dynamic shared memory the driver can keep on one SM. */
     public int ctasPerSm(int threads, int smemBytes) {
         if (smemBytes > smemLimit) {
@@ -63,11 +72,13 @@ public final class Kernel {
      * kernelParams[i] of cuLaunchKernel: a host pointer to the argument's bytes, whose size and
      * offset the driver takes from the kernel's own parameter layout. A plan is a struct of four
      * pointers by value (CsrPlan or CsrPlanOut, `.param .align 8 .b8 [32]`): 32 bytes holding the
-     * four device addresses, in the struct's field order ({@link DevicePlan#kernelParam}).
+     * four device addresses, in the struct's field order ({@link DevicePlan#kernelParam}). A tensor
+     * map is the driver's 128 bytes (`.param .align 64 .b8 [128]`, {@link TensorMap#kernelParam}).
      */
     private static Pointer param(Object a, int i, String shape) {
         if (a instanceof DeviceBuffer b) return Pointer.to(b.pointer());
         if (a instanceof DevicePlan p) return Pointer.to(p.kernelParam());
+        if (a instanceof TensorMap t) return Pointer.to(t.kernelParam());
         if (a instanceof Integer v) return Pointer.to(new int[] {v});
         if (a instanceof Float v) return Pointer.to(new float[] {v});
         if (a instanceof Long v) return Pointer.to(new long[] {v});

@@ -4,6 +4,8 @@ import static io.prefill.cuda.GpuTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.prefill.model.Fp8E4M3;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import jcuda.driver.CUdeviceptr;
@@ -88,7 +90,7 @@ class Fp8GemmGpuTest {
     @Tag("gpu")
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({"1,8,16", "3,24,144", "129,264,400", "300,1376,1376", "257,520,208", "2181,40,80", "65,24,1040",
-            "130,264,8192"})
+            "130,264,8192", "4100,1096,144"})
     void matchesTheDecodedProducts(int m, int n, int k) {
         assumeFp8();
         Random rnd = new Random(31L * m + 7L * n + k);
@@ -119,11 +121,14 @@ class Fp8GemmGpuTest {
             das.upload(stream(), as);
             dws.upload(stream(), ws);
             db.upload(stream(), bias);
-            Gemm gemm = new Gemm(module(), stream());
+            List<Gemm.Tile> tiles = new ArrayList<>(List.of(Gemm.Tile.WGMMA_128x256));
+            if (GemmGpuTest.tmaRuns()) tiles.add(Gemm.Tile.TMA_128x256);
+            for (Gemm.Tile tile : tiles)
             for (Gemm.Output out : Gemm.Output.values()) {
+                Gemm gemm = new Gemm(module(), stream()).use(tile);
                 for (boolean withBias : new boolean[] {false, true}) {
                     long m2 = arena.mark();
-                    String what = String.format(Locale.ROOT, "fp8 m=%d n=%d k=%d %s bias=%b", m, n, k, out, withBias);
+                    String what = String.format(Locale.ROOT, "fp8 %s m=%d n=%d k=%d %s bias=%b", tile, m, n, k, out, withBias);
                     GemmGpuTest.Target t = GemmGpuTest.target(arena, out, ref, withBias ? bias : null, m, n, k, rnd);
                     DeviceBuffer c = t.c();
                     double[] expect = t.expect();

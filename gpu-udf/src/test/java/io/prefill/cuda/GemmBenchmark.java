@@ -85,6 +85,7 @@ public final class GemmBenchmark {
             if (fp8) {
                 String no = Gemm.fp8Unsupported(module, stream);
                 if (no != null) throw new IllegalStateException(no);
+                if (gemm.tile() == Gemm.Tile.TMA_128x256) tiles.add(Gemm.Tile.TMA_128x256);
                 tiles.add(Gemm.Tile.WGMMA_128x256);
             } else if (tileName != null) tiles.add(Gemm.Tile.valueOf(tileName));
             else {  // every kernel this card runs, the default first
@@ -101,7 +102,7 @@ public final class GemmBenchmark {
             for (Case c : fp8 ? fp8Cases(quick) : cases(quick)) {
               for (Gemm.Tile tile : tiles) {
                 gemm.use(tile);
-                String impl = fp8 ? "ours FP8" : "ours " + tile;
+                String impl = (fp8 ? "ours FP8 " : "ours ") + tile;
                 long mark = arena.mark();
                 int eb = fp8 ? 1 : 2;
                 long aBytes = (long) eb * c.m * c.k, wBytes = (long) eb * c.n * c.k, cBytes = (long) c.out.bytes * c.m * c.n;

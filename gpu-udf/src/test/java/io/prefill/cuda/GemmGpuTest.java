@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.stream.IntStream;
 import jcuda.driver.CUdeviceptr;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,13 +32,30 @@ class GemmGpuTest {
     /**
      * The kernels this device can run: T128x256 needs Hopper's shared memory; WGMMA_128x256 is
      * tested on sm_90 (where {@link #wgmmaKernelsAreTheSm90aBuildOnHopper} checks that it really
-     * runs wgmma).
+     * runs wgmma); TMA_128x256 where the sm_90a build runs and this process makes tensor maps (on
+     * Hopper {@link #hopperRunsTheTmaKernelByDefault} checks that it does).
      */
     static List<Gemm.Tile> tiles() {
         List<Gemm.Tile> t = new ArrayList<>(List.of(Gemm.Tile.T128x128));
         if (Gemm.largestMmaTile(device()) == Gemm.Tile.T128x256) t.add(0, Gemm.Tile.T128x256);
         if ("9.0".equals(device().computeCapability())) t.add(0, Gemm.Tile.WGMMA_128x256);
+        if (tmaRuns()) t.add(0, Gemm.Tile.TMA_128x256);
         return t;
+    }
+
+    static boolean tmaRuns() {
+        return "9.0".equals(device().computeCapability()) && Gemm.wgmmaLoaded(module(), stream())
+                && TensorMap.unavailable() == null;
+    }
+
+    @Tag("gpu")
+    @Test
+    void hopperRunsTheTmaKernelByDefault() {
+        assumeGpu();
+        Assumptions.assumeTrue("9.0".equals(device().computeCapability()) && Gemm.wgmmaLoaded(module(), stream()),
+                "not the sm_90a build on Hopper");
+        assertNull(TensorMap.unavailable(), "the CUDA driver on a Hopper node makes tensor maps");
+        assertEquals(Gemm.Tile.TMA_128x256, new Gemm(module(), stream()).tile());
     }
 
     @Tag("gpu")
@@ -59,7 +77,7 @@ class GemmGpuTest {
     @CsvSource({
         "1,8,64", "3,24,136", "1,8,8", "64,8,8", "2,1376,8", "127,136,1376", "129,1376,136",
         "300,1376,1376", "128,256,64", "256,512,128", "257,520,200", "130,264,8192", "1000,1024,520",
-        "2181,40,72", "33,4104,264"})
+        "2181,40,72", "33,4104,264", "4100,1096,136"})
     void matchesCpuReference(int m, int n, int k) {
         assumeGpu();
         Random rnd = new Random(1_000_003L * m + 1009L * n + k);
@@ -199,6 +217,7 @@ class GemmGpuTest {
     @Test
     void tilesAndFlops() {
         assertEquals(196_608 + 1024, Gemm.Tile.WGMMA_128x256.smemBytes());
+        assertEquals(196_608 + 64 + 1024, Gemm.Tile.TMA_128x256.smemBytes());
         assertEquals(196_608, Gemm.Tile.T128x256.smemBytes());
         assertEquals(98_304, Gemm.Tile.T128x128.smemBytes());
         assertEquals(3L * 2, Gemm.Tile.T128x256.ctas(257, 512));

@@ -35,15 +35,16 @@ final class KernelSignatures {
     /**
      * How Kernel.launch passes an argument, and the C parameters each way fits: DeviceBuffer as a
      * pointer, DevicePlan as a plan struct by value (CsrPlan, or the CsrPlanOut a fill kernel
-     * writes: same layout), Integer as a 4-byte int, Float, Long as an 8-byte integer.
+     * writes: same layout), TensorMap as the TmaDesc a TMA kernel reads, Integer as a 4-byte int, Float, Long as an 8-byte integer.
      */
     enum Kind {
-        POINTER, PLAN, INT, FLOAT, LONG;
+        POINTER, PLAN, TENSOR_MAP, INT, FLOAT, LONG;
 
         static Kind of(String cType) {
             if (cType.endsWith("*")) return POINTER;
             return switch (cType) {
                 case "CsrPlan", "CsrPlanOut" -> PLAN;
+                case "const __grid_constant__ pk::TmaDesc" -> TENSOR_MAP;
                 case "int", "unsigned", "unsigned int" -> INT;
                 case "float" -> FLOAT;
                 case "long long", "unsigned long long" -> LONG;
@@ -56,6 +57,7 @@ final class KernelSignatures {
             return switch (javaType) {
                 case "io.prefill.cuda.DeviceBuffer" -> POINTER;
                 case "io.prefill.cuda.DevicePlan" -> PLAN;
+                case "io.prefill.cuda.TensorMap" -> TENSOR_MAP;
                 case "int", "java.lang.Integer" -> INT;
                 case "float", "java.lang.Float" -> FLOAT;
                 case "long", "java.lang.Long" -> LONG;
@@ -67,6 +69,7 @@ final class KernelSignatures {
         static Kind ofValue(Object a) {
             if (a instanceof DeviceBuffer) return POINTER;
             if (a instanceof DevicePlan) return PLAN;
+            if (a instanceof TensorMap) return TENSOR_MAP;
             if (a instanceof Integer) return INT;
             if (a instanceof Float) return FLOAT;
             if (a instanceof Long) return LONG;
