@@ -13,6 +13,10 @@
 //  - tma_load_2d: one thread copies a box of a 2-D tensor (coordinates in elements, innermost
 //    first) into shared memory, written with the tensor map's swizzle, and the bytes are counted
 //    on the mbarrier; elements outside the tensor are zero-filled and still counted.
+//  - Clusters: CTAs launched together on one GPC (the kernel's __cluster_dims__) that can read and
+//    signal each other's shared memory. tma_load_2d_multicast writes one box into the same offset
+//    of every CTA in a mask and counts its bytes on the mbarrier at the same offset in each;
+//    mbar_arrive_cta arrives on the barrier at a shared-memory offset of any CTA of the cluster.
 //  - setmaxnreg: a warpgroup gives registers back (dec) or takes them (inc); inc waits until the
 //    CTA's pool holds enough, so the two sides must balance within what the CTA launched with.
 #pragma once
@@ -38,6 +42,22 @@ __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
 // Arrives and announces `bytes` more bytes that this phase must see land before it completes.
 __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// Arrives on the mbarrier at the same shared-memory offset in CTA `cta` of the cluster (this CTA
+// included). Default semantics (release at CTA scope), as CUTLASS's cluster pipelines use: what it
+// orders is the arriving warp's retired wgmma reads (async proxy, complete once wgmma.wait_group
+// returned) before the TMA writes the waiting producer issues next, not generic memory accesses;
+// .release.cluster would also wait for this thread's outstanding global stores (the previous
+// tile's epilogue) on every k-tile.
+__device__ __forceinline__ void mbar_arrive_cta(uint32_t bar, uint32_t cta) {
+    asm volatile(
+        "{\n"
+        ".reg .b32 remote;\n"
+        "mapa.shared::cluster.u32 remote, %0, %1;\n"
+        "mbarrier.arrive.shared::cluster.b64 _, [remote];\n"
+        "}\n" ::"r"(bar),
+        "r"(cta)
+        : "memory");
 }
 // Spins until the phase of the given parity has completed.
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
@@ -65,6 +85,28 @@ __device__ __forceinline__ void tma_load_2d(uint32_t dst, const TmaDesc* desc, i
         "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
         ::"r"(dst), "l"(reinterpret_cast<uint64_t>(desc)), "r"(x), "r"(y), "r"(bar)
         : "memory");
+}
+
+// Box at (x, y) written into shared memory at dst in every CTA of the cluster whose bit is set in
+// ctaMask, its bytes counted on the mbarrier at offset `bar` in each of them.
+__device__ __forceinline__ void tma_load_2d_multicast(uint32_t dst, const TmaDesc* desc, int x, int y, uint32_t bar,
+                                                      uint16_t ctaMask) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+        " [%0], [%1, {%2, %3}], [%4], %5;\n"
+        ::"r"(dst), "l"(reinterpret_cast<uint64_t>(desc)), "r"(x), "r"(y), "r"(bar), "h"(ctaMask)
+        : "memory");
+}
+
+__device__ __forceinline__ uint32_t cluster_cta_rank() {
+    uint32_t r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+    return r;
+}
+// Every thread of every CTA of the cluster meets here; shared-memory writes before it are visible
+// to the whole cluster after it.
+__device__ __forceinline__ void cluster_sync() {
+    asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
 
 template <int N>

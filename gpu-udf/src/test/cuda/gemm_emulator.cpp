@@ -293,6 +293,18 @@ inline void ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint
     r0 = r[0]; r1 = r[1]; r2 = r[2]; r3 = r[3];
 }
 
+// shfl.sync.bfly: lane l receives lane (l ^ laneMask)'s value; the whole warp takes part.
+inline uint32_t __shfl_xor_sync(unsigned mask, uint32_t v, int laneMask) {
+    if (mask != 0xffffffffu) emu::fail("shuffle with a partial lane mask");
+    const int TAG = 3;
+    int s = emu::collective_begin(TAG);
+    emu::WarpSlots& w = emu::warps[emu::cur->tid / 32];
+    const int lane = emu::cur->tid % 32;
+    w.addr[s][lane] = v;
+    emu::collective_sync(s, TAG);
+    return w.addr[s][lane ^ laneMask];
+}
+
 inline void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     const int TAG = 2;
     int s = emu::collective_begin(TAG);
@@ -423,6 +435,11 @@ inline void gemm_st_bf16x2(bf16* p, float x, float y) {
     emu::check_global(p, 4, 4, true, "bf16 store");
     uint32_t v = pack_bf16(x, y);
     std::memcpy(p, &v, 4);
+    emu::maybe_yield();
+}
+inline void gemm_st_bf16x8(bf16* p, const uint32_t (&v)[4]) {
+    emu::check_global(p, 16, 16, true, "bf16 x 8 store");
+    std::memcpy(p, v, 16);
     emu::maybe_yield();
 }
 inline void gemm_ld_bias2(const float* p, float& x, float& y) {
@@ -646,6 +663,9 @@ int main(int argc, char** argv) {
         run_case<Wgmma>("wgmma", Case{65, 264, 1000}, pk::GEMM_OUT_F32, false, 8);
         run_case_fp8(Case{129, 264, 400}, pk::GEMM_OUT_F32, true, 9);
         run_case_fp8(Case{65, 24, 1040}, pk::GEMM_ADD_F32, false, 10);
+        // bf16 out: the quad transpose before the 16-byte stores, N ending inside a 32-column group
+        run_case<Wgmma>("wgmma", Case{129, 264, 200}, pk::GEMM_OUT_BF16, true, 11);
+        run_case_fp8(Case{65, 40, 400}, pk::GEMM_OUT_BF16, true, 12);
         std::printf("%d failed\n", failures);
         return failures == 0 ? 0 : 1;
     }

@@ -41,10 +41,11 @@ public final class Gemm {
     /**
      * Kernels of gemm.cuh (BK = one 128-byte row per k-tile; shared memory = stages x (BM + BN) x 128
      * bytes + slack). TMA_128x256: Hopper wgmma, persistent and warp-specialised (a producer
-     * warpgroup loads each k-tile with two TMA copies, two consumer warpgroups of m64n256k16 wait on
-     * mbarriers and store a tile while the next one loads; 384 threads, one CTA per SM), 4 stages,
-     * 192 KB + the barriers + 1 KB alignment slack; sm_90a build and a driver that makes tensor maps
-     * ({@link TensorMap#unavailable}). WGMMA_128x256: the same tile and ring with every thread
+     * warpgroup loads each k-tile with TMA copies, two consumer warpgroups of m64n256k16 wait on
+     * mbarriers and store a tile while the next one loads; 384 threads, one CTA per SM, clusters of
+     * two CTAs on neighbouring M-tiles that fetch the shared W tile once for both), 4 stages, 192 KB
+     * + the barriers + 1 KB alignment slack; sm_90a build and a driver that makes tensor maps and
+     * answers cluster occupancy ({@link TensorMap#unavailable}). WGMMA_128x256: the same tile and ring with every thread
      * loading by cp.async and a block barrier per k-tile (256 threads, one CTA per tile); real wgmma
      * only in the sm_90a build, elsewhere it runs the T128x256 code (see {@link Gemm#wgmmaLoaded}).
      * T128x256: mma.sync, 64x64 warp tiles, 4 stages, 192 KB (Hopper's 227 KB opt-in, not the A100's
@@ -75,8 +76,37 @@ public final class Gemm {
 
         long ctas(int m, int n) { return (long) ((m + bm - 1) / bm) * ((n + bn - 1) / bn); }
 
-        /** Whether the kernel loops over tiles (grid = at most one CTA per SM) and reads tensor maps. */
+        /**
+         * Whether the kernel loops over work units in clusters of {@link #CLUSTER} CTAs (grid = at
+         * most the clusters that fit at once) and reads tensor maps.
+         */
         boolean persistent() { return this == TMA_128x256; }
+
+        /** Work units of the persistent kernel: pairs of M-tiles with one N-tile (gemm.cuh). */
+        long units(int m, int n) { return (long) ((m + CLUSTER * bm - 1) / (CLUSTER * bm)) * ((n + bn - 1) / bn); }
+    }
+
+    /** CTAs per cluster of the persistent kernel (gemm.cuh's GEMM_TMA_CLUSTER, compiled into it). */
+    static final int CLUSTER = 2;
+    private static final Map<String, Integer> ACTIVE_CLUSTERS = new ConcurrentHashMap<>();
+
+    /**
+     * The persistent kernel's grid: one cluster per work unit, at most as many as run at once (a
+     * cluster that waited for another to finish would run its units after everyone else's).
+     */
+    private Dim3 persistentGrid(String kernel, Tile t, int m, int n) {
+        return Dim3.of(CLUSTER * Math.min(t.units(m, n), activeClusters(kernel, t)));
+    }
+
+    /** Clusters of the persistent kernel `kernel` that run at once on this device (asked once). */
+    int activeClusters(String kernel, Tile t) {
+        return ACTIVE_CLUSTERS.computeIfAbsent(module.device().index() + ":" + kernel, key -> {
+            int c = module.kernel(kernel).maxActiveClusters(CLUSTER, t.threads, t.smemBytes());
+            if (c < 1)
+                throw new IllegalStateException(kernel + ": no cluster of " + CLUSTER + " CTAs (" + t.threads + " threads, "
+                        + t.smemBytes() + " bytes of shared memory each) fits on " + module.device() + "; use another tile");
+            return c;
+        });
     }
 
     private final KernelModule module;
@@ -164,28 +194,23 @@ public final class Gemm {
         if (tile.persistent()) {
             checkPersistent(tile.prefix + out.suffix);
             TensorMap ma = TensorMap.rowMajor(a, TensorMap.Element.BF16, m, k, tile.bm);
-            TensorMap mw = TensorMap.rowMajor(w, TensorMap.Element.BF16, n, k, tile.bn);
-            module.kernel(tile.prefix + out.suffix).launch(stream, persistentGrid(tile, m, n), tile.threads,
-                    tile.smemBytes(), ma, mw, c, bias, m, n, k);
+            TensorMap mw = TensorMap.rowMajor(w, TensorMap.Element.BF16, n, k, tile.bn / CLUSTER);
+            module.kernel(tile.prefix + out.suffix).launch(stream, persistentGrid(tile.prefix + out.suffix, tile, m, n),
+                    tile.threads, tile.smemBytes(), ma, mw, c, bias, m, n, k);
             return;
         }
         module.kernel(tile.prefix + out.suffix).launch(stream, Dim3.of(tile.ctas(m, n)), tile.threads, tile.smemBytes(),
                 a, w, c, bias, m, n, k);
     }
 
-    /** One CTA per SM, or one per tile when there are fewer tiles. */
-    private Dim3 persistentGrid(Tile t, int m, int n) {
-        return Dim3.of(Math.min(t.ctas(m, n), module.device().multiprocessors()));
-    }
-
     /**
      * Registers the persistent kernels move between warpgroups with setmaxnreg (gemm.cuh: 128
-     * producer threads keep 40, 256 consumer threads take 232). The CTA keeps what it launched
+     * producer threads keep 56, 256 consumer threads take 224). The CTA keeps what it launched
      * with, so a build whose kernel launches with fewer than 168 per thread would wait forever in
      * setmaxnreg.inc: refused here, with the numbers, before any launch. Also refuses a module
      * without the sm_90a build (the kernels trap there).
      */
-    static final int TMA_PRODUCER_REGS = 40, TMA_CONSUMER_REGS = 232;
+    static final int TMA_PRODUCER_REGS = 56, TMA_CONSUMER_REGS = 224;
     private static final Map<String, Boolean> PERSISTENT_CHECKED = new ConcurrentHashMap<>();
 
     private void checkPersistent(String kernel) {
@@ -250,9 +275,9 @@ public final class Gemm {
         if (tile.persistent()) {
             checkPersistent(tile.fp8Prefix + out.suffix);
             TensorMap ma = TensorMap.rowMajor(a8, TensorMap.Element.E4M3, m, k, tile.bm);
-            TensorMap mw = TensorMap.rowMajor(w8, TensorMap.Element.E4M3, n, k, tile.bn);
-            module.kernel(tile.fp8Prefix + out.suffix).launch(stream, persistentGrid(tile, m, n), tile.threads,
-                    tile.smemBytes(), ma, aScale, mw, wScale, c, bias, m, n, k);
+            TensorMap mw = TensorMap.rowMajor(w8, TensorMap.Element.E4M3, n, k, tile.bn / CLUSTER);
+            module.kernel(tile.fp8Prefix + out.suffix).launch(stream, persistentGrid(tile.fp8Prefix + out.suffix, tile, m, n),
+                    tile.threads, tile.smemBytes(), ma, aScale, mw, wScale, c, bias, m, n, k);
             return;
         }
         Tile t = Tile.WGMMA_128x256;

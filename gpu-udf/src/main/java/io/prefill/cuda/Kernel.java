@@ -31,12 +31,7 @@ public final class Kernel {
     public void launch(CudaStream stream, Dim3 grid, int threads, int smemBytes, Object... args) {
         String shape = name + " grid=" + grid + " block=" + threads + " smem=" + smemBytes;
         if (grid.x() <= 0 || grid.y() <= 0 || grid.z() <= 0) return;  // nothing to do (e.g. n = 0)
-        if (smemBytes > smemLimit) {
-            check(JCudaDriver.cuFuncSetAttribute(function,
-                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smemBytes),
-                    "raise dynamic shared memory of " + shape);
-            smemLimit = smemBytes;
-        }
+        allowSharedMemory(smemBytes, shape);
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], i, shape);
         check(JCudaDriver.cuLaunchKernel(function, grid.x(), grid.y(), grid.z(), threads, 1, 1, smemBytes,
@@ -44,6 +39,14 @@ public final class Kernel {
         if (PrefillSettings.CUDA_SYNC_LAUNCHES.get()) {  // debugging: pin an async fault to its kernel
             check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
         }
+    }
+
+    /** Raises the kernel's dynamic shared-memory limit to smemBytes where it is lower. */
+    private void allowSharedMemory(int smemBytes, String what) {
+        if (smemBytes <= smemLimit) return;
+        check(JCudaDriver.cuFuncSetAttribute(function, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                smemBytes), "raise dynamic shared memory of " + what);
+        smemLimit = smemBytes;
     }
 
     /** Registers per thread the compiled kernel launches with (CU_FUNC_ATTRIBUTE_NUM_REGS). */
@@ -54,14 +57,18 @@ public final class Kernel {
         return n[0];
     }
 
+    /**
+     * Clusters of this kernel (compiled with {@code __cluster_dims__(clusterSize, 1, 1)}) with
+     * `threads` threads and `smemBytes` dynamic shared memory per CTA that the device runs at once.
+     */
+    public int maxActiveClusters(int clusterSize, int threads, int smemBytes) {
+        allowSharedMemory(smemBytes, name);
+        return JnaDriver.maxActiveClusters(function, clusterSize, threads, smemBytes, name);
+    }
+
     /** CTAs of `threads` threads and `smemBytes` dynamic shared memory the driver can keep on one SM. */
     public int ctasPerSm(int threads, int smemBytes) {
-        if (smemBytes > smemLimit) {
-            check(JCudaDriver.cuFuncSetAttribute(function,
-                    CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smemBytes),
-                    "raise dynamic shared memory of " + name);
-            smemLimit = smemBytes;
-        }
+        allowSharedMemory(smemBytes, name);
         int[] n = new int[1];
         check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(n, function, threads, smemBytes),
                 "occupancy of " + name);

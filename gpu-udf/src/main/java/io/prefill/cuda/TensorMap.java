@@ -1,8 +1,6 @@
 package io.prefill.cuda;
 
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import java.util.Arrays;
 import jcuda.driver.CUresult;
 
@@ -12,10 +10,10 @@ import jcuda.driver.CUresult;
  * to a kernel by value. The kernel copies boxes of {@code boxCols x boxRows} elements with one
  * instruction; elements outside the tensor arrive as zeros.
  *
- * <p>JCuda 12.6 has no binding for {@code cuTensorMapEncodeTiled}, so it is called in the driver
- * library (libcuda, the one JCuda loaded) through JNA. Where that library or the function is
- * missing (a driver older than CUDA 12), {@link #unavailable} says why and no map is made; the
- * kernels that need one are then not picked (see {@link Gemm#defaultTile}).
+ * <p>JCuda 12.6 has no binding for {@code cuTensorMapEncodeTiled}: it is called through
+ * {@link JnaDriver}. Where that is not possible (a driver older than CUDA 12), {@link #unavailable}
+ * says why and no map is made; the kernels that need one are then not picked (see
+ * {@link Gemm#defaultTile}).
  *
  * @param words the descriptor's sixteen 64-bit words, as the driver wrote them
  * @param label what the map describes, for errors
@@ -101,7 +99,7 @@ public record TensorMap(long[] words, String label) {
         if (why != null) throw new IllegalStateException(g.label() + ": no tensor map: " + why);
         try (Memory m = new Memory(128 + 64)) {
             Memory aligned = m.align(64);  // CUtensorMap is 64-byte aligned
-            int rc = Driver.LIBRARY.lib.cuTensorMapEncodeTiled(aligned, g.element().code, 2,
+            int rc = JnaDriver.functions().cuTensorMapEncodeTiled(aligned, g.element().code, 2,
                     new com.sun.jna.Pointer(g.address()), g.globalDim(), g.globalStrides(), g.boxDim(), new int[] {1, 1},
                     INTERLEAVE_NONE, SWIZZLE_128B, L2_PROMOTION_256B, OOB_FILL_ZEROS);
             if (rc != CUresult.CUDA_SUCCESS)
@@ -113,38 +111,5 @@ public record TensorMap(long[] words, String label) {
     }
 
     /** Why tensor maps cannot be made in this process (no driver library, or one without the function), or null. */
-    public static String unavailable() { return Driver.LIBRARY.unavailable; }
-
-    /** The driver function, through JNA. */
-    interface CudaDriverLibrary extends Library {
-        int cuTensorMapEncodeTiled(com.sun.jna.Pointer tensorMap, int dataType, int rank, com.sun.jna.Pointer globalAddress,
-                                   long[] globalDim, long[] globalStrides, int[] boxDim, int[] elementStrides,
-                                   int interleave, int swizzle, int l2Promotion, int oobFill);
-    }
-
-    /** Loaded once: the driver library under its versioned name (what JCuda links), else its plain name. */
-    private enum Driver {
-        LIBRARY;
-
-        final CudaDriverLibrary lib;
-        final String unavailable;
-
-        Driver() {
-            CudaDriverLibrary found = null;
-            StringBuilder why = new StringBuilder();
-            for (String name : new String[] {"libcuda.so.1", "cuda"}) {
-                try {
-                    CudaDriverLibrary l = Native.load(name, CudaDriverLibrary.class);
-                    com.sun.jna.NativeLibrary.getInstance(name).getFunction("cuTensorMapEncodeTiled");
-                    found = l;
-                    break;
-                } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-                    why.append(why.length() == 0 ? "" : "; ").append(name).append(": ").append(e.getMessage());
-                }
-            }
-            lib = found;
-            unavailable = found != null ? null
-                    : "the CUDA driver's cuTensorMapEncodeTiled (CUDA 12+) could not be loaded (" + why + ")";
-        }
-    }
+    public static String unavailable() { return JnaDriver.unavailable(); }
 }

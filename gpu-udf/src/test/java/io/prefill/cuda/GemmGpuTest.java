@@ -221,6 +221,8 @@ class GemmGpuTest {
         assertEquals(196_608, Gemm.Tile.T128x256.smemBytes());
         assertEquals(98_304, Gemm.Tile.T128x128.smemBytes());
         assertEquals(3L * 2, Gemm.Tile.T128x256.ctas(257, 512));
+        assertEquals(2L * 2, Gemm.Tile.TMA_128x256.units(257, 512), "pairs of M-tiles: 3 tiles make 2 pairs");
+        assertEquals(1L, Gemm.Tile.TMA_128x256.units(256, 256));
         assertEquals(1L, Gemm.Tile.T128x128.ctas(1, 8));
         assertEquals(2.0 * 16384 * 6144 * 4096, Gemm.flops(16384, 6144, 4096));
     }
