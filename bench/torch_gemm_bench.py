@@ -26,7 +26,18 @@ CASES = [  # (case, m, n, k): same order and names as GemmBenchmark.cases()
     ("down", 16384, 4096, 14336),
     ("n1024", 16384, 1024, 4096),
     ("gate_up", 65536, 28672, 4096),
+    ("o_proj", 16384, 4096, 4096, "add_f32"),
+    ("down", 16384, 4096, 14336, "add_f32"),
+    ("qkv", 2048, 6144, 4096),
+    ("o_proj", 2048, 4096, 4096),
+    ("gate_up", 2048, 28672, 4096),
+    ("down", 2048, 4096, 14336),
+    ("o_proj", 2048, 4096, 4096, "add_f32"),
+    ("down", 2048, 4096, 14336, "add_f32"),
 ]
+# add_f32: what GemmBenchmark's ADD_F32 rows do in one kernel (the residual add into the fp32
+# stream after the O- and down-projections), done the way torch code does it: the product in
+# bf16, then c += product in fp32 (two kernels; the time is both).
 
 
 CASES_FP8 = CASES[:4] + [
@@ -79,19 +90,24 @@ def bench_fp8(case, m, n, k, reps, out, fast_accum):
     torch.cuda.empty_cache()
 
 
-def bench(case, m, n, k, reps, out):
+def bench(case, m, n, k, reps, out, mode="bf16"):
     free = torch.cuda.mem_get_info()[0]
-    set_bytes = 2 * (m * k + n * k + m * n)
+    set_bytes = 2 * (m * k + n * k + m * n) + (4 * m * n if mode == "add_f32" else 0)
     sets = max(1, min(3, int((free - (4 << 30)) // set_bytes)))
     g = torch.Generator(device="cuda").manual_seed(m * 31 + n)
     a = [torch.randn(m, k, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(sets)]
     w = [torch.randn(n, k, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(sets)]
-    ms = median_ms(lambda s: torch.matmul(a[s], w[s].t()), sets, reps)
+    if mode == "add_f32":
+        c = [torch.zeros(m, n, device="cuda", dtype=torch.float32) for _ in range(sets)]
+        ms = median_ms(lambda s: c[s].add_(torch.matmul(a[s], w[s].t())), sets, reps)
+    else:
+        c = []
+        ms = median_ms(lambda s: torch.matmul(a[s], w[s].t()), sets, reps)
     tf = 2.0 * m * n * k / (ms * 1e-3) / 1e12
     note = "" if sets == 3 else f" ({sets} input sets)"
-    print(f"{case:<8s} {m:6d} {n:6d} {k:6d} {'bf16':<8s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
-    out.write(f"{case}\t{m}\t{n}\t{k}\tbf16\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__}\n")
-    del a, w
+    print(f"{case:<8s} {m:6d} {n:6d} {k:6d} {mode:<8s} {ms:10.3f} {tf:10.1f}{note}", flush=True)
+    out.write(f"{case}\t{m}\t{n}\t{k}\t{mode}\t{ms:.4f}\t{tf:.1f}\ttorch {torch.__version__}\n")
+    del a, w, c
     torch.cuda.empty_cache()
 
 
@@ -118,12 +134,12 @@ def main():
     print(f"{'case':<8s} {'m':>6s} {'n':>6s} {'k':>6s} {'out':<8s} {'ms':>10s} {'TFLOP/s':>10s}", flush=True)
     with open(path, "w") as out:
         out.write("case\tm\tn\tk\tout\tms\ttflops\timpl\n")
-        for case, m, n, k in (CASES_FP8 if fp8 else CASES):
+        for case, m, n, k, *mode in (CASES_FP8 if fp8 else CASES):
             if fp8:
                 bench_fp8(case, m, n, k, reps, out, True)
                 bench_fp8(case, m, n, k, reps, out, False)
             else:
-                bench(case, m, n, k, reps, out)
+                bench(case, m, n, k, reps, out, *mode)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ __device__ __forceinline__ void gemm_add_f32x2(float* p, float x, float y) {
     float2 v = *reinterpret_cast<const float2*>(p);
     *reinterpret_cast<float2*>(p) = make_float2(v.x + x, v.y + y);
 }
+__device__ __forceinline__ float2 gemm_ld_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+// Asks L2 for the 128-byte line holding p (no register result, nothing waits for it).
+__device__ __forceinline__ void gemm_prefetch_l2(const void* p) {
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
+}
 __device__ __forceinline__ void gemm_st_bf16x2(bf16* p, float x, float y) {
     *reinterpret_cast<uint32_t*>(p) = pack_bf16(x, y);
 }
@@ -389,7 +394,7 @@ __device__ __forceinline__ void wgmma_epilogue(const float* acc, void* __restric
                 if (row < M && col < N) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * N + col, v);
             }
         }
-    } else {
+    } else if constexpr (OUT == GEMM_OUT_F32) {
 #pragma unroll
         for (int j = 0; j < 32; ++j) {
             const int col = colBase + j * 8;
@@ -400,11 +405,51 @@ __device__ __forceinline__ void wgmma_epilogue(const float* acc, void* __restric
                 if (row >= M) continue;
                 float x, y;
                 value(j, h, x, y);
-                const size_t off = (size_t)row * N + col;
-                if (OUT == GEMM_OUT_F32) gemm_st_f32x2(static_cast<float*>(Cv) + off, x, y);
-                else gemm_add_f32x2(static_cast<float*>(Cv) + off, x, y);
+                gemm_st_f32x2(static_cast<float*>(Cv) + (size_t)row * N + col, x, y);
             }
         }
+    } else {
+        // C += result. The compiler cannot tell a load of C from the previous store to C, so a
+        // plain load-add-store per element would wait for 64 round trips to memory one after the
+        // other; here each group of 8 blocks loads its 16 old values first, then adds and stores.
+        float* C = static_cast<float*>(Cv);
+#pragma unroll
+        for (int j0 = 0; j0 < 32; j0 += 8) {
+            float2 old[8][2];
+#pragma unroll
+            for (int jj = 0; jj < 8; ++jj)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int row = rowBase + h * 8, col = colBase + (j0 + jj) * 8;
+                    old[jj][h] = row < M && col < N ? gemm_ld_f32x2(C + (size_t)row * N + col) : make_float2(0.f, 0.f);
+                }
+#pragma unroll
+            for (int jj = 0; jj < 8; ++jj)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int row = rowBase + h * 8, col = colBase + (j0 + jj) * 8;
+                    if (row >= M || col >= N) continue;
+                    float x, y;
+                    value(j0 + jj, h, x, y);
+                    gemm_st_f32x2(C + (size_t)row * N + col, old[jj][h].x + x, old[jj][h].y + y);
+                }
+        }
+    }
+}
+
+// ADD_F32: asks L2 for this thread's share of the tile's C rows a few k-tiles before the epilogue
+// reads them (lane t of each quad takes 128-byte lines t and t + 4 of its two 1 KiB row segments).
+template <int OUT>
+__device__ __forceinline__ void wgmma_epilogue_prefetch(const void* Cv, int M, int N, int rowBase, int colBase) {
+    if constexpr (OUT == GEMM_ADD_F32) {
+        const int t = (colBase & 7) >> 1, seg = colBase - 2 * t;
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+            for (int line = t; line < 8; line += 4) {
+                const int row = rowBase + h * 8, col = seg + line * 32;
+                if (row < M && col < N) gemm_prefetch_l2(static_cast<const float*>(Cv) + (size_t)row * N + col);
+            }
     }
 }
 
@@ -622,6 +667,8 @@ __device__ __forceinline__ void gemm_block_tma(unsigned char* smem, const TmaDes
                 wgmma_commit();
                 wgmma_wait<1>();  // the previous k-tile's group retired: its stage may be refilled
                 if (kt > 0) release((it - 1) % STAGES);
+                if (kt == max(KT - 4, 0))
+                    wgmma_epilogue_prefetch<OUT>(Cv, M, N, (pm * CS + rank) * BM + cw * 64 + wq * 16 + g, tn * BN + 2 * t4);
             }
             wgmma_wait<0>();
             release((it - 1) % STAGES);

@@ -38,6 +38,8 @@
 #define __launch_bounds__(...)
 
 typedef uint16_t bf16;
+struct float2 { float x, y; };
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
 
 struct EmuDim { int x, y, z; };
 
@@ -424,6 +426,11 @@ inline void gemm_st_f32x2(float* p, float x, float y) {
     p[0] = x;
     p[1] = y;
     emu::maybe_yield();
+}
+inline void gemm_prefetch_l2(const void*) {}  // a hint: no effect on results
+inline float2 gemm_ld_f32x2(const float* p) {
+    emu::check_global(p, 8, 8, false, "fp32 load");
+    return float2{p[0], p[1]};
 }
 inline void gemm_add_f32x2(float* p, float x, float y) {
     emu::check_global(p, 8, 8, true, "fp32 add");

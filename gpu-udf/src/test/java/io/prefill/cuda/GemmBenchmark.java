@@ -41,7 +41,14 @@ public final class GemmBenchmark {
                 // what the layer really runs for these two: the residual add into the fp32 stream
                 new Case("o_proj", m, 4096, 4096, Gemm.Output.ADD_F32),
                 new Case("down", m, 4096, 14336, Gemm.Output.ADD_F32),
-                new Case("qkv", m, 6144, 4096, Gemm.Output.F32)));
+                new Case("qkv", m, 6144, 4096, Gemm.Output.F32),
+                // a 2048-token chunk: 16 M-tiles, so the waves over the SMs are few and partial
+                new Case("qkv", 2048, 6144, 4096, Gemm.Output.BF16),
+                new Case("o_proj", 2048, 4096, 4096, Gemm.Output.BF16),
+                new Case("gate_up", 2048, 28672, 4096, Gemm.Output.BF16),
+                new Case("down", 2048, 4096, 14336, Gemm.Output.BF16),
+                new Case("o_proj", 2048, 4096, 4096, Gemm.Output.ADD_F32),
+                new Case("down", 2048, 4096, 14336, Gemm.Output.ADD_F32)));
         return quick ? c.subList(0, 2) : c;
     }
 
