@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs a self-contained GPU test bundle (<= 60 MiB) for a GPU node without Java:
 #   jre.tar.xz      jlink'd Java 17 runtime
-#   lib/            jcuda + linux natives, Jackson (config.json, safetensors headers), JUnit console launcher (no Spark)
+#   lib/            jcuda + linux natives, Jackson (config.json, safetensors headers), JNA and DJL tokenizers (lib/tokenizer), JUnit console launcher (no Spark)
 #   classes/        gpu-udf classes (with the nvcc-built fatbin) and test classes
 #   bench/          python reference scripts (torch; transformers for the hf and model-bench steps)
 #   run.sh          the command to run on the node (see run.sh)

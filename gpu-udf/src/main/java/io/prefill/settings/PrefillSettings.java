@@ -52,7 +52,8 @@ public final class PrefillSettings {
 
     public static final Setting<String> CUDA_GEMM = add(Setting.string("prefill.cuda.gemm", Scope.JVM_PROPERTY,
             Audience.DEBUG, null, "auto",
-            "GEMM tile (`WGMMA_128x256`, `T128x256`, `T128x128`); auto: wgmma on the sm_90a build, else the "
+            "GEMM kernel (`TMA_128x256`, `WGMMA_128x256`, `T128x256`, `T128x128`); auto: on the sm_90a build the "
+                    + "persistent TMA kernel where the driver makes tensor maps, else wgmma with cp.async; elsewhere the "
                     + "largest mma.sync tile that fits"));
 
     public static final Setting<String> CUDA_DENSE = add(Setting.string("prefill.cuda.dense", Scope.JVM_PROPERTY,

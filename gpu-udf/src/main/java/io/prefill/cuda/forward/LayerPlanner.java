@@ -131,16 +131,20 @@ public final class LayerPlanner {
             sel.kCols().download(stream, chosenCols);
             sel.kOffs().download(stream, chosenOffs);
         }
-        for (int h = 0; h < heads; h++) {
-            if (fixedCols[h] != null) {
-                sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
-            } else if (override != null) {
-                int[][] chosen = adaptive[h] != null
-                        ? override.select(layer, h, n, chosenCols[h], chosenOffs[h])
+        if (override != null) {  // every head gets lists from the host: one upload per list
+            int[][] cols = new int[heads][], offs = new int[heads][];
+            for (int h = 0; h < heads; h++) {
+                int[][] chosen = fixedCols[h] != null ? new int[][] {fixedCols[h], fixedOffs[h]}
+                        : adaptive[h] != null ? override.select(layer, h, n, chosenCols[h], chosenOffs[h])
                         : override.select(layer, h, n, VerticalSlashEstimator.verticalBudget(vertical[h], n),
                                 VerticalSlashEstimator.slashBudget(slash[h], n));
-                sel.overwrite(h, chosen[0], chosen[1], stream);
+                cols[h] = chosen[0];
+                offs[h] = chosen[1];
             }
+            sel.overwriteAll(cols, offs, stream);
+        } else {
+            for (int h = 0; h < heads; h++)
+                if (fixedCols[h] != null) sel.overwrite(h, fixedCols[h], fixedOffs[h], stream);
         }
         return vsGpu.plan(sel, n);
     }

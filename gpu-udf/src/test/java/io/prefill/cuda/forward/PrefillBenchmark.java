@@ -133,10 +133,17 @@ public final class PrefillBenchmark {
     /** Sink columns 0..29 plus columns scattered at random (seeded per head), diagonals 0..slash-1. */
     static int[][] trainedModelShape(int layer, int head, int n, int vertical, int slash) {
         Random r = new Random(31L * layer + head);
-        java.util.TreeSet<Integer> cols = new java.util.TreeSet<>();
-        for (int c = 0; c < Math.min(30, vertical); c++) cols.add(c);
-        while (cols.size() < vertical) cols.add(r.nextInt(n));
-        return new int[][] {cols.stream().mapToInt(Integer::intValue).toArray(), java.util.stream.IntStream.range(0, slash).toArray()};
+        java.util.BitSet cols = new java.util.BitSet(n);
+        int count = Math.min(30, vertical);
+        cols.set(0, count);
+        while (count < vertical) {
+            int c = r.nextInt(n);
+            if (!cols.get(c)) {
+                cols.set(c);
+                count++;
+            }
+        }
+        return new int[][] {cols.stream().toArray(), java.util.stream.IntStream.range(0, slash).toArray()};
     }
 
     static int[] tokens(int n, int vocab, long seed) {
