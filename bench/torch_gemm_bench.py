@@ -19,22 +19,15 @@ import time
 
 import torch
 
-CASES = [  # (case, m, n, k): same order and names as GemmBenchmark.cases()
-    ("qkv", 16384, 6144, 4096),
-    ("o_proj", 16384, 4096, 4096),
-    ("gate_up", 16384, 28672, 4096),
-    ("down", 16384, 4096, 14336),
-    ("n1024", 16384, 1024, 4096),
-    ("gate_up", 65536, 28672, 4096),
-    ("o_proj", 16384, 4096, 4096, "add_f32"),
-    ("down", 16384, 4096, 14336, "add_f32"),
-    ("qkv", 2048, 6144, 4096),
-    ("o_proj", 2048, 4096, 4096),
-    ("gate_up", 2048, 28672, 4096),
-    ("down", 2048, 4096, 14336),
-    ("o_proj", 2048, 4096, 4096, "add_f32"),
-    ("down", 2048, 4096, 14336, "add_f32"),
-]
+PROJECTIONS = [("qkv", 6144, 4096), ("o_proj", 4096, 4096), ("gate_up", 28672, 4096), ("down", 4096, 14336)]
+RESIDUAL = [p for p in PROJECTIONS if p[0] in ("o_proj", "down")]  # these add into the fp32 stream
+CASES = (  # (case, m, n, k[, mode]): the names and shapes of GemmBenchmark.cases()
+    [(c, 16384, n, k) for c, n, k in PROJECTIONS]
+    + [("n1024", 16384, 1024, 4096), ("gate_up", 65536, 28672, 4096)]
+    + [(c, 16384, n, k, "add_f32") for c, n, k in RESIDUAL]
+    + [(c, 2048, n, k) for c, n, k in PROJECTIONS]
+    + [(c, 2048, n, k, "add_f32") for c, n, k in RESIDUAL]
+)
 # add_f32: what GemmBenchmark's ADD_F32 rows do in one kernel (the residual add into the fp32
 # stream after the O- and down-projections), done the way torch code does it: the product in
 # bf16, then c += product in fp32 (two kernels; the time is both).

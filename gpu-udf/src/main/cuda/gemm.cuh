@@ -453,6 +453,25 @@ __device__ __forceinline__ void wgmma_epilogue_prefetch(const void* Cv, int M, i
     }
 }
 
+// One k-tile of a 128x256 wgmma CTA tile (GemmL's stage layout: A's 128 rows, then W's 256, each
+// row one 128-byte swizzled k-tile row) for warpgroup `half`'s 64 rows: the 4 k-steps of
+// m64n256k16 (bf16) or m64n256k32 (E4M3), committed as one group, then waits until at most this
+// group is in flight, i.e. the previous k-tile's group has retired and its stage may be refilled.
+template <bool FP8>
+__device__ __forceinline__ void wgmma_k_tile(float* acc, uint32_t stage, int half) {
+    using Cfg = GemmL;
+    const uint64_t dA = wgmma_desc_sw128(stage + half * 64 * Cfg::ROW_BYTES), dB = wgmma_desc_sw128(stage + Cfg::A_BYTES);
+    constexpr int KSTEPS = Cfg::ROW_BYTES / 32;  // a k-step (k16 bf16, k32 E4M3) reads 32 bytes of each row
+    wgmma_fence();
+#pragma unroll
+    for (int s = 0; s < KSTEPS; ++s) {
+        if constexpr (FP8) wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);
+        else wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
+    }
+    wgmma_commit();
+    wgmma_wait<1>();
+}
+
 // 128x256 CTA tile, one 128-byte k-tile row (BK = 64 bf16, or 128 E4M3 when FP8), 4 stages (as
 // GemmL), 2 warpgroups: warpgroup w computes rows 64w..64w+63 x all 256 columns with m64n256k16
 // (bf16) or m64n256k32 (E4M3), 128 fp32 accumulators per thread. All 256 threads load with
@@ -472,7 +491,6 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const void
     constexpr int BM = Cfg::BM, BN = Cfg::BN, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES;
     constexpr int EB = FP8 ? 1 : 2;      // operand bytes per element
     constexpr int BK = RB / EB;          // elements per k-tile
-    constexpr int KSTEP = 32 / EB;       // elements per wgmma k-step (32 bytes)
     static_assert(Cfg::THREADS == 256 && BM == 128 && BN == 256 && RB == 128 && STAGES >= 3, "wgmma tiling");
     static_assert(Cfg::A_BYTES % 1024 == 0 && Cfg::STAGE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -509,16 +527,7 @@ __device__ __forceinline__ void gemm_block_wgmma(unsigned char* smem, const void
         if (next < KT) load_tile(next % STAGES, next);  // the stage of tile kt-2 (retired, see above)
         cp_async_commit();
 
-        const uint32_t st = sBase + (kt % STAGES) * Cfg::STAGE_BYTES;
-        const uint64_t dA = wgmma_desc_sw128(st + wg * 64 * RB), dB = wgmma_desc_sw128(st + Cfg::A_BYTES);
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < BK / KSTEP; ++s) {
-            if constexpr (FP8) wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);
-            else wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
-        }
-        wgmma_commit();
-        wgmma_wait<1>();  // this warpgroup's wgmma of tile kt-1 is done
+        wgmma_k_tile<FP8>(acc, sBase + (kt % STAGES) * Cfg::STAGE_BYTES, wg);  // retires tile kt-1's group
     }
     wgmma_wait<0>();
     cp_async_wait_group<0>();  // only empty groups can be left
@@ -591,7 +600,7 @@ __device__ __forceinline__ void gemm_block_tma(unsigned char* smem, const TmaDes
                                                int K, Fp8Scales scales = Fp8Scales{nullptr, nullptr}) {
     using Cfg = GemmL;
     constexpr int BM = Cfg::BM, BN = Cfg::BN, STAGES = Cfg::STAGES, RB = Cfg::ROW_BYTES, CS = GEMM_TMA_CLUSTER;
-    constexpr int EB = FP8 ? 1 : 2, BK = RB / EB, KSTEP = 32 / EB;
+    constexpr int EB = FP8 ? 1 : 2, BK = RB / EB;
     constexpr int W_PART = BN / CS;  // W rows each CTA of the cluster fetches for both
     static_assert(Cfg::A_BYTES % 1024 == 0 && Cfg::STAGE_BYTES % 1024 == 0 && (W_PART * RB) % 1024 == 0,
                   "1024-byte aligned swizzle atoms");
@@ -656,17 +665,8 @@ __device__ __forceinline__ void gemm_block_tma(unsigned char* smem, const TmaDes
             for (int kt = 0; kt < KT; ++kt, ++it) {
                 const uint32_t st = it % STAGES;
                 mbar_wait(fullBar(st), (it / STAGES) & 1);
-                const uint32_t so = sBase + st * Cfg::STAGE_BYTES;
-                const uint64_t dA = wgmma_desc_sw128(so + cw * 64 * RB), dB = wgmma_desc_sw128(so + Cfg::A_BYTES);
-                wgmma_fence();
-#pragma unroll
-                for (int s = 0; s < BK / KSTEP; ++s) {
-                    if constexpr (FP8) wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);
-                    else wgmma_m64n256k16(acc, dA + 2 * s, dB + 2 * s);
-                }
-                wgmma_commit();
-                wgmma_wait<1>();  // the previous k-tile's group retired: its stage may be refilled
-                if (kt > 0) release((it - 1) % STAGES);
+                wgmma_k_tile<FP8>(acc, sBase + st * Cfg::STAGE_BYTES, cw);
+                if (kt > 0) release((it - 1) % STAGES);  // the previous k-tile's group retired
                 if (kt == max(KT - 4, 0))
                     wgmma_epilogue_prefetch<OUT>(Cv, M, N, (pm * CS + rank) * BM + cw * 64 + wq * 16 + g, tn * BN + 2 * t4);
             }
