@@ -55,7 +55,13 @@
 
 namespace pk {
 
-enum GemmOut { GEMM_OUT_BF16 = 0, GEMM_OUT_F32 = 1, GEMM_ADD_F32 = 2 };
+enum GemmOut { GEMM_OUT_BF16 = 0, GEMM_OUT_F32 = 1, GEMM_ADD_F32 = 2, GEMM_SWIGLU_BF16 = 3 };
+// GEMM_SWIGLU_BF16 (the 128x256 wgmma epilogues only): W is the MLP's gate and up projections with
+// their rows interleaved in blocks of 128 (gate rows 128b..128b+127, then up rows 128b..128b+127,
+// for b = 0, 1, ...), N = 2 x intermediate a multiple of 256, so every 256-column tile holds the
+// gate and the up columns of the same 128 features; C is bf16 [M, N / 2] = silu(gate) * up, each
+// rounded to bf16 first as the unfused path (a bf16 GEMM output, then swiglu_k) does, so the two
+// agree bit for bit.
 
 #ifndef GEMM_HOST_EMULATION
 // Wait until at most N of this thread's committed cp.async groups are still in flight.
@@ -392,6 +398,30 @@ __device__ __forceinline__ void wgmma_epilogue(const float* acc, void* __restric
                 quad_transpose4(v, t);  // v = columns 0..7 of block 4q + t, in order
                 const int row = rowBase + h * 8, col = blockCol0 + 8 * (4 * q + t);
                 if (row < M && col < N) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * N + col, v);
+            }
+        }
+    } else if constexpr (OUT == GEMM_SWIGLU_BF16) {
+        // blocks j < 16 are gate columns of features 8j .. 8j+7 of the tile, block j + 16 their up
+        // columns; the output tile is 128 features wide, stored as in the bf16 mode
+        const int t = (colBase & 7) >> 1;
+        const int outCol0 = (colBase - 2 * t) / 2, outN = N / 2;
+        auto bf = [](float x) { return __bfloat162float(__float2bfloat16_rn(x)); };
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                uint32_t v[4];
+#pragma unroll
+                for (int jj = 0; jj < 4; ++jj) {
+                    float gx, gy, ux, uy;
+                    value(4 * q + jj, h, gx, gy);
+                    value(4 * q + jj + 16, h, ux, uy);
+                    gx = bf(gx), gy = bf(gy), ux = bf(ux), uy = bf(uy);
+                    v[jj] = pack_bf16(gx / (1.f + expf(-gx)) * ux, gy / (1.f + expf(-gy)) * uy);
+                }
+                quad_transpose4(v, t);
+                const int row = rowBase + h * 8, col = outCol0 + 8 * (4 * q + t);
+                if (row < M && col < outN) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * outN + col, v);
             }
         }
     } else if constexpr (OUT == GEMM_OUT_F32) {
@@ -783,9 +813,11 @@ PK_GEMM_FP8_KERNEL(gemm_fp8_wgmma_128x256_add_f32, pk::GEMM_ADD_F32, float)
 PK_GEMM_TMA_KERNEL(gemm_tma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
 PK_GEMM_TMA_KERNEL(gemm_tma_128x256_f32, pk::GEMM_OUT_F32, float)
 PK_GEMM_TMA_KERNEL(gemm_tma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+PK_GEMM_TMA_KERNEL(gemm_tma_128x256_swiglu_bf16, pk::GEMM_SWIGLU_BF16, bf16)
 PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_bf16, pk::GEMM_OUT_BF16, bf16)
 PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_f32, pk::GEMM_OUT_F32, float)
 PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_add_f32, pk::GEMM_ADD_F32, float)
+PK_GEMM_FP8_TMA_KERNEL(gemm_fp8_tma_128x256_swiglu_bf16, pk::GEMM_SWIGLU_BF16, bf16)
 #undef PK_GEMM_TMA_KERNEL
 #undef PK_GEMM_FP8_TMA_KERNEL
 #undef PK_GEMM_TMA_BODY

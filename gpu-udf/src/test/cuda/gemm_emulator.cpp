@@ -339,6 +339,9 @@ inline void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     }
 }
 
+inline uint16_t __float2bfloat16_rn(float f) { return emu::f2bf(f); }
+inline float __bfloat162float(uint16_t b) { return emu::bf2f(b); }
+
 inline uint32_t pack_bf16(float lo, float hi) {
     return (uint32_t)emu::f2bf(lo) | ((uint32_t)emu::f2bf(hi) << 16);
 }

@@ -86,6 +86,13 @@ public final class DeviceBuffer {
 
     public void zero(CudaStream s) { fill32(s, 0); }
 
+    /** Copies all of src (no larger than this buffer) to the start of this one, on the device, in stream order. */
+    public void copyFrom(CudaStream s, DeviceBuffer src) {
+        fits(src.bytes);
+        check(JCudaDriver.cuMemcpyDtoDAsync(pointer, src.pointer, src.bytes, s.handle()),
+                "copy " + src.bytes + " bytes from " + src.label + " to " + label);
+    }
+
     private void copyIn(CudaStream s, Pointer host, long n) {
         fits(n);
         check(JCudaDriver.cuMemcpyHtoDAsync(pointer, host, n, s.handle()), "upload " + n + " bytes to " + label);

@@ -27,7 +27,16 @@ public final class Gemm {
         /** C (fp32) = result. */
         F32("f32", 4),
         /** C (fp32) += result: the residual add after the O- and down-projections. */
-        ADD_F32("add_f32", 4);
+        ADD_F32("add_f32", 4),
+        /**
+         * C (bf16) [m, n / 2] = silu(gate) * up: the MLP's gate and up projections in one product,
+         * W's rows interleaved in blocks of {@link #SWIGLU_BLOCK} (gate rows 128b.., then up rows
+         * 128b.., see {@link #interleaveGateUp}), n a multiple of 256. Each of gate and up is rounded
+         * to bf16 first, so the result is bit for bit that of a BF16 product followed by
+         * {@link ModelKernels#swiglu} on the stacked layout. {@link Tile#TMA_128x256} only
+         * ({@link #fusesSwiglu}).
+         */
+        SWIGLU_BF16("swiglu_bf16", 2);
 
         final String suffix;
         final int bytes;
@@ -36,7 +45,34 @@ public final class Gemm {
             this.suffix = suffix;
             this.bytes = bytes;
         }
+
+        /** Bytes of C for an m x n product. */
+        long cBytes(long m, long n) { return (long) bytes * m * (this == SWIGLU_BF16 ? n / 2 : n); }
+
+        String cShape() {
+            return switch (this) {
+                case BF16 -> "c [m, n] bf16";
+                case SWIGLU_BF16 -> "c [m, n / 2] bf16";
+                default -> "c [m, n] fp32";
+            };
+        }
     }
+
+    /** Rows per gate (and per up) block of {@link Output#SWIGLU_BF16}'s interleaved weight. */
+    public static final int SWIGLU_BLOCK = 128;
+
+    /**
+     * Row r of the interleaved gate/up weight {@link Output#SWIGLU_BF16} reads, as a row of the
+     * stacked one (gate rows 0 .. inter-1, then up rows inter .. 2 inter-1).
+     */
+    public static long interleaveGateUp(long r, long inter) {
+        long block = r / (2 * SWIGLU_BLOCK), within = r % (2 * SWIGLU_BLOCK);
+        long feature = block * SWIGLU_BLOCK + within % SWIGLU_BLOCK;
+        return within < SWIGLU_BLOCK ? feature : inter + feature;
+    }
+
+    /** Whether this GEMM runs {@link Output#SWIGLU_BF16}: the persistent kernel, for an intermediate size of whole blocks. */
+    public boolean fusesSwiglu(long inter) { return tile.persistent() && inter % SWIGLU_BLOCK == 0; }
 
     /**
      * Kernels of gemm.cuh (BK = one 128-byte row per k-tile; shared memory = stages x (BM + BN) x 128
@@ -188,6 +224,7 @@ public final class Gemm {
     public void run(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,
                     DeviceBuffer biasOrNull) {
         checkArgs(a, w, c, m, n, k, out, biasOrNull);
+        checkFusedTile(out, "gemm m=" + m + " n=" + n + " k=" + k + " out=" + out);
         if (m == 0) return;
         // A null bias goes to the kernel as a 0 pointer (Kernel.launch passes a Long as 8 bytes).
         Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
@@ -262,14 +299,16 @@ public final class Gemm {
         if (m < 0 || n <= 0 || k <= 0) throw new IllegalArgumentException(shape + ": needs m >= 0, n > 0, k > 0");
         if (n % 8 != 0 || k % 16 != 0)
             throw new IllegalArgumentException(shape + ": n must be a multiple of 8 and k of 16 (16-byte E4M3 rows)");
+        checkSwiglu(out, n, shape);
         need(a8, (long) m * k, "a8 [m, k] E4M3", shape);
         need(aScale, 4L * m, "aScale [m] fp32", shape);
         need(w8, (long) n * k, "w8 [n, k] E4M3", shape);
         need(wScale, 4L * n, "wScale [n] fp32", shape);
-        need(c, (long) out.bytes * m * n, "c [m, n] " + (out == Output.BF16 ? "bf16" : "fp32"), shape);
+        need(c, out.cBytes(m, n), out.cShape(), shape);
         if (biasOrNull != null) need(biasOrNull, 4L * n, "bias [n] fp32", shape);
         String unsupported = fp8Unsupported(module, stream);
         if (unsupported != null) throw new IllegalStateException(shape + ": " + unsupported);
+        checkFusedTile(out, shape);
         if (m == 0) return;
         Object bias = biasOrNull == null ? (Object) 0L : biasOrNull;
         if (tile.persistent()) {
@@ -294,10 +333,23 @@ public final class Gemm {
             throw new IllegalArgumentException(shape + ": needs m >= 0, n > 0, k > 0");
         if (n % 8 != 0 || k % 8 != 0)
             throw new IllegalArgumentException(shape + ": n and k must be multiples of 8 (16-byte bf16 rows)");
+        checkSwiglu(out, n, shape);
         need(a, 2L * m * k, "a [m, k] bf16", shape);
         need(w, 2L * n * k, "w [n, k] bf16", shape);
-        need(c, (long) out.bytes * m * n, "c [m, n] " + (out == Output.BF16 ? "bf16" : "fp32"), shape);
+        need(c, out.cBytes(m, n), out.cShape(), shape);
         if (bias != null) need(bias, 4L * n, "bias [n] fp32", shape);
+    }
+
+    private static void checkSwiglu(Output out, int n, String shape) {
+        if (out == Output.SWIGLU_BF16 && n % (2 * SWIGLU_BLOCK) != 0)
+            throw new IllegalArgumentException(shape + ": the fused SwiGLU needs n = 2 x intermediate a multiple of "
+                    + 2 * SWIGLU_BLOCK);
+    }
+
+    private void checkFusedTile(Output out, String shape) {
+        if (out == Output.SWIGLU_BF16 && !tile.persistent())
+            throw new IllegalStateException(shape + ": the fused SwiGLU runs on " + Tile.TMA_128x256 + " only, this GEMM uses "
+                    + tile);
     }
 
     private static void need(DeviceBuffer b, long bytes, String what, String shape) {

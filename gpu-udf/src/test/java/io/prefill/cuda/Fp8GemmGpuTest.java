@@ -124,7 +124,7 @@ class Fp8GemmGpuTest {
             List<Gemm.Tile> tiles = new ArrayList<>(List.of(Gemm.Tile.WGMMA_128x256));
             if (GemmGpuTest.tmaRuns()) tiles.add(Gemm.Tile.TMA_128x256);
             for (Gemm.Tile tile : tiles)
-            for (Gemm.Output out : Gemm.Output.values()) {
+            for (Gemm.Output out : GemmGpuTest.GENERAL_OUTPUTS) {
                 Gemm gemm = new Gemm(module(), stream()).use(tile);
                 for (boolean withBias : new boolean[] {false, true}) {
                     long m2 = arena.mark();
@@ -137,6 +137,56 @@ class Fp8GemmGpuTest {
                     GemmGpuTest.assertClose(expect, got, REL, WORST, what);
                     arena.reset(m2);
                 }
+            }
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    /** The FP8 fused SwiGLU against the FP8 BF16 product of the stacked weight and swiglu_k: the same bits. */
+    @Tag("gpu")
+    @Test
+    void fusedSwigluIsTheProductThenSwigluBitForBit() {
+        assumeFp8();
+        Assumptions.assumeTrue(GemmGpuTest.tmaRuns(), "the fused SwiGLU needs the persistent TMA kernel");
+        int m = 300, inter = 384, k = 144, n = 2 * inter;
+        Random rnd = new Random(5);
+        byte[] a = new byte[m * k], stacked = new byte[n * k], interleaved = new byte[n * k];
+        for (int i = 0; i < a.length; i++) a[i] = code(rnd);
+        for (int i = 0; i < stacked.length; i++) stacked[i] = code(rnd);
+        float[] as = new float[m], ws = new float[n], wsInterleaved = new float[n];
+        for (int i = 0; i < m; i++) as[i] = 0.01f + 0.02f * rnd.nextFloat();
+        for (int j = 0; j < n; j++) ws[j] = 0.01f + 0.02f * rnd.nextFloat();
+        for (int r = 0; r < n; r++) {
+            int from = (int) Gemm.interleaveGateUp(r, inter);
+            System.arraycopy(stacked, from * k, interleaved, r * k, k);
+            wsInterleaved[r] = ws[from];
+        }
+        DeviceArena arena = arena();
+        long mark = arena.mark();
+        try {
+            DeviceBuffer da = arena.alloc(a.length, "a8"), dws = arena.alloc(stacked.length, "stacked"),
+                    dwi = arena.alloc(interleaved.length, "interleaved");
+            da.upload(stream(), a);
+            dws.upload(stream(), stacked);
+            dwi.upload(stream(), interleaved);
+            DeviceBuffer das = arena.alloc(4L * m, "aScale"), dss = arena.alloc(4L * n, "wScale"),
+                    dsi = arena.alloc(4L * n, "wScale interleaved");
+            das.upload(stream(), as);
+            dss.upload(stream(), ws);
+            dsi.upload(stream(), wsInterleaved);
+            Gemm gemm = new Gemm(module(), stream()).use(Gemm.Tile.TMA_128x256);
+            DeviceBuffer gu = poisoned((long) m * n, "gate|up"), twoSteps = poisoned((long) m * inter, "swiglu"),
+                    fused = poisoned((long) m * inter, "fused");
+            gemm.runFp8(da, das, dws, dss, gu, m, n, k, Gemm.Output.BF16, null);
+            new ModelKernels(module(), stream()).swiglu(gu, m, inter, twoSteps);
+            gemm.runFp8(da, das, dwi, dsi, fused, m, n, k, Gemm.Output.SWIGLU_BF16, null);
+            short[] want = new short[m * inter], got = new short[m * inter];
+            twoSteps.download(stream(), want);
+            fused.download(stream(), got);
+            for (int i = 0; i < want.length; i++) {
+                final int at = i;
+                assertEquals(want[i], got[i], () -> "row " + at / inter + " feature " + at % inter);
             }
         } finally {
             arena.reset(mark);

@@ -28,6 +28,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class GemmGpuTest {
     static final double REL_BF16 = 1e-2, WORST_BF16 = 1e-2, REL_F32 = 1e-3, WORST_F32 = 1e-3;
+    /** The outputs every kernel has (SWIGLU_BF16 is the persistent kernel's alone: its own tests). */
+    static final List<Gemm.Output> GENERAL_OUTPUTS = List.of(Gemm.Output.BF16, Gemm.Output.F32, Gemm.Output.ADD_F32);
 
     /**
      * The kernels this device can run: T128x256 needs Hopper's shared memory; WGMMA_128x256 is
@@ -93,7 +95,7 @@ class GemmGpuTest {
             db.upload(stream(), bias);
             for (Gemm.Tile tile : tiles()) {
                 Gemm gemm = new Gemm(module(), stream()).use(tile);
-                for (Gemm.Output out : Gemm.Output.values()) {
+                for (Gemm.Output out : GENERAL_OUTPUTS) {
                     for (boolean withBias : new boolean[] {false, true}) {
                         long m2 = arena.mark();
                         String what = String.format(Locale.ROOT, "%s m=%d n=%d k=%d %s bias=%b", tile, m, n, k, out, withBias);
@@ -120,6 +122,89 @@ class GemmGpuTest {
             }
         } finally {
             arena.reset(mark);
+        }
+    }
+
+    /**
+     * The fused SwiGLU product (gate and up rows interleaved by 128) against the two steps it
+     * replaces, a BF16 product of the stacked weight and then swiglu_k: the same bits, every row
+     * and feature, with and without a bias; shapes with partial M tiles, one unit, and more units
+     * than clusters.
+     */
+    @Tag("gpu")
+    @ParameterizedTest(name = "m={0} inter={1} k={2}")
+    @CsvSource({"1,128,64", "300,384,136", "4100,640,72"})
+    void fusedSwigluIsTheProductThenSwigluBitForBit(int m, int inter, int k) {
+        assumeGpu();
+        Assumptions.assumeTrue(tmaRuns(), "the fused SwiGLU needs the persistent TMA kernel");
+        Random rnd = new Random(97L * m + inter + k);
+        int n = 2 * inter;
+        float[] a = randomBf16(rnd, (long) m * k, 1.0), stackedW = randomBf16(rnd, (long) n * k, 0.5);
+        float[] bias = new float[n];
+        for (int i = 0; i < n; i++) bias[i] = (float) rnd.nextGaussian();
+        float[] interleavedW = new float[stackedW.length], interleavedBias = new float[n];
+        for (int r = 0; r < n; r++) {
+            int from = (int) Gemm.interleaveGateUp(r, inter);
+            System.arraycopy(stackedW, from * k, interleavedW, r * k, k);
+            interleavedBias[r] = bias[from];
+        }
+        DeviceArena arena = arena();
+        long mark = arena.mark();
+        try {
+            DeviceBuffer da = upload(a, "a"), dws = upload(stackedW, "stacked gate|up"), dwi = upload(interleavedW, "interleaved");
+            DeviceBuffer db = arena.alloc(4L * n, "bias"), dbi = arena.alloc(4L * n, "interleaved bias");
+            db.upload(stream(), bias);
+            dbi.upload(stream(), interleavedBias);
+            Gemm gemm = new Gemm(module(), stream()).use(Gemm.Tile.TMA_128x256);
+            assertTrue(gemm.fusesSwiglu(inter));
+            for (boolean withBias : new boolean[] {false, true}) {
+                DeviceBuffer gu = poisoned((long) m * n, "gate|up"), twoSteps = poisoned((long) m * inter, "swiglu"),
+                        fused = poisoned((long) m * inter, "fused");
+                gemm.run(da, dws, gu, m, n, k, Gemm.Output.BF16, withBias ? db : null);
+                new ModelKernels(module(), stream()).swiglu(gu, m, inter, twoSteps);
+                gemm.run(da, dwi, fused, m, n, k, Gemm.Output.SWIGLU_BF16, withBias ? dbi : null);
+                short[] want = new short[m * inter], got = new short[m * inter];
+                twoSteps.download(stream(), want);
+                fused.download(stream(), got);
+                for (int i = 0; i < want.length; i++) {
+                    final int at = i;
+                    assertEquals(want[i], got[i], () -> String.format(Locale.ROOT,
+                            "m=%d inter=%d k=%d bias=%b: row %d feature %d", m, inter, k, withBias, at / inter, at % inter));
+                }
+            }
+        } finally {
+            arena.reset(mark);
+        }
+    }
+
+    @Test
+    void theFusedSwigluRefusesAnyOtherTileAndAPartialBlock() {
+        DeviceBuffer a = fake(2L * 4 * 64, "a"), w = fake(2L * 256 * 64, "w"), c = fake(2L * 4 * 128, "c");
+        var tile = assertThrows(IllegalStateException.class,
+                () -> new Gemm(null, null, Gemm.Tile.WGMMA_128x256).run(a, w, c, 4, 256, 64, Gemm.Output.SWIGLU_BF16, null));
+        assertTrue(tile.getMessage().contains("TMA_128x256") && tile.getMessage().contains("WGMMA_128x256"), tile.getMessage());
+        var partial = assertThrows(IllegalArgumentException.class, () -> new Gemm(null, null, Gemm.Tile.TMA_128x256)
+                .run(a, fake(2L * 384 * 64, "w"), c, 4, 384, 64, Gemm.Output.SWIGLU_BF16, null));
+        assertTrue(partial.getMessage().contains("multiple of 256"), partial.getMessage());
+        var small = assertThrows(IllegalArgumentException.class, () -> new Gemm(null, null, Gemm.Tile.TMA_128x256)
+                .run(a, w, fake(2L * 4 * 128 - 2, "act"), 4, 256, 64, Gemm.Output.SWIGLU_BF16, null));
+        assertTrue(small.getMessage().contains("c [m, n / 2] bf16") && small.getMessage().contains("act"), small.getMessage());
+        assertFalse(new Gemm(null, null, Gemm.Tile.TMA_128x256).fusesSwiglu(688), "688 is not whole blocks of 128");
+        assertFalse(new Gemm(null, null, Gemm.Tile.WGMMA_128x256).fusesSwiglu(1024));
+        assertTrue(new Gemm(null, null, Gemm.Tile.TMA_128x256).fusesSwiglu(14336));
+    }
+
+    @Test
+    void theInterleavedGateUpIsAPermutationOfWholeBlocks() {
+        long inter = 384;
+        boolean[] seen = new boolean[(int) (2 * inter)];
+        for (int r = 0; r < 2 * inter; r++) {
+            long from = Gemm.interleaveGateUp(r, inter);
+            assertFalse(seen[(int) from], "row " + from + " twice");
+            seen[(int) from] = true;
+            int block = r / 256, within = r % 256;
+            // a 256-row tile holds gate features 128 block .. and the up rows of the same features
+            assertEquals(within < 128 ? 128L * block + within : inter + 128L * block + within - 128, from, "row " + r);
         }
     }
 

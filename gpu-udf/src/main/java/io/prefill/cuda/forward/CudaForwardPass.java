@@ -296,10 +296,15 @@ public final class CudaForwardPass implements ForwardBackend {
                 clock.mark(Stage.GEMM);
                 ops.rmsNormBf16(xs, w.postAttentionNorm(), rows, hidden, eps, normed);
                 clock.mark(Stage.OTHER);
-                project.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16);
-                clock.mark(Stage.GEMM);
-                ops.swiglu(gateUp, rows, inter, act);
-                clock.mark(Stage.OTHER);
+                if (model.gateUpInterleaved()) {  // silu(gate) * up in the product's epilogue
+                    project.run(normed, w.gateUp(), act, rows, 2 * inter, hidden, Gemm.Output.SWIGLU_BF16);
+                    clock.mark(Stage.GEMM);
+                } else {
+                    project.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16);
+                    clock.mark(Stage.GEMM);
+                    ops.swiglu(gateUp, rows, inter, act);
+                    clock.mark(Stage.OTHER);
+                }
                 project.run(act, w.down(), xs, rows, hidden, inter, Gemm.Output.ADD_F32);
                 clock.mark(Stage.GEMM);
             }

@@ -3,6 +3,7 @@ package io.prefill.cuda.forward;
 import io.prefill.cuda.CudaStream;
 import io.prefill.cuda.DeviceArena;
 import io.prefill.cuda.DeviceBuffer;
+import io.prefill.cuda.Gemm;
 import io.prefill.cuda.Kernel.Dim3;
 import io.prefill.cuda.KernelModule;
 import io.prefill.cuda.ModelKernels;
@@ -28,11 +29,13 @@ public final class DeviceModel implements AutoCloseable {
     private final DeviceBuffer embed, lmHead, finalNorm;
     private final List<DeviceLayer> layers;
     private final double loadSeconds;
-    private final boolean fp8;
+    private final boolean fp8, gateUpInterleaved;
 
     private DeviceModel(ModelConfig config, DeviceArena arena, DeviceBuffer embed, DeviceBuffer lmHead,
-                        DeviceBuffer finalNorm, List<DeviceLayer> layers, double loadSeconds, boolean fp8) {
+                        DeviceBuffer finalNorm, List<DeviceLayer> layers, double loadSeconds, boolean fp8,
+                        boolean gateUpInterleaved) {
         this.fp8 = fp8;
+        this.gateUpInterleaved = gateUpInterleaved;
         this.config = config;
         this.arena = arena;
         this.embed = embed;
@@ -50,6 +53,13 @@ public final class DeviceModel implements AutoCloseable {
     public double loadSeconds() { return loadSeconds; }
     /** Whether the projections are FP8 codes with row scales (else bf16). */
     public boolean fp8() { return fp8; }
+    /**
+     * Whether each layer's gate/up weight has its rows interleaved in blocks of
+     * {@link Gemm#SWIGLU_BLOCK} for the fused SwiGLU product ({@link Gemm.Output#SWIGLU_BF16}), else
+     * stacked (gate rows, then up rows). Chosen at load: interleaved where this device's GEMM fuses
+     * ({@link Gemm#fusesSwiglu}).
+     */
+    public boolean gateUpInterleaved() { return gateUpInterleaved; }
     public long bytes() { return arena.capacity(); }
 
     /** Device bytes of all weights with bf16 projections (see {@link #bytes(ModelConfig, boolean)}). */
@@ -91,8 +101,12 @@ public final class DeviceModel implements AutoCloseable {
     public static DeviceModel load(ModelConfig c, ModelWeights w, KernelModule module, CudaStream stream) {
         long start = System.nanoTime();
         boolean fp8 = fp8Projections(c, w);
+        boolean interleave = new Gemm(module, stream).fusesSwiglu(c.intermediateSize());
         DeviceArena arena = new DeviceArena(module.device(), bytes(c, fp8));
-        try (WeightUpload up = new WeightUpload(module, stream)) {
+        // the stacked gate/up of one layer, from which the interleaved rows are copied
+        long stagingBytes = interleave ? (fp8 ? 1L : 2L) * 2 * c.intermediateSize() * c.hiddenSize() + 256 : 0;
+        try (WeightUpload up = new WeightUpload(module, stream);
+             DeviceArena staging = interleave ? new DeviceArena(module.device(), stagingBytes) : null) {
             long h = c.hiddenSize();
             DeviceBuffer embed = arena.alloc(2L * c.vocabSize() * h, "embed_tokens");
             up.matrix(w.embedTokens(), embed, 0);
@@ -114,14 +128,18 @@ public final class DeviceModel implements AutoCloseable {
                     up.floats(concat(lw.qBias(), lw.kBias(), lw.vBias()), bias);
                 }
                 DeviceLinear o = stacked(up, arena, fp8, name + ".o", qRows, lw.o());
-                DeviceLinear gateUp = stacked(up, arena, fp8, name + ".gate_up", h, lw.gate(), lw.up());
+                DeviceLinear gateUp = interleave
+                        ? interleavedGateUp(up, arena, fp8, name + ".gate_up", h, inter, lw.gate(), lw.up(),
+                                staging.alloc(stagingBytes - 256, "stacked gate_up"), stream)
+                        : stacked(up, arena, fp8, name + ".gate_up", h, lw.gate(), lw.up());
+                if (interleave) staging.reset(0);
                 DeviceLinear down = stacked(up, arena, fp8, name + ".down", inter, lw.down());
                 layers.add(new DeviceLayer(qkv, bias, o, gateUp, down, up.vector(lw.inputNorm(), arena),
                         up.vector(lw.postAttentionNorm(), arena)));
             }
             up.finish();
             return new DeviceModel(c, arena, embed, lmHead, finalNorm, List.copyOf(layers),
-                    (System.nanoTime() - start) / 1e9, fp8);
+                    (System.nanoTime() - start) / 1e9, fp8, interleave);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -135,13 +153,46 @@ public final class DeviceModel implements AutoCloseable {
         for (TensorView t : parts) rows += t.shape()[0];
         DeviceBuffer weight = arena.alloc((fp8 ? 1L : 2L) * rows * in, label);
         DeviceBuffer scales = fp8 ? arena.alloc(4L * rows, label + ".row_scales") : null;
+        return stackedInto(up, weight, scales, in, parts);
+    }
+
+    /** The parts stacked row-wise into weight (and their row scales into scales, when not null). */
+    private static DeviceLinear stackedInto(WeightUpload up, DeviceBuffer weight, DeviceBuffer scales, long in,
+                                            TensorView... parts) {
         long row = 0;
         for (TensorView t : parts) {
             up.matrix(t, weight, row * in);
-            if (fp8) up.floats(((Fp8Weight) t).rowScales(), scales, row);
+            if (scales != null) up.floats(((Fp8Weight) t).rowScales(), scales, row);
             row += t.shape()[0];
         }
         return new DeviceLinear(weight, scales);
+    }
+
+    /**
+     * The gate and up projections [inter, in] as one weight with their rows interleaved in blocks of
+     * {@link Gemm#SWIGLU_BLOCK} ({@link Gemm#interleaveGateUp}): uploaded stacked into `staging`,
+     * then each block copied to its place on the device (and the FP8 row scales permuted alike).
+     */
+    private static DeviceLinear interleavedGateUp(WeightUpload up, DeviceArena arena, boolean fp8, String label, long in,
+                                                  long inter, TensorView gate, TensorView upProj, DeviceBuffer staging,
+                                                  CudaStream stream) {
+        DeviceLinear stackedOnes = stackedInto(up, staging, fp8 ? arena.alloc(4L * 2 * inter, label + ".row_scales") : null,
+                in, gate, upProj);
+        long eb = fp8 ? 1 : 2, rows = 2 * inter, blockBytes = eb * Gemm.SWIGLU_BLOCK * in;
+        DeviceBuffer weight = arena.alloc(eb * rows * in, label);
+        for (long r = 0; r < rows; r += Gemm.SWIGLU_BLOCK) {
+            long from = Gemm.interleaveGateUp(r, inter);
+            weight.slice(eb * r * in, blockBytes, label).copyFrom(stream, staging.slice(eb * from * in, blockBytes, label));
+        }
+        if (fp8) {
+            float[] g = ((Fp8Weight) gate).rowScales(), u = ((Fp8Weight) upProj).rowScales(), all = new float[(int) rows];
+            for (int r = 0; r < rows; r++) {
+                long from = Gemm.interleaveGateUp(r, inter);
+                all[r] = from < inter ? g[(int) from] : u[(int) (from - inter)];
+            }
+            up.floats(all, stackedOnes.rowScales());
+        }
+        return new DeviceLinear(weight, stackedOnes.rowScales());
     }
 
     private static float[] concat(TensorView... parts) {
@@ -185,8 +236,9 @@ public final class DeviceModel implements AutoCloseable {
                         s.ones(arena.alloc(4L * h, name + ".post_norm"), (int) h)));
             }
             stream.synchronize();
+            // random weights: any row order is the same distribution, so they take the layout the GEMM fuses
             return new DeviceModel(c, arena, embed, lmHead, finalNorm, List.copyOf(layers),
-                    (System.nanoTime() - start) / 1e9, fp8);
+                    (System.nanoTime() - start) / 1e9, fp8, new Gemm(module, stream).fusesSwiglu(inter));
         } catch (RuntimeException e) {
             arena.close();
             throw e;
