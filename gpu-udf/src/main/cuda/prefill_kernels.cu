@@ -3,6 +3,7 @@
 #include "block_sparse.cuh"
 #include "pair_plan.cuh"
 #include "gemm.cuh"
+#include "gemm_tma.cuh"
 #include "attention_wgmma.cuh"
 #include "model_ops.cuh"
 #include "plan_pick.cuh"

@@ -1,6 +1,6 @@
 // Hopper's asynchronous copy machinery (sm_90a): tensor-map (TMA) loads, the mbarriers that count
 // their bytes and the threads that wait on them, and register reallocation between warpgroups.
-// Used by gemm.cuh's warp-specialised GEMM.
+// Used by gemm_tma.cuh's persistent, warp-specialised GEMM.
 //
 //  - TmaDesc: the 128-byte tensor map the driver's cuTensorMapEncodeTiled writes on the host
 //    (io.prefill.cuda.TensorMaps), passed to a kernel by value as a `const __grid_constant__`

@@ -2,10 +2,10 @@
 
 Each mutant is one textual change to a copy of gemm.cuh; the emulator's --tiny run must fail on
 every one. A pattern that occurs in both kernels (the loader, the epilogue) is mutated once per
-occurrence. Only the part of gemm.cuh the emulator compiles is mutated: gemm_block_tma (TMA,
-mbarriers, clusters; its own section at the end) has no host emulation and is checked on the GPU
-(GemmGpuTest, Fp8GemmGpuTest, compute-sanitizer). Run from anywhere: python3 gemm_mutants.py
-(needs g++)."""
+occurrence. The persistent TMA kernel (gemm_tma.cuh: TMA, mbarriers, clusters) has no host
+emulation and is checked on the GPU (GemmGpuTest, Fp8GemmGpuTest, compute-sanitizer); the
+epilogues and the k-tile it shares with the wgmma kernel are here and mutated. Run from anywhere:
+python3 gemm_mutants.py (needs g++)."""
 import os, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,9 +74,8 @@ def main():
     exe = os.path.join(tempfile.gettempdir(), "gemm_emulator_mutant")
     survived = []
     runs = []
-    emulated = src.index("// ---- The warp-specialised, persistent TMA kernel")
     for name, old, new in MUTANTS:
-        n = src[:emulated].count(old)
+        n = src.count(old)
         if n == 0:
             print(f"SKIPPED (pattern not found): {name}")
             survived.append(name)
