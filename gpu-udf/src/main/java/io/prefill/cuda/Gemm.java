@@ -118,11 +118,11 @@ public final class Gemm {
          */
         boolean persistent() { return this == TMA_128x256; }
 
-        /** Work units of the persistent kernel: pairs of M-tiles with one N-tile (gemm.cuh). */
+        /** Work units of the persistent kernel: pairs of M-tiles with one N-tile (gemm_tma.cuh). */
         long units(int m, int n) { return (long) ((m + CLUSTER * bm - 1) / (CLUSTER * bm)) * ((n + bn - 1) / bn); }
     }
 
-    /** CTAs per cluster of the persistent kernel (gemm.cuh's GEMM_TMA_CLUSTER, compiled into it). */
+    /** CTAs per cluster of the persistent kernel (gemm_tma.cuh's GEMM_TMA_CLUSTER, compiled into it). */
     static final int CLUSTER = 2;
     private static final Map<String, Integer> ACTIVE_CLUSTERS = new ConcurrentHashMap<>();
 
@@ -219,7 +219,8 @@ public final class Gemm {
 
     /**
      * c (op)= a · w^T (+ bias). a: bf16 [m, k]; w: bf16 [n, k]; c: [m, n], bf16 for {@link Output#BF16},
-     * fp32 otherwise; biasOrNull: fp32 [n] or null. Asynchronous on this object's stream.
+     * fp32 for F32 and ADD_F32, bf16 [m, n / 2] for {@link Output#SWIGLU_BF16}; biasOrNull: fp32 [n]
+     * or null. Asynchronous on this object's stream.
      */
     public void run(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k, Output out,
                     DeviceBuffer biasOrNull) {
@@ -241,7 +242,7 @@ public final class Gemm {
     }
 
     /**
-     * Registers the persistent kernels move between warpgroups with setmaxnreg (gemm.cuh: 128
+     * Registers the persistent kernels move between warpgroups with setmaxnreg (gemm_tma.cuh: 128
      * producer threads keep 56, 256 consumer threads take 224). The CTA keeps what it launched
      * with, so a build whose kernel launches with fewer than 168 per thread would wait forever in
      * setmaxnreg.inc: refused here, with the numbers, before any launch. Also refuses a module
