@@ -74,6 +74,23 @@ class GemmGpuTest {
             assertEquals(Gemm.largestMmaTile(device()), new Gemm(module(), stream()).tile());
     }
 
+    /**
+     * The persistent kernel's grid comes from the driver's cluster occupancy, asked through JNA
+     * with a hand-laid CUlaunchConfig: at least one cluster of two 197 KB CTAs fits, and never more
+     * than the SMs hold one CTA each (an answer outside that means the struct or the call is wrong).
+     */
+    @Tag("gpu")
+    @Test
+    void theClusterOccupancyFitsTheSms() {
+        assumeGpu();
+        Assumptions.assumeTrue(tmaRuns(), "the persistent TMA kernel does not run here");
+        for (String kernel : List.of("gemm_tma_128x256_bf16", "gemm_tma_128x256_add_f32")) {
+            int clusters = new Gemm(module(), stream()).activeClusters(kernel, Gemm.Tile.TMA_128x256);
+            assertTrue(clusters >= 1 && clusters * Gemm.CLUSTER <= device().multiprocessors(),
+                    kernel + ": " + clusters + " clusters of " + Gemm.CLUSTER + " on " + device().multiprocessors() + " SMs");
+        }
+    }
+
     @Tag("gpu")
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({
