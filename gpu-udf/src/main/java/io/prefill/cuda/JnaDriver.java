@@ -42,7 +42,7 @@ final class JnaDriver {
                 for (String fn : NEEDED) lib.getFunction(fn);
                 found = f;
                 break;
-            } catch (LinkageError e) {  // no library, no function, or JNA's own native part missing
+            } catch (LinkageError | RuntimeException e) {  // no library, no function, JNA's native part missing
                 why.append(why.length() == 0 ? "" : "; ").append(name).append(": ").append(e.getMessage());
             }
         }
