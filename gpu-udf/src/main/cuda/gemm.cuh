@@ -46,6 +46,8 @@
 // without a GPU. Everything the kernel bodies use from the device comes through the pk:: helpers.
 #pragma once
 #ifndef GEMM_HOST_EMULATION
+#include <type_traits>
+
 #include "common.cuh"
 #endif
 #include "wgmma.cuh"
@@ -378,49 +380,41 @@ __device__ __forceinline__ void wgmma_epilogue(const float* acc, void* __restric
         x += b0;
         y += b1;
     };
-    if constexpr (OUT == GEMM_OUT_BF16) {
-        const int t = (colBase & 7) >> 1;  // colBase = (a multiple of 8) + 2t
-        const int blockCol0 = colBase - 2 * t;
+    // bf16 stores: GROUPS groups of 4 blocks of 8 output columns from col0 (a multiple of 8) in rows
+    // of ldc elements; pack(j, h) is this lane's two packed columns 2t, 2t + 1 of block j in row
+    // half h; the quad transposes each group so that lane t stores block 4q + t whole.
+    const int t = (colBase & 7) >> 1;  // colBase = (a multiple of 8) + 2t
+    auto store_bf16_blocks = [&](auto groups, int col0, int ldc, auto pack) {
 #pragma unroll
-        for (int q = 0; q < 8; ++q) {
+        for (int q = 0; q < decltype(groups)::value; ++q) {
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
                 uint32_t v[4];
 #pragma unroll
-                for (int jj = 0; jj < 4; ++jj) {
-                    float x, y;
-                    value(4 * q + jj, h, x, y);
-                    v[jj] = pack_bf16(x, y);
-                }
+                for (int jj = 0; jj < 4; ++jj) v[jj] = pack(4 * q + jj, h);
                 quad_transpose4(v, t);  // v = columns 0..7 of block 4q + t, in order
-                const int row = rowBase + h * 8, col = blockCol0 + 8 * (4 * q + t);
-                if (row < M && col < N) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * N + col, v);
+                const int row = rowBase + h * 8, col = col0 + 8 * (4 * q + t);
+                if (row < M && col < ldc) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * ldc + col, v);
             }
         }
+    };
+    if constexpr (OUT == GEMM_OUT_BF16) {
+        store_bf16_blocks(std::integral_constant<int, 8>{}, colBase - 2 * t, N, [&](int j, int h) {
+            float x, y;
+            value(j, h, x, y);
+            return pack_bf16(x, y);
+        });
     } else if constexpr (OUT == GEMM_SWIGLU_BF16) {
         // blocks j < 16 are gate columns of features 8j .. 8j+7 of the tile, block j + 16 their up
-        // columns; the output tile is 128 features wide, stored as in the bf16 mode
-        const int t = (colBase & 7) >> 1;
-        const int outCol0 = (colBase - 2 * t) / 2, outN = N / 2;
+        // columns; the output tile is 128 features wide
         auto bf = [](float x) { return __bfloat162float(__float2bfloat16_rn(x)); };
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                uint32_t v[4];
-#pragma unroll
-                for (int jj = 0; jj < 4; ++jj) {
-                    float gx, gy, ux, uy;
-                    value(4 * q + jj, h, gx, gy);
-                    value(4 * q + jj + 16, h, ux, uy);
-                    gx = bf(gx), gy = bf(gy), ux = bf(ux), uy = bf(uy);
-                    v[jj] = pack_bf16(gx / (1.f + expf(-gx)) * ux, gy / (1.f + expf(-gy)) * uy);
-                }
-                quad_transpose4(v, t);
-                const int row = rowBase + h * 8, col = outCol0 + 8 * (4 * q + t);
-                if (row < M && col < outN) gemm_st_bf16x8(static_cast<bf16*>(Cv) + (size_t)row * outN + col, v);
-            }
-        }
+        store_bf16_blocks(std::integral_constant<int, 4>{}, (colBase - 2 * t) / 2, N / 2, [&](int j, int h) {
+            float gx, gy, ux, uy;
+            value(j, h, gx, gy);
+            value(j + 16, h, ux, uy);
+            gx = bf(gx), gy = bf(gy), ux = bf(ux), uy = bf(uy);
+            return pack_bf16(gx / (1.f + expf(-gx)) * ux, gy / (1.f + expf(-gy)) * uy);
+        });
     } else if constexpr (OUT == GEMM_OUT_F32) {
 #pragma unroll
         for (int j = 0; j < 32; ++j) {

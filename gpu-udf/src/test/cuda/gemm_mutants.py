@@ -56,9 +56,9 @@ MUTANTS = [
      "const uint32_t r = __shfl_xor_sync(0xffffffffu, b0 ? x[2 * k] : x[2 * k + 1], 1);\n        if (b0) x[2 * k] = r;\n        else x[2 * k + 1] = r;",
      "(void)b0;"),
     ("bf16 epilogue: each lane stores the first block of its group",
-     "col = blockCol0 + 8 * (4 * q + t);", "col = blockCol0 + 8 * (4 * q);"),
+     "col = col0 + 8 * (4 * q + t);", "col = col0 + 8 * (4 * q);"),
     ("bf16 epilogue: N predicate on the lane's own columns instead of its stored block",
-     "if (row < M && col < N) gemm_st_bf16x8", "if (row < M && colBase + 8 * 4 * q < N) gemm_st_bf16x8"),
+     "if (row < M && col < ldc) gemm_st_bf16x8", "if (row < M && colBase + 8 * 4 * q < ldc) gemm_st_bf16x8"),
     # the FP8 instantiation of the wgmma kernel
     ("fp8: k-step of 16 bytes", "wgmma_m64n256k32_e4m3(acc, dA + 2 * s, dB + 2 * s);",
      "wgmma_m64n256k32_e4m3(acc, dA + s, dB + s);"),

@@ -55,10 +55,10 @@ public record VsSelection(int heads, DeviceBuffer cols, DeviceBuffer kCols, int 
             kc[h] = headCols[h].length;
             ko[h] = headOffs[h].length;
         }
-        cols.slice(0, 4L * allCols.length, "vs.cols").upload(s, allCols);
-        offs.slice(0, 4L * allOffs.length, "vs.offs").upload(s, allOffs);
-        kCols.slice(0, 4L * heads, "vs.kCols").upload(s, kc);
-        kOffs.slice(0, 4L * heads, "vs.kOffs").upload(s, ko);
+        cols.upload(s, allCols);
+        offs.upload(s, allOffs);
+        kCols.upload(s, kc);
+        kOffs.upload(s, ko);
     }
 
     public static VsSelection allocate(int heads, int colsMax, int offsMax, DeviceArena arena) {

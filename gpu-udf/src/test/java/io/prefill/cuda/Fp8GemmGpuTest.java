@@ -181,13 +181,7 @@ class Fp8GemmGpuTest {
             gemm.runFp8(da, das, dws, dss, gu, m, n, k, Gemm.Output.BF16, null);
             new ModelKernels(module(), stream()).swiglu(gu, m, inter, twoSteps);
             gemm.runFp8(da, das, dwi, dsi, fused, m, n, k, Gemm.Output.SWIGLU_BF16, null);
-            short[] want = new short[m * inter], got = new short[m * inter];
-            twoSteps.download(stream(), want);
-            fused.download(stream(), got);
-            for (int i = 0; i < want.length; i++) {
-                final int at = i;
-                assertEquals(want[i], got[i], () -> "row " + at / inter + " feature " + at % inter);
-            }
+            GemmGpuTest.assertSameBf16Bits(twoSteps, fused, m, inter, "fp8 fused SwiGLU");
         } finally {
             arena.reset(mark);
         }

@@ -180,17 +180,22 @@ class GemmGpuTest {
                 gemm.run(da, dws, gu, m, n, k, Gemm.Output.BF16, withBias ? db : null);
                 new ModelKernels(module(), stream()).swiglu(gu, m, inter, twoSteps);
                 gemm.run(da, dwi, fused, m, n, k, Gemm.Output.SWIGLU_BF16, withBias ? dbi : null);
-                short[] want = new short[m * inter], got = new short[m * inter];
-                twoSteps.download(stream(), want);
-                fused.download(stream(), got);
-                for (int i = 0; i < want.length; i++) {
-                    final int at = i;
-                    assertEquals(want[i], got[i], () -> String.format(Locale.ROOT,
-                            "m=%d inter=%d k=%d bias=%b: row %d feature %d", m, inter, k, withBias, at / inter, at % inter));
-                }
+                assertSameBf16Bits(twoSteps, fused, m, inter,
+                        String.format(Locale.ROOT, "m=%d inter=%d k=%d bias=%b", m, inter, k, withBias));
             }
         } finally {
             arena.reset(mark);
+        }
+    }
+
+    /** Two bf16 [rows, cols] device matrices hold the same bits, element by element. */
+    static void assertSameBf16Bits(DeviceBuffer want, DeviceBuffer got, int rows, int cols, String what) {
+        short[] w = new short[rows * cols], g = new short[rows * cols];
+        want.download(stream(), w);
+        got.download(stream(), g);
+        for (int i = 0; i < w.length; i++) {
+            final int at = i;
+            assertEquals(w[i], g[i], () -> what + ": row " + at / cols + " column " + at % cols);
         }
     }
 
