@@ -5,6 +5,7 @@
 #include "gemm.cuh"
 #include "gemm_tma.cuh"
 #include "attention_wgmma.cuh"
+#include "attention_ws.cuh"
 #include "model_ops.cuh"
 #include "plan_pick.cuh"
 #include "search.cuh"
@@ -94,6 +95,30 @@ ATTENTION_WGMMA_KERNELS(64)
 ATTENTION_WGMMA_KERNELS(128)
 #undef ATTENTION_WGMMA_KERNELS
 #undef PK_PLAN_WGMMA_BODY
+
+// Warp-specialised dense causal attention (attention_ws.cuh), 128-row CTAs of 3 warpgroups on a
+// KV-group-major grid (query blocks of 128, heads). sm_90a only: elsewhere they trap
+// (AttentionKernels picks them only where gemm_wgmma_probe says the sm_90a build runs).
+#ifdef PK_WGMMA
+#define PK_ATTENTION_WS_BODY(D, LSE) attention_block_ws<D>(Q, K, V, O, H, Hkv, n, scaleLog2, LSE)
+#else
+#define PK_ATTENTION_WS_BODY(D, LSE) __trap()
+#endif
+#define ATTENTION_WS_KERNELS(D)                                                                     \
+    extern "C" __global__ void __launch_bounds__(384, 1)                                            \
+        attention_dense_ws_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,        \
+                                int Hkv, int n, float scaleLog2) {                                  \
+        PK_ATTENTION_WS_BODY(D, nullptr);                                                           \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(384, 1)                                            \
+        attention_dense_ws_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2, float* lse) {                  \
+        PK_ATTENTION_WS_BODY(D, lse);                                                               \
+    }
+ATTENTION_WS_KERNELS(64)
+ATTENTION_WS_KERNELS(128)
+#undef ATTENTION_WS_KERNELS
+#undef PK_ATTENTION_WS_BODY
 
 // The estimators' per-head_dim kernels (vertical_slash.cuh, kept_mass.cuh, block_sparse.cuh).
 #define ESTIMATOR_KERNELS(D)                                                                        \

@@ -41,7 +41,15 @@ struct OnlineSoftmax {
 
     // One 64-key tile: s = 32 logits in the layout above (masked entries -inf). Writes P as four
     // bf16 A fragments and the factors alpha by which O must be rescaled before P V is added.
-    __device__ __forceinline__ void step(const float* s, float scaleLog2, uint32_t (*p)[4], float alpha[2]) {
+    __device__ __forceinline__ void step(float* s, float scaleLog2, uint32_t (*p)[4], float alpha[2]) {
+        exponentiate(s, scaleLog2, alpha);
+        pack(s, p);
+    }
+
+    // step's first half: s becomes P in fp32, in place. The warp-specialised kernel
+    // (attention_ws.cuh) runs it while the previous tile's P V is in flight and packs afterwards, so
+    // that no register an in-flight wgmma reads is written.
+    __device__ __forceinline__ void exponentiate(float* s, float scaleLog2, float alpha[2]) {
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
@@ -61,17 +69,22 @@ struct OnlineSoftmax {
         float rs[2] = {0.f, 0.f};
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-            const float p0 = fast_exp2(fmaf(s[4 * j + 0], scaleLog2, -msc[0]));
-            const float p1 = fast_exp2(fmaf(s[4 * j + 1], scaleLog2, -msc[0]));
-            const float p2 = fast_exp2(fmaf(s[4 * j + 2], scaleLog2, -msc[1]));
-            const float p3 = fast_exp2(fmaf(s[4 * j + 3], scaleLog2, -msc[1]));
-            rs[0] += p0 + p1;
-            rs[1] += p2 + p3;
-            p[j >> 1][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-            p[j >> 1][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[4 * j + e] = fast_exp2(fmaf(s[4 * j + e], scaleLog2, -msc[e >> 1]));
+            rs[0] += s[4 * j + 0] + s[4 * j + 1];
+            rs[1] += s[4 * j + 2] + s[4 * j + 3];
         }
         l[0] = l[0] * alpha[0] + rs[0];
         l[1] = l[1] * alpha[1] + rs[1];
+    }
+
+    // step's second half: P (fp32, this layout) as four bf16 A fragments.
+    __device__ __forceinline__ static void pack(const float* s, uint32_t (*p)[4]) {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            p[j >> 1][(j & 1) * 2 + 0] = pack_bf16(s[4 * j + 0], s[4 * j + 1]);
+            p[j >> 1][(j & 1) * 2 + 1] = pack_bf16(s[4 * j + 2], s[4 * j + 3]);
+        }
     }
 
     // O *= alpha for an accumulator of NACC floats in the same layout (D / 8 column tiles of 4).

@@ -29,6 +29,15 @@ public final class AttentionKernels {
          */
         DENSE_WGMMA("attention_dense_wgmma_d", 4, 1, true, false, 5, 2),
         /**
+         * Dense causal attention with 128-row CTAs of three warpgroups (attention_ws.cuh; sm_90a
+         * only, elsewhere the entry point traps): a producer warpgroup loads Q once and K/V tiles
+         * into a 4-stage ring with cp.async signalled through mbarriers; two consumer warpgroups
+         * of 64 rows each run wgmma on every tile, the softmax of one tile overlapped with the
+         * previous tile's P V. Each K/V tile feeds 128 rows (DENSE_WGMMA: 64). 2 Q tiles, 4 K and
+         * 4 V tiles, 4 key slots, 9 mbarriers.
+         */
+        DENSE_WS("attention_dense_ws_d", 8, 1, true, false, 10, 4, 4),
+        /**
          * One 64-row query block per CTA (4 warps x 16 rows, mma.sync), the next range's bounds
          * prefetched and each tile's keys loaded up front, on a grid walked KV-head-major with the
          * query heads of one GQA group side by side; the default of withPlan where the sm_90a build
@@ -56,6 +65,8 @@ public final class AttentionKernels {
         final boolean headMajor, pair;
         /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory; 0 otherwise. */
         final int wgTiles, wgKeySlots;
+        /** Warp-specialised kernels: the producer's warps (not counted in `warps`, which compute); 0 otherwise. */
+        final int producerWarps;
 
         Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
         Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
@@ -66,6 +77,12 @@ public final class AttentionKernels {
 
         /** wgTiles > 0: a 64-row wgmma kernel (one warpgroup) with that many 64 x d tiles and wgKeySlots key slots in shared memory. */
         Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots) {
+            this(prefix, warps, mtiles, headMajor, pair, wgTiles, wgKeySlots, 0);
+        }
+
+        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
+                int producerWarps) {
+            this.producerWarps = producerWarps;
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
@@ -77,8 +94,10 @@ public final class AttentionKernels {
 
         Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
         int rows() { return 16 * warps * mtiles; }
-        int threads() { return 32 * warps; }
+        int threads() { return 32 * (warps + producerWarps); }
         boolean wgmma() { return wgTiles > 0; }
+        /** Runs only where the sm_90a build does (no fallback body: elsewhere the entry point traps). */
+        boolean hopperOnly() { return producerWarps > 0; }
         boolean isDense() { return name().startsWith("DENSE"); }
 
 
@@ -86,6 +105,8 @@ public final class AttentionKernels {
             // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
+            // warp-specialised: + a full and an empty mbarrier per key slot (stage) and one for Q
+            if (hopperOnly()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + (2 * wgKeySlots + 1) * 8 + 1024;
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
         }
@@ -95,7 +116,13 @@ public final class AttentionKernels {
 
         /** The kernel that also writes the row log2 denominators with this variant's body (withPlanAndLse). */
         String lsePrefix() {
-            return this == PLAN_WGMMA ? "attention_plan_wgmma_lse_d" : "attention_plan_mma_lse_d";  // else PLAN_MMA's body
+            return switch (this) {
+                case PLAN_WGMMA -> "attention_plan_wgmma_lse_d";
+                case DENSE_WGMMA -> "attention_dense_wgmma_lse_d";
+                case DENSE_WS -> "attention_dense_ws_lse_d";
+                case DENSE_MMA -> "attention_dense_mma_lse_d";
+                default -> "attention_plan_mma_lse_d";  // PLAN_MMA's body
+            };
         }
     }
 
@@ -119,14 +146,22 @@ public final class AttentionKernels {
         return Gemm.wgmmaLoaded(module, stream) ? Variant.PLAN_WGMMA : Variant.PLAN_MMA;
     }
 
-    /** The dense kernel unless told otherwise: DENSE_WGMMA where the sm_90a build runs, else DENSE_MMA. */
+    /** The dense kernel unless told otherwise: DENSE_WS where the sm_90a build runs, else DENSE_MMA. */
     public static Variant defaultDenseVariant(KernelModule module, CudaStream stream) {
-        return Gemm.wgmmaLoaded(module, stream) ? Variant.DENSE_WGMMA : Variant.DENSE_MMA;
+        return Gemm.wgmmaLoaded(module, stream) ? Variant.DENSE_WS : Variant.DENSE_MMA;
     }
 
     public Variant denseVariant() {
         if (denseVariant == null) denseVariant = defaultDenseVariant(module, stream);
+        requireBuild(denseVariant);
         return denseVariant;
+    }
+
+    /** A Hopper-only variant where the sm_90a build does not run fails here, not in a trapped launch. */
+    private void requireBuild(Variant x) {
+        if (x.hopperOnly() && !Gemm.wgmmaLoaded(module, stream))
+            throw new IllegalStateException(x + " needs the sm_90a kernels (a Hopper GPU); the loaded build is "
+                    + "another architecture's: use DENSE_WGMMA or DENSE_MMA");
     }
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
@@ -233,7 +268,7 @@ public final class AttentionKernels {
 
     /** Dynamic shared memory of a plan-kernel launch: a wgmma variant's own, or its fallback body's where that runs. */
     private int launchSmem(Variant x, int d) {
-        return x.wgmma() && !Gemm.wgmmaLoaded(module, stream) ? Math.max(x.smem(d), Variant.fallbackSmem(d)) : x.smem(d);
+        return x.wgmma() && !x.hopperOnly() && !Gemm.wgmmaLoaded(module, stream) ? Math.max(x.smem(d), Variant.fallbackSmem(d)) : x.smem(d);
     }
 
     /** Causal (i, j) entries the plan computes, all heads (counted on the device). */
@@ -271,9 +306,8 @@ public final class AttentionKernels {
         checkSizes(q, k, v, out, s);
         need(lse, 4L * s.heads() * s.seqLen(), "lse", s);
         int d = s.headDim();
-        Variant x = denseVariant() == Variant.DENSE_WGMMA ? Variant.DENSE_WGMMA : Variant.DENSE_MMA;
-        String name = x == Variant.DENSE_WGMMA ? "attention_dense_wgmma_lse_d" : "attention_dense_mma_lse_d";
-        module.kernel(name + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
+        Variant x = denseVariant();
+        module.kernel(x.lsePrefix() + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
                 x.threads(), launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), lse);
     }
 

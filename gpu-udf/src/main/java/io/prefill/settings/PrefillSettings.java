@@ -58,7 +58,7 @@ public final class PrefillSettings {
 
     public static final Setting<String> CUDA_DENSE = add(Setting.string("prefill.cuda.dense", Scope.JVM_PROPERTY,
             Audience.DEBUG, "AUTO", "AUTO",
-            "dense attention kernel (an `AttentionKernels.Variant` name); AUTO: `DENSE_WGMMA` on the sm_90a build, "
+            "dense attention kernel (an `AttentionKernels.Variant` name); AUTO: `DENSE_WS` on the sm_90a build, "
                     + "else `DENSE_MMA`"));
 
     public static final Setting<String> CUDA_PLAN = add(Setting.string("prefill.cuda.plan", Scope.JVM_PROPERTY,

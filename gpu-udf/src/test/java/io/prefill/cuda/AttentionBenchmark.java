@@ -84,11 +84,12 @@ public final class AttentionBenchmark {
 
         long denseEntries = s.denseEntries();
         double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
-        for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0]
-                : n >= 262144 ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA,
-                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA,
-                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
+        AttentionKernels.Variant[] denseRounds = Gemm.wgmmaLoaded(module, stream)
+                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_WS,
+                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_WS}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA,
+                        AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA};
+        for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0] : denseRounds) {
             attn.use(x, AttentionKernels.Variant.PLAN_MMA);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
             rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));

@@ -28,8 +28,7 @@ class DenseAttentionGpuTest {
         long mark = arena.mark();
         try {
             DeviceBuffer dq = upload(q, "q"), dk = upload(k, "k"), dv = upload(v, "v");
-          for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
-                  AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
+          for (AttentionKernels.Variant variant : denseVariants()) {
             DeviceBuffer out = poisoned(s.qElements(), "out");
             attention().use(variant, AttentionKernels.Variant.PLAN_MMA).dense(dq, dk, dv, out, s);
             float[] got = downloadBf16(out, s.qElements());

@@ -44,6 +44,14 @@ final class GpuTestSupport {
 
     static AttentionKernels attention() { return new AttentionKernels(module(), stream()); }
 
+    /** Every dense kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */
+    static AttentionKernels.Variant[] denseVariants() {
+        return Gemm.wgmmaLoaded(module(), stream())
+                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA,
+                        AttentionKernels.Variant.DENSE_WS}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA};
+    }
+
     /** Random N(0, sigma) values already rounded to bf16, so CPU and GPU see the same inputs. */
     static float[] randomBf16(Random rnd, long count, double sigma) {
         float[] x = new float[Math.toIntExact(count)];

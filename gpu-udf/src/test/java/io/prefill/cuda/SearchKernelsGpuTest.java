@@ -78,8 +78,7 @@ class SearchKernelsGpuTest {
             denseLse.download(stream(), gotDense);
             // each dense kernel's lse twin (the default's is checked against direct sums below)
             float[] denseOut = downloadBf16(dense, s.qElements());
-            for (AttentionKernels.Variant dv : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA}) {
+            for (AttentionKernels.Variant dv : denseVariants()) {
                 long inner = arena().mark();
                 DeviceBuffer out2 = poisoned(s.qElements(), "dense2");
                 DeviceBuffer lse2 = arena().alloc(4L * heads * n, "denseLse2");

@@ -1,0 +1,230 @@
+// Warp-specialised flash attention on wgmma (sm_90a): 128 query rows per CTA, one producer
+// warpgroup that only loads, two consumer warpgroups that only compute. Dense causal (no plan: one
+// implicit key range [0, min(r0 + 128, n)) per CTA). The masks (mask.cuh), the online softmax
+// (softmax.cuh), the epilogue (attention_epilogue.cuh), the tile cursor and loads (plan_tiles.cuh)
+// and the wgmma tile layout and instructions (attention_wgmma.cuh, wgmma.cuh) are the 64-row wgmma
+// kernel's.
+//
+// Why. Counted per 64-key tile, a 64-row CTA does 2 x 64 x 64 x D x 2 FLOP (2.1 MFLOP at D = 128)
+// for 2 x 64 x D x 2 bytes of K and V brought from L2 into shared memory (32 KiB): 64 FLOP/B. At
+// the ~400 TFLOP/s the 64-row kernel reaches that is ~6.3 TB/s out of L2, about all the card gives
+// (gemm_tma.cuh counts the same limit for the GEMM). Two warpgroups of 64 rows each that read the
+// same K/V tile double that ratio to 128 FLOP/B. Two other costs of the 64-row kernel go with it:
+// every thread issued its share of the tile's cp.async (16 per thread at D = 128) between its
+// tensor-core work, and the CTA met at a block barrier before every tile.
+//
+// Design (384 threads = 3 warpgroups, one CTA per SM):
+//  - Producer, warpgroup 0 (setmaxnreg to 56): loads the CTA's 128 Q rows once (arrive on qFull),
+//    then walks the key tiles; for tile it waits until stage it % STAGES is free (empty barrier),
+//    copies the tile's K and V rows with cp.async (load_kv_tile_keys_first, zero past the tile's
+//    end) and its key indices into the stage's slot, then arrives twice on full[stage]: once with
+//    a plain arrive (release: orders the key-index stores) and once with
+//    cp.async.mbarrier.arrive.noinc, which the hardware performs when this thread's copies have
+//    landed. The producer never waits for its own copies (why a cp.async producer lost in the
+//    GEMM: bench/results/retired-kernels/).
+//  - Consumers, warpgroups 1 and 2 (setmaxnreg to 224): rows r0 + 64(w - 1) .. + 63. Each waits on
+//    full[stage] with the parity of the stage's use, fences the proxies (the cp.async writes are
+//    generic-proxy writes, wgmma reads through the async proxy), and runs the tile as the 64-row
+//    kernel does, pipelined within the warpgroup as FlashAttention-3 does: S(j) = Q K(j)^T is
+//    issued, then O += P(j-1) V(j-1); the softmax of S(j) runs while the P V product is on the
+//    tensor cores; then O is rescaled and stage j - 1 released (lane 0 of each consumer warp
+//    arrives on empty[stage]: 8 arrivals). A consumer skips a contiguous tile whose first key lies
+//    past its last row (the top warpgroup's half of the diagonal tile) and releases it at once.
+//  - Both sides walk the same TileCursor, so they agree on the tile count; the consumers need each
+//    tile's count and last key for the causal mask.
+//  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
+// Shared memory (1024-byte aligned): Q (two 64 x D wgmma tiles), STAGES K tiles, STAGES V tiles,
+// STAGES x 64 key indices, then the barriers (full[STAGES], empty[STAGES], qFull).
+#pragma once
+#include "attention_wgmma.cuh"
+#include "tma.cuh"
+
+namespace pk {
+
+constexpr int ATTN_WS_THREADS = 384, ATTN_WS_STAGES = 4, ATTN_WS_ROWS = 128;
+constexpr int ATTN_WS_PRODUCER_REGS = 56, ATTN_WS_CONSUMER_REGS = 224;
+static_assert(128 * ATTN_WS_PRODUCER_REGS + 256 * ATTN_WS_CONSUMER_REGS <= ATTN_WS_THREADS * 168,
+              "the consumers' registers must come from the producer's");
+
+template <int D>
+struct WsLayout {
+    static constexpr int TB = WgTile<D>::BYTES, S = ATTN_WS_STAGES;
+    static constexpr int Q = 0, K = 2 * TB, V = K + S * TB, KEYS = V + S * TB, BARS = KEYS + S * 64 * 4;
+    static constexpr int BYTES = BARS + (2 * S + 1) * 8;
+    // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
+    static constexpr int SMEM = BYTES + 1024;
+};
+
+#if defined(PK_WGMMA)
+// Arrives on the barrier once this thread's cp.async copies issued so far have landed; counts as
+// one of the barrier's expected arrivals (.noinc).
+__device__ __forceinline__ void mbar_arrive_on_copies(uint32_t bar) {
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+
+template <int D>
+__device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                   const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
+                                   float scaleLog2, float* __restrict__ lse) {
+    static_assert(D == 64 || D == 128, "head_dim 64 or 128");
+    using L = WsLayout<D>;
+    constexpr int TB = L::TB, S = L::S, KT = D / 16, NACC = D / 2;
+    extern __shared__ __align__(1024) unsigned char ws_smem[];
+    const uint32_t raw = smem_u32(ws_smem), base = (raw + 1023u) & ~1023u;
+    unsigned char* gen = ws_smem + (base - raw);
+    const uint32_t sQ = base + L::Q, sK0 = base + L::K, sV0 = base + L::V;
+    int* sKey = reinterpret_cast<int*>(gen + L::KEYS);
+    const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S;
+
+    int h, qb;
+    const int nqb = cta_head_block<GridOrder::KV_GROUP_MAJOR>(H, Hkv, h, qb);
+    (void)nqb;
+    const int r0 = qb * ATTN_WS_ROWS;
+    const int kvh = h / (H / Hkv);
+    const bf16* Qh = Q + (size_t)h * n * D;
+    const bf16* Kh = K + (size_t)kvh * n * D;
+    const bf16* Vh = V + (size_t)kvh * n * D;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
+
+    if (tid == 0) {
+        for (int s = 0; s < S; ++s) {
+            mbar_init(full0 + 8 * s, 256);  // 128 plain arrives + 128 arrives on landed copies
+            mbar_init(empty0 + 8 * s, 8);   // lane 0 of each consumer warp
+        }
+        mbar_init(qFull, 128);
+        mbar_init_fence();
+    }
+    __syncthreads();
+
+    TileCursor<true> cur;
+    cur.init(nullptr, 0, 0, nullptr, 0, 0);
+    cur.rEnd = 1;
+    cur.end = min(r0 + ATTN_WS_ROWS, n);
+
+    if (wg == 0) {  // ---- producer
+        setmaxnreg_dec<ATTN_WS_PRODUCER_REGS>();
+        for (int c = tid; c < ATTN_WS_ROWS * (D / 8); c += 128) {
+            const int r = c / (D / 8), ch = c % (D / 8);
+            const bool valid = r0 + r < n;
+            cp_async16(sQ + (r >> 6) * TB + swz_wg<D>(r & 63, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8,
+                       valid);
+        }
+        mbar_arrive_on_copies(qFull);
+        KeyTile t;
+        for (int it = 0; cur.next(t); ++it) {
+            const int s = it % S, use = it / S;
+            if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
+            load_kv_tile_keys_first<D, 4, true>(t, nullptr, Kh, Vh, sK0 + s * TB, sV0 + s * TB, sKey + 64 * s);
+            mbar_arrive(full0 + 8 * s);
+            mbar_arrive_on_copies(full0 + 8 * s);
+        }
+        cp_async_wait_all();
+        return;
+    }
+
+    // ---- consumers: warpgroup c = wg - 1 holds rows r0 + 64c .. r0 + 64c + 63
+    setmaxnreg_inc<ATTN_WS_CONSUMER_REGS>();
+    const int c = wg - 1, wq = warp & 3;
+    const int rowFirst = r0 + 64 * c, rowLast = rowFirst + 63;
+    const int g = lane >> 2, cq = lane & 3;
+    const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
+    const uint64_t dQ = wg_desc(sQ + c * TB, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
+    const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
+
+    float o[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) o[i] = 0.f;
+    OnlineSoftmax sm;
+    sm.init();
+    uint32_t pf[4][4];  // P of the tile whose P V is next
+    int pending = 0;    // its stage
+    mbar_wait(qFull, 0);
+
+    auto release = [&](int s) {
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty0 + 8 * s);
+    };
+    // O += P V(stage s): keys 16kk.. are rows 16kk.. of the V tile (2048 bytes per 16 rows)
+    auto issue_pv = [&](int s) {
+        const uint64_t dV = dV0 + (uint64_t)(s * TB >> 4);
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+        }
+    };
+
+    // S = Q K(stage s)^T for the tile t, masked where some key is not visible to some row
+    auto issue_s = [&](float* sc, int s) {
+        wgmma_fence();
+        const uint64_t dK = dK0 + (uint64_t)(s * TB >> 4);
+        wgmma_m64n64k16_ss<0>(sc, dQ, dK);  // the first k-step ignores sc's old value
+#pragma unroll
+        for (int kk = 1; kk < KT; ++kk) {
+            const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
+            wgmma_m64n64k16_ss<1>(sc, dQ + off, dK + off);
+        }
+        wgmma_commit();
+    };
+    // sc becomes P (fp32, in place): masked where some key is not visible to some row
+    auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
+        if (!tile_fully_visible(t.count, t.lastKey, rowFirst))
+            mask_tile<1, false>(sc, sKey + 64 * s, rowBase, cq, ~0u, ~0u);
+        sm.exponentiate(sc, scaleLog2, alpha);
+    };
+
+    // The tiles of the implicit range are 64-aligned: this warpgroup's rows see the first `mine`
+    // of them; the rest (the top half of the diagonal, for c = 0) are released unread.
+    const int total = (cur.end + 63) / 64, mine = min(total, (min(rowLast + 1, n) + 63) / 64);
+    KeyTile t;
+    int it = 0;
+    if (mine > 0) {
+        cur.next(t);
+        mbar_wait(full0, 0);
+        fence_proxy_async_smem();
+        float sc[32];
+        issue_s(sc, 0);
+        wgmma_wait<0>();
+        float alpha[2];
+        softmax(sc, t, 0, alpha);
+        OnlineSoftmax::pack(sc, pf);
+        pending = 0;
+        it = 1;
+    }
+    for (; it < mine; ++it) {
+        cur.next(t);
+        const int s = it % S;
+        mbar_wait(full0 + 8 * s, (it / S) & 1);
+        fence_proxy_async_smem();
+        float sc[32];
+        issue_s(sc, s);
+        wgmma_fence();
+        issue_pv(pending);  // the previous tile's P V runs while this tile's softmax does
+        wgmma_commit();
+        wgmma_wait<1>();
+        float alpha[2];
+        softmax(sc, t, s, alpha);
+        wgmma_wait<0>();
+        release(pending);
+        OnlineSoftmax::rescale<NACC>(o, alpha);
+        OnlineSoftmax::pack(sc, pf);  // only now: the P V just retired read pf
+        pending = s;
+    }
+    if (mine > 0) {
+        wgmma_fence();
+        issue_pv(pending);
+        wgmma_commit();
+        wgmma_wait<0>();
+        release(pending);
+    }
+    for (; it < total; ++it) {
+        const int s = it % S;
+        mbar_wait(full0 + 8 * s, (it / S) & 1);
+        release(s);
+    }
+    sm.finish();
+    write_o_lse<D>(o, sm, O + (size_t)h * n * D, lse, h, n, rowBase, cq);
+}
+#endif  // PK_WGMMA
+
+}  // namespace pk
