@@ -128,7 +128,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     const int rowFirst = r0 + 64 * c, rowLast = rowFirst + 63;
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
-    const uint64_t dQ = wg_desc(sQ + c * TB, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
+    const uint64_t dK0 = wg_desc(sK0, 16, 1024);
     const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
 
     float o[NACC];
@@ -138,7 +138,17 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     sm.init();
     uint32_t pf[4][4];  // P of the tile whose P V is next
     int pending = 0;    // its stage
+    // Q stays in registers: this warp's 16 rows as the A fragments of the D / 16 k-steps of S = Q K^T
+    // (the mma.sync m16n8k16 A layout wgmma takes from registers), so that the products read only K
+    // from shared memory: an m64n64k16 step from shared memory reads 4 KiB in the 32 cycles its
+    // 64 K multiply-adds take per SM, all of the 128 B/clock shared memory gives.
     mbar_wait(qFull, 0);
+    uint32_t qf[KT][4];
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+        const int mi = lane >> 3, row = wq * 16 + (mi & 1) * 8 + (lane & 7), ch = kk * 2 + (mi >> 1);
+        ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + c * TB + swz_wg<D>(row, ch));
+    }
 
     auto release = [&](int s) {
         __syncwarp();
@@ -158,11 +168,11 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     auto issue_s = [&](float* sc, int s) {
         wgmma_fence();
         const uint64_t dK = dK0 + (uint64_t)(s * TB >> 4);
-        wgmma_m64n64k16_ss<0>(sc, dQ, dK);  // the first k-step ignores sc's old value
+        wgmma_m64n64k16_rs<0>(sc, qf[0], dK);  // the first k-step ignores sc's old value
 #pragma unroll
         for (int kk = 1; kk < KT; ++kk) {
             const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
-            wgmma_m64n64k16_ss<1>(sc, dQ + off, dK + off);
+            wgmma_m64n64k16_rs<1>(sc, qf[kk], dK + off);
         }
         wgmma_commit();
     };

@@ -141,7 +141,9 @@ __device__ __forceinline__ void wgmma_m64n128k16_rs_tb(float* d, const uint32_t*
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
 }
 
-// d[64x64] += A(registers, mma.sync A fragments) * B(desc, 64x16, K-major)^T (imm-trans-b = 0).
+// d[64x64] (+)= A(registers, mma.sync A fragments) * B(desc, 64x16, K-major)^T (imm-trans-b = 0);
+// SCALE_D = 0 ignores d's old value.
+template <int SCALE_D>
 __device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const uint32_t* a, uint64_t descB) {
     asm volatile(
         "{\n"
@@ -151,7 +153,7 @@ __device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const uint32_t* a, 
         " {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n"
         "}\n"
         : PK_WG_D32_OPERANDS
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(1));
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "n"(SCALE_D));
 }
 #endif  // PK_WGMMA
 
