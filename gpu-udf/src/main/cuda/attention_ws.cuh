@@ -216,7 +216,9 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         softmax(sc, t, s, alpha);
         wgmma_wait<0>();
         release(pending);
-        OnlineSoftmax::rescale<NACC>(o, alpha);
+        // Once a row's maximum has settled (most tiles of a long causal row), alpha is exactly 1:
+        // the warp skips the D / 2 multiplies when none of its rows moved.
+        if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) OnlineSoftmax::rescale<NACC>(o, alpha);
         OnlineSoftmax::pack(sc, pf);  // only now: the P V just retired read pf
         pending = s;
     }
