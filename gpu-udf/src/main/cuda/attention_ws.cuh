@@ -1,6 +1,8 @@
 // Warp-specialised flash attention on wgmma (sm_90a): 128 query rows per CTA, one producer
 // warpgroup that only loads, two consumer warpgroups that only compute. Dense causal (no plan: one
-// implicit key range [0, min(r0 + 128, n)) per CTA). The masks (mask.cuh), the online softmax
+// implicit key range [0, min(r0 + 128, n)) per CTA), or (PAIR) a pair plan: the union of the keys
+// of the two 64-row blocks the CTA holds (pair_plan.cuh), each key masked for the rows of the block
+// whose own plan lacks it, as the mma.sync pair kernels of attention.cuh do. The masks (mask.cuh), the online softmax
 // (softmax.cuh), the epilogue (attention_epilogue.cuh), the tile cursor and loads (plan_tiles.cuh)
 // and the wgmma tile layout and instructions (attention_wgmma.cuh, wgmma.cuh) are the 64-row wgmma
 // kernel's.
@@ -31,10 +33,16 @@
 //    arrives on empty[stage]: 8 arrivals). A consumer skips a contiguous tile whose first key lies
 //    past its last row (the top warpgroup's half of the diagonal tile) and releases it at once.
 //  - Both sides walk the same TileCursor, so they agree on the tile count; the consumers need each
-//    tile's count and last key for the causal mask.
+//    tile's count and last key for the causal mask. PAIR: the producer also writes, per stage,
+//    which keys of the tile each block's own 64-row plan holds (4 words of membership bits, one
+//    binary search per key and block, in_block_plan), and a consumer masks the others out. A
+//    consumer computes every tile of a pair plan (a tile no key of which its rows see costs a
+//    masked product, no wrong value): skipping them would put its wgmma on a data-dependent
+//    path, which ptxas serialises.
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned): Q (two 64 x D wgmma tiles), STAGES K tiles, STAGES V tiles,
-// STAGES x 64 key indices, then the barriers (full[STAGES], empty[STAGES], qFull).
+// STAGES x 64 key indices, STAGES x 4 membership words (PAIR), then the barriers (full[STAGES],
+// empty[STAGES], qFull).
 #pragma once
 #include "attention_wgmma.cuh"
 #include "tma.cuh"
@@ -49,7 +57,8 @@ static_assert(128 * ATTN_WS_PRODUCER_REGS + 256 * ATTN_WS_CONSUMER_REGS <= ATTN_
 template <int D>
 struct WsLayout {
     static constexpr int TB = WgTile<D>::BYTES, S = ATTN_WS_STAGES;
-    static constexpr int Q = 0, K = 2 * TB, V = K + S * TB, KEYS = V + S * TB, BARS = KEYS + S * 64 * 4;
+    static constexpr int Q = 0, K = 2 * TB, V = K + S * TB, KEYS = V + S * TB, OWN = KEYS + S * 64 * 4;
+    static constexpr int BARS = OWN + S * 4 * 4;
     static constexpr int BYTES = BARS + (2 * S + 1) * 8;
     // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
     static constexpr int SMEM = BYTES + 1024;
@@ -62,10 +71,12 @@ __device__ __forceinline__ void mbar_arrive_on_copies(uint32_t bar) {
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
 }
 
-template <int D>
+// pair: the pair plan whose tiles the CTA walks, blk: the 64-row plan whose slots say which keys
+// each block's rows see (PAIR only).
+template <int D, bool PAIR>
 __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
-                                   float scaleLog2, float* __restrict__ lse) {
+                                   float scaleLog2, CsrPlan pair, CsrPlan blk, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
     using L = WsLayout<D>;
     constexpr int TB = L::TB, S = L::S, KT = D / 16, NACC = D / 2;
@@ -74,11 +85,11 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     unsigned char* gen = ws_smem + (base - raw);
     const uint32_t sQ = base + L::Q, sK0 = base + L::K, sV0 = base + L::V;
     int* sKey = reinterpret_cast<int*>(gen + L::KEYS);
+    uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);  // [stage][A0 A1 B0 B1]
     const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S;
 
     int h, qb;
     const int nqb = cta_head_block<GridOrder::KV_GROUP_MAJOR>(H, Hkv, h, qb);
-    (void)nqb;
     const int r0 = qb * ATTN_WS_ROWS;
     const int kvh = h / (H / Hkv);
     const bf16* Qh = Q + (size_t)h * n * D;
@@ -97,9 +108,13 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     __syncthreads();
 
     TileCursor<true> cur;
-    cur.init(nullptr, 0, 0, nullptr, 0, 0);
-    cur.rEnd = 1;
-    cur.end = min(r0 + ATTN_WS_ROWS, n);
+    if (PAIR) {
+        cur.init(pair, h * nqb + qb);
+    } else {
+        cur.init(nullptr, 0, 0, nullptr, 0, 0);
+        cur.rEnd = 1;
+        cur.end = min(r0 + ATTN_WS_ROWS, n);
+    }
 
     if (wg == 0) {  // ---- producer
         setmaxnreg_dec<ATTN_WS_PRODUCER_REGS>();
@@ -110,11 +125,28 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                        valid);
         }
         mbar_arrive_on_copies(qFull);
+        // PAIR: thread tid tests key tid % 64 of each tile against block tid / 64's own plan (A =
+        // 64-row block 2 qb, B = 2 qb + 1; a B past the sequence masks nothing: its rows are not written)
+        const int nqb64 = (n + 63) / 64, blkSlot = h * nqb64 + 2 * qb + (tid >> 6);
+        const bool hasBlk = PAIR && 2 * qb + (tid >> 6) < nqb64;
+        int rb = 0, re = 0, cb = 0, ce = 0;
+        if (hasBlk) {
+            rb = blk.rangePtr[blkSlot]; re = blk.rangePtr[blkSlot + 1];
+            cb = blk.colPtr[blkSlot]; ce = blk.colPtr[blkSlot + 1];
+        }
         KeyTile t;
         for (int it = 0; cur.next(t); ++it) {
             const int s = it % S, use = it / S;
             if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
-            load_kv_tile_keys_first<D, 4, true>(t, nullptr, Kh, Vh, sK0 + s * TB, sV0 + s * TB, sKey + 64 * s);
+            load_kv_tile_keys_first<D, 4, true>(t, pair.colData, Kh, Vh, sK0 + s * TB, sV0 + s * TB, sKey + 64 * s);
+            if (PAIR) {
+                const int kt = tid & 63;
+                const bool valid = kt < t.count;
+                const int key = valid ? (t.gather ? pair.colData[t.start + kt] : t.start + kt) : 0;
+                const bool own = valid && (!hasBlk || in_block_plan(key, blk.rangeData, rb, re, blk.colData, cb, ce));
+                const uint32_t w = __ballot_sync(0xffffffffu, own);
+                if (lane == 0) sOwn[4 * s + warp] = w;  // warps 0, 1: A's keys 0-31, 32-63; 2, 3: B's
+            }
             mbar_arrive(full0 + 8 * s);
             mbar_arrive_on_copies(full0 + 8 * s);
         }
@@ -176,20 +208,28 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         }
         wgmma_commit();
     };
-    // sc becomes P (fp32, in place): masked where some key is not visible to some row
+    // sc becomes P (fp32, in place): masked where some key is not visible to some row (PAIR: or
+    // not in this block's own plan)
     auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
-        if (!tile_fully_visible(t.count, t.lastKey, rowFirst))
+        if (PAIR) {
+            const uint32_t own0 = sOwn[4 * s + 2 * c], own1 = sOwn[4 * s + 2 * c + 1];
+            if (!((own0 & own1) == ~0u && tile_fully_visible(t.count, t.lastKey, rowFirst)))
+                mask_tile<1, true>(sc, sKey + 64 * s, rowBase, cq, own0, own1);
+        } else if (!tile_fully_visible(t.count, t.lastKey, rowFirst)) {
             mask_tile<1, false>(sc, sKey + 64 * s, rowBase, cq, ~0u, ~0u);
+        }
         sm.exponentiate(sc, scaleLog2, alpha);
     };
 
-    // The tiles of the implicit range are 64-aligned: this warpgroup's rows see the first `mine`
-    // of them; the rest (the top half of the diagonal, for c = 0) are released unread.
-    const int total = (cur.end + 63) / 64, mine = min(total, (min(rowLast + 1, n) + 63) / 64);
+    // Dense: the tiles of the implicit range are 64-aligned; this warpgroup's rows see the first
+    // ones up to its last row (its cursor stops there), the rest (the top half of the diagonal,
+    // for c = 0) are released unread. PAIR: every tile is computed.
+    const int total = PAIR ? 0 : (cur.end + 63) / 64;
+    if (!PAIR) cur.end = min(rowLast + 1, n);
     KeyTile t;
     int it = 0;
-    if (mine > 0) {
-        cur.next(t);
+    const bool any = cur.next(t);
+    if (any) {
         mbar_wait(full0, 0);
         fence_proxy_async_smem();
         float sc[32];
@@ -201,8 +241,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         pending = 0;
         it = 1;
     }
-    for (; it < mine; ++it) {
-        cur.next(t);
+    for (; cur.next(t); ++it) {
         const int s = it % S;
         mbar_wait(full0 + 8 * s, (it / S) & 1);
         fence_proxy_async_smem();
@@ -222,7 +261,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         OnlineSoftmax::pack(sc, pf);  // only now: the P V just retired read pf
         pending = s;
     }
-    if (mine > 0) {
+    if (any) {
         wgmma_fence();
         issue_pv(pending);
         wgmma_commit();

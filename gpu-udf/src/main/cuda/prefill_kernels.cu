@@ -96,24 +96,30 @@ ATTENTION_WGMMA_KERNELS(128)
 #undef ATTENTION_WGMMA_KERNELS
 #undef PK_PLAN_WGMMA_BODY
 
-// Warp-specialised dense causal attention (attention_ws.cuh), 128-row CTAs of 3 warpgroups on a
-// KV-group-major grid (query blocks of 128, heads). sm_90a only: elsewhere they trap
+// Warp-specialised attention (attention_ws.cuh), 128-row CTAs of 3 warpgroups on a KV-group-major
+// grid (query blocks of 128, heads): dense causal, and a pair plan (pair) masked by its 64-row plan (blk). sm_90a only: elsewhere they trap
 // (AttentionKernels picks them only where gemm_wgmma_probe says the sm_90a build runs).
 #ifdef PK_WGMMA
-#define PK_ATTENTION_WS_BODY(D, LSE) attention_block_ws<D>(Q, K, V, O, H, Hkv, n, scaleLog2, LSE)
+#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, LSE) \
+    attention_block_ws<D, PAIR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, BLK, LSE)
 #else
-#define PK_ATTENTION_WS_BODY(D, LSE) __trap()
+#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, LSE) __trap()
 #endif
 #define ATTENTION_WS_KERNELS(D)                                                                     \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_dense_ws_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,        \
                                 int Hkv, int n, float scaleLog2) {                                  \
-        PK_ATTENTION_WS_BODY(D, nullptr);                                                           \
+        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr);                              \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_dense_ws_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
                                     int Hkv, int n, float scaleLog2, float* lse) {                  \
-        PK_ATTENTION_WS_BODY(D, lse);                                                               \
+        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, lse);                                  \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(384, 1)                                            \
+        attention_pair_plan_ws_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk) {   \
+        PK_ATTENTION_WS_BODY(D, true, pair, blk, nullptr);                                          \
     }
 ATTENTION_WS_KERNELS(64)
 ATTENTION_WS_KERNELS(128)

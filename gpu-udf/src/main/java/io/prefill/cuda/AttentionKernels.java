@@ -12,13 +12,17 @@ public final class AttentionKernels {
     private static final double LOG2E = 1.4426950408889634;
 
     /**
-     * Kernel variants (see attention.cuh, attention_wgmma.cuh): rows per CTA = warps x 16 x m-tiles
-     * per warp. Only the variants a default selects are kept: on sm_90a the wgmma kernels DENSE_WGMMA
-     * and PLAN_WGMMA (which also replaces the pair kernels for VS and A-shape plans, see
-     * {@link #pairPlanPays}); elsewhere DENSE_MMA, PLAN_MMA and the pair kernels PAIR_PLAN_MMA /
-     * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on vertical-slash and A-shape plans and lose on
-     * block-sparse ones). BENCHMARKS.md has the measurements behind each choice; the retired
-     * variants are kept as a patch in bench/results/retired-kernels/.
+     * Kernel variants (see attention.cuh, attention_wgmma.cuh, attention_ws.cuh): rows per CTA = warps
+     * x 16 x m-tiles per warp (the warp-specialised kernels' producer warps do not count). Only the
+     * variants a default selects are kept: on sm_90a DENSE_WS for dense, PAIR_PLAN_WS for
+     * vertical-slash and A-shape plans (over their pair plan, {@link #pairPlanPays}) and PLAN_WGMMA for
+     * block-sparse ones (and for the pattern search's lse twins); elsewhere DENSE_MMA, PLAN_MMA and the
+     * pair kernels PAIR_PLAN_MMA / PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on
+     * vertical-slash and A-shape plans and lose on block-sparse ones). DENSE_WGMMA (the dense path of
+     * PLAN_WGMMA's body) is no default any more; AttentionBenchmark times it in the same call as
+     * DENSE_WS. BENCHMARKS.md
+     * has the measurements behind each choice; the retired variants are kept as a patch in
+     * bench/results/retired-kernels/.
      */
     public enum Variant {
         DENSE_MMA("attention_dense_mma_d", 4, 2),
@@ -58,7 +62,13 @@ public final class AttentionKernels {
          * m64n64k16 from shared memory, O += P V with m64nDk16, P from registers, V through a
          * transposed (MN-major) descriptor. 2 K and 2 V buffers.
          */
-        PLAN_WGMMA("attention_plan_wgmma_d", 4, 1, true, false, 5, 2);
+        PLAN_WGMMA("attention_plan_wgmma_d", 4, 1, true, false, 5, 2),
+        /**
+         * DENSE_WS's body over a pair plan (sm_90a only): each CTA walks the union of two 64-row
+         * blocks' keys, every K/V tile feeds both consumer warpgroups, and each key is masked for
+         * the block whose own plan lacks it (membership bits computed by the producer).
+         */
+        PAIR_PLAN_WS("attention_pair_plan_ws_d", 8, 1, true, true, 10, 4, 4);
 
         final String prefix;
         final int warps, mtiles;
@@ -105,8 +115,9 @@ public final class AttentionKernels {
             // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
-            // warp-specialised: + a full and an empty mbarrier per key slot (stage) and one for Q
-            if (hopperOnly()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + (2 * wgKeySlots + 1) * 8 + 1024;
+            // warp-specialised: + per key slot (stage) 4 words of membership bits and a full and an
+            // empty mbarrier, and one mbarrier for Q
+            if (hopperOnly()) return wgTiles * 64 * d * 2 + wgKeySlots * (64 * 4 + 16) + (2 * wgKeySlots + 1) * 8 + 1024;
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
         }
@@ -132,7 +143,12 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /** null = by plan: PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan). */
+    /** Whether the 64-row plan kernel was chosen (property or {@link #use}) rather than left to AUTO. */
+    private boolean planChosen = planVariant != null;
+    /**
+     * null = by build and plan: PAIR_PLAN_WS where the sm_90a build runs, else PAIR_PLAN_MMA_HEAD_MAJOR
+     * when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan).
+     */
     private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
@@ -161,7 +177,7 @@ public final class AttentionKernels {
     private void requireBuild(Variant x) {
         if (x.hopperOnly() && !Gemm.wgmmaLoaded(module, stream))
             throw new IllegalStateException(x + " needs the sm_90a kernels (a Hopper GPU); the loaded build is "
-                    + "another architecture's: use DENSE_WGMMA or DENSE_MMA");
+                    + "another architecture's");
     }
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
@@ -175,6 +191,7 @@ public final class AttentionKernels {
             throw new IllegalArgumentException(dense + ", " + plan);
         this.denseVariant = dense;
         this.planVariant = plan;
+        this.planChosen = true;
         return this;
     }
 
@@ -242,10 +259,14 @@ public final class AttentionKernels {
     /**
      * Whether {@link #withPairPlan} (after building the pair plan) is the faster way to run a plan of
      * ranges and gathered columns (vertical-slash, A-shape) than {@link #withPlan}: true for the
-     * mma.sync kernels, false where withPlan runs a wgmma kernel (the 64-row wgmma kernel beats the
-     * pair kernels on both: BENCHMARKS.md, wgmma), unless a pair kernel was chosen explicitly.
+     * mma.sync kernels, and where the sm_90a build runs, for PAIR_PLAN_WS against the 64-row wgmma
+     * kernel unless a 64-row kernel was chosen (BENCHMARKS.md, "Sparse attention kernels"); true
+     * whenever a pair kernel was chosen explicitly. Block-sparse plans are not asked: their pair
+     * unions hold twice the keys.
      */
-    public boolean pairPlanPays() { return pairVariant != null || !planVariant().wgmma(); }
+    public boolean pairPlanPays() {
+        return pairVariant != null || !planVariant().wgmma() || (!planChosen && Gemm.wgmmaLoaded(module, stream));
+    }
 
     /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
     public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
@@ -258,7 +279,9 @@ public final class AttentionKernels {
         // L2 while its query blocks run; plans of ranges only (A-shape) are faster with the heads of
         // one query block side by side (BENCHMARKS.md, attn-speed).
         Variant x = pairVariant != null ? pairVariant
+                : Gemm.wgmmaLoaded(module, stream) ? Variant.PAIR_PLAN_WS
                 : pair.numColumns() > 0 ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
+        requireBuild(x);
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan);
     }

@@ -176,8 +176,11 @@ public final class AttentionBenchmark {
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
         if (pairWork != null) {
             AttentionKernels.Variant keep = attn.pairVariant();
-            for (AttentionKernels.Variant x : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.PAIR_PLAN_MMA, AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
+            for (AttentionKernels.Variant x : Gemm.wgmmaLoaded(attn.module(), stream)
+                    ? new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR,
+                            AttentionKernels.Variant.PAIR_PLAN_WS, AttentionKernels.Variant.PAIR_PLAN_WS}
+                    : new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,
+                            AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
                 attn.usePair(x);
                 double ms = time(stream, reps, () -> { pairWork.run(); return null; });
                 rows.add(report(n, what + " (" + x + ")", ms, entries, s,

@@ -52,6 +52,15 @@ final class GpuTestSupport {
                 : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA};
     }
 
+    /** Every pair-plan kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */
+    static AttentionKernels.Variant[] pairVariants() {
+        return Gemm.wgmmaLoaded(module(), stream())
+                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,
+                        AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR, AttentionKernels.Variant.PAIR_PLAN_WS}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,
+                        AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR};
+    }
+
     /** Random N(0, sigma) values already rounded to bf16, so CPU and GPU see the same inputs. */
     static float[] randomBf16(Random rnd, long count, double sigma) {
         float[] x = new float[Math.toIntExact(count)];

@@ -60,11 +60,11 @@ class KernelLaunchSitesTest {
 
     /** The kernels a launch whose name is chosen at run time may launch, by "Class.method". */
     private static final Map<String, Pattern> RUN_TIME_NAMES = Map.of(
-            "AttentionKernels.dense", Pattern.compile("attention_dense_(mma|wgmma)_d\\d+"),
-            "AttentionKernels.denseWithLse", Pattern.compile("attention_dense_(mma|wgmma)_lse_d\\d+"),
+            "AttentionKernels.dense", Pattern.compile("attention_dense_(mma|wgmma|ws)_d\\d+"),
+            "AttentionKernels.denseWithLse", Pattern.compile("attention_dense_(mma|wgmma|ws)_lse_d\\d+"),
             "AttentionKernels.withPlan", Pattern.compile("attention_plan_(mma|wgmma)_d\\d+"),
             "AttentionKernels.withPlanAndLse", Pattern.compile("attention_plan_(mma|wgmma)_lse_d\\d+"),
-            "AttentionKernels.withPairPlan", Pattern.compile("attention_pair_plan_mma(_head_major)?_d\\d+"));
+            "AttentionKernels.withPairPlan", Pattern.compile("attention_pair_plan_(mma|mma_head_major|ws)_d\\d+"));
 
     /** One launch in the sources: where, the kernels it may launch (empty: unknown), its arguments' Java types. */
     private record Site(String where, List<String> kernels, List<String> argTypes, boolean forwardsArray) {

@@ -67,8 +67,7 @@ class PlanAttentionGpuTest {
             }
             AttentionKernels attn = attention();
             DevicePlan pair = attn.pairPlan(plan, arena);
-            for (AttentionKernels.Variant variant : new AttentionKernels.Variant[] {
-                    AttentionKernels.Variant.PAIR_PLAN_MMA, AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
+            for (AttentionKernels.Variant variant : pairVariants()) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
                 attn.usePair(variant).withPairPlan(dq, dk, dv, out, s, plan, pair);
                 float[] got = downloadBf16(out, s.qElements());
