@@ -14,9 +14,9 @@ public final class AttentionKernels {
     /**
      * Kernel variants (see attention.cuh, attention_wgmma.cuh, attention_ws.cuh): rows per CTA = warps
      * x 16 x m-tiles per warp (the warp-specialised kernels' producer warps do not count). Only the
-     * variants a default selects are kept: on sm_90a DENSE_WS for dense, PAIR_PLAN_WS for
-     * vertical-slash and A-shape plans (over their pair plan, {@link #pairPlanPays}) and PLAN_WGMMA for
-     * block-sparse ones (and for the pattern search's lse twins); elsewhere DENSE_MMA, PLAN_MMA and the
+     * variants a default selects are kept: on sm_90a DENSE_WS for dense and PLAN_WGMMA for plans
+     * (PAIR_PLAN_WS, DENSE_WS's body over a pair plan, when prefill.cuda.pair asks for it:
+     * {@link #pairPlanPays}); elsewhere DENSE_MMA, PLAN_MMA and the
      * pair kernels PAIR_PLAN_MMA / PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on
      * vertical-slash and A-shape plans and lose on block-sparse ones). DENSE_WGMMA (the dense path of
      * PLAN_WGMMA's body) is no default any more; AttentionBenchmark times it in the same call as
@@ -143,8 +143,6 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /** Whether the 64-row plan kernel was chosen (property or {@link #use}) rather than left to AUTO. */
-    private boolean planChosen = planVariant != null;
     /**
      * null = by build and plan: PAIR_PLAN_WS where the sm_90a build runs, else PAIR_PLAN_MMA_HEAD_MAJOR
      * when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan).
@@ -191,7 +189,6 @@ public final class AttentionKernels {
             throw new IllegalArgumentException(dense + ", " + plan);
         this.denseVariant = dense;
         this.planVariant = plan;
-        this.planChosen = true;
         return this;
     }
 
@@ -259,14 +256,13 @@ public final class AttentionKernels {
     /**
      * Whether {@link #withPairPlan} (after building the pair plan) is the faster way to run a plan of
      * ranges and gathered columns (vertical-slash, A-shape) than {@link #withPlan}: true for the
-     * mma.sync kernels, and where the sm_90a build runs, for PAIR_PLAN_WS against the 64-row wgmma
-     * kernel unless a 64-row kernel was chosen (BENCHMARKS.md, "Sparse attention kernels"); true
-     * whenever a pair kernel was chosen explicitly. Block-sparse plans are not asked: their pair
-     * unions hold twice the keys.
+     * mma.sync kernels, false where withPlan runs a wgmma kernel, unless a pair kernel was chosen
+     * explicitly. On sm_90a PAIR_PLAN_WS beats the 64-row wgmma kernel by 5-9% on one layer's
+     * vertical-slash and A-shape plans, but in the whole model the pair plan's build (and its
+     * read-back of the sizes) ate the gain (BENCHMARKS.md, "Sparse attention kernels"), so it is
+     * chosen only through prefill.cuda.pair.
      */
-    public boolean pairPlanPays() {
-        return pairVariant != null || !planVariant().wgmma() || (!planChosen && Gemm.wgmmaLoaded(module, stream));
-    }
+    public boolean pairPlanPays() { return pairVariant != null || !planVariant().wgmma(); }
 
     /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
     public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,

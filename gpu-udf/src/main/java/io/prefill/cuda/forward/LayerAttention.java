@@ -93,8 +93,9 @@ final class LayerAttention {
             }
             if (fallbacks > 0) plan = new PlanPick(module, stream).pick(plan, densePlanOf(fallback, n, arena), fallback, arena);
             clock.mark(StageClock.Stage.CERTIFICATE);
-            // the pair kernels (two query blocks per CTA) beat the 64-row kernels on VS and A-shape
-            // plans (on sm_90a the warp-specialised one), not on block-sparse plans
+            // the pair kernels (two query blocks per CTA) beat the 64-row mma.sync kernel on VS and
+            // A-shape plans, but not the wgmma one (sm_90a) once the pair plan's build is counted,
+            // nor on block-sparse plans
             if (anyBlockSparse || !attention.pairPlanPays()) {
                 attention.withPlan(q, k, v, out, s, plan);
             } else {
