@@ -15,7 +15,21 @@
 // every thread issued its share of the tile's cp.async (16 per thread at D = 128) between its
 // tensor-core work, and the CTA met at a block barrier before every tile.
 //
+// What each step gave (H200, dense causal, 32 heads, d = 128, 128K; AttentionBenchmark, same call
+// as the 64-row kernel's ~395 TFLOP/s; raw bench/results/attention-ws/):
+//  - 128 rows per CTA, producer warpgroup, softmax overlapped with the previous P V: 478.
+//  - Q in registers (S = Q K^T reads only K from shared memory; an m64n64k16 step from shared
+//    memory reads 4 KiB, all the 128 B/clock shared memory gives in the 32 cycles its product
+//    takes): 498.
+//  - the O rescale skipped where no row of the warp moved its maximum: 505.
+//  - 128-key tiles (half the barrier waits, proxy fences, row reductions and rescales per key): 549.
+//  - Tried and dropped: the two consumers issuing their products in turns through named barriers
+//    (FlashAttention-3's ping-pong): 465-472, below the 478 of the same kernel without it.
+//
 // Design (384 threads = 3 warpgroups, one CTA per SM):
+//  - Tiles of BN keys: 128 in dense, 64 over a pair plan (its membership bits are 64 per word
+//    pair). A tile is BN / 64 wgmma tiles of 64 keys in K and in V (the 64-row kernel's layout), so
+//    S = Q K^T is BN / 64 m64n64 products per k-step and O += P V walks the BN keys 16 at a time.
 //  - Producer, warpgroup 0 (setmaxnreg to 56): loads the CTA's 128 Q rows once (arrive on qFull),
 //    then walks the key tiles; for tile it waits until stage it % STAGES is free (empty barrier),
 //    copies the tile's K and V rows with cp.async (load_kv_tile_keys_first, zero past the tile's
@@ -24,40 +38,46 @@
 //    cp.async.mbarrier.arrive.noinc, which the hardware performs when this thread's copies have
 //    landed. The producer never waits for its own copies (why a cp.async producer lost in the
 //    GEMM: bench/results/retired-kernels/).
-//  - Consumers, warpgroups 1 and 2 (setmaxnreg to 224): rows r0 + 64(w - 1) .. + 63. Each waits on
-//    full[stage] with the parity of the stage's use, fences the proxies (the cp.async writes are
-//    generic-proxy writes, wgmma reads through the async proxy), and runs the tile as the 64-row
-//    kernel does, pipelined within the warpgroup as FlashAttention-3 does: S(j) = Q K(j)^T is
-//    issued, then O += P(j-1) V(j-1); the softmax of S(j) runs while the P V product is on the
-//    tensor cores; then O is rescaled and stage j - 1 released (lane 0 of each consumer warp
-//    arrives on empty[stage]: 8 arrivals). A consumer skips a contiguous tile whose first key lies
-//    past its last row (the top warpgroup's half of the diagonal tile) and releases it at once.
+//  - Consumers, warpgroups 1 and 2 (setmaxnreg to 224): rows r0 + 64(w - 1) .. + 63, Q as A
+//    fragments in registers. Each waits on full[stage] with the parity of the stage's use, fences
+//    the proxies (the cp.async writes are generic-proxy writes, wgmma reads through the async
+//    proxy), and runs the tile pipelined within the warpgroup as FlashAttention-3 does: S(j) =
+//    Q K(j)^T is issued, then O += P(j-1) V(j-1); the softmax of S(j) (P kept in fp32 in S's
+//    registers) runs while the P V product is on the tensor cores; then stage j - 1 is released
+//    (lane 0 of each consumer warp arrives on empty[stage]: 8 arrivals), O rescaled and P(j)
+//    packed to bf16 (only now: the product just retired read the previous P's registers, and a
+//    write to them while it ran would make ptxas serialise every wgmma).
 //  - Both sides walk the same TileCursor, so they agree on the tile count; the consumers need each
-//    tile's count and last key for the causal mask. PAIR: the producer also writes, per stage,
-//    which keys of the tile each block's own 64-row plan holds (4 words of membership bits, one
-//    binary search per key and block, in_block_plan), and a consumer masks the others out. A
-//    consumer computes every tile of a pair plan (a tile no key of which its rows see costs a
-//    masked product, no wrong value): skipping them would put its wgmma on a data-dependent
-//    path, which ptxas serialises.
+//    tile's count and last key for the causal mask. Every tile is computed by both consumers (the
+//    diagonal tile of a dense block is masked for consumer 0 above its rows; a tile of a pair plan
+//    that none of a block's keys has costs that block a masked product): skipping one would put
+//    the wgmma on a data-dependent path, which ptxas serialises. PAIR: the producer also writes,
+//    per stage, which keys of the tile each block's own 64-row plan holds (4 words of membership
+//    bits, one binary search per key and block, in_block_plan), and a consumer masks the others.
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
-// Shared memory (1024-byte aligned): Q (two 64 x D wgmma tiles), STAGES K tiles, STAGES V tiles,
-// STAGES x 64 key indices, STAGES x 4 membership words (PAIR), then the barriers (full[STAGES],
-// empty[STAGES], qFull).
+// Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
+// tiles and as many V tiles, BN key indices per stage, 4 membership words per stage (PAIR), then
+// the barriers (full[STAGES], empty[STAGES], qFull). Stages: 3 for dense at D = 128 (226.6 KiB),
+// else 4.
 #pragma once
 #include "attention_wgmma.cuh"
 #include "tma.cuh"
 
 namespace pk {
 
-constexpr int ATTN_WS_THREADS = 384, ATTN_WS_STAGES = 4, ATTN_WS_ROWS = 128;
+constexpr int ATTN_WS_THREADS = 384, ATTN_WS_ROWS = 128;
 constexpr int ATTN_WS_PRODUCER_REGS = 56, ATTN_WS_CONSUMER_REGS = 224;
 static_assert(128 * ATTN_WS_PRODUCER_REGS + 256 * ATTN_WS_CONSUMER_REGS <= ATTN_WS_THREADS * 168,
               "the consumers' registers must come from the producer's");
 
-template <int D>
+// BN keys per tile (dense: 128, pair plans: 64, as their membership bits are), as BN / 64 wgmma
+// tiles of 64 keys each in K and in V; stages: as many as fit next to Q in the 227 KiB of an SM.
+template <int D, int BN>
 struct WsLayout {
-    static constexpr int TB = WgTile<D>::BYTES, S = ATTN_WS_STAGES;
-    static constexpr int Q = 0, K = 2 * TB, V = K + S * TB, KEYS = V + S * TB, OWN = KEYS + S * 64 * 4;
+    static constexpr int TB = WgTile<D>::BYTES, HALVES = BN / 64;
+    static constexpr int S = BN == 128 ? (D == 128 ? 3 : 4) : 4;
+    static constexpr int Q = 0, K = 2 * TB, V = K + S * HALVES * TB, KEYS = V + S * HALVES * TB;
+    static constexpr int OWN = KEYS + S * BN * 4;
     static constexpr int BARS = OWN + S * 4 * 4;
     static constexpr int BYTES = BARS + (2 * S + 1) * 8;
     // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
@@ -78,8 +98,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
                                    float scaleLog2, CsrPlan pair, CsrPlan blk, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
-    using L = WsLayout<D>;
-    constexpr int TB = L::TB, S = L::S, KT = D / 16, NACC = D / 2;
+    constexpr int BN = PAIR ? 64 : 128, NT = BN / 8;
+    using L = WsLayout<D, BN>;
+    constexpr int TB = L::TB, S = L::S, HALVES = L::HALVES, KT = D / 16, NACC = D / 2;
+    static_assert(L::BYTES + 1024 <= 227 * 1024, "shared memory of one SM");
     extern __shared__ __align__(1024) unsigned char ws_smem[];
     const uint32_t raw = smem_u32(ws_smem), base = (raw + 1023u) & ~1023u;
     unsigned char* gen = ws_smem + (base - raw);
@@ -107,7 +129,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     }
     __syncthreads();
 
-    TileCursor<true> cur;
+    TileCursor<true, BN> cur;
     if (PAIR) {
         cur.init(pair, h * nqb + qb);
     } else {
@@ -138,7 +160,14 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         for (int it = 0; cur.next(t); ++it) {
             const int s = it % S, use = it / S;
             if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
-            load_kv_tile_keys_first<D, 4, true>(t, pair.colData, Kh, Vh, sK0 + s * TB, sV0 + s * TB, sKey + 64 * s);
+#pragma unroll
+            for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
+                KeyTile sub = t;
+                sub.start += 64 * hf;
+                sub.count -= 64 * hf;
+                load_kv_tile_keys_first<D, 4, true>(sub, pair.colData, Kh, Vh, sK0 + (s * HALVES + hf) * TB,
+                                                    sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
+            }
             if (PAIR) {
                 const int kt = tid & 63;
                 const bool valid = kt < t.count;
@@ -157,7 +186,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     // ---- consumers: warpgroup c = wg - 1 holds rows r0 + 64c .. r0 + 64c + 63
     setmaxnreg_inc<ATTN_WS_CONSUMER_REGS>();
     const int c = wg - 1, wq = warp & 3;
-    const int rowFirst = r0 + 64 * c, rowLast = rowFirst + 63;
+    const int rowFirst = r0 + 64 * c;
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
     const uint64_t dK0 = wg_desc(sK0, 16, 1024);
@@ -168,12 +197,11 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     for (int i = 0; i < NACC; ++i) o[i] = 0.f;
     OnlineSoftmax sm;
     sm.init();
-    uint32_t pf[4][4];  // P of the tile whose P V is next
+    uint32_t pf[NT / 2][4];  // P of the tile whose P V is next
     int pending = 0;    // its stage
     // Q stays in registers: this warp's 16 rows as the A fragments of the D / 16 k-steps of S = Q K^T
     // (the mma.sync m16n8k16 A layout wgmma takes from registers), so that the products read only K
-    // from shared memory: an m64n64k16 step from shared memory reads 4 KiB in the 32 cycles its
-    // 64 K multiply-adds take per SM, all of the 128 B/clock shared memory gives.
+    // from shared memory.
     mbar_wait(qFull, 0);
     uint32_t qf[KT][4];
 #pragma unroll
@@ -186,25 +214,32 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         __syncwarp();
         if (lane == 0) mbar_arrive(empty0 + 8 * s);
     };
-    // O += P V(stage s): keys 16kk.. are rows 16kk.. of the V tile (2048 bytes per 16 rows)
+    // O += P V(stage s): keys 16kk.. of a 64-key half are rows 16kk.. of its V tile (2048 bytes per 16 rows)
     auto issue_pv = [&](int s) {
-        const uint64_t dV = dV0 + (uint64_t)(s * TB >> 4);
 #pragma unroll
-        for (int kk = 0; kk < 4; ++kk) {
-            if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
-            else wgmma_m64n64k16_rs_tb(o, pf[kk], dV + (kk * 2048 >> 4));
+        for (int hf = 0; hf < HALVES; ++hf) {
+            const uint64_t dV = dV0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) {
+                if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
+                else wgmma_m64n64k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
+            }
         }
     };
 
     // S = Q K(stage s)^T for the tile t, masked where some key is not visible to some row
+    // (S of keys 64 hf .. 64 hf + 63 in sc[32 hf .. 32 hf + 31])
     auto issue_s = [&](float* sc, int s) {
         wgmma_fence();
-        const uint64_t dK = dK0 + (uint64_t)(s * TB >> 4);
-        wgmma_m64n64k16_rs<0>(sc, qf[0], dK);  // the first k-step ignores sc's old value
 #pragma unroll
-        for (int kk = 1; kk < KT; ++kk) {
-            const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
-            wgmma_m64n64k16_rs<1>(sc, qf[kk], dK + off);
+        for (int hf = 0; hf < HALVES; ++hf) {
+            const uint64_t dK = dK0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
+            wgmma_m64n64k16_rs<0>(sc + 32 * hf, qf[0], dK);  // the first k-step ignores sc's old value
+#pragma unroll
+            for (int kk = 1; kk < KT; ++kk) {
+                const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
+                wgmma_m64n64k16_rs<1>(sc + 32 * hf, qf[kk], dK + off);
+            }
         }
         wgmma_commit();
     };
@@ -214,30 +249,29 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         if (PAIR) {
             const uint32_t own0 = sOwn[4 * s + 2 * c], own1 = sOwn[4 * s + 2 * c + 1];
             if (!((own0 & own1) == ~0u && tile_fully_visible(t.count, t.lastKey, rowFirst)))
-                mask_tile<1, true>(sc, sKey + 64 * s, rowBase, cq, own0, own1);
-        } else if (!tile_fully_visible(t.count, t.lastKey, rowFirst)) {
-            mask_tile<1, false>(sc, sKey + 64 * s, rowBase, cq, ~0u, ~0u);
+                mask_tile<1, true>(sc, sKey + BN * s, rowBase, cq, own0, own1);
+        } else if (!(t.count == BN && t.lastKey <= rowFirst)) {
+#pragma unroll
+            for (int hf = 0; hf < HALVES; ++hf)
+                mask_tile<1, false>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, ~0u, ~0u);
         }
-        sm.exponentiate(sc, scaleLog2, alpha);
+        sm.exponentiate<NT>(sc, scaleLog2, alpha);
     };
 
-    // Dense: the tiles of the implicit range are 64-aligned; this warpgroup's rows see the first
-    // ones up to its last row (its cursor stops there), the rest (the top half of the diagonal,
-    // for c = 0) are released unread. PAIR: every tile is computed.
-    const int total = PAIR ? 0 : (cur.end + 63) / 64;
-    if (!PAIR) cur.end = min(rowLast + 1, n);
+    // Every tile is computed: in dense, the last one (the diagonal, keys r0 .. r0 + 127) is
+    // masked for consumer 0 above its rows.
     KeyTile t;
     int it = 0;
     const bool any = cur.next(t);
     if (any) {
         mbar_wait(full0, 0);
         fence_proxy_async_smem();
-        float sc[32];
+        float sc[BN / 2];
         issue_s(sc, 0);
         wgmma_wait<0>();
         float alpha[2];
         softmax(sc, t, 0, alpha);
-        OnlineSoftmax::pack(sc, pf);
+        OnlineSoftmax::pack<NT>(sc, pf);
         pending = 0;
         it = 1;
     }
@@ -245,7 +279,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         const int s = it % S;
         mbar_wait(full0 + 8 * s, (it / S) & 1);
         fence_proxy_async_smem();
-        float sc[32];
+        float sc[BN / 2];
         issue_s(sc, s);
         wgmma_fence();
         issue_pv(pending);  // the previous tile's P V runs while this tile's softmax does
@@ -258,7 +292,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         // Once a row's maximum has settled (most tiles of a long causal row), alpha is exactly 1:
         // the warp skips the D / 2 multiplies when none of its rows moved.
         if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) OnlineSoftmax::rescale<NACC>(o, alpha);
-        OnlineSoftmax::pack(sc, pf);  // only now: the P V just retired read pf
+        OnlineSoftmax::pack<NT>(sc, pf);  // only now: the P V just retired read pf
         pending = s;
     }
     if (any) {
@@ -267,11 +301,6 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         wgmma_commit();
         wgmma_wait<0>();
         release(pending);
-    }
-    for (; it < total; ++it) {
-        const int s = it % S;
-        mbar_wait(full0 + 8 * s, (it / S) & 1);
-        release(s);
     }
     sm.finish();
     write_o_lse<D>(o, sm, O + (size_t)h * n * D, lse, h, n, rowBase, cq);

@@ -47,15 +47,15 @@ static_assert(sizeof(CsrPlanOut) == 32 && alignof(CsrPlanOut) == 8, "DevicePlan 
 
 struct KeyTile {
     int start;   // first key (contiguous) or index into colData (gathered)
-    int count;   // 1..64 keys
+    int count;   // 1..64 keys (1..128 from a TileCursor of 128-key tiles; <= 0: an empty tile, all padding)
     int lastKey; // largest key in the tile
     bool gather;
 };
 
-// Walks the ranges then the gathered columns of one query block, 64 keys at a time.
+// Walks the ranges then the gathered columns of one query block, TILE (64 or 128) keys at a time.
 // PREFETCH: the bounds of the next range are loaded one range ahead, so that moving to a new
 // range (every tile of a block-sparse plan) does not wait on a global load.
-template <bool PREFETCH = false>
+template <bool PREFETCH = false, int TILE = 64>
 struct TileCursor {
     const int* rangeData;
     const int* colData;
@@ -75,7 +75,7 @@ struct TileCursor {
     __device__ bool next(KeyTile& t) {
         while (ri < rEnd) {
             if (pos < end) {
-                t.gather = false; t.start = pos; t.count = min(64, end - pos);
+                t.gather = false; t.start = pos; t.count = min(TILE, end - pos);
                 t.lastKey = pos + t.count - 1; pos += t.count;
                 return true;
             }
@@ -89,7 +89,7 @@ struct TileCursor {
             }
         }
         if (ci < cEnd) {
-            t.gather = true; t.start = ci; t.count = min(64, cEnd - ci);
+            t.gather = true; t.start = ci; t.count = min(TILE, cEnd - ci);
             t.lastKey = colData[ci + t.count - 1]; ci += t.count;
             return true;
         }

@@ -42,17 +42,19 @@ struct OnlineSoftmax {
     // One 64-key tile: s = 32 logits in the layout above (masked entries -inf). Writes P as four
     // bf16 A fragments and the factors alpha by which O must be rescaled before P V is added.
     __device__ __forceinline__ void step(float* s, float scaleLog2, uint32_t (*p)[4], float alpha[2]) {
-        exponentiate(s, scaleLog2, alpha);
-        pack(s, p);
+        exponentiate<8>(s, scaleLog2, alpha);
+        pack<8>(s, p);
     }
 
     // step's first half: s becomes P in fp32, in place. The warp-specialised kernel
     // (attention_ws.cuh) runs it while the previous tile's P V is in flight and packs afterwards, so
     // that no register an in-flight wgmma reads is written.
+    // NT: the tile's 8-column groups (8: 64 keys, 16: the 128-key tiles of attention_ws.cuh).
+    template <int NT>
     __device__ __forceinline__ void exponentiate(float* s, float scaleLog2, float alpha[2]) {
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
+        for (int j = 0; j < NT; ++j) {
             mx[0] = fmaxf(mx[0], fmaxf(s[4 * j], s[4 * j + 1]));
             mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
         }
@@ -68,7 +70,7 @@ struct OnlineSoftmax {
         }
         float rs[2] = {0.f, 0.f};
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
+        for (int j = 0; j < NT; ++j) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) s[4 * j + e] = fast_exp2(fmaf(s[4 * j + e], scaleLog2, -msc[e >> 1]));
             rs[0] += s[4 * j + 0] + s[4 * j + 1];
@@ -78,10 +80,11 @@ struct OnlineSoftmax {
         l[1] = l[1] * alpha[1] + rs[1];
     }
 
-    // step's second half: P (fp32, this layout) as four bf16 A fragments.
+    // step's second half: P (fp32, this layout) as NT / 2 bf16 A fragments.
+    template <int NT>
     __device__ __forceinline__ static void pack(const float* s, uint32_t (*p)[4]) {
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
+        for (int j = 0; j < NT; ++j) {
             p[j >> 1][(j & 1) * 2 + 0] = pack_bf16(s[4 * j + 0], s[4 * j + 1]);
             p[j >> 1][(j & 1) * 2 + 1] = pack_bf16(s[4 * j + 2], s[4 * j + 3]);
         }

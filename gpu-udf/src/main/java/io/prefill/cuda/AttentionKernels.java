@@ -34,13 +34,13 @@ public final class AttentionKernels {
         DENSE_WGMMA("attention_dense_wgmma_d", 4, 1, true, false, 5, 2),
         /**
          * Dense causal attention with 128-row CTAs of three warpgroups (attention_ws.cuh; sm_90a
-         * only, elsewhere the entry point traps): a producer warpgroup loads Q once and K/V tiles
-         * into a 4-stage ring with cp.async signalled through mbarriers; two consumer warpgroups
-         * of 64 rows each run wgmma on every tile, the softmax of one tile overlapped with the
-         * previous tile's P V. Each K/V tile feeds 128 rows (DENSE_WGMMA: 64). 2 Q tiles, 4 K and
-         * 4 V tiles, 4 key slots, 9 mbarriers.
+         * only, elsewhere the entry point traps): a producer warpgroup loads Q once and 128-key K/V
+         * tiles into a ring (3 stages at d = 128, 4 at d = 64) with cp.async signalled through
+         * mbarriers; two consumer warpgroups of 64 rows each keep Q in registers and run wgmma on
+         * every tile, the softmax of one tile overlapped with the previous tile's P V. Each K/V
+         * tile feeds 128 rows (DENSE_WGMMA: 64).
          */
-        DENSE_WS("attention_dense_ws_d", 8, 1, true, false, 10, 4, 4),
+        DENSE_WS("attention_dense_ws_d", 128),
         /**
          * One 64-row query block per CTA (4 warps x 16 rows, mma.sync), the next range's bounds
          * prefetched and each tile's keys loaded up front, on a grid walked KV-head-major with the
@@ -68,15 +68,15 @@ public final class AttentionKernels {
          * blocks' keys, every K/V tile feeds both consumer warpgroups, and each key is masked for
          * the block whose own plan lacks it (membership bits computed by the producer).
          */
-        PAIR_PLAN_WS("attention_pair_plan_ws_d", 8, 1, true, true, 10, 4, 4);
+        PAIR_PLAN_WS("attention_pair_plan_ws_d", 64);
 
         final String prefix;
         final int warps, mtiles;
         final boolean headMajor, pair;
         /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory; 0 otherwise. */
         final int wgTiles, wgKeySlots;
-        /** Warp-specialised kernels: the producer's warps (not counted in `warps`, which compute); 0 otherwise. */
-        final int producerWarps;
+        /** Warp-specialised kernels (attention_ws.cuh): keys per K/V tile; 0 otherwise. */
+        final int wsKeys;
 
         Variant(String prefix, int warps, int mtiles) { this(prefix, warps, mtiles, false, false); }
         Variant(String prefix, int warps, int mtiles, boolean headMajor) { this(prefix, warps, mtiles, headMajor, false); }
@@ -90,9 +90,12 @@ public final class AttentionKernels {
             this(prefix, warps, mtiles, headMajor, pair, wgTiles, wgKeySlots, 0);
         }
 
-        Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
-                int producerWarps) {
-            this.producerWarps = producerWarps;
+        /** A warp-specialised kernel: 8 consumer warps (128 rows) and 4 producer warps, tiles of wsKeys keys; pair plans at 64. */
+        Variant(String prefix, int wsKeys) { this(prefix, 8, 1, true, wsKeys == 64, 0, 0, wsKeys); }
+
+        private Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
+                        int wsKeys) {
+            this.wsKeys = wsKeys;
             this.prefix = prefix;
             this.warps = warps;
             this.mtiles = mtiles;
@@ -104,10 +107,10 @@ public final class AttentionKernels {
 
         Dim3 grid(int heads, int blocks) { return headMajor ? Dim3.of(blocks, heads) : Dim3.of(heads, blocks); }
         int rows() { return 16 * warps * mtiles; }
-        int threads() { return 32 * (warps + producerWarps); }
-        boolean wgmma() { return wgTiles > 0; }
+        int threads() { return 32 * warps + (hopperOnly() ? 128 : 0); }
+        boolean wgmma() { return wgTiles > 0 || hopperOnly(); }
         /** Runs only where the sm_90a build does (no fallback body: elsewhere the entry point traps). */
-        boolean hopperOnly() { return producerWarps > 0; }
+        boolean hopperOnly() { return wsKeys > 0; }
         boolean isDense() { return name().startsWith("DENSE"); }
 
 
@@ -115,9 +118,13 @@ public final class AttentionKernels {
             // wgmma: Q (unless in registers), K and V tiles (64 x d bf16 each), the keys of the tiles
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
-            // warp-specialised: + per key slot (stage) 4 words of membership bits and a full and an
-            // empty mbarrier, and one mbarrier for Q
-            if (hopperOnly()) return wgTiles * 64 * d * 2 + wgKeySlots * (64 * 4 + 16) + (2 * wgKeySlots + 1) * 8 + 1024;
+            // warp-specialised (attention_ws.cuh, WsLayout): Q (two 64 x d tiles), per stage K and V
+            // (wsKeys / 64 tiles each), the keys, 4 words of membership bits and a full and an empty
+            // mbarrier; one mbarrier for Q
+            if (hopperOnly()) {
+                int tile = 64 * d * 2, halves = wsKeys / 64, stages = wsKeys == 128 && d == 128 ? 3 : 4;
+                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 16 + 16) + 8 + 1024;
+            }
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
         }
