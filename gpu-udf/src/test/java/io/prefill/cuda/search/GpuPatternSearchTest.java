@@ -57,9 +57,13 @@ class GpuPatternSearchTest {
     private static final SearchOptions OPTIONS = new SearchOptions(0.3, 1024, 128, 0.1, PatternFamily.DEFAULT);
     /**
      * Costs of the online-estimate families, device against CPU: bf16 Q/K on the device can move
-     * near-tied columns and diagonals in or out of a selection.
+     * near-tied columns and diagonals in or out of a selection. From layer 1 on, the Q/K also carry
+     * the device's dense attention of the layers before, whose summation order moves them further:
+     * with the warp-specialised kernel's 128-key tiles (DENSE_WS), document b's layer 1 head 2
+     * vertical-slash cost is 0.263 against the CPU's 0.295 on an H200 (DENSE_WGMMA's 64-key order:
+     * within 0.02).
      */
-    private static final double VS_COST = 0.02;
+    private static final double VS_COST = 0.04;
     @TempDir
     static Path dir;
     private static WeightStore store;
@@ -106,8 +110,9 @@ class GpuPatternSearchTest {
                     }
                     assertTrue(gs.cost() <= OPTIONS.targetCost() + 1e-12, at);
                     // bf16 Q/K/V and outputs on the device, fp32 on the CPU; the last block's 64 rows
-                    // average less of the rounding away than every row
-                    assertEquals(cs.error(), gs.error(), scored == SearchOptions.ScoredRows.ALL ? 0.03 : 0.05, at);
+                    // average less of the rounding away than every row. The selection a VS_COST apart
+                    // moves the error with it (layer 1 head 2 above: 0.376 cpu, 0.422 device)
+                    assertEquals(cs.error(), gs.error(), 0.05, at);
                     assertEquals(cs.recall(), gs.recall(), 0.02, at);
                 }
             }
