@@ -84,9 +84,6 @@ struct MmaAttentionTraits {
 // dense causal, 128 rows per CTA (the dense kernel outside sm_90a)
 template <int D>
 using DenseMma = MmaAttentionTraits<D, 2, false, false, false, GridOrder::HEADS_SIDE_BY_SIDE>;
-// dense causal on the 64-row plan kernel's launch shape (the wgmma dense kernels' body outside sm_90a)
-template <int D>
-using Dense64Mma = MmaAttentionTraits<D, 1, false, false, true, GridOrder::KV_GROUP_MAJOR>;
 // one 64-row plan block per CTA (the plan kernel outside sm_90a, and the wgmma plan kernels' body there)
 template <int D>
 using PlanMma = MmaAttentionTraits<D, 1, true, false, true, GridOrder::KV_GROUP_MAJOR>;

@@ -27,8 +27,8 @@
 // bytes of K/V brought into shared memory (32 KiB), the same as PLAN_MMA; the difference is the
 // issue rate (wgmma ~990 vs mma.sync ~660 TFLOP/s dense peak) and no ldmatrix traffic for B.
 //
-// In every pass that is not sm_90a the entry points run attention_block<PlanMma> (or <Dense64Mma>) in
-// the same launch shape; gemm_wgmma_probe says which code the driver loaded.
+// In every pass that is not sm_90a the entry points run attention_block<PlanMma> in the same
+// launch shape; gemm_wgmma_probe says which code the driver loaded.
 #pragma once
 #include "attention.cuh"
 #include "wgmma.cuh"
@@ -73,13 +73,7 @@ __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
     TileCursor<true> cur;
-    if (plan.rangePtr != nullptr) {
-        cur.init(plan, h * nqb + qb);
-    } else {  // dense causal (no plan): one implicit range [0, min(r0 + 64, n))
-        cur.init(nullptr, 0, 0, nullptr, 0, 0);
-        cur.rEnd = 1;
-        cur.end = min(r0 + 64, n);
-    }
+    cur.init(plan, h * nqb + qb);
     for (int c = tid; c < 64 * (D / 8); c += 128) {
         const int r = c / (D / 8), ch = c % (D / 8);
         const bool valid = r0 + r < n;

@@ -59,37 +59,26 @@ ATTENTION_MMA_KERNELS(64)
 ATTENTION_MMA_KERNELS(128)
 #undef ATTENTION_MMA_KERNELS
 
-// wgmma kernels (attention_wgmma.cuh), 64-row blocks on a KV-group-major grid: the plan kernel and
-// dense causal (no plan: one implicit key range per block). sm_90a only; every other pass runs
-// the mma.sync body of the same launch shape and no larger shared memory under the same names
-// (PlanMma, Dense64Mma), so they are correct whichever cubin the driver loads.
+// wgmma plan kernel (attention_wgmma.cuh), 64-row blocks on a KV-group-major grid. sm_90a only;
+// every other pass runs the mma.sync body of the same launch shape and no larger shared memory
+// under the same names (PlanMma), so they are correct whichever cubin the driver loads.
 #ifdef PK_WGMMA
-#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, PLAN, LSE)                                                \
-    attention_block_wgmma<D, GridOrder::KV_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, LSE)
+#define PK_PLAN_WGMMA_BODY(D, LSE) \
+    attention_block_wgmma<D, GridOrder::KV_GROUP_MAJOR>(Q, K, V, O, H, Hkv, n, scaleLog2, plan, LSE)
 #else
-#define PK_PLAN_WGMMA_BODY(D, MMA_TRAITS, PLAN, LSE)                                                \
-    attention_block<MMA_TRAITS<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, CsrPlan{}, LSE)
+#define PK_PLAN_WGMMA_BODY(D, LSE) \
+    attention_block<PlanMma<D>>(Q, K, V, O, H, Hkv, n, scaleLog2, plan, CsrPlan{}, LSE)
 #endif
 #define ATTENTION_WGMMA_KERNELS(D)                                                                  \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,      \
                                   int Hkv, int n, float scaleLog2, CsrPlan plan) {                  \
-        PK_PLAN_WGMMA_BODY(D, PlanMma, plan, nullptr);                                              \
+        PK_PLAN_WGMMA_BODY(D, nullptr);                                                             \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_plan_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,  \
                                       int Hkv, int n, float scaleLog2, CsrPlan plan, float* lse) {  \
-        PK_PLAN_WGMMA_BODY(D, PlanMma, plan, lse);                                                  \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_wgmma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,     \
-                                   int Hkv, int n, float scaleLog2) {                               \
-        PK_PLAN_WGMMA_BODY(D, Dense64Mma, CsrPlan{}, nullptr);                                      \
-    }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(128, 2)                                            \
-        attention_dense_wgmma_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H, \
-                                       int Hkv, int n, float scaleLog2, float* lse) {               \
-        PK_PLAN_WGMMA_BODY(D, Dense64Mma, CsrPlan{}, lse);                                          \
+        PK_PLAN_WGMMA_BODY(D, lse);                                                                 \
     }
 ATTENTION_WGMMA_KERNELS(64)
 ATTENTION_WGMMA_KERNELS(128)
@@ -97,7 +86,8 @@ ATTENTION_WGMMA_KERNELS(128)
 #undef PK_PLAN_WGMMA_BODY
 
 // Warp-specialised attention (attention_ws.cuh), 128-row CTAs of 3 warpgroups on a KV-group-major
-// grid (query blocks of 128, heads): dense causal, and a pair plan (pair) masked by its 64-row plan (blk). sm_90a only: elsewhere they trap
+// grid (query blocks of 128, heads): dense causal, and a pair plan (pair) masked by its 64-row plan
+// (blk). sm_90a only: elsewhere they trap
 // (AttentionKernels picks them only where gemm_wgmma_probe says the sm_90a build runs).
 #ifdef PK_WGMMA
 #define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, LSE) \

@@ -18,27 +18,19 @@ public final class AttentionKernels {
      * (PAIR_PLAN_WS, DENSE_WS's body over a pair plan, when prefill.cuda.pair asks for it:
      * {@link #pairPlanPays}); elsewhere DENSE_MMA, PLAN_MMA and the
      * pair kernels PAIR_PLAN_MMA / PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on
-     * vertical-slash and A-shape plans and lose on block-sparse ones). DENSE_WGMMA (the dense path of
-     * PLAN_WGMMA's body) is no default any more; AttentionBenchmark times it in the same call as
-     * DENSE_WS. BENCHMARKS.md
+     * vertical-slash and A-shape plans and lose on block-sparse ones). BENCHMARKS.md
      * has the measurements behind each choice; the retired variants are kept as a patch in
      * bench/results/retired-kernels/.
      */
     public enum Variant {
         DENSE_MMA("attention_dense_mma_d", 4, 2),
         /**
-         * Dense causal attention on PLAN_WGMMA's wgmma body (one implicit key range per 64-row block;
-         * sm_90a only, elsewhere the 64-row mma.sync dense body): the default of dense where the
-         * sm_90a build runs.
-         */
-        DENSE_WGMMA("attention_dense_wgmma_d", 4, 1, true, false, 5, 2),
-        /**
          * Dense causal attention with 128-row CTAs of three warpgroups (attention_ws.cuh; sm_90a
          * only, elsewhere the entry point traps): a producer warpgroup loads Q once and 128-key K/V
          * tiles into a ring (3 stages at d = 128, 4 at d = 64) with cp.async signalled through
          * mbarriers; two consumer warpgroups of 64 rows each keep Q in registers and run wgmma on
          * every tile, the softmax of one tile overlapped with the previous tile's P V. Each K/V
-         * tile feeds 128 rows (DENSE_WGMMA: 64).
+         * tile feeds 128 rows (the 64-row wgmma plan kernel's: 64).
          */
         DENSE_WS("attention_dense_ws_d", 128),
         /**
@@ -136,7 +128,6 @@ public final class AttentionKernels {
         String lsePrefix() {
             return switch (this) {
                 case PLAN_WGMMA -> "attention_plan_wgmma_lse_d";
-                case DENSE_WGMMA -> "attention_dense_wgmma_lse_d";
                 case DENSE_WS -> "attention_dense_ws_lse_d";
                 case DENSE_MMA -> "attention_dense_mma_lse_d";
                 default -> "attention_plan_mma_lse_d";  // PLAN_MMA's body

@@ -84,11 +84,9 @@ public final class AttentionBenchmark {
 
         long denseEntries = s.denseEntries();
         double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
-        AttentionKernels.Variant[] denseRounds = Gemm.wgmmaLoaded(module, stream)
-                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_WS,
-                        AttentionKernels.Variant.DENSE_WGMMA, AttentionKernels.Variant.DENSE_WS}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA,
-                        AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA};
+        // the default dense kernel, two rounds (the reference is cuDNN: bench/torch_attention_bench.py)
+        AttentionKernels.Variant denseDefault = AttentionKernels.defaultDenseVariant(module, stream);
+        AttentionKernels.Variant[] denseRounds = {denseDefault, denseDefault};
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0] : denseRounds) {
             attn.use(x, AttentionKernels.Variant.PLAN_MMA);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });

@@ -47,9 +47,8 @@ final class GpuTestSupport {
     /** Every dense kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */
     static AttentionKernels.Variant[] denseVariants() {
         return Gemm.wgmmaLoaded(module(), stream())
-                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA,
-                        AttentionKernels.Variant.DENSE_WS}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WGMMA};
+                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WS}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA};
     }
 
     /** Every pair-plan kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */

@@ -60,8 +60,8 @@ class GpuPatternSearchTest {
      * near-tied columns and diagonals in or out of a selection. From layer 1 on, the Q/K also carry
      * the device's dense attention of the layers before, whose summation order moves them further:
      * with the warp-specialised kernel's 128-key tiles (DENSE_WS), document b's layer 1 head 2
-     * vertical-slash cost is 0.263 against the CPU's 0.295 on an H200 (DENSE_WGMMA's 64-key order:
-     * within 0.02).
+     * vertical-slash cost is 0.263 against the CPU's 0.295 on an H200 (the 64-row wgmma kernel's
+     * 64-key order, since retired: within 0.02).
      */
     private static final double VS_COST = 0.04;
     @TempDir
