@@ -50,6 +50,13 @@ __device__ __forceinline__ void load_kv_tile_wg(const KeyTile& t, const int* col
     load_kv_tile_keys_first<D, 4, true>(t, colData, Kh, Vh, sK, sV, sKey);
 }
 
+// Descriptors of a wgmma tile stored as WgTile lays it out (start-address field in 16-byte units:
+// +1 = 16 bytes): K-major (Q and K, d contiguous: the next 8 rows 1024 bytes on) and MN-major (V as
+// the transposed B of P V: the next 64 d-columns one 64 x 128-byte panel on, the next 8 keys 1024
+// bytes on).
+__device__ __forceinline__ uint64_t wg_tile_desc_kmajor(uint32_t addr) { return wg_desc(addr, 16, 1024); }
+__device__ __forceinline__ uint64_t wg_tile_desc_mnmajor(uint32_t addr) { return wg_desc(addr, 64 * 128, 1024); }
+
 #if defined(PK_WGMMA)
 template <int D, GridOrder ORDER>
 __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __restrict__ K,
@@ -84,9 +91,7 @@ __device__ void attention_block_wgmma(const bf16* __restrict__ Q, const bf16* __
     if (have) load_kv_tile_wg<D>(t, plan.colData, Kh, Vh, sK0, sV0, sKey);
     cp_async_commit();
 
-    // descriptors (start-address field in 16-byte units: +1 = 16 bytes)
-    const uint64_t dQ = wg_desc(sQ, 16, 1024), dK0 = wg_desc(sK0, 16, 1024);
-    const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
+    const uint64_t dQ = wg_tile_desc_kmajor(sQ), dK0 = wg_tile_desc_kmajor(sK0), dV0 = wg_tile_desc_mnmajor(sV0);
 
     float o[NACC];
 #pragma unroll

@@ -189,8 +189,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     const int rowFirst = r0 + 64 * c;
     const int g = lane >> 2, cq = lane & 3;
     const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
-    const uint64_t dK0 = wg_desc(sK0, 16, 1024);
-    const uint64_t dV0 = wg_desc(sV0, 64 * 128, 1024);
+    const uint64_t dK0 = wg_tile_desc_kmajor(sK0), dV0 = wg_tile_desc_mnmajor(sV0);
 
     float o[NACC];
 #pragma unroll
