@@ -141,10 +141,7 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /**
-     * null = by build and plan: PAIR_PLAN_WS where the sm_90a build runs, else PAIR_PLAN_MMA_HEAD_MAJOR
-     * when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan).
-     */
+    /** null = by plan: PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan). */
     private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
@@ -273,7 +270,6 @@ public final class AttentionKernels {
         // L2 while its query blocks run; plans of ranges only (A-shape) are faster with the heads of
         // one query block side by side (BENCHMARKS.md, attn-speed).
         Variant x = pairVariant != null ? pairVariant
-                : Gemm.wgmmaLoaded(module, stream) ? Variant.PAIR_PLAN_WS
                 : pair.numColumns() > 0 ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
         requireBuild(x);
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),

@@ -157,11 +157,8 @@ class Fp8GemmGpuTest {
         float[] as = new float[m], ws = new float[n], wsInterleaved = new float[n];
         for (int i = 0; i < m; i++) as[i] = 0.01f + 0.02f * rnd.nextFloat();
         for (int j = 0; j < n; j++) ws[j] = 0.01f + 0.02f * rnd.nextFloat();
-        for (int r = 0; r < n; r++) {
-            int from = (int) Gemm.interleaveGateUp(r, inter);
-            System.arraycopy(stacked, from * k, interleaved, r * k, k);
-            wsInterleaved[r] = ws[from];
-        }
+        GemmGpuTest.interleaveGateUpRows(stacked, interleaved, k, inter);
+        GemmGpuTest.interleaveGateUpRows(ws, wsInterleaved, 1, inter);
         DeviceArena arena = arena();
         long mark = arena.mark();
         try {

@@ -45,6 +45,16 @@ class GemmGpuTest {
         return t;
     }
 
+    /**
+     * The rows (k elements each) of a stacked [gate; up] array of any element type, in the order
+     * DeviceModel loads them for the fused SwiGLU (Gemm.interleaveGateUp); k = 1 for per-row scales
+     * and biases.
+     */
+    static void interleaveGateUpRows(Object stacked, Object interleaved, int k, int inter) {
+        for (int r = 0; r < 2 * inter; r++)
+            System.arraycopy(stacked, (int) Gemm.interleaveGateUp(r, inter) * k, interleaved, r * k, k);
+    }
+
     static boolean tmaRuns() {
         return "9.0".equals(device().computeCapability()) && Gemm.wgmmaLoaded(module(), stream())
                 && TensorMap.unavailable() == null;
@@ -160,11 +170,8 @@ class GemmGpuTest {
         float[] bias = new float[n];
         for (int i = 0; i < n; i++) bias[i] = (float) rnd.nextGaussian();
         float[] interleavedW = new float[stackedW.length], interleavedBias = new float[n];
-        for (int r = 0; r < n; r++) {
-            int from = (int) Gemm.interleaveGateUp(r, inter);
-            System.arraycopy(stackedW, from * k, interleavedW, r * k, k);
-            interleavedBias[r] = bias[from];
-        }
+        interleaveGateUpRows(stackedW, interleavedW, k, inter);
+        interleaveGateUpRows(bias, interleavedBias, 1, inter);
         DeviceArena arena = arena();
         long mark = arena.mark();
         try {
