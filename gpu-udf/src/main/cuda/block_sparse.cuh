@@ -3,8 +3,8 @@
 // block always, so k >= 2 is passed in), emit them as 64-key ranges. The plan has exactly
 // min(k, qb+1) ranges per block, so its CSR pointers are closed-form.
 // Numerics follow the CPU planner (io.prefill.sparse.BlockSparseEstimator) bit for bit: means
-// summed in double and rounded to float, scores float(double dot * (1/sqrt(d))) with products
-// and sums rounded separately in index order (no FMA contraction), so the GPU plan is identical.
+// summed in double and rounded to float, scores float(double dot * (1/sqrt(d))) with the dot
+// product summed in double in index order, so the GPU plan is identical.
 #pragma once
 #include "vertical_slash.cuh"
 
@@ -39,64 +39,126 @@ __device__ void bs_plan_pointers(int H, int nqb, int k, int* rangePtr, int* colP
     colPtr[idx] = 0;
 }
 
-// grid (nqb, H / hg), 256 threads, dynamic smem hg * (D + nqb) * 4 bytes: the hg query heads of
-// one CTA share a KV head (hg divides H / Hkv), so each pooled key row read from L2 feeds hg dot
-// products; at long n these reads, not the arithmetic, set the time.
-constexpr int BS_MAX_HEADS_PER_CTA = 8;
+// Block scores and their top-k, in two kernels over passes of rows (BlockSparseGpu sizes the
+// passes to a scratch bound): bs_block_scores writes every causal score of the pass's rows as an
+// order key, bs_row_topk selects each row's kept blocks from them.
+//
+// Cost at n = 512K (nqb = 8192, 32 heads, d = 128): the causal scores are 32 * nqb(nqb+1)/2 =
+// 1.07e9 dot products of 128, 1.37e11 FP64 multiply-adds. The CPU's sum (double products of two
+// floats, which are exact in double, added in index order) is reproduced by one DFMA per term,
+// fma(q, k, acc) = round(q * k + acc) = the CPU's round(acc + q * k) since q * k is exact, so the
+// floor is the FP64 pipe: 64 DFMA per clock per SM, 1.37e11 / (132 * 64 * 1.98e9) = 8.2 ms. A
+// 64 x 64 tile per CTA feeds each pooled row it stages to 64 dot products (the earlier fused
+// kernel fed each pooled key row to the 1-8 heads of its CTA and held one CTA of 8 warps per SM
+// for the row's keys in shared memory: 127 ms at 512K). The keys, 4 bytes per causal block pair
+// (4.3 GB at 512K for all heads), go through global memory in passes; the top-k re-reads a row's
+// keys (at most 4 * nqb bytes) from L2 in its radix passes.
+// Measured (H200, EstimateBenchmark, Nsight Compute per kernel): at 512K the whole estimate + plan
+// takes 26.0 ms (the fused kernel: 128.7), of which block scores 16.6 ms (51% of the FP64 pipe's
+// peak; 19.4 ms with 4 x 4 outputs per thread), top-k 7.6 ms, pooling 1.6 ms.
 
+// Keys before row x of one head: sum over qb < x of (qb + 1).
+__device__ __forceinline__ long long bs_keys_before(long long x) { return x * (x + 1) / 2; }
+
+constexpr int BS_TILE = 64, BS_SLICE = 32, BS_THREADS = 128;
+
+// grid (tiles of rows [row0, rowEnd) in causal order: row tile rt holds rt + 1 column tiles, hp
+// heads from h0), BS_THREADS threads: the order keys of rows [row0, rowEnd) of heads h0.. into
+// keys[(h - h0) * headStride + bs_keys_before(qb) - bs_keys_before(row0) + kb]; block 0 and the
+// diagonal block get KEY_FORCED. row0 is a multiple of BS_TILE.
 template <int D>
-__device__ void bs_select(const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k,
-                          int hg, const int* rangePtr, int* rangeData) {
-    extern __shared__ __align__(128) unsigned char smem[];
-    const int qb = blockIdx.x, nqb = gridDim.x, h0 = blockIdx.y * hg;
-    float* pq = reinterpret_cast<float*>(smem);                      // [hg][D]
-    uint32_t* keys = reinterpret_cast<uint32_t*>(smem + hg * D * 4);  // [hg][nqb]
-    const int kvh = h0 / (H / Hkv);
-    for (int x = threadIdx.x; x < hg * D; x += blockDim.x)
-        pq[x] = pooledQ[((size_t)(h0 + x / D) * nqb + qb) * D + x % D];
-    __syncthreads();
-    const float* pk = pooledK + (size_t)kvh * nqb * D;
-    const double scale = 1.0 / sqrt((double)D);
-    for (int kb = threadIdx.x; kb <= qb; kb += blockDim.x) {
-        const float4* row = reinterpret_cast<const float4*>(pk + (size_t)kb * D);
-        double acc[BS_MAX_HEADS_PER_CTA];
+__device__ void bs_block_scores(const float* pooledQ, const float* pooledK, int H, int Hkv, int nqb, int h0,
+                                int row0, int rowEnd, uint32_t* keys, long long headStride) {
+    static_assert(D % BS_SLICE == 0, "head width must be a multiple of the staged slice");
+    __shared__ __align__(16) double sQ[BS_SLICE][BS_TILE];  // [d][row]: a thread's 4 rows are one double2 pair
+    __shared__ __align__(16) double sK[BS_SLICE][BS_TILE];
+    // tile index -> (row tile rt, column tile ct <= rt), counting from row tile rt0
+    const long long rt0 = row0 / BS_TILE, x = blockIdx.x + bs_keys_before(rt0);
+    long long rt = (long long)((sqrt(8.0 * (double)x + 1.0) - 1.0) * 0.5);
+    while (bs_keys_before(rt + 1) <= x) ++rt;
+    while (bs_keys_before(rt) > x) --rt;
+    const int ct = (int)(x - bs_keys_before(rt));
+    const int h = h0 + blockIdx.y, kvh = h / (H / Hkv);
+    const int qBase = (int)rt * BS_TILE, kBase = ct * BS_TILE;
+    const float* q = pooledQ + ((size_t)h * nqb + qBase) * D;
+    const float* k = pooledK + ((size_t)kvh * nqb + kBase) * D;
+    // rows 8ty..8ty+7; columns 2tx, 2tx+1, 2tx+32, 2tx+33 (a warp's 16 column pairs are one
+    // contiguous 256-byte run: two wavefronts per double2 load; its two row groups broadcast).
+    // Per d: 4 + 2 double2 loads, 8 wavefronts, for 32 DFMA.
+    const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+    double acc[8][4];
 #pragma unroll
-        for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) acc[g] = 0.0;
-#pragma unroll 2
-        for (int d4 = 0; d4 < D / 4; ++d4) {
-            float4 v = row[d4];  // read once, used by every head of the CTA
+    for (int i = 0; i < 8; ++i)
 #pragma unroll
-            for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) {
-                if (g >= hg) break;
-                const float* q = pq + g * D + 4 * d4;
-                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[0], (double)v.x));
-                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[1], (double)v.y));
-                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[2], (double)v.z));
-                acc[g] = __dadd_rn(acc[g], __dmul_rn((double)q[3], (double)v.w));
-            }
+        for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
+    for (int d0 = 0; d0 < D; d0 += BS_SLICE) {
+        // stage 64 rows x BS_SLICE of Q and K as doubles, [d][row]: a warp stores 32 rows of one d
+        for (int e = threadIdx.x; e < BS_TILE * BS_SLICE / 4; e += blockDim.x) {
+            const int r = e % BS_TILE, d4 = e / BS_TILE;
+            const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+            const float4 a = qBase + r < nqb ? *reinterpret_cast<const float4*>(q + (size_t)r * D + d0 + 4 * d4) : zero;
+            const float4 b = kBase + r < nqb ? *reinterpret_cast<const float4*>(k + (size_t)r * D + d0 + 4 * d4) : zero;
+            sQ[4 * d4][r] = a.x; sQ[4 * d4 + 1][r] = a.y; sQ[4 * d4 + 2][r] = a.z; sQ[4 * d4 + 3][r] = a.w;
+            sK[4 * d4][r] = b.x; sK[4 * d4 + 1][r] = b.y; sK[4 * d4 + 2][r] = b.z; sK[4 * d4 + 3][r] = b.w;
         }
+        __syncthreads();
+#pragma unroll 4
+        for (int dd = 0; dd < BS_SLICE; ++dd) {
+            double a[8];
 #pragma unroll
-        for (int g = 0; g < BS_MAX_HEADS_PER_CTA; ++g) {
-            if (g >= hg) break;
-            float score = __double2float_rn(__dmul_rn(acc[g], scale));
-            keys[g * nqb + kb] = (kb == 0 || kb == qb) ? KEY_FORCED : order_key(score);
+            for (int i = 0; i < 8; i += 2) {
+                const double2 x = *reinterpret_cast<const double2*>(&sQ[dd][8 * ty + i]);
+                a[i] = x.x;
+                a[i + 1] = x.y;
+            }
+            const double2 b01 = *reinterpret_cast<const double2*>(&sK[dd][2 * tx]);
+            const double2 b23 = *reinterpret_cast<const double2*>(&sK[dd][2 * tx + 32]);
+            const double b[4] = {b01.x, b01.y, b23.x, b23.y};
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] = __fma_rn(a[i], b[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+    const double scale = 1.0 / sqrt((double)D);
+    uint32_t* out = keys + (size_t)blockIdx.y * headStride - bs_keys_before(row0);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const int qb = qBase + 8 * ty + i;
+        if (qb >= rowEnd) break;
+        uint32_t* row = out + bs_keys_before(qb);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int kb = kBase + 2 * tx + (j & 1) + 32 * (j >> 1);
+            if (kb > qb) break;
+            row[kb] = kb == 0 || kb == qb ? KEY_FORCED : order_key(__double2float_rn(__dmul_rn(acc[i][j], scale)));
         }
     }
+}
+
+// grid (rowEnd - row0, hp), 256 threads: row qb = row0 + blockIdx.x of head h0 + blockIdx.y keeps
+// its min(k, qb + 1) best key blocks (ties to the smaller block), written as 64-key ranges in
+// ascending order at its closed-form place in the plan (bs_plan_pointers).
+__device__ void bs_row_topk(const uint32_t* keys, long long headStride, int nqb, int n, int k, int h0, int row0,
+                            const int* rangePtr, int* rangeData) {
+    constexpr int NT = 256;
+    const int qb = row0 + blockIdx.x, h = h0 + blockIdx.y, take = min(k, qb + 1);
+    const uint32_t* row = keys + (size_t)blockIdx.y * headStride + (bs_keys_before(qb) - bs_keys_before(row0));
+    int* out = rangeData + 2 * (size_t)rangePtr[(size_t)h * nqb + qb];
+    // indices first (into the second half of the output slot), then expanded to ranges in place
+    block_topk<NT>([&](int i) { return row[i]; }, qb + 1, take, out + take);
     __syncthreads();
-    const int take = min(k, qb + 1);
-    for (int g = 0; g < hg; ++g) {
-        int* out = rangeData + 2 * (size_t)rangePtr[(h0 + g) * nqb + qb];
-        // indices first (into the second half of the output slot), then expand to ranges in place
-        int* idx = out + take;
-        const uint32_t* kg = keys + g * nqb;
-        block_topk<256>([&](int i) { return kg[i]; }, qb + 1, take, idx);
+    // index r sits at out[take + r]; chunk c's ranges reach out[2(c+1)NT) at most, and the indices
+    // of later chunks start at out[take + (c+1)NT], beyond it unless chunk c is the last: so each
+    // chunk is read, then written
+    for (int c0 = 0; c0 < take; c0 += NT) {
+        const int r = c0 + threadIdx.x;
+        const int kb = r < take ? out[take + r] : 0;
         __syncthreads();
-        if (threadIdx.x == 0) {
-            for (int r = 0; r < take; ++r) {  // forward walk: idx[r] lives at out[take + r] >= out[2r+1]
-                int kb = idx[r];
-                out[2 * r] = kb * 64;
-                out[2 * r + 1] = min(kb * 64 + 64, n);
-            }
+        if (r < take) {
+            out[2 * r] = kb * 64;
+            out[2 * r + 1] = min(kb * 64 + 64, n);
         }
         __syncthreads();
     }

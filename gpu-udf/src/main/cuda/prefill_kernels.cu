@@ -136,10 +136,10 @@ ATTENTION_WS_KERNELS(128)
                                               float* pooledQ, float* pooledK) {                     \
         mean_pool<D>(Q, K, H, Hkv, n, pooledQ, pooledK);                                            \
     }                                                                                               \
-    extern "C" __global__ void __launch_bounds__(256) bs_select_d##D(                              \
-        const float* pooledQ, const float* pooledK, int H, int Hkv, int n, int k, int hg,           \
-        const int* rangePtr, int* rangeData) {                                                      \
-        bs_select<D>(pooledQ, pooledK, H, Hkv, n, k, hg, rangePtr, rangeData);                      \
+    extern "C" __global__ void __launch_bounds__(BS_THREADS) bs_block_scores_d##D(                 \
+        const float* pooledQ, const float* pooledK, int H, int Hkv, int nqb, int h0, int row0,      \
+        int rowEnd, uint32_t* keys, long long headStride) {                                         \
+        bs_block_scores<D>(pooledQ, pooledK, H, Hkv, nqb, h0, row0, rowEnd, keys, headStride);      \
     }
 
 ESTIMATOR_KERNELS(64)
@@ -200,6 +200,11 @@ extern "C" __global__ void __launch_bounds__(256) head_sq_diff_k(const bf16* a, 
 extern "C" __global__ void recall_rows_k(const float* lsePlan, const float* lseDense, const int* rows, int m, int H,
                                          int n, double* recall) {
     recall_rows(lsePlan, lseDense, rows, m, H, n, recall);
+}
+extern "C" __global__ void __launch_bounds__(256) bs_row_topk_k(const uint32_t* keys, long long headStride, int nqb,
+                                                                int n, int k, int h0, int row0, const int* rangePtr,
+                                                                int* rangeData) {
+    bs_row_topk(keys, headStride, nqb, n, k, h0, row0, rangePtr, rangeData);
 }
 extern "C" __global__ void bs_plan_pointers_k(int H, int nqb, int k, int* rangePtr, int* colPtr) {
     bs_plan_pointers(H, nqb, k, rangePtr, colPtr);

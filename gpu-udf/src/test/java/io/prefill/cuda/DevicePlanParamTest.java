@@ -29,7 +29,7 @@ class DevicePlanParamTest {
      * Kernels that build a plan's lists one at a time, before it is a plan: the block-sparse plan's
      * (block_sparse.cuh) and the CSR pointers every plan builder scans from its counts.
      */
-    private static final List<String> PARTIAL_PLAN_BUILDERS = List.of("bs_plan_pointers_k", "bs_select_d64", "bs_select_d128",
+    private static final List<String> PARTIAL_PLAN_BUILDERS = List.of("bs_plan_pointers_k", "bs_row_topk_k",
             "exclusive_scan_pair_k");
 
     @Test

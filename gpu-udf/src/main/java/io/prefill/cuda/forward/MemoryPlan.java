@@ -69,7 +69,8 @@ public record MemoryPlan(int tokens, int chunkTokens, long persistentBytes, long
 
     /**
      * Estimate scratch (row statistics, column and diagonal scores: ~24 bytes per head and token;
-     * none of it scales with the head width beyond the block-sparse pooled rows, at most 128 wide)
+     * block-sparse: pooled rows, at most 128 wide, ~10 bytes per head and token, and block-score
+     * keys, {@link io.prefill.cuda.BlockSparseGpu#SCORE_BYTES_PER_HEAD_TOKEN} per head and token)
      * plus plan storage: the block plan and its two-block pair plan, each with up to `columns`
      * leftover columns and `ranges` ranges per query block over all heads of the layer.
      */
