@@ -367,6 +367,32 @@ __device__ __forceinline__ int warp_lower_bound(const int* a, int len, int x) {
     return lo + __popc(__ballot_sync(0xffffffffu, lo + lane < hi && a[lo + lane] < x));
 }
 
+// A warp's cursor over one head's sorted selected columns cols[0, mc): the 32 columns from `base`
+// on, one per lane. first_at_least(x, from) is the first index i >= from with cols[i] >= x (mc if
+// none); `from` never decreases between calls. Scattered diagonals make thousands of ranges per
+// query block, most of them holding no column: those are answered by one ballot on the window,
+// without a load (two binary searches in global memory per range before).
+struct ColumnWindow {
+    const int* cols;
+    int mc, base, c;
+    __device__ __forceinline__ void load(int b) {
+        base = b;
+        const int i = b + (threadIdx.x & 31);
+        c = i < mc ? cols[i] : INT_MAX;
+    }
+    __device__ __forceinline__ int first_at_least(int x, int from) {
+        const int lane = threadIdx.x & 31;
+        for (;;) {
+            if (from >= base + 32) load(from);
+            // sorted: the lanes at or past `from` whose column is below x are one run from `from`
+            const int i = from + __popc(__ballot_sync(0xffffffffu, base + lane >= from && c < x));
+            if (i < base + 32 || i >= mc) return min(i, mc);
+            load(i);  // every column of the window from `from` on is below x
+            from = i;
+        }
+    }
+};
+
 // Causal entries of key range [s, e) over the block's rows r0..r1-1, as G(e) - G(s) with
 // G(x) = sum over those rows i of min(x, i + 1) (each row counts keys s..min(e, i+1)-1).
 __device__ __forceinline__ long long rows_min_sum(int x, int r0, int r1) {
@@ -407,6 +433,14 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
     // Warp-uniform state: ranges and leftover columns so far, the first column not yet placed,
     // the open range's first band end sf and the latest band end.
     int numRanges = 0, left = 0, nextCol = 0, sf = 0, latest = 0;
+    ColumnWindow win{cols, mc, 0, 0};
+    win.load(0);
+    // FILL: ranges are stored 32 at a time, range r held by lane r % 32 until its batch is full
+    int heldStart = 0, heldEnd = 0;
+    auto flush = [&](int count) {  // the batch holding ranges [numRanges - count, numRanges)
+        if (lane < count)
+            reinterpret_cast<int2*>(rangeOut)[numRanges - count + lane] = make_int2(heldStart, heldEnd);
+    };
     long long cost = 0;  // per lane, summed over the warp at the end
     auto leftovers = [&](int from, int to) {  // columns [from, to) of the list are leftovers
         for (int x = from + lane; x < to; x += 32) {
@@ -416,17 +450,16 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         left += to - from;
     };
     auto emit = [&](int start, int end) {  // range [start, end), end already clipped to r1
-        int below = nextCol + warp_lower_bound(cols + nextCol, mc - nextCol, start);
+        const int below = win.first_at_least(start, nextCol);
         leftovers(nextCol, below);
-        nextCol = below + warp_lower_bound(cols + below, mc - below, end);
-        if (lane == 0) {
-            if (FILL) {
-                rangeOut[2 * numRanges] = start;
-                rangeOut[2 * numRanges + 1] = end;
-            }
-            if (COST) cost += rows_min_sum(end, r0, r1) - rows_min_sum(start, r0, r1);
+        nextCol = win.first_at_least(end, below);
+        if (FILL && lane == (numRanges & 31)) {
+            heldStart = start;
+            heldEnd = end;
         }
+        if (COST && lane == 0) cost += rows_min_sum(end, r0, r1) - rows_min_sum(start, r0, r1);
         ++numRanges;
+        if (FILL && (numRanges & 31) == 0) flush(32);
     };
     // The bands' offsets are read one round ahead: the walk's stores (FILL) keep the compiler from
     // hoisting the next round's load above them, and that load would otherwise wait a full round trip.
@@ -456,6 +489,7 @@ __device__ void vs_block_plan(const int* selCols, const int* kCols, int kColsMax
         latest = __shfl_sync(0xffffffffu, s, min(31, m - 1 - base));
     }
     if (m > 0) emit(sf - 64, min(sf + 64 * ((latest - sf + 63) / 64), r1));
+    if (FILL) flush(numRanges & 31);
     leftovers(nextCol, mc);
     if (COST) {
         for (int x = 16; x > 0; x >>= 1) cost += __shfl_xor_sync(0xffffffffu, cost, x);
