@@ -5,7 +5,8 @@
 #            [semantics PEER_DIR] [minference-speed PEER_DIR [SIZES]] [minference-model PEER_DIR [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
-#                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool)
+#                  $SANITIZE_FILTER narrows the test classes, $SANITIZER_TIMEOUT bounds each tool,
+#                  $SANITIZE_TOOLS picks the tools, e.g. racecheck)
 #     bench        io.prefill.cuda.AttentionBenchmark (sizes default 32768,131072,524288; $BENCH_ARGS are
 #                  passed on, e.g. --no-dense --no-estimated --plan-variants PLAN_MMA,PLAN_WGMMA)
 #     torch        torch SDPA timings (same sizes) and the dense cross-check against torch
@@ -148,7 +149,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     tests) run_tests plain ;;
     sanitize)
       # one cuMemAlloc per buffer so memcheck sees overruns past each buffer; time-boxed
-      for tool in memcheck racecheck; do
+      for tool in ${SANITIZE_TOOLS:-memcheck racecheck}; do
         JAVA_PROPS=-Dprefill.cuda.separateAllocations=true \
         TEST_FILTER="${SANITIZE_FILTER:-.*(Dense|Plan|VerticalSlash|BlockSparse|LayerAttention|SnapKv|KernelError).*}" run_tests "$tool" \
           timeout "${SANITIZER_TIMEOUT:-300}" \

@@ -44,7 +44,8 @@
 //    proxy), and runs the tile pipelined within the warpgroup as FlashAttention-3 does: S(j) =
 //    Q K(j)^T is issued, then O += P(j-1) V(j-1); the softmax of S(j) (P kept in fp32 in S's
 //    registers) runs while the P V product is on the tensor cores; then stage j - 1 is released
-//    (lane 0 of each consumer warp arrives on empty[stage]: 8 arrivals), O rescaled and P(j)
+//    (lane 0 of each consumer warp arrives on empty[stage] after __syncwarp: 8 arrivals; the pair
+//    form: every consumer thread, see EMPTY_ARRIVALS), O rescaled and P(j)
 //    packed to bf16 (only now: the product just retired read the previous P's registers, and a
 //    write to them while it ran would make ptxas serialise every wgmma).
 //  - Both sides walk the same TileCursor, so they agree on the tile count; the consumers need each
@@ -100,6 +101,15 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
     constexpr int BN = PAIR ? 64 : 128, NT = BN / 8;
     using L = WsLayout<D, BN>;
+    // Arrivals that free a stage. Dense: lane 0 of each consumer warp after __syncwarp (8), which
+    // the PTX memory model orders (the warp barrier orders the lanes' reads before lane 0's
+    // release); the consumers read a stage only through wgmma. Pair: every consumer thread (256),
+    // as CUTLASS's pipelines release a stage, because its consumers also read the stage's key
+    // slots and membership words with plain loads, and compute-sanitizer's racecheck does not
+    // follow the warp barrier's ordering: with 8 arrivals it reported the producer's next writes
+    // of those slots against the other lanes' reads. 256 arrivals cost the dense kernel 4% (same
+    // call, 128K: 265-269 ms against 254-257), and the pair kernel nothing measurable.
+    constexpr int EMPTY_ARRIVALS = PAIR ? 256 : 8;
     constexpr int TB = L::TB, S = L::S, HALVES = L::HALVES, KT = D / 16, NACC = D / 2;
     static_assert(L::BYTES + 1024 <= 227 * 1024, "shared memory of one SM");
     extern __shared__ __align__(1024) unsigned char ws_smem[];
@@ -122,7 +132,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     if (tid == 0) {
         for (int s = 0; s < S; ++s) {
             mbar_init(full0 + 8 * s, 256);  // 128 plain arrives + 128 arrives on landed copies
-            mbar_init(empty0 + 8 * s, 8);   // lane 0 of each consumer warp
+            mbar_init(empty0 + 8 * s, EMPTY_ARRIVALS);
         }
         mbar_init(qFull, 128);
         mbar_init_fence();
@@ -210,8 +220,8 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     }
 
     auto release = [&](int s) {
-        __syncwarp();
-        if (lane == 0) mbar_arrive(empty0 + 8 * s);
+        if (EMPTY_ARRIVALS == 8) __syncwarp();
+        if (EMPTY_ARRIVALS == 256 || lane == 0) mbar_arrive(empty0 + 8 * s);
     };
     // O += P V(stage s): keys 16kk.. of a 64-key half are rows 16kk.. of its V tile (2048 bytes per 16 rows)
     auto issue_pv = [&](int s) {
