@@ -55,12 +55,15 @@ __device__ void bs_plan_pointers(int H, int nqb, int k, int* rangePtr, int* colP
 // keys (at most 4 * nqb bytes) from L2 in its radix passes.
 // Measured (H200, EstimateBenchmark, Nsight Compute per kernel): at 512K the whole estimate + plan
 // takes 26.0 ms (the fused kernel: 128.7), of which block scores 16.6 ms (51% of the FP64 pipe's
-// peak; 19.4 ms with 4 x 4 outputs per thread), top-k 7.6 ms, pooling 1.6 ms.
+// peak; 19.4 ms with 4 x 4 outputs per thread; 8 x 8 gave 26.4 ms in all against 25.8 in one
+// call), top-k 7.6 ms, pooling 1.6 ms.
 
 // Keys before row x of one head: sum over qb < x of (qb + 1).
 __device__ __forceinline__ long long bs_keys_before(long long x) { return x * (x + 1) / 2; }
 
-constexpr int BS_TILE = 64, BS_SLICE = 32, BS_THREADS = 128;
+// A thread's outputs: BS_TR rows x BS_TC columns of the 64 x 64 tile.
+constexpr int BS_TILE = 64, BS_SLICE = 32, BS_TR = 8, BS_TC = 4;
+constexpr int BS_TX = BS_TILE / BS_TC, BS_THREADS = BS_TX * (BS_TILE / BS_TR);
 
 // grid (tiles of rows [row0, rowEnd) in causal order: row tile rt holds rt + 1 column tiles, hp
 // heads from h0), BS_THREADS threads: the order keys of rows [row0, rowEnd) of heads h0.. into
@@ -82,15 +85,16 @@ __device__ void bs_block_scores(const float* pooledQ, const float* pooledK, int 
     const int qBase = (int)rt * BS_TILE, kBase = ct * BS_TILE;
     const float* q = pooledQ + ((size_t)h * nqb + qBase) * D;
     const float* k = pooledK + ((size_t)kvh * nqb + kBase) * D;
-    // rows 8ty..8ty+7; columns 2tx, 2tx+1, 2tx+32, 2tx+33 (a warp's 16 column pairs are one
-    // contiguous 256-byte run: two wavefronts per double2 load; its two row groups broadcast).
-    // Per d: 4 + 2 double2 loads, 8 wavefronts, for 32 DFMA.
-    const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
-    double acc[8][4];
+    // rows BS_TR ty ..; column pairs 2tx + 2 BS_TX p (a warp's BS_TX pairs of one p are one
+    // contiguous run; its row groups broadcast). Per d: BS_TR / 2 + BS_TC / 2 double2 loads for
+    // BS_TR * BS_TC DFMA.
+    const int tx = threadIdx.x % BS_TX, ty = threadIdx.x / BS_TX;
+    auto column = [&](int j) { return 2 * tx + (j & 1) + 2 * BS_TX * (j >> 1); };
+    double acc[BS_TR][BS_TC];
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < BS_TR; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
+        for (int j = 0; j < BS_TC; ++j) acc[i][j] = 0.0;
     for (int d0 = 0; d0 < D; d0 += BS_SLICE) {
         // stage 64 rows x BS_SLICE of Q and K as doubles, [d][row]: a warp stores 32 rows of one d
         for (int e = threadIdx.x; e < BS_TILE * BS_SLICE / 4; e += blockDim.x) {
@@ -104,33 +108,36 @@ __device__ void bs_block_scores(const float* pooledQ, const float* pooledK, int 
         __syncthreads();
 #pragma unroll 4
         for (int dd = 0; dd < BS_SLICE; ++dd) {
-            double a[8];
+            double a[BS_TR], b[BS_TC];
 #pragma unroll
-            for (int i = 0; i < 8; i += 2) {
-                const double2 x = *reinterpret_cast<const double2*>(&sQ[dd][8 * ty + i]);
+            for (int i = 0; i < BS_TR; i += 2) {
+                const double2 x = *reinterpret_cast<const double2*>(&sQ[dd][BS_TR * ty + i]);
                 a[i] = x.x;
                 a[i + 1] = x.y;
             }
-            const double2 b01 = *reinterpret_cast<const double2*>(&sK[dd][2 * tx]);
-            const double2 b23 = *reinterpret_cast<const double2*>(&sK[dd][2 * tx + 32]);
-            const double b[4] = {b01.x, b01.y, b23.x, b23.y};
 #pragma unroll
-            for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < BS_TC; j += 2) {
+                const double2 x = *reinterpret_cast<const double2*>(&sK[dd][column(j)]);
+                b[j] = x.x;
+                b[j + 1] = x.y;
+            }
 #pragma unroll
-                for (int j = 0; j < 4; ++j) acc[i][j] = __fma_rn(a[i], b[j], acc[i][j]);
+            for (int i = 0; i < BS_TR; ++i)
+#pragma unroll
+                for (int j = 0; j < BS_TC; ++j) acc[i][j] = __fma_rn(a[i], b[j], acc[i][j]);
         }
         __syncthreads();
     }
     const double scale = 1.0 / sqrt((double)D);
     uint32_t* out = keys + (size_t)blockIdx.y * headStride - bs_keys_before(row0);
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const int qb = qBase + 8 * ty + i;
+    for (int i = 0; i < BS_TR; ++i) {
+        const int qb = qBase + BS_TR * ty + i;
         if (qb >= rowEnd) break;
         uint32_t* row = out + bs_keys_before(qb);
 #pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int kb = kBase + 2 * tx + (j & 1) + 32 * (j >> 1);
+        for (int j = 0; j < BS_TC; ++j) {
+            const int kb = kBase + column(j);
             if (kb > qb) break;
             row[kb] = kb == 0 || kb == qb ? KEY_FORCED : order_key(__double2float_rn(__dmul_rn(acc[i][j], scale)));
         }
