@@ -237,7 +237,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     };
 
     // S = Q K(stage s)^T for the tile t, masked where some key is not visible to some row
-    // (S of keys 64 hf .. 64 hf + 63 in sc[32 hf .. 32 hf + 31])
+    // (S of keys 64 hf .. 64 hf + 63 in sc[32 hf .. 32 hf + 31]). Tried: the stage's two K tiles
+    // with their panels interleaved into one 128-key operand, S as one m64n128k16 per k-step
+    // (FlashAttention-3's): the same time at 32K and 128K (alternating builds in one call,
+    // bench/results/attention-ws/2026-12-04-h200-dense-ws-n128-s-ab.tsv), so the two m64n64 stay.
     auto issue_s = [&](float* sc, int s) {
         wgmma_fence();
 #pragma unroll
