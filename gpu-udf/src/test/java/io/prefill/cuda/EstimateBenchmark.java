@@ -86,40 +86,25 @@ public final class EstimateBenchmark {
         return String.format(Locale.ROOT, "%d\t%s\t%.3f\t%s", n, stage, ms, clock);
     }
 
-    /** Median device time of `reps` runs after one warm-up; the arena is reset after each. */
+    /**
+     * AttentionBenchmark's median device time, with what each run allocates released after it is
+     * enqueued (the one stream orders the next run's writes after this run's kernels).
+     */
     static double time(CudaStream stream, int reps, DeviceArena arena, Supplier<?> work) {
-        long m = arena.mark();
-        work.get();
-        stream.synchronize();
-        arena.reset(m);
-        double[] ms = new double[reps];
-        try (GpuTimer t = new GpuTimer(stream)) {
-            for (int r = 0; r < reps; r++) {
-                t.start();
-                work.get();
-                ms[r] = t.stopMillis();
-                arena.reset(m);
-            }
-        }
-        Arrays.sort(ms);
-        return ms[reps / 2];
+        return AttentionBenchmark.time(stream, reps, released(arena, work));
     }
 
-    /** Median host wall time, to the end of the stream's work. */
+    /** AttentionBenchmark's median host wall time, to the end of the stream's work, likewise. */
     static double wall(CudaStream stream, int reps, DeviceArena arena, Supplier<?> work) {
-        long m = arena.mark();
-        work.get();
-        stream.synchronize();
-        arena.reset(m);
-        double[] ms = new double[reps];
-        for (int r = 0; r < reps; r++) {
-            long t0 = System.nanoTime();
+        return AttentionBenchmark.wall(stream, reps, released(arena, work));
+    }
+
+    private static Supplier<Void> released(DeviceArena arena, Supplier<?> work) {
+        return () -> {
+            long m = arena.mark();
             work.get();
-            stream.synchronize();
-            ms[r] = (System.nanoTime() - t0) / 1e6;
             arena.reset(m);
-        }
-        Arrays.sort(ms);
-        return ms[reps / 2];
+            return null;
+        };
     }
 }
