@@ -26,8 +26,8 @@ public final class BlockSparseGpu {
     /**
      * Bytes of block-score keys one pass may hold, per head and token of the layer: the keys of
      * the rows a pass covers (4 bytes per causal block pair) stay within this times heads x n
-     * (the forward pass's memory plan counts it with the estimate's scratch). For Llama-3-8B's 32 heads a pass holds 7 heads at 128K, one head at 512K, and
-     * half of one head's rows at 1M.
+     * (the forward pass's memory plan counts it with the estimate's scratch). For Llama-3-8B's 32
+     * heads a pass holds 7 heads at 128K, one head at 512K, and half of one head's rows at 1M.
      */
     public static final long SCORE_BYTES_PER_HEAD_TOKEN = 16;
 
@@ -66,11 +66,6 @@ public final class BlockSparseGpu {
         return out;
     }
 
-    private static long ceilTiles(int rows) { return (rows + 63) / 64; }
-
-    /** 64 x 64 score tiles of row tiles [0, t): row tile r holds r + 1 of them. */
-    private static long tilesBefore(long t) { return keysBefore(t); }
-
     static long rangesBefore(long qb, long k) {
         return qb <= k ? qb * (qb + 1) / 2 : k * (k + 1) / 2 + (qb - k) * k;
     }
@@ -107,7 +102,8 @@ public final class BlockSparseGpu {
         DeviceBuffer keys = arena.alloc(keyBytes, "bs.keys");
         for (Pass x : passes) {
             long headStride = keysBefore(x.rowEnd()) - keysBefore(x.row0());
-            long tiles = tilesBefore(ceilTiles(x.rowEnd())) - tilesBefore(x.row0() / 64);
+            // 64 x 64 score tiles of the pass's row tiles: row tile r holds r + 1, as row r holds r + 1 keys
+            long tiles = keysBefore((x.rowEnd() + 63) / 64) - keysBefore(x.row0() / 64);
             module.kernel("bs_block_scores_d" + d).launch(stream, Dim3.of((int) tiles, x.heads()), SCORE_THREADS, 0,
                     pooledQ, pooledK, heads, s.kvHeads(), nqb, x.h0(), x.row0(), x.rowEnd(), keys, headStride);
             module.kernel("bs_row_topk_k").launch(stream, Dim3.of(x.rowEnd() - x.row0(), x.heads()), 256, 0,

@@ -60,17 +60,17 @@ class BlockSparseAndAShapeGpuTest {
             for (int r = 1; r < n * kvHeads; r++) System.arraycopy(k, 0, k, r * d, d);
         int group = heads / kvHeads, nqb = s.queryBlocks();
         BlockPlan[] cpu = new BlockPlan[heads];
-        for (int h = 0; h < heads; h++)
-            cpu[h] = RangePlan.fromKeyBlocks(n,
-                    BlockSparseEstimator.topKeyBlocks(head(q, h, n, d), head(k, h / group, n, d), n, d, top));
-        if (tiedKeys)  // the lowest blocks win every tie: block b keeps 0 .. take-2 and itself
-            for (int b = 0; b < nqb; b++) {
-                int take = BlockSparseEstimator.keptBlocks(top, b);
-                int[] want = java.util.stream.IntStream.concat(java.util.stream.IntStream.range(0, take - 1),
-                        java.util.stream.IntStream.of(b)).distinct().toArray();
-                int[] got = BlockSparseEstimator.topKeyBlocks(head(q, 0, n, d), head(k, 0, n, d), n, d, top)[b];
-                assertArrayEquals(want, got, "CPU tie order, block " + b);
-            }
+        for (int h = 0; h < heads; h++) {
+            int[][] kept = BlockSparseEstimator.topKeyBlocks(head(q, h, n, d), head(k, h / group, n, d), n, d, top);
+            cpu[h] = RangePlan.fromKeyBlocks(n, kept);
+            if (tiedKeys)  // the lowest blocks win every tie: block b keeps 0 .. take-2 and itself
+                for (int b = 0; b < nqb; b++) {
+                    int take = BlockSparseEstimator.keptBlocks(top, b);
+                    int[] want = java.util.stream.IntStream.concat(java.util.stream.IntStream.range(0, take - 1),
+                            java.util.stream.IntStream.of(b)).distinct().toArray();
+                    assertArrayEquals(want, kept[b], "CPU tie order, head " + h + ", block " + b);
+                }
+        }
         DeviceArena arena = arena();
         long mark = arena.mark();
         try {
