@@ -27,9 +27,9 @@
 //    (FlashAttention-3's ping-pong): 465-472, below the 478 of the same kernel without it.
 //
 // Design (384 threads = 3 warpgroups, one CTA per SM):
-//  - Tiles of BN keys: 128 in dense, 64 over a pair plan (its membership bits are 64 per word
-//    pair). A tile is BN / 64 wgmma tiles of 64 keys in K and in V (the 64-row kernel's layout), so
-//    S = Q K^T is BN / 64 m64n64 products per k-step and O += P V walks the BN keys 16 at a time.
+//  - Tiles of BN = 128 keys, in dense and over a pair plan. A tile is two wgmma tiles of 64 keys
+//    in K and in V (the 64-row kernel's layout), so S = Q K^T is two m64n64 products per k-step
+//    and O += P V walks the 128 keys 16 at a time.
 //  - Producer, warpgroup 0 (setmaxnreg to 56): loads the CTA's 128 Q rows once (arrive on qFull),
 //    then walks the key tiles; for tile it waits until stage it % STAGES is free (empty barrier),
 //    copies the tile's K and V rows with cp.async (load_kv_tile_keys_first, zero past the tile's
@@ -54,11 +54,21 @@
 //    that none of a block's keys has costs that block a masked product): skipping one would put
 //    the wgmma on a data-dependent path, which ptxas serialises. PAIR: the producer also writes,
 //    per stage, which keys of the tile each block's own 64-row plan holds (4 words of membership
-//    bits, one binary search per key and block, in_block_plan), and a consumer masks the others.
+//    bits per block), and a consumer masks the others. The producer is on the consumers' path
+//    whenever a tile's bits take it longer than the consumers' product (~2.6 us per 128-key
+//    tile), as at a CTA's first tiles, so the bits cost it no dependent global load on the common
+//    tiles: a gathered key's bits were written by the pair plan's build (pair_plan.cuh, colOwn);
+//    a contiguous key is tested against the block's ranges through a cursor (a thread's keys only
+//    grow over the range tiles), and against its columns (in_block_plan) only where no range holds
+//    it and a row of the block can see it (a range's first 64 keys that the other block's range
+//    adds). Measured (vertical-slash (1000, 6096), 128K, same calls): one binary search per key and
+//    block over the block's plan and 64-key tiles: 35.2 ms; 128-key tiles with those searches:
+//    37.1; with the bits as now: 32.7-33.2; with no membership work at all (wrong output, the
+//    floor of this route): 30.9.
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
-// tiles and as many V tiles, BN key indices per stage, 4 membership words per stage (PAIR), then
-// the barriers (full[STAGES], empty[STAGES], qFull). Stages: 3 for dense at D = 128 (226.6 KiB),
+// tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), then
+// the barriers (full[STAGES], empty[STAGES], qFull). Stages: 3 at D = 128 (226.6 KiB),
 // else 4.
 #pragma once
 #include "attention_wgmma.cuh"
@@ -71,15 +81,17 @@ constexpr int ATTN_WS_PRODUCER_REGS = 56, ATTN_WS_CONSUMER_REGS = 224;
 static_assert(128 * ATTN_WS_PRODUCER_REGS + 256 * ATTN_WS_CONSUMER_REGS <= ATTN_WS_THREADS * 168,
               "the consumers' registers must come from the producer's");
 
-// BN keys per tile (dense: 128, pair plans: 64, as their membership bits are), as BN / 64 wgmma
-// tiles of 64 keys each in K and in V; stages: as many as fit next to Q in the 227 KiB of an SM.
+// BN keys per tile as BN / 64 wgmma tiles of 64 keys each in K and in V; stages: as many as fit
+// next to Q in the 227 KiB of an SM.
 template <int D, int BN>
 struct WsLayout {
     static constexpr int TB = WgTile<D>::BYTES, HALVES = BN / 64;
     static constexpr int S = BN == 128 ? (D == 128 ? 3 : 4) : 4;
+    // OWN_WORDS: per stage, each block's membership bits of the tile's keys (pair plans)
+    static constexpr int OWN_WORDS = 2 * BN / 32;
     static constexpr int Q = 0, K = 2 * TB, V = K + S * HALVES * TB, KEYS = V + S * HALVES * TB;
     static constexpr int OWN = KEYS + S * BN * 4;
-    static constexpr int BARS = OWN + S * 4 * 4;
+    static constexpr int BARS = OWN + S * OWN_WORDS * 4;
     static constexpr int BYTES = BARS + (2 * S + 1) * 8;
     // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
     static constexpr int SMEM = BYTES + 1024;
@@ -97,9 +109,10 @@ __device__ __forceinline__ void mbar_arrive_on_copies(uint32_t bar) {
 template <int D, bool PAIR>
 __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
-                                   float scaleLog2, CsrPlan pair, CsrPlan blk, float* __restrict__ lse) {
+                                   float scaleLog2, CsrPlan pair, CsrPlan blk,
+                                   const unsigned char* __restrict__ pairColOwn, float* __restrict__ lse) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
-    constexpr int BN = PAIR ? 64 : 128, NT = BN / 8;
+    constexpr int BN = 128, NT = BN / 8;
     using L = WsLayout<D, BN>;
     // Arrivals that free a stage. Dense: lane 0 of each consumer warp after __syncwarp (8), which
     // the PTX memory model orders (the warp barrier orders the lanes' reads before lane 0's
@@ -117,7 +130,9 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     unsigned char* gen = ws_smem + (base - raw);
     const uint32_t sQ = base + L::Q, sK0 = base + L::K, sV0 = base + L::V;
     int* sKey = reinterpret_cast<int*>(gen + L::KEYS);
-    uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);  // [stage][A0 A1 B0 B1]
+    constexpr int OW = L::OWN_WORDS;
+    // [stage][block A, B][keys 0-31, 32-63, ...]: bit k of a word = the key in that block's own plan
+    uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);
     const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S;
 
     int h, qb;
@@ -157,14 +172,18 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                        valid);
         }
         mbar_arrive_on_copies(qFull);
-        // PAIR: thread tid tests key tid % 64 of each tile against block tid / 64's own plan (A =
-        // 64-row block 2 qb, B = 2 qb + 1; a B past the sequence masks nothing: its rows are not written)
-        const int nqb64 = (n + 63) / 64, blkSlot = h * nqb64 + 2 * qb + (tid >> 6);
-        const bool hasBlk = PAIR && 2 * qb + (tid >> 6) < nqb64;
-        int rb = 0, re = 0, cb = 0, ce = 0;
+        // PAIR: thread tid tests keys tid % 64 and 64 + tid % 64 of each tile against block x =
+        // tid / 64's own plan (A = 64-row block 2 qb, B = 2 qb + 1; a B past the sequence masks
+        // nothing: its rows are not written)
+        const int x = tid >> 6, nqb64 = (n + 63) / 64, blkSlot = h * nqb64 + 2 * qb + x;
+        const int lastRow = r0 + 64 * x + 63;  // a key past it is masked for every row of the block
+        const bool hasBlk = PAIR && 2 * qb + x < nqb64;
+        int re = 0, cb = 0, ce = 0;
+        int ri = 0, rs = INT_MAX, rEnd = INT_MAX;  // the block's first range not wholly below the last key tested
         if (hasBlk) {
-            rb = blk.rangePtr[blkSlot]; re = blk.rangePtr[blkSlot + 1];
+            ri = blk.rangePtr[blkSlot]; re = blk.rangePtr[blkSlot + 1];
             cb = blk.colPtr[blkSlot]; ce = blk.colPtr[blkSlot + 1];
+            if (ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
         }
         KeyTile t;
         for (int it = 0; cur.next(t); ++it) {
@@ -179,12 +198,25 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                                                     sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
             }
             if (PAIR) {
-                const int kt = tid & 63;
-                const bool valid = kt < t.count;
-                const int key = valid ? (t.gather ? pair.colData[t.start + kt] : t.start + kt) : 0;
-                const bool own = valid && (!hasBlk || in_block_plan(key, blk.rangeData, rb, re, blk.colData, cb, ce));
-                const uint32_t w = __ballot_sync(0xffffffffu, own);
-                if (lane == 0) sOwn[4 * s + warp] = w;  // warps 0, 1: A's keys 0-31, 32-63; 2, 3: B's
+#pragma unroll
+                for (int hf = 0; hf < HALVES; ++hf) {
+                    const int kt = 64 * hf + (tid & 63);
+                    bool own = kt < t.count;
+                    if (own && hasBlk) {
+                        if (t.gather) {
+                            own = (pairColOwn[t.start + kt] >> x) & 1;
+                        } else {
+                            const int key = t.start + kt;
+                            while (key >= rEnd && ++ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
+                            if (ri >= re) rs = rEnd = INT_MAX;
+                            own = (key >= rs && key < rEnd) ||
+                                  (key <= lastRow && in_block_plan(key, blk.rangeData, 0, 0, blk.colData, cb, ce));
+                        }
+                    }
+                    const uint32_t w = __ballot_sync(0xffffffffu, own);
+                    // warps 0, 1: A's keys 64 hf + 0-31, + 32-63; warps 2, 3: B's
+                    if (lane == 0) sOwn[OW * s + (warp >> 1) * (OW / 2) + 2 * hf + (warp & 1)] = w;
+                }
             }
             mbar_arrive(full0 + 8 * s);
             mbar_arrive_on_copies(full0 + 8 * s);
@@ -259,9 +291,15 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     // not in this block's own plan)
     auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
         if (PAIR) {
-            const uint32_t own0 = sOwn[4 * s + 2 * c], own1 = sOwn[4 * s + 2 * c + 1];
-            if (!((own0 & own1) == ~0u && tile_fully_visible(t.count, t.lastKey, rowFirst)))
-                mask_tile<1, true>(sc, sKey + BN * s, rowBase, cq, own0, own1);
+            const uint32_t* own = sOwn + OW * s + c * (OW / 2);
+            uint32_t all = ~0u;
+#pragma unroll
+            for (int i = 0; i < OW / 2; ++i) all &= own[i];
+            if (!(all == ~0u && t.count == BN && t.lastKey <= rowFirst)) {
+#pragma unroll
+                for (int hf = 0; hf < HALVES; ++hf)
+                    mask_tile<1, true>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, own[2 * hf], own[2 * hf + 1]);
+            }
         } else if (!(t.count == BN && t.lastKey <= rowFirst)) {
 #pragma unroll
             for (int hf = 0; hf < HALVES; ++hf)

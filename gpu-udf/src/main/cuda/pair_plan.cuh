@@ -2,6 +2,11 @@
 // the 128-row PAIR attention kernel. Ranges = union of both blocks' ranges (merged where they
 // overlap or touch); columns = both blocks' leftover columns that no union range covers, each
 // once (A's first, then B's; not sorted, the kernel does not need it). One warp per (head, pair).
+// The fill pass also writes, for each column of the pair plan, which of the two blocks' own plans
+// hold it (colOwn: bit 0 = A's, bit 1 = B's), so that the pair kernel masks a gathered key for a
+// block without searching that block's columns: an A column is B's too where B's columns list it
+// (B's ranges cannot hold it: it would have been dropped); a B column is never A's (it was kept
+// because neither A's ranges nor A's columns hold it).
 #pragma once
 #include "vertical_slash.cuh"
 
@@ -18,8 +23,11 @@ __device__ __forceinline__ bool in_ranges(int key, const int* rd, int rb, int re
 
 // Count pass (FILL = false): per-pair sizes into rangeCount, colCount; fill pass: into out, whose
 // pointers are the scanned counts.
+constexpr unsigned char PAIR_OWN_A = 1, PAIR_OWN_B = 2;
+
 template <bool FILL>
-__device__ void pair_plan(CsrPlan plan, int H, int n, int* rangeCount, int* colCount, CsrPlanOut out) {
+__device__ void pair_plan(CsrPlan plan, int H, int n, int* rangeCount, int* colCount, CsrPlanOut out,
+                          unsigned char* colOwn) {
     const int* rangeData = plan.rangeData;
     const int* colData = plan.colData;
     const int nqb = (n + 63) / 64, npairs = (nqb + 1) / 2;
@@ -49,13 +57,19 @@ __device__ void pair_plan(CsrPlan plan, int H, int n, int* rangeCount, int* colC
     const unsigned lt = (1u << lane) - 1u;
     int kept = 0;
     int* colOut = FILL ? out.colData + out.colPtr[gw] : nullptr;
+    unsigned char* ownOut = FILL ? colOwn + out.colPtr[gw] : nullptr;
     const int ca0 = plan.colPtr[A], ca1 = plan.colPtr[A + 1];
     const int cb0 = hasB ? plan.colPtr[B] : 0, cb1 = hasB ? plan.colPtr[B + 1] : 0;
     for (int base = ca0; base < ca1; base += 32) {  // A's columns: drop those inside B's ranges
         int i = base + lane;
         bool keep = i < ca1 && !(hasB && in_ranges(colData[i], rangeData, rb0, rb1));
         unsigned bal = __ballot_sync(0xffffffffu, keep);
-        if (FILL && keep) colOut[kept + __popc(bal & lt)] = colData[i];
+        if (FILL && keep) {
+            const int c = colData[i], at = kept + __popc(bal & lt);
+            const bool inB = hasB && lower_bound(colData + cb0, cb1 - cb0, c) != lower_bound(colData + cb0, cb1 - cb0, c + 1);
+            colOut[at] = c;
+            ownOut[at] = PAIR_OWN_A | (inB ? PAIR_OWN_B : 0);
+        }
         kept += __popc(bal);
     }
     for (int base = cb0; base < cb1; base += 32) {  // B's: drop those in A's ranges or columns
@@ -67,7 +81,10 @@ __device__ void pair_plan(CsrPlan plan, int H, int n, int* rangeCount, int* colC
                    lower_bound(colData + ca0, ca1 - ca0, c + 1);
         }
         unsigned bal = __ballot_sync(0xffffffffu, keep);
-        if (FILL && keep) colOut[kept + __popc(bal & lt)] = colData[i];
+        if (FILL && keep) {
+            colOut[kept + __popc(bal & lt)] = colData[i];
+            ownOut[kept + __popc(bal & lt)] = PAIR_OWN_B;
+        }
         kept += __popc(bal);
     }
     if (!FILL && lane == 0) colCount[gw] = kept;

@@ -90,26 +90,27 @@ ATTENTION_WGMMA_KERNELS(128)
 // (blk). sm_90a only: elsewhere they trap
 // (AttentionKernels picks them only where gemm_wgmma_probe says the sm_90a build runs).
 #ifdef PK_WGMMA
-#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, LSE) \
-    attention_block_ws<D, PAIR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, BLK, LSE)
+#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, OWN, LSE) \
+    attention_block_ws<D, PAIR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, BLK, OWN, LSE)
 #else
-#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, LSE) __trap()
+#define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, OWN, LSE) __trap()
 #endif
 #define ATTENTION_WS_KERNELS(D)                                                                     \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_dense_ws_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,        \
                                 int Hkv, int n, float scaleLog2) {                                  \
-        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr);                              \
+        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr, nullptr);                      \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_dense_ws_lse_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
                                     int Hkv, int n, float scaleLog2, float* lse) {                  \
-        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, lse);                                  \
+        PK_ATTENTION_WS_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr, lse);                          \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_pair_plan_ws_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
-                                    int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk) {   \
-        PK_ATTENTION_WS_BODY(D, true, pair, blk, nullptr);                                          \
+                                    int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk,     \
+                                    const unsigned char* pairColOwn) {                              \
+        PK_ATTENTION_WS_BODY(D, true, pair, blk, pairColOwn, nullptr);                              \
     }
 ATTENTION_WS_KERNELS(64)
 ATTENTION_WS_KERNELS(128)
@@ -239,10 +240,10 @@ extern "C" __global__ void fill_random_e4m3_k(uint8_t* x, long long count, unsig
 // Plan builders over plans (pair_plan.cuh, plan_pick.cuh): a count pass, then (after
 // exclusive_scan_k made out's pointers) a fill pass into out.
 extern "C" __global__ void pair_plan_count_k(CsrPlan plan, int H, int n, int* rangeCount, int* colCount) {
-    pair_plan<false>(plan, H, n, rangeCount, colCount, CsrPlanOut{});
+    pair_plan<false>(plan, H, n, rangeCount, colCount, CsrPlanOut{}, nullptr);
 }
-extern "C" __global__ void pair_plan_fill_k(CsrPlan plan, int H, int n, CsrPlanOut out) {
-    pair_plan<true>(plan, H, n, nullptr, nullptr, out);
+extern "C" __global__ void pair_plan_fill_k(CsrPlan plan, int H, int n, CsrPlanOut out, unsigned char* colOwn) {
+    pair_plan<true>(plan, H, n, nullptr, nullptr, out, colOwn);
 }
 
 extern "C" __global__ void plan_pick_count_k(CsrPlan a, CsrPlan b, const int* useB, int H, int n, int* rangeCount,

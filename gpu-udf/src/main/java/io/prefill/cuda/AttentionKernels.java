@@ -14,11 +14,11 @@ public final class AttentionKernels {
     /**
      * Kernel variants (see attention.cuh, attention_wgmma.cuh, attention_ws.cuh): rows per CTA = warps
      * x 16 x m-tiles per warp (the warp-specialised kernels' producer warps do not count). Only the
-     * variants a default selects are kept: on sm_90a DENSE_WS for dense and PLAN_WGMMA for plans
-     * (PAIR_PLAN_WS, DENSE_WS's body over a pair plan, when prefill.cuda.pair asks for it:
-     * {@link #pairPlanPays}); elsewhere DENSE_MMA, PLAN_MMA and the
-     * pair kernels PAIR_PLAN_MMA / PAIR_PLAN_MMA_HEAD_MAJOR ({@link #withPairPlan}: they pay on
-     * vertical-slash and A-shape plans and lose on block-sparse ones). BENCHMARKS.md
+     * variants a default selects are kept: on sm_90a DENSE_WS for dense, PAIR_PLAN_WS (DENSE_WS's
+     * body over a pair plan) for vertical-slash and A-shape plans and PLAN_WGMMA for block-sparse
+     * ones; elsewhere DENSE_MMA, PLAN_MMA and the pair kernels PAIR_PLAN_MMA /
+     * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #pairPlanPays}, {@link #defaultPairVariant}: the pair kernels
+     * pay on vertical-slash and A-shape plans and lose on block-sparse ones). BENCHMARKS.md
      * has the measurements behind each choice; the retired variants are kept as a patch in
      * bench/results/retired-kernels/.
      */
@@ -32,7 +32,7 @@ public final class AttentionKernels {
          * every tile, the softmax of one tile overlapped with the previous tile's P V. Each K/V
          * tile feeds 128 rows (the 64-row wgmma plan kernel's: 64).
          */
-        DENSE_WS("attention_dense_ws_d", 128),
+        DENSE_WS("attention_dense_ws_d", 128, false),
         /**
          * One 64-row query block per CTA (4 warps x 16 rows, mma.sync), the next range's bounds
          * prefetched and each tile's keys loaded up front, on a grid walked KV-head-major with the
@@ -60,7 +60,7 @@ public final class AttentionKernels {
          * blocks' keys, every K/V tile feeds both consumer warpgroups, and each key is masked for
          * the block whose own plan lacks it (membership bits computed by the producer).
          */
-        PAIR_PLAN_WS("attention_pair_plan_ws_d", 64);
+        PAIR_PLAN_WS("attention_pair_plan_ws_d", 128, true);
 
         final String prefix;
         final int warps, mtiles;
@@ -82,8 +82,8 @@ public final class AttentionKernels {
             this(prefix, warps, mtiles, headMajor, pair, wgTiles, wgKeySlots, 0);
         }
 
-        /** A warp-specialised kernel: 8 consumer warps (128 rows) and 4 producer warps, tiles of wsKeys keys; pair plans at 64. */
-        Variant(String prefix, int wsKeys) { this(prefix, 8, 1, true, wsKeys == 64, 0, 0, wsKeys); }
+        /** A warp-specialised kernel: 8 consumer warps (128 rows) and 4 producer warps, tiles of wsKeys keys. */
+        Variant(String prefix, int wsKeys, boolean pair) { this(prefix, 8, 1, true, pair, 0, 0, wsKeys); }
 
         private Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
                         int wsKeys) {
@@ -111,11 +111,11 @@ public final class AttentionKernels {
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
             // warp-specialised (attention_ws.cuh, WsLayout): Q (two 64 x d tiles), per stage K and V
-            // (wsKeys / 64 tiles each), the keys, 4 words of membership bits and a full and an empty
-            // mbarrier; one mbarrier for Q
+            // (wsKeys / 64 tiles each), the keys, two blocks' membership bits of the keys and a full
+            // and an empty mbarrier; one mbarrier for Q
             if (hopperOnly()) {
                 int tile = 64 * d * 2, halves = wsKeys / 64, stages = wsKeys == 128 && d == 128 ? 3 : 4;
-                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 16 + 16) + 8 + 1024;
+                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 2 * wsKeys / 8 + 16) + 8 + 1024;
             }
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
@@ -141,8 +141,10 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /** null = by plan: PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns, else PAIR_PLAN_MMA (see withPairPlan). */
+    /** null = by build and plan: {@link #defaultPairVariant}. */
     private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
+    /** Whether the 64-row plan kernel was named (property or {@link #use}) rather than left to the default. */
+    private boolean planNamed = planVariant != null;
 
     private static Variant pairProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
     private static Variant planProperty(String v) { return v.equals("AUTO") ? null : Variant.valueOf(v); }
@@ -184,10 +186,11 @@ public final class AttentionKernels {
             throw new IllegalArgumentException(dense + ", " + plan);
         this.denseVariant = dense;
         this.planVariant = plan;
+        this.planNamed = true;
         return this;
     }
 
-    /** Chooses the kernel of {@link #withPairPlan}; null = choose by plan (the default). */
+    /** Chooses the kernel of {@link #withPairPlan}; null = {@link #defaultPairVariant} (the default). */
     public AttentionKernels usePair(Variant pair) {
         if (pair != null && !pair.pair) throw new IllegalArgumentException(pair + " is not a pair kernel");
         this.pairVariant = pair;
@@ -229,9 +232,10 @@ public final class AttentionKernels {
     /**
      * The pair plan of a 64-row plan: per (head, 128-row pair of query blocks) the union of both
      * blocks' keys, so that {@link #withPairPlan} reads each K/V tile once for 128 query rows.
-     * Allocated in `arena` (count, scan, fill on the device; one small read-back for the sizes).
+     * Allocated in `arena` (count, scan, fill on the device; sized by the plan's own totals, which
+     * bound the union's, so that nothing is read back).
      */
-    public DevicePlan pairPlan(DevicePlan plan, DeviceArena arena) {
+    public PairPlan pairPlan(DevicePlan plan, DeviceArena arena) {
         int heads = plan.heads(), n = plan.seqLen(), nqb = BlockPlan.blocks(n), slots = heads * ((nqb + 1) / 2);
         DeviceBuffer rangePtr = arena.alloc(4L * (slots + 1), "pair.rangePtr");
         DeviceBuffer colPtr = arena.alloc(4L * (slots + 1), "pair.colPtr");
@@ -239,41 +243,57 @@ public final class AttentionKernels {
         DeviceBuffer colCount = arena.alloc(4L * slots, "pair.colCount");
         Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
         module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan, heads, n, rangeCount, colCount);
-        CsrSizes sizes = CsrSizes.scan(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
+        // a union holds at most both blocks' ranges and columns: sized by the plan's totals, no read-back
+        CsrSizes sizes = CsrSizes.scanWithin(module, stream, slots, rangeCount, colCount, rangePtr, colPtr,
+                new CsrSizes(plan.numRanges(), plan.numColumns()));
         DeviceBuffer rangeData = sizes.allocRanges(arena, "pair.rangeData");
         DeviceBuffer colData = sizes.allocColumns(arena, "pair.colData");
+        DeviceBuffer owners = arena.alloc(Math.max(1, sizes.numColumns()), "pair.columnOwners");
         DevicePlan pair = new DevicePlan(heads, n, rangePtr, rangeData, colPtr, colData, sizes.numRanges(),
                 sizes.numColumns());
-        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan, heads, n, pair);
-        return pair;
+        module.kernel("pair_plan_fill_k").launch(stream, warps, 256, 0, plan, heads, n, pair, owners);
+        return new PairPlan(pair, owners);
     }
 
     /**
-     * Whether {@link #withPairPlan} (after building the pair plan) is the faster way to run a plan of
-     * ranges and gathered columns (vertical-slash, A-shape) than {@link #withPlan}: true for the
-     * mma.sync kernels, false where withPlan runs a wgmma kernel, unless a pair kernel was chosen
-     * explicitly. On sm_90a PAIR_PLAN_WS beats the 64-row wgmma kernel by 5-9% on one layer's
-     * vertical-slash and A-shape plans, but in the whole model the pair plan's build (and its
-     * read-back of the sizes) ate the gain (BENCHMARKS.md, "Sparse attention kernels"), so it is
-     * chosen only through prefill.cuda.pair.
+     * Whether {@link #withPairPlan} (after building the pair plan) is the way to run a plan of
+     * ranges and gathered columns (vertical-slash, A-shape) rather than {@link #withPlan}: yes by
+     * default and wherever a pair kernel was named; no where the 64-row wgmma kernel was named.
+     * Measured on sm_90a, same call (BENCHMARKS.md, "Sparse attention kernels"): PAIR_PLAN_WS runs
+     * one layer's vertical-slash plan at 128K in 33 ms against the 64-row wgmma kernel's 39, and the
+     * whole model at 128K in 3.83 s against 3.89 s with the pair plan's build counted; the mma.sync
+     * pair kernels beat the 64-row mma.sync kernel the same way.
      */
-    public boolean pairPlanPays() { return pairVariant != null || !planVariant().wgmma(); }
+    public boolean pairPlanPays() { return pairVariant != null || !planNamed || !planVariant().wgmma(); }
+
+    /**
+     * The pair kernel unless one was named: PAIR_PLAN_WS where the sm_90a build runs; elsewhere
+     * PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns (each head's scattered columns
+     * then stay in L2 while its query blocks run), else PAIR_PLAN_MMA (plans of ranges only are
+     * faster with the heads of one query block side by side; BENCHMARKS.md, attn-speed).
+     */
+    public static Variant defaultPairVariant(KernelModule module, CudaStream stream, boolean gathersColumns) {
+        if (Gemm.wgmmaLoaded(module, stream)) return Variant.PAIR_PLAN_WS;
+        return gathersColumns ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
+    }
 
     /** Same result as {@link #withPlan} for `plan`, computed two query blocks per CTA over `pair`. */
     public void withPairPlan(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s,
-                             DevicePlan plan, DevicePlan pair) {
+                             DevicePlan plan, PairPlan pairPlan) {
         checkSizes(q, k, v, out, s);
+        DevicePlan pair = pairPlan.union();
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen() || pair.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        // Head-major grid when the plan gathers columns: each head's scattered columns then stay in
-        // L2 while its query blocks run; plans of ranges only (A-shape) are faster with the heads of
-        // one query block side by side (BENCHMARKS.md, attn-speed).
-        Variant x = pairVariant != null ? pairVariant
-                : pair.numColumns() > 0 ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
+        Variant x = pairVariant != null ? pairVariant : defaultPairVariant(module, stream, pair.numColumns() > 0);
         requireBuild(x);
-        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
-                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan);
+        Dim3 grid = x.grid(s.heads(), (s.queryBlocks() + 1) / 2);
+        if (x.hopperOnly())  // the warp-specialised kernel also reads which blocks hold each column
+            module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d), q, k, v, out, s.heads(),
+                    s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
+        else
+            module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d), q, k, v, out, s.heads(),
+                    s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan);
     }
 
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */

@@ -5,7 +5,8 @@ import io.prefill.cuda.Kernel.Dim3;
 /**
  * The middle step every plan builder shares: per-slot range and column counts (from a count
  * kernel) become CSR pointers by an exclusive scan on the device, and the two totals are read back
- * to size the data arrays before the fill kernel runs.
+ * to size the data arrays before the fill kernel runs (or, where they are bounded in advance,
+ * {@link #scanWithin}).
  */
 record CsrSizes(int numRanges, int numColumns) {
 
@@ -18,6 +19,18 @@ record CsrSizes(int numRanges, int numColumns) {
         int ranges = total[0];
         colPtr.withOffsetDownload(stream, slots, total);
         return new CsrSizes(ranges, total[0]);
+    }
+
+    /**
+     * The scan alone, for a builder whose totals are bounded in advance (a pair plan holds at most
+     * the ranges and columns of the plan it merges): the data arrays are sized to `capacity` and
+     * nothing is read back, so the host does not wait for the device.
+     */
+    static CsrSizes scanWithin(KernelModule module, CudaStream stream, int slots, DeviceBuffer rangeCount,
+                               DeviceBuffer colCount, DeviceBuffer rangePtr, DeviceBuffer colPtr, CsrSizes capacity) {
+        module.kernel("exclusive_scan_pair_k").launch(stream, Dim3.of(2), 1024, 0, rangeCount, rangePtr, colCount, colPtr,
+                slots);
+        return capacity;
     }
 
     /** Range data: (start, end) int pairs; at least one element so that the pointer is valid. */

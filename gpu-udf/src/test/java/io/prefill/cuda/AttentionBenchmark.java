@@ -105,7 +105,7 @@ public final class AttentionBenchmark {
         long vsEntries = attn.computedEntries(realistic, arena);
         double pairMs = wall(stream, 3, () -> { long m = arena.mark(); attn.pairPlan(realistic, arena); arena.reset(m); return null; });
         rows.add(report(n, "VS realistic: pair plan build (wall)", pairMs, 0, s, ""));
-        DevicePlan vsPair = attn.pairPlan(realistic, arena);
+        PairPlan vsPair = attn.pairPlan(realistic, arena);
         planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
                 () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair));
@@ -140,7 +140,7 @@ public final class AttentionBenchmark {
         DevicePlan bsPlan = bs.plan(q, k, s, 100);
         long bsEntries = attn.computedEntries(bsPlan, arena);
         rows.add(report(n, "block-sparse top-100 estimate + plan (wall)", bsPlanMs, 0, s, ""));
-        DevicePlan bsPair = attn.pairPlan(bsPlan, arena);
+        PairPlan bsPair = attn.pairPlan(bsPlan, arena);
         planBoth(rows, attn, stream, reps, n, "block-sparse top-100 attention", bsEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; },
                 () -> attn.withPairPlan(q, k, v, o, s, bsPlan, bsPair));
@@ -156,7 +156,7 @@ public final class AttentionBenchmark {
         DevicePlan aPlan = vs.aShape(HEADS, n, 128, 4096);
         long aEntries = attn.computedEntries(aPlan, arena);
         rows.add(report(n, "A-shape(128,4096) plan (wall)", aPlanMs, 0, s, ""));
-        DevicePlan aPair = attn.pairPlan(aPlan, arena);
+        PairPlan aPair = attn.pairPlan(aPlan, arena);
         planBoth(rows, attn, stream, reps, n, "A-shape(128,4096) attention", aEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; },
                 () -> attn.withPairPlan(q, k, v, o, s, aPlan, aPair));

@@ -66,7 +66,8 @@ class PlanAttentionGpuTest {
                     assertClose(refs[h], got, h * n * d, "plan attention " + variant + " " + s + " head " + h);
             }
             AttentionKernels attn = attention();
-            DevicePlan pair = attn.pairPlan(plan, arena);
+            PairPlan pair = attn.pairPlan(plan, arena);
+            checkPairPlan(plans, pair, n);
             for (AttentionKernels.Variant variant : pairVariants()) {
                 DeviceBuffer out = poisoned(s.qElements(), "out");
                 attn.usePair(variant).withPairPlan(dq, dk, dv, out, s, plan, pair);
@@ -79,6 +80,51 @@ class PlanAttentionGpuTest {
         } finally {
             arena.reset(mark);
         }
+    }
+
+    /**
+     * The pair plan against the blocks' own plans: per (head, pair of blocks A, B) its ranges and
+     * columns hold exactly the keys of A's plan or B's, no column twice or inside a range, and each
+     * column's owner bits say which of A's and B's plans hold it.
+     */
+    static void checkPairPlan(BlockPlan[] plans, PairPlan pair, int n) {
+        DevicePlan u = pair.union();
+        int nqb = BlockPlan.blocks(n), pairs = (nqb + 1) / 2, slots = plans.length * pairs;
+        int[] rp = new int[slots + 1], cp = new int[slots + 1];
+        u.rangePtr().download(stream(), rp);
+        u.colPtr().download(stream(), cp);
+        int[] rd = new int[Math.max(1, 2 * rp[slots])], cd = new int[Math.max(1, cp[slots])];
+        byte[] owners = new byte[Math.max(1, cp[slots])];
+        u.rangeData().download(stream(), rd);
+        u.colData().download(stream(), cd);
+        pair.columnOwners().download(stream(), owners);
+        org.junit.jupiter.api.Assertions.assertTrue(rp[slots] <= u.numRanges() && cp[slots] <= u.numColumns(),
+                "pair plan within its capacity");
+        for (int h = 0; h < plans.length; h++)
+            for (int pr = 0; pr < pairs; pr++) {
+                int slot = h * pairs + pr, a = 2 * pr, b = 2 * pr + 1;
+                TreeSet<Integer> want = new TreeSet<>(), got = new TreeSet<>();
+                for (int qb : b < nqb ? new int[] {a, b} : new int[] {a}) {
+                    int[] r = plans[h].ranges(qb);
+                    for (int x = 0; x < r.length; x += 2) for (int j = r[x]; j < r[x + 1]; j++) want.add(j);
+                    for (int j : plans[h].columns(qb)) want.add(j);
+                }
+                for (int x = rp[slot]; x < rp[slot + 1]; x++) for (int j = rd[2 * x]; j < rd[2 * x + 1]; j++) got.add(j);
+                for (int x = cp[slot]; x < cp[slot + 1]; x++) {
+                    String where = "head " + h + " pair " + pr + " column " + cd[x];
+                    org.junit.jupiter.api.Assertions.assertTrue(got.add(cd[x]), where + " twice or inside a range");
+                    int bits = (holds(plans[h], a, cd[x]) ? 1 : 0) | (b < nqb && holds(plans[h], b, cd[x]) ? 2 : 0);
+                    org.junit.jupiter.api.Assertions.assertEquals(bits, owners[x], where + ": owner bits");
+                }
+                org.junit.jupiter.api.Assertions.assertEquals(want, got, "head " + h + " pair " + pr + ": keys");
+            }
+    }
+
+    static boolean holds(BlockPlan p, int qb, int key) {
+        int[] r = p.ranges(qb);
+        for (int x = 0; x < r.length; x += 2) if (key >= r[x] && key < r[x + 1]) return true;
+        for (int j : p.columns(qb)) if (j == key) return true;
+        return false;
     }
 
     /** Random disjoint ranges (any alignment, inside [0, r1)) plus leftover columns outside them. */

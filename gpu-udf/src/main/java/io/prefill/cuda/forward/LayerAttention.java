@@ -9,6 +9,7 @@ import io.prefill.cuda.DevicePlan;
 import io.prefill.cuda.HostPlan;
 import io.prefill.cuda.KeptMassGpu;
 import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.PairPlan;
 import io.prefill.cuda.PlanPick;
 import io.prefill.engine.AttentionStats;
 import io.prefill.sparse.BlockPlan;
@@ -93,13 +94,13 @@ final class LayerAttention {
             }
             if (fallbacks > 0) plan = new PlanPick(module, stream).pick(plan, densePlanOf(fallback, n, arena), fallback, arena);
             clock.mark(StageClock.Stage.CERTIFICATE);
-            // the pair kernels (two query blocks per CTA) beat the 64-row mma.sync kernel on VS and
-            // A-shape plans, but not the wgmma one (sm_90a) once the pair plan's build is counted,
-            // nor on block-sparse plans
+            // the pair kernels (two query blocks per CTA) beat the 64-row kernels on VS and A-shape
+            // plans, the pair plan's build counted, but not on block-sparse plans (the union of two
+            // blocks' scattered blocks holds about twice the keys)
             if (anyBlockSparse || !attention.pairPlanPays()) {
                 attention.withPlan(q, k, v, out, s, plan);
             } else {
-                DevicePlan pair = attention.pairPlan(plan, arena);
+                PairPlan pair = attention.pairPlan(plan, arena);
                 clock.mark(StageClock.Stage.ESTIMATE);
                 attention.withPairPlan(q, k, v, out, s, plan, pair);
             }
