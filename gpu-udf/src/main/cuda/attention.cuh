@@ -97,7 +97,7 @@ template <class T>
 __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                 const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv,
                                 int n, float scaleLog2, CsrPlan plan, CsrPlan blk = CsrPlan{},
-                                float* __restrict__ lse = nullptr) {
+                                float* __restrict__ lse = nullptr, const unsigned char* __restrict__ pairColOwn = nullptr) {
     constexpr int D = T::D, WARPS = T::WARPS, MT = T::MT;
     constexpr bool PLAN = T::PLAN, PAIR = T::PAIR, PREFETCH_KEYS = T::PREFETCH_KEYS;
     constexpr int BM = 16 * WARPS * MT, CH = D / 8, NT = WARPS * 32;
@@ -157,7 +157,9 @@ __device__ void attention_block(const bf16* __restrict__ Q, const bf16* __restri
         const int kt = tid & 63;
         bool valid = kt < tt.count;
         int key = valid ? (tt.gather ? plan.colData[tt.start + kt] : tt.start + kt) : INT_MAX;
-        bool m = valid && (!myHas || in_block_plan(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe));
+        // a gathered key's owner bits come from the pair plan's build (pair_plan.cuh)
+        bool m = valid && (!myHas || (tt.gather ? (pairColOwn[tt.start + kt] >> (tid >> 6)) & 1
+                                                : in_block_plan(key, blk.rangeData, myRb, myRe, blk.colData, myCb, myCe)));
         unsigned w = __ballot_sync(0xffffffffu, m);
         unsigned wc = __ballot_sync(0xffffffffu, valid && key <= r0);
         if (lane == 0) {

@@ -44,16 +44,19 @@ using namespace pk;
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_pair_plan_mma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,   \
-                                     int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk) {  \
+                                     int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk,    \
+                                     const unsigned char* pairColOwn) {                             \
         attention_block<PairPlanMma<D, GridOrder::HEADS_SIDE_BY_SIDE>>(Q, K, V, O, H, Hkv, n,       \
-                                                                       scaleLog2, pair, blk);       \
+                                                                       scaleLog2, pair, blk,        \
+                                                                       nullptr, pairColOwn);        \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(128, 2)                                            \
         attention_pair_plan_mma_head_major_d##D(const bf16* Q, const bf16* K, const bf16* V,        \
                                                 bf16* O, int H, int Hkv, int n, float scaleLog2,    \
-                                                CsrPlan pair, CsrPlan blk) {                        \
+                                                CsrPlan pair, CsrPlan blk,                          \
+                                                const unsigned char* pairColOwn) {                  \
         attention_block<PairPlanMma<D, GridOrder::HEAD_MAJOR>>(Q, K, V, O, H, Hkv, n, scaleLog2,    \
-                                                               pair, blk);                          \
+                                                               pair, blk, nullptr, pairColOwn);     \
     }
 ATTENTION_MMA_KERNELS(64)
 ATTENTION_MMA_KERNELS(128)

@@ -287,13 +287,8 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = pairVariant != null ? pairVariant : defaultPairVariant(module, stream, pair.numColumns() > 0);
         requireBuild(x);
-        Dim3 grid = x.grid(s.heads(), (s.queryBlocks() + 1) / 2);
-        if (x.hopperOnly())  // the warp-specialised kernel also reads which blocks hold each column
-            module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d), q, k, v, out, s.heads(),
-                    s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
-        else
-            module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d), q, k, v, out, s.heads(),
-                    s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan);
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
+                q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
     }
 
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
