@@ -65,10 +65,19 @@
 //    block over the block's plan and 64-key tiles: 35.2 ms; 128-key tiles with those searches:
 //    37.1; with the bits as now: 32.7-33.2; with no membership work at all (wrong output, the
 //    floor of this route): 30.9.
+//  - PAIR is persistent (PERSIST): a grid of one CTA per SM walks the work items (head, 128-row
+//    block) blockIdx.x, + gridDim.x, ... in the KV_GROUP_MAJOR order. Both sides keep counting
+//    tiles across items (a stage's parity follows the count), the consumers arrive on qEmpty once
+//    Q is in their registers, and the producer then loads the next item's Q and first tiles while
+//    the consumers finish this item and write its O. A pair CTA holds ~54 tiles at 128K on a
+//    vertical-slash plan (a dense one ~512), so a CTA's start (its launch, Q from memory, the first
+//    tile's unpipelined S) and end weighed ~4% there: persistent, VS (1000, 6096) went 33.1-33.7
+//    -> 32.1-32.4 ms at 128K and A-shape (128, 4096) 22.0-22.2 -> 20.9-21.1 ms (alternating
+//    builds in one call; dense, which keeps one item per CTA, unchanged in the same call).
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
 // tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), then
-// the barriers (full[STAGES], empty[STAGES], qFull). Stages: 3 at D = 128 (226.6 KiB),
+// the barriers (full[STAGES], empty[STAGES], qFull, qEmpty). Stages: 3 at D = 128 (226.6 KiB),
 // else 4.
 #pragma once
 #include "attention_wgmma.cuh"
@@ -92,7 +101,7 @@ struct WsLayout {
     static constexpr int Q = 0, K = 2 * TB, V = K + S * HALVES * TB, KEYS = V + S * HALVES * TB;
     static constexpr int OWN = KEYS + S * BN * 4;
     static constexpr int BARS = OWN + S * OWN_WORDS * 4;
-    static constexpr int BYTES = BARS + (2 * S + 1) * 8;
+    static constexpr int BYTES = BARS + (2 * S + 2) * 8;  // full[S], empty[S], qFull, qEmpty
     // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
     static constexpr int SMEM = BYTES + 1024;
 };
@@ -123,6 +132,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     // of those slots against the other lanes' reads. 256 arrivals cost the dense kernel 4% (same
     // call, 128K: 265-269 ms against 254-257), and the pair kernel nothing measurable.
     constexpr int EMPTY_ARRIVALS = PAIR ? 256 : 8;
+    constexpr bool PERSIST = PAIR;
     constexpr int TB = L::TB, S = L::S, HALVES = L::HALVES, KT = D / 16, NACC = D / 2;
     static_assert(L::BYTES + 1024 <= 227 * 1024, "shared memory of one SM");
     extern __shared__ __align__(1024) unsigned char ws_smem[];
@@ -135,14 +145,40 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);
     const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S;
 
-    int h, qb;
-    const int nqb = cta_head_block<GridOrder::KV_GROUP_MAJOR>(H, Hkv, h, qb);
-    const int r0 = qb * ATTN_WS_ROWS;
-    const int kvh = h / (H / Hkv);
-    const bf16* Qh = Q + (size_t)h * n * D;
-    const bf16* Kh = K + (size_t)kvh * n * D;
-    const bf16* Vh = V + (size_t)kvh * n * D;
+    const uint32_t qEmpty = qFull + 8;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
+    // Work items: (head, 128-row block). Dense: this CTA's one. PERSIST: items blockIdx.x,
+    // + gridDim.x, ... of the KV_GROUP_MAJOR order (a grid of one CTA per SM), so that the
+    // producer loads the next item's Q and first tiles while the consumers finish this one.
+    const int nqb = PERSIST ? (n + ATTN_WS_ROWS - 1) / ATTN_WS_ROWS : 0;
+    const int firstItem = PERSIST ? blockIdx.x : 0, items = PERSIST ? H * nqb : 1, step = PERSIST ? gridDim.x : 1;
+    struct Item { int h, qb, nqb, r0; const bf16 *Qh, *Kh, *Vh; };
+    auto place = [&](int item) {
+        Item w;
+        if (PERSIST) {
+            ws_item_head_block(item, H, Hkv, nqb, w.h, w.qb);
+            w.nqb = nqb;
+        } else {
+            w.nqb = cta_head_block<GridOrder::KV_GROUP_MAJOR>(H, Hkv, w.h, w.qb);
+        }
+        w.r0 = w.qb * ATTN_WS_ROWS;
+        const int kvh = w.h / (H / Hkv);
+        w.Qh = Q + (size_t)w.h * n * D;
+        w.Kh = K + (size_t)kvh * n * D;
+        w.Vh = V + (size_t)kvh * n * D;
+        return w;
+    };
+    auto cursor = [&](const Item& w) {
+        TileCursor<true, BN> c;
+        if (PAIR) {
+            c.init(pair, w.h * w.nqb + w.qb);
+        } else {
+            c.init(nullptr, 0, 0, nullptr, 0, 0);
+            c.rEnd = 1;
+            c.end = min(w.r0 + ATTN_WS_ROWS, n);
+        }
+        return c;
+    };
 
     if (tid == 0) {
         for (int s = 0; s < S; ++s) {
@@ -150,76 +186,75 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
             mbar_init(empty0 + 8 * s, EMPTY_ARRIVALS);
         }
         mbar_init(qFull, 128);
+        mbar_init(qEmpty, 256);  // PERSIST: every consumer thread has read Q into registers
         mbar_init_fence();
     }
     __syncthreads();
 
-    TileCursor<true, BN> cur;
-    if (PAIR) {
-        cur.init(pair, h * nqb + qb);
-    } else {
-        cur.init(nullptr, 0, 0, nullptr, 0, 0);
-        cur.rEnd = 1;
-        cur.end = min(r0 + ATTN_WS_ROWS, n);
-    }
-
     if (wg == 0) {  // ---- producer
         setmaxnreg_dec<ATTN_WS_PRODUCER_REGS>();
-        for (int c = tid; c < ATTN_WS_ROWS * (D / 8); c += 128) {
-            const int r = c / (D / 8), ch = c % (D / 8);
-            const bool valid = r0 + r < n;
-            cp_async16(sQ + (r >> 6) * TB + swz_wg<D>(r & 63, ch), Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8,
-                       valid);
-        }
-        mbar_arrive_on_copies(qFull);
-        // PAIR: thread tid tests keys tid % 64 and 64 + tid % 64 of each tile against block x =
-        // tid / 64's own plan (A = 64-row block 2 qb, B = 2 qb + 1; a B past the sequence masks
-        // nothing: its rows are not written)
-        const int x = tid >> 6, nqb64 = (n + 63) / 64, blkSlot = h * nqb64 + 2 * qb + x;
-        const int lastRow = r0 + 64 * x + 63;  // a key past it is masked for every row of the block
-        const bool hasBlk = PAIR && 2 * qb + x < nqb64;
-        int re = 0, cb = 0, ce = 0;
-        int ri = 0, rs = INT_MAX, rEnd = INT_MAX;  // the block's first range not wholly below the last key tested
-        if (hasBlk) {
-            ri = blk.rangePtr[blkSlot]; re = blk.rangePtr[blkSlot + 1];
-            cb = blk.colPtr[blkSlot]; ce = blk.colPtr[blkSlot + 1];
-            if (ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
-        }
-        KeyTile t;
-        for (int it = 0; cur.next(t); ++it) {
-            const int s = it % S, use = it / S;
-            if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
-#pragma unroll
-            for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
-                KeyTile sub = t;
-                sub.start += 64 * hf;
-                sub.count -= 64 * hf;
-                load_kv_tile_keys_first<D, 4, true>(sub, pair.colData, Kh, Vh, sK0 + (s * HALVES + hf) * TB,
-                                                    sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
+        int it = 0;  // tiles loaded so far, over all items: stage it % S, its use it / S
+        for (int item = firstItem, k = 0; item < items; item += step, ++k) {
+            const Item w = place(item);
+            const int r0 = w.r0;
+            if (k > 0) mbar_wait(qEmpty, (k - 1) & 1);
+            for (int c = tid; c < ATTN_WS_ROWS * (D / 8); c += 128) {
+                const int r = c / (D / 8), ch = c % (D / 8);
+                const bool valid = r0 + r < n;
+                cp_async16(sQ + (r >> 6) * TB + swz_wg<D>(r & 63, ch), w.Qh + (size_t)(valid ? r0 + r : 0) * D + ch * 8,
+                           valid);
             }
-            if (PAIR) {
+            mbar_arrive_on_copies(qFull);
+            // PAIR: thread tid tests keys tid % 64 and 64 + tid % 64 of each tile against block x =
+            // tid / 64's own plan (A = 64-row block 2 qb, B = 2 qb + 1; a B past the sequence masks
+            // nothing: its rows are not written)
+            const int x = tid >> 6, nqb64 = (n + 63) / 64, blkSlot = w.h * nqb64 + 2 * w.qb + x;
+            const int lastRow = r0 + 64 * x + 63;  // a key past it is masked for every row of the block
+            const bool hasBlk = PAIR && 2 * w.qb + x < nqb64;
+            int re = 0, cb = 0, ce = 0;
+            int ri = 0, rs = INT_MAX, rEnd = INT_MAX;  // the block's first range not wholly below the last key tested
+            if (hasBlk) {
+                ri = blk.rangePtr[blkSlot]; re = blk.rangePtr[blkSlot + 1];
+                cb = blk.colPtr[blkSlot]; ce = blk.colPtr[blkSlot + 1];
+                if (ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
+            }
+            TileCursor<true, BN> cur = cursor(w);
+            KeyTile t;
+            for (; cur.next(t); ++it) {
+                const int s = it % S, use = it / S;
+                if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
 #pragma unroll
-                for (int hf = 0; hf < HALVES; ++hf) {
-                    const int kt = 64 * hf + (tid & 63);
-                    bool own = kt < t.count;
-                    if (own && hasBlk) {
-                        if (t.gather) {
-                            own = (pairColOwn[t.start + kt] >> x) & 1;
-                        } else {
-                            const int key = t.start + kt;
-                            while (key >= rEnd && ++ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
-                            if (ri >= re) rs = rEnd = INT_MAX;
-                            own = (key >= rs && key < rEnd) ||
-                                  (key <= lastRow && in_block_plan(key, blk.rangeData, 0, 0, blk.colData, cb, ce));
-                        }
-                    }
-                    const uint32_t w = __ballot_sync(0xffffffffu, own);
-                    // warps 0, 1: A's keys 64 hf + 0-31, + 32-63; warps 2, 3: B's
-                    if (lane == 0) sOwn[OW * s + (warp >> 1) * (OW / 2) + 2 * hf + (warp & 1)] = w;
+                for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
+                    KeyTile sub = t;
+                    sub.start += 64 * hf;
+                    sub.count -= 64 * hf;
+                    load_kv_tile_keys_first<D, 4, true>(sub, pair.colData, w.Kh, w.Vh, sK0 + (s * HALVES + hf) * TB,
+                                                        sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
                 }
+                if (PAIR) {
+#pragma unroll
+                    for (int hf = 0; hf < HALVES; ++hf) {
+                        const int kt = 64 * hf + (tid & 63);
+                        bool own = kt < t.count;
+                        if (own && hasBlk) {
+                            if (t.gather) {
+                                own = (pairColOwn[t.start + kt] >> x) & 1;
+                            } else {
+                                const int key = t.start + kt;
+                                while (key >= rEnd && ++ri < re) { rs = blk.rangeData[2 * ri]; rEnd = blk.rangeData[2 * ri + 1]; }
+                                if (ri >= re) rs = rEnd = INT_MAX;
+                                own = (key >= rs && key < rEnd) ||
+                                      (key <= lastRow && in_block_plan(key, blk.rangeData, 0, 0, blk.colData, cb, ce));
+                            }
+                        }
+                        const uint32_t bits = __ballot_sync(0xffffffffu, own);
+                        // warps 0, 1: A's keys 64 hf + 0-31, + 32-63; warps 2, 3: B's
+                        if (lane == 0) sOwn[OW * s + (warp >> 1) * (OW / 2) + 2 * hf + (warp & 1)] = bits;
+                    }
+                }
+                mbar_arrive(full0 + 8 * s);
+                mbar_arrive_on_copies(full0 + 8 * s);
             }
-            mbar_arrive(full0 + 8 * s);
-            mbar_arrive_on_copies(full0 + 8 * s);
         }
         cp_async_wait_all();
         return;
@@ -228,132 +263,139 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     // ---- consumers: warpgroup c = wg - 1 holds rows r0 + 64c .. r0 + 64c + 63
     setmaxnreg_inc<ATTN_WS_CONSUMER_REGS>();
     const int c = wg - 1, wq = warp & 3;
-    const int rowFirst = r0 + 64 * c;
     const int g = lane >> 2, cq = lane & 3;
-    const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
     const uint64_t dK0 = wg_tile_desc_kmajor(sK0), dV0 = wg_tile_desc_mnmajor(sV0);
-
-    float o[NACC];
-#pragma unroll
-    for (int i = 0; i < NACC; ++i) o[i] = 0.f;
-    OnlineSoftmax sm;
-    sm.init();
-    uint32_t pf[NT / 2][4];  // P of the tile whose P V is next
-    int pending = 0;    // its stage
-    // Q stays in registers: this warp's 16 rows as the A fragments of the D / 16 k-steps of S = Q K^T
-    // (the mma.sync m16n8k16 A layout wgmma takes from registers), so that the products read only K
-    // from shared memory.
-    mbar_wait(qFull, 0);
-    uint32_t qf[KT][4];
-#pragma unroll
-    for (int kk = 0; kk < KT; ++kk) {
-        const int mi = lane >> 3, row = wq * 16 + (mi & 1) * 8 + (lane & 7), ch = kk * 2 + (mi >> 1);
-        ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + c * TB + swz_wg<D>(row, ch));
-    }
 
     auto release = [&](int s) {
         if (EMPTY_ARRIVALS == 8) __syncwarp();
         if (EMPTY_ARRIVALS == 256 || lane == 0) mbar_arrive(empty0 + 8 * s);
     };
-    // O += P V(stage s): keys 16kk.. of a 64-key half are rows 16kk.. of its V tile (2048 bytes per 16 rows)
-    auto issue_pv = [&](int s) {
-#pragma unroll
-        for (int hf = 0; hf < HALVES; ++hf) {
-            const uint64_t dV = dV0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) {
-                if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
-                else wgmma_m64n64k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
-            }
-        }
-    };
+    int it = 0;  // tiles consumed so far, over all items (the producer's count)
+    for (int item = firstItem, k = 0; item < items; item += step, ++k) {
+        const Item w = place(item);
+        const int rowFirst = w.r0 + 64 * c;
+        const int rowBase = rowFirst + wq * 16 + g;  // rows rowBase and rowBase + 8
 
-    // S = Q K(stage s)^T for the tile t, masked where some key is not visible to some row
-    // (S of keys 64 hf .. 64 hf + 63 in sc[32 hf .. 32 hf + 31]). Tried: the stage's two K tiles
-    // with their panels interleaved into one 128-key operand, S as one m64n128k16 per k-step
-    // (FlashAttention-3's): the same time at 32K and 128K (alternating builds in one call,
-    // bench/results/attention-ws/2026-12-04-h200-dense-ws-n128-s-ab.tsv), so the two m64n64 stay.
-    auto issue_s = [&](float* sc, int s) {
-        wgmma_fence();
+        float o[NACC];
 #pragma unroll
-        for (int hf = 0; hf < HALVES; ++hf) {
-            const uint64_t dK = dK0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
-            wgmma_m64n64k16_rs<0>(sc + 32 * hf, qf[0], dK);  // the first k-step ignores sc's old value
+        for (int i = 0; i < NACC; ++i) o[i] = 0.f;
+        OnlineSoftmax sm;
+        sm.init();
+        uint32_t pf[NT / 2][4];  // P of the tile whose P V is next
+        int pending = 0;    // its stage
+        // Q stays in registers: this warp's 16 rows as the A fragments of the D / 16 k-steps of S = Q K^T
+        // (the mma.sync m16n8k16 A layout wgmma takes from registers), so that the products read only K
+        // from shared memory.
+        mbar_wait(qFull, k & 1);
+        uint32_t qf[KT][4];
 #pragma unroll
-            for (int kk = 1; kk < KT; ++kk) {
-                const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
-                wgmma_m64n64k16_rs<1>(sc + 32 * hf, qf[kk], dK + off);
-            }
+        for (int kk = 0; kk < KT; ++kk) {
+            const int mi = lane >> 3, row = wq * 16 + (mi & 1) * 8 + (lane & 7), ch = kk * 2 + (mi >> 1);
+            ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sQ + c * TB + swz_wg<D>(row, ch));
         }
-        wgmma_commit();
-    };
-    // sc becomes P (fp32, in place): masked where some key is not visible to some row (PAIR: or
-    // not in this block's own plan)
-    auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
-        if (PAIR) {
-            const uint32_t* own = sOwn + OW * s + c * (OW / 2);
-            uint32_t all = ~0u;
+        if (PERSIST) mbar_arrive(qEmpty);  // the producer may load the next item's Q
+
+        // O += P V(stage s): keys 16kk.. of a 64-key half are rows 16kk.. of its V tile (2048 bytes per 16 rows)
+        auto issue_pv = [&](int s) {
 #pragma unroll
-            for (int i = 0; i < OW / 2; ++i) all &= own[i];
-            if (!(all == ~0u && t.count == BN && t.lastKey <= rowFirst)) {
+            for (int hf = 0; hf < HALVES; ++hf) {
+                const uint64_t dV = dV0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk) {
+                    if (D == 128) wgmma_m64n128k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
+                    else wgmma_m64n64k16_rs_tb(o, pf[4 * hf + kk], dV + (kk * 2048 >> 4));
+                }
+            }
+        };
+
+        // S = Q K(stage s)^T for the tile t, masked where some key is not visible to some row
+        // (S of keys 64 hf .. 64 hf + 63 in sc[32 hf .. 32 hf + 31]). Tried: the stage's two K tiles
+        // with their panels interleaved into one 128-key operand, S as one m64n128k16 per k-step
+        // (FlashAttention-3's): the same time at 32K and 128K (alternating builds in one call,
+        // bench/results/attention-ws/2026-12-04-h200-dense-ws-n128-s-ab.tsv), so the two m64n64 stay.
+        auto issue_s = [&](float* sc, int s) {
+            wgmma_fence();
+#pragma unroll
+            for (int hf = 0; hf < HALVES; ++hf) {
+                const uint64_t dK = dK0 + (uint64_t)((s * HALVES + hf) * TB >> 4);
+                wgmma_m64n64k16_rs<0>(sc + 32 * hf, qf[0], dK);  // the first k-step ignores sc's old value
+#pragma unroll
+                for (int kk = 1; kk < KT; ++kk) {
+                    const uint32_t off = ((kk >> 2) * 64 * 128 + (kk & 3) * 32) >> 4;
+                    wgmma_m64n64k16_rs<1>(sc + 32 * hf, qf[kk], dK + off);
+                }
+            }
+            wgmma_commit();
+        };
+        // sc becomes P (fp32, in place): masked where some key is not visible to some row (PAIR: or
+        // not in this block's own plan)
+        auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
+            if (PAIR) {
+                const uint32_t* own = sOwn + OW * s + c * (OW / 2);
+                uint32_t all = ~0u;
+#pragma unroll
+                for (int i = 0; i < OW / 2; ++i) all &= own[i];
+                if (!(all == ~0u && t.count == BN && t.lastKey <= rowFirst)) {
+#pragma unroll
+                    for (int hf = 0; hf < HALVES; ++hf)
+                        mask_tile<1, true>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, own[2 * hf], own[2 * hf + 1]);
+                }
+            } else if (!(t.count == BN && t.lastKey <= rowFirst)) {
 #pragma unroll
                 for (int hf = 0; hf < HALVES; ++hf)
-                    mask_tile<1, true>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, own[2 * hf], own[2 * hf + 1]);
+                    mask_tile<1, false>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, ~0u, ~0u);
             }
-        } else if (!(t.count == BN && t.lastKey <= rowFirst)) {
-#pragma unroll
-            for (int hf = 0; hf < HALVES; ++hf)
-                mask_tile<1, false>(sc + 32 * hf, sKey + BN * s + 64 * hf, rowBase, cq, ~0u, ~0u);
-        }
-        sm.exponentiate<NT>(sc, scaleLog2, alpha);
-    };
+            sm.exponentiate<NT>(sc, scaleLog2, alpha);
+        };
 
-    // Every tile is computed: in dense, the last one (the diagonal, keys r0 .. r0 + 127) is
-    // masked for consumer 0 above its rows.
-    KeyTile t;
-    int it = 0;
-    const bool any = cur.next(t);
-    if (any) {
-        mbar_wait(full0, 0);
-        fence_proxy_async_smem();
-        float sc[BN / 2];
-        issue_s(sc, 0);
-        wgmma_wait<0>();
-        float alpha[2];
-        softmax(sc, t, 0, alpha);
-        OnlineSoftmax::pack<NT>(sc, pf);
-        pending = 0;
-        it = 1;
+        // Every tile is computed: in dense, the last one (the diagonal, keys r0 .. r0 + 127) is
+        // masked for consumer 0 above its rows.
+        TileCursor<true, BN> cur = cursor(w);
+        KeyTile t;
+        const bool any = cur.next(t);
+        if (any) {
+            const int s = it % S;
+            mbar_wait(full0 + 8 * s, (it / S) & 1);
+            fence_proxy_async_smem();
+            float sc[BN / 2];
+            issue_s(sc, s);
+            wgmma_wait<0>();
+            float alpha[2];
+            softmax(sc, t, s, alpha);
+            OnlineSoftmax::pack<NT>(sc, pf);
+            pending = s;
+            ++it;
+        }
+        for (; cur.next(t); ++it) {
+            const int s = it % S;
+            mbar_wait(full0 + 8 * s, (it / S) & 1);
+            fence_proxy_async_smem();
+            float sc[BN / 2];
+            issue_s(sc, s);
+            wgmma_fence();
+            issue_pv(pending);  // the previous tile's P V runs while this tile's softmax does
+            wgmma_commit();
+            wgmma_wait<1>();
+            float alpha[2];
+            softmax(sc, t, s, alpha);
+            wgmma_wait<0>();
+            release(pending);
+            // Once a row's maximum has settled (most tiles of a long causal row), alpha is exactly 1:
+            // the warp skips the D / 2 multiplies when none of its rows moved.
+            if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) OnlineSoftmax::rescale<NACC>(o, alpha);
+            OnlineSoftmax::pack<NT>(sc, pf);  // only now: the P V just retired read pf
+            pending = s;
+        }
+        if (any) {
+            wgmma_fence();
+            issue_pv(pending);
+            wgmma_commit();
+            wgmma_wait<0>();
+            release(pending);
+        }
+        sm.finish();
+        write_o_lse<D>(o, sm, O + (size_t)w.h * n * D, lse, w.h, n, rowBase, cq);
     }
-    for (; cur.next(t); ++it) {
-        const int s = it % S;
-        mbar_wait(full0 + 8 * s, (it / S) & 1);
-        fence_proxy_async_smem();
-        float sc[BN / 2];
-        issue_s(sc, s);
-        wgmma_fence();
-        issue_pv(pending);  // the previous tile's P V runs while this tile's softmax does
-        wgmma_commit();
-        wgmma_wait<1>();
-        float alpha[2];
-        softmax(sc, t, s, alpha);
-        wgmma_wait<0>();
-        release(pending);
-        // Once a row's maximum has settled (most tiles of a long causal row), alpha is exactly 1:
-        // the warp skips the D / 2 multiplies when none of its rows moved.
-        if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) OnlineSoftmax::rescale<NACC>(o, alpha);
-        OnlineSoftmax::pack<NT>(sc, pf);  // only now: the P V just retired read pf
-        pending = s;
-    }
-    if (any) {
-        wgmma_fence();
-        issue_pv(pending);
-        wgmma_commit();
-        wgmma_wait<0>();
-        release(pending);
-    }
-    sm.finish();
-    write_o_lse<D>(o, sm, O + (size_t)h * n * D, lse, h, n, rowBase, cq);
 }
 #endif  // PK_WGMMA
 

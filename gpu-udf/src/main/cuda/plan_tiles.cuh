@@ -185,4 +185,12 @@ __device__ __forceinline__ int cta_head_block(int H, int Hkv, int& h, int& qb) {
     return nqb;
 }
 
+// Work item `item` of a persistent grid in KV_GROUP_MAJOR order over nqb query blocks per head:
+// the (head, query block) that CTA `item` of cta_head_block<KV_GROUP_MAJOR> would hold.
+__device__ __forceinline__ void ws_item_head_block(int item, int H, int Hkv, int nqb, int& h, int& qb) {
+    const int G = H / Hkv, rest = item / G;
+    h = (rest / nqb) * G + item % G;
+    qb = nqb - 1 - rest % nqb;
+}
+
 }  // namespace pk

@@ -104,6 +104,11 @@ public final class AttentionKernels {
         /** Runs only where the sm_90a build does (no fallback body: elsewhere the entry point traps). */
         boolean hopperOnly() { return wsKeys > 0; }
         boolean isDense() { return name().startsWith("DENSE"); }
+        /**
+         * A persistent kernel: one CTA per SM walks the work items (attention_ws.cuh, PERSIST), so
+         * that its producer loads the next item's Q and first tiles while the consumers finish one.
+         */
+        boolean persistent() { return hopperOnly() && pair; }
 
 
         int smem(int d) {
@@ -112,10 +117,10 @@ public final class AttentionKernels {
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
             // warp-specialised (attention_ws.cuh, WsLayout): Q (two 64 x d tiles), per stage K and V
             // (wsKeys / 64 tiles each), the keys, two blocks' membership bits of the keys and a full
-            // and an empty mbarrier; one mbarrier for Q
+            // and an empty mbarrier; a full and an empty mbarrier for Q
             if (hopperOnly()) {
                 int tile = 64 * d * 2, halves = wsKeys / 64, stages = wsKeys == 128 && d == 128 ? 3 : 4;
-                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 2 * wsKeys / 8 + 16) + 8 + 1024;
+                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 2 * wsKeys / 8 + 16) + 16 + 1024;
             }
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
@@ -287,7 +292,10 @@ public final class AttentionKernels {
         int d = s.headDim();
         Variant x = pairVariant != null ? pairVariant : defaultPairVariant(module, stream, pair.numColumns() > 0);
         requireBuild(x);
-        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.queryBlocks() + 1) / 2), x.threads(), x.smem(d),
+        int pairs = (s.queryBlocks() + 1) / 2;
+        Dim3 grid = x.persistent() ? Dim3.of(Math.min((long) s.heads() * pairs, module.device().multiprocessors()))
+                : x.grid(s.heads(), pairs);
+        module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
     }
 
