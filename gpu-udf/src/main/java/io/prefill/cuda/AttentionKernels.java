@@ -293,11 +293,27 @@ public final class AttentionKernels {
         Variant x = pairVariant != null ? pairVariant : defaultPairVariant(module, stream, pair.numColumns() > 0);
         requireBuild(x);
         int pairs = (s.queryBlocks() + 1) / 2;
-        Dim3 grid = x.persistent() ? Dim3.of(Math.min((long) s.heads() * pairs, module.device().multiprocessors()))
-                : x.grid(s.heads(), pairs);
+        Dim3 grid = x.persistent() ? Dim3.of(persistentGrid(s.heads() * pairs, module.device().multiprocessors(),
+                s.heads() / s.kvHeads())) : x.grid(s.heads(), pairs);
         module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
     }
+
+    /**
+     * CTAs of a persistent launch over `items` work items in KV_GROUP_MAJOR order (the query heads
+     * of a GQA group side by side): at most one per SM, and a count with no factor in common with
+     * the group size. CTA b takes items b, b + grid, ..., so with a grid the group size divides,
+     * each CTA would only ever hold one head of each group; the heads of a layer have budgets
+     * several times apart (MInference's Llama-3 config: (1000, 6096) next to (30, 800)), and the
+     * CTAs that drew the costly heads would finish last.
+     */
+    static int persistentGrid(int items, int multiprocessors, int groupSize) {
+        int grid = Math.max(1, Math.min(items, multiprocessors));
+        while (grid > 1 && gcd(grid, groupSize) != 1) grid--;
+        return grid;
+    }
+
+    private static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
     /** CTAs per SM the driver can hold of variant x's kernel for head_dim d (benchmark report). */
     public int ctasPerSm(Variant x, int d) { return module.kernel(x.prefix + d).ctasPerSm(x.threads(), launchSmem(x, d)); }
