@@ -65,8 +65,12 @@
 //    block over the block's plan and 64-key tiles: 35.2 ms; 128-key tiles with those searches:
 //    37.1; with the bits as now: 32.7-33.2; with no membership work at all (wrong output, the
 //    floor of this route): 30.9.
-//  - PAIR is persistent (PERSIST): a grid of one CTA per SM walks the work items (head, 128-row
-//    block) blockIdx.x, + gridDim.x, ... in the KV_GROUP_MAJOR order. Both sides keep counting
+//  - PAIR is persistent (PERSIST): a grid of at most one CTA per SM walks the work items (head,
+//    128-row block) blockIdx.x, + gridDim.x, ... in the KV_GROUP_MAJOR order. The grid has no
+//    factor in common with the GQA group (AttentionKernels.persistentGrid: 131 CTAs for groups of
+//    4 on 132 SMs), so that each CTA takes items of every head of a group: with 132 each CTA held
+//    one head per group, and as a layer's heads have budgets several times apart the whole model
+//    lost what the kernel gained (1M attention 5856 ms against 5036 with 131). Both sides keep counting
 //    tiles across items (a stage's parity follows the count), the consumers arrive on qEmpty once
 //    Q is in their registers, and the producer then loads the next item's Q and first tiles while
 //    the consumers finish this item and write its O. A pair CTA holds ~54 tiles at 128K on a
