@@ -56,9 +56,11 @@ public final class AttentionKernels {
          */
         PLAN_WGMMA("attention_plan_wgmma_d", 4, 1, true, false, 5, 2),
         /**
-         * DENSE_WS's body over a pair plan (sm_90a only): each CTA walks the union of two 64-row
-         * blocks' keys, every K/V tile feeds both consumer warpgroups, and each key is masked for
-         * the block whose own plan lacks it (membership bits computed by the producer).
+         * DENSE_WS's body over a pair plan (sm_90a only): the union of two 64-row blocks' keys in
+         * 128-key tiles, every K/V tile feeds both consumer warpgroups, and each key is masked for
+         * the block whose own plan lacks it (membership bits from the producer: a gathered key's
+         * from the pair plan's column owners, a contiguous key's from the block's ranges).
+         * Persistent: {@link #persistentGrid} CTAs walk the (head, 128-row block) items.
          */
         PAIR_PLAN_WS("attention_pair_plan_ws_d", 128, true);
 
