@@ -17,7 +17,7 @@ public final class AttentionKernels {
      * variants a default selects are kept: on sm_90a DENSE_WS for dense, PAIR_PLAN_WS (DENSE_WS's
      * body over a pair plan) for vertical-slash and A-shape plans and PLAN_WGMMA for block-sparse
      * ones; elsewhere DENSE_MMA, PLAN_MMA and the pair kernels PAIR_PLAN_MMA /
-     * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #pairPlanPays}, {@link #defaultPairVariant}: the pair kernels
+     * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #pairPlanPays}, {@link #pairKernel}: the pair kernels
      * pay on vertical-slash and A-shape plans and lose on block-sparse ones). BENCHMARKS.md
      * has the measurements behind each choice; the retired variants are kept as a patch in
      * bench/results/retired-kernels/.
@@ -148,7 +148,7 @@ public final class AttentionKernels {
     private Variant denseVariant = planProperty(PrefillSettings.CUDA_DENSE.get());
     /** null until first used: then the property, or (AUTO) {@link #defaultPlanVariant}. */
     private Variant planVariant = planProperty(PrefillSettings.CUDA_PLAN.get());
-    /** null = by build and plan: {@link #defaultPairVariant}. */
+    /** null = by build and plan: {@link #pairKernel}. */
     private Variant pairVariant = pairProperty(PrefillSettings.CUDA_PAIR.get());
     /** Whether the 64-row plan kernel was named (property or {@link #use}) rather than left to the default. */
     private boolean planNamed = planVariant != null;
@@ -197,7 +197,7 @@ public final class AttentionKernels {
         return this;
     }
 
-    /** Chooses the kernel of {@link #withPairPlan}; null = {@link #defaultPairVariant} (the default). */
+    /** Chooses the kernel of {@link #withPairPlan}; null = {@link #pairKernel}'s choice (the default). */
     public AttentionKernels usePair(Variant pair) {
         if (pair != null && !pair.pair) throw new IllegalArgumentException(pair + " is not a pair kernel");
         this.pairVariant = pair;
@@ -266,21 +266,25 @@ public final class AttentionKernels {
      * Whether {@link #withPairPlan} (after building the pair plan) is the way to run a plan of
      * ranges and gathered columns (vertical-slash, A-shape) rather than {@link #withPlan}: yes by
      * default and wherever a pair kernel was named; no where the 64-row wgmma kernel was named.
-     * Measured on sm_90a, same call (BENCHMARKS.md, "Sparse attention kernels"): PAIR_PLAN_WS runs
-     * one layer's vertical-slash plan at 128K in 33 ms against the 64-row wgmma kernel's 39, and the
-     * whole model at 128K in 3.83 s against 3.89 s with the pair plan's build counted; the mma.sync
-     * pair kernels beat the 64-row mma.sync kernel the same way.
+     * Measured on sm_90a, same calls (BENCHMARKS.md, "Sparse attention kernels"): PAIR_PLAN_WS runs
+     * one layer's vertical-slash plan at 128K in 31.6 ms against the 64-row wgmma kernel's 38-39,
+     * and the whole model's attention at 128K in 0.71-0.74 s against 0.81 s with the pair plans'
+     * build counted elsewhere (~40 ms); the mma.sync pair kernels beat the 64-row mma.sync kernel
+     * the same way.
      */
     public boolean pairPlanPays() { return pairVariant != null || !planNamed || !planVariant().wgmma(); }
 
     /**
-     * The pair kernel unless one was named: PAIR_PLAN_WS where the sm_90a build runs; elsewhere
-     * PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan gathers columns (each head's scattered columns
-     * then stay in L2 while its query blocks run), else PAIR_PLAN_MMA (plans of ranges only are
-     * faster with the heads of one query block side by side; BENCHMARKS.md, attn-speed).
+     * The pair kernel that runs a plan: the one named, else PAIR_PLAN_WS where the 64-row plan
+     * kernel is the wgmma one (the sm_90a build), else PAIR_PLAN_MMA_HEAD_MAJOR when the pair plan
+     * gathers columns (each head's scattered columns then stay in L2 while its query blocks run),
+     * else PAIR_PLAN_MMA (plans of ranges only are faster with the heads of one query block side by
+     * side; BENCHMARKS.md, attn-speed). So naming PLAN_MMA on Hopper keeps the pair kernels on
+     * mma.sync too.
      */
-    public static Variant defaultPairVariant(KernelModule module, CudaStream stream, boolean gathersColumns) {
-        if (Gemm.wgmmaLoaded(module, stream)) return Variant.PAIR_PLAN_WS;
+    static Variant pairKernel(Variant named, Variant plan, boolean gathersColumns) {
+        if (named != null) return named;
+        if (plan.wgmma()) return Variant.PAIR_PLAN_WS;
         return gathersColumns ? Variant.PAIR_PLAN_MMA_HEAD_MAJOR : Variant.PAIR_PLAN_MMA;
     }
 
@@ -292,7 +296,7 @@ public final class AttentionKernels {
         if (plan.heads() != s.heads() || plan.seqLen() != s.seqLen() || pair.seqLen() != s.seqLen())
             throw new IllegalArgumentException("plan for " + plan.heads() + " heads, n=" + plan.seqLen() + " used on " + s);
         int d = s.headDim();
-        Variant x = pairVariant != null ? pairVariant : defaultPairVariant(module, stream, pair.numColumns() > 0);
+        Variant x = pairKernel(pairVariant, planVariant(), pair.numColumns() > 0);
         requireBuild(x);
         int pairs = (s.queryBlocks() + 1) / 2;
         Dim3 grid = x.persistent() ? Dim3.of(persistentGrid(s.heads() * pairs, module.device().multiprocessors(),

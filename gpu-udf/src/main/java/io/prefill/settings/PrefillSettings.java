@@ -67,10 +67,10 @@ public final class PrefillSettings {
 
     public static final Setting<String> CUDA_PAIR = add(Setting.string("prefill.cuda.pair", Scope.JVM_PROPERTY,
             Audience.DEBUG, "AUTO", "AUTO",
-            "paired-plan attention kernel for vertical-slash and A-shape plans; AUTO: `PAIR_PLAN_WS` on the sm_90a "
-                    + "build, elsewhere by plan (`PAIR_PLAN_MMA_HEAD_MAJOR` when it gathers columns, else `PAIR_PLAN_MMA`); "
-                    + "none where `prefill.cuda.plan` names `PLAN_WGMMA`; a name runs those plans over their pair plan "
-                    + "with that kernel"));
+            "paired-plan attention kernel for vertical-slash and A-shape plans; AUTO: `PAIR_PLAN_WS` where the plan "
+                    + "kernel is `PLAN_WGMMA` (the sm_90a build), where it is `PLAN_MMA` by plan (`PAIR_PLAN_MMA_HEAD_MAJOR` "
+                    + "when it gathers columns, else `PAIR_PLAN_MMA`), none where `prefill.cuda.plan` names `PLAN_WGMMA`; "
+                    + "a name runs those plans over their pair plan with that kernel"));
 
     public static final Setting<Boolean> CUDA_SEPARATE_ALLOCATIONS = add(Setting.bool(
             "prefill.cuda.separateAllocations", Scope.JVM_PROPERTY, Audience.DEBUG,
