@@ -147,12 +147,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     constexpr int OW = L::OWN_WORDS;
     // [stage][block A, B][keys 0-31, 32-63, ...]: bit k of a word = the key in that block's own plan
     uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);
-    const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S;
-
-    const uint32_t qEmpty = qFull + 8;
+    const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S, qEmpty = qFull + 8;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
     // Work items: (head, 128-row block). Dense: this CTA's one. PERSIST: items blockIdx.x,
-    // + gridDim.x, ... of the KV_GROUP_MAJOR order (a grid of one CTA per SM), so that the
+    // + gridDim.x, ... of the KV_GROUP_MAJOR order (AttentionKernels.persistentGrid), so that the
     // producer loads the next item's Q and first tiles while the consumers finish this one.
     const int nqb = PERSIST ? (n + ATTN_WS_ROWS - 1) / ATTN_WS_ROWS : 0;
     const int firstItem = PERSIST ? blockIdx.x : 0, items = PERSIST ? H * nqb : 1, step = PERSIST ? gridDim.x : 1;
