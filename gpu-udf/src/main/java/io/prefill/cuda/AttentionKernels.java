@@ -251,8 +251,8 @@ public final class AttentionKernels {
         Dim3 warps = Dim3.of((slots * 32L + 255) / 256);
         module.kernel("pair_plan_count_k").launch(stream, warps, 256, 0, plan, heads, n, rangeCount, colCount);
         // a union holds at most both blocks' ranges and columns: sized by the plan's totals, no read-back
-        CsrSizes sizes = CsrSizes.scanWithin(module, stream, slots, rangeCount, colCount, rangePtr, colPtr,
-                new CsrSizes(plan.numRanges(), plan.numColumns()));
+        CsrSizes.scanPointers(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
+        CsrSizes sizes = new CsrSizes(plan.numRanges(), plan.numColumns());
         DeviceBuffer rangeData = sizes.allocRanges(arena, "pair.rangeData");
         DeviceBuffer colData = sizes.allocColumns(arena, "pair.colData");
         DeviceBuffer owners = arena.alloc(Math.max(1, sizes.numColumns()), "pair.columnOwners");

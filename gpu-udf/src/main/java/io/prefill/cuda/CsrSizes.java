@@ -6,14 +6,13 @@ import io.prefill.cuda.Kernel.Dim3;
  * The middle step every plan builder shares: per-slot range and column counts (from a count
  * kernel) become CSR pointers by an exclusive scan on the device, and the two totals are read back
  * to size the data arrays before the fill kernel runs (or, where they are bounded in advance,
- * {@link #scanWithin}).
+ * {@link #scanPointers}).
  */
 record CsrSizes(int numRanges, int numColumns) {
 
     static CsrSizes scan(KernelModule module, CudaStream stream, int slots, DeviceBuffer rangeCount,
                          DeviceBuffer colCount, DeviceBuffer rangePtr, DeviceBuffer colPtr) {
-        module.kernel("exclusive_scan_pair_k").launch(stream, Dim3.of(2), 1024, 0, rangeCount, rangePtr, colCount, colPtr,
-                slots);
+        scanPointers(module, stream, slots, rangeCount, colCount, rangePtr, colPtr);
         int[] total = new int[1];
         rangePtr.withOffsetDownload(stream, slots, total);
         int ranges = total[0];
@@ -23,14 +22,13 @@ record CsrSizes(int numRanges, int numColumns) {
 
     /**
      * The scan alone, for a builder whose totals are bounded in advance (a pair plan holds at most
-     * the ranges and columns of the plan it merges): the data arrays are sized to `capacity` and
-     * nothing is read back, so the host does not wait for the device.
+     * the ranges and columns of the plan it merges): the caller sizes the data arrays to that bound
+     * and nothing is read back, so the host does not wait for the device.
      */
-    static CsrSizes scanWithin(KernelModule module, CudaStream stream, int slots, DeviceBuffer rangeCount,
-                               DeviceBuffer colCount, DeviceBuffer rangePtr, DeviceBuffer colPtr, CsrSizes capacity) {
+    static void scanPointers(KernelModule module, CudaStream stream, int slots, DeviceBuffer rangeCount,
+                             DeviceBuffer colCount, DeviceBuffer rangePtr, DeviceBuffer colPtr) {
         module.kernel("exclusive_scan_pair_k").launch(stream, Dim3.of(2), 1024, 0, rangeCount, rangePtr, colCount, colPtr,
                 slots);
-        return capacity;
     }
 
     /** Range data: (start, end) int pairs; at least one element so that the pointer is valid. */

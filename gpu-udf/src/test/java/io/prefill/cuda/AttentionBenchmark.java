@@ -45,17 +45,14 @@ public final class AttentionBenchmark {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.available()) throw new IllegalStateException("CUDA backend unavailable: " + a.reason());
-        CudaDevice device = CudaDevice.open(0);
-        KernelModule module = KernelModule.of(device);
-        try (CudaStream stream = new CudaStream(device);
-             DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
+        try (BenchmarkDevice b = BenchmarkDevice.open()) {
+            KernelModule module = b.module;
+            CudaStream stream = b.stream;
             if (dump != null) {
-                dumpDense(module, stream, arena, dump);
+                dumpDense(module, stream, b.arena, dump);
                 return;
             }
-            System.out.println("device: " + device + ", " + a.reason() + "; wgmma build loaded: "
+            System.out.println("device: " + b.device + ", " + b.availability.reason() + "; wgmma build loaded: "
                     + Gemm.wgmmaLoaded(module, stream) + "; default plan kernel: "
                     + AttentionKernels.defaultPlanVariant(module, stream));
             AttentionKernels probe = new AttentionKernels(module, stream);
@@ -65,7 +62,7 @@ public final class AttentionBenchmark {
             System.out.println(occ);
             List<String> rows = new ArrayList<>();
             rows.add("n\tcase\tms\tentries\tTFLOPs\tnote");
-            for (int n : sizes) rows.addAll(runSize(module, stream, arena, n));
+            for (int n : sizes) rows.addAll(runSize(module, stream, b.arena, n));
             if (out != null) Files.write(out, rows);
         }
     }

@@ -32,16 +32,11 @@ public final class EstimateBenchmark {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.available()) throw new IllegalStateException("CUDA backend unavailable: " + a.reason());
-        CudaDevice device = CudaDevice.open(0);
-        KernelModule module = KernelModule.of(device);
         List<String> rows = new ArrayList<>();
         rows.add("n\tstage\tms\tclock");
-        try (CudaStream stream = new CudaStream(device);
-             DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
-            System.out.println("device: " + device + ", " + a.reason());
-            for (int n : sizes) rows.addAll(runSize(module, stream, arena, n));
+        try (BenchmarkDevice b = BenchmarkDevice.open()) {
+            System.out.println("device: " + b.device + ", " + b.availability.reason());
+            for (int n : sizes) rows.addAll(runSize(b.module, b.stream, b.arena, n));
         }
         if (out != null) Files.write(out, rows);
     }

@@ -78,15 +78,15 @@ public final class GemmBenchmark {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.available()) throw new IllegalStateException("CUDA backend unavailable: " + a.reason());
-        CudaDevice device = CudaDevice.open(0);
-        KernelModule module = KernelModule.of(device);
         List<String> rows = new ArrayList<>();
         rows.add("case\tm\tn\tk\tout\tms\ttflops\timpl");
         boolean allOk = true;
-        try (CudaStream stream = new CudaStream(device);
-             DeviceArena arena = new DeviceArena(device, device.freeMemory() - (3L << 30))) {
+        try (BenchmarkDevice b = BenchmarkDevice.open()) {
+            CudaAvailability a = b.availability;
+            CudaDevice device = b.device;
+            KernelModule module = b.module;
+            CudaStream stream = b.stream;
+            DeviceArena arena = b.arena;
             Gemm gemm = new Gemm(module, stream);
             List<Gemm.Tile> tiles = new ArrayList<>();
             if (fp8) {
