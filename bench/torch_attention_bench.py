@@ -13,9 +13,15 @@ from torch.nn.attention import sdpa_kernel, SDPBackend
 H, KV, D = 32, 8, 128
 
 
-def bench(fn, reps):
+def bench(fn, min_reps):
+    """Median of CUDA-event timings after one warm-up, over at least min_reps runs and as many more
+    as fill about half a second (at most 200), as the Java side's AttentionBenchmark.time does."""
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    a.record()
     fn()
-    torch.cuda.synchronize()
+    b.record()
+    b.synchronize()
+    reps = max(min_reps, min(200, int(500.0 / max(a.elapsed_time(b), 1e-3)) + 1))
     times = []
     for _ in range(reps):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

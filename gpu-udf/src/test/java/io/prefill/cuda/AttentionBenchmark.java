@@ -216,12 +216,19 @@ public final class AttentionBenchmark {
         return String.format(Locale.ROOT, "%d\t%s\t%.3f\t%d\t%.1f\t%s", n, what, ms, entries, tflops, note);
     }
 
-    /** Median device time of `reps` runs after one warm-up. */
-    static double time(CudaStream stream, int reps, Supplier<Void> work) {
-        work.get();
-        stream.synchronize();
-        double[] ms = new double[reps];
+    /**
+     * Median device time after one warm-up, over at least `minReps` runs and as many more as fill
+     * about half a second (at most 200): a short kernel is timed after the card's clocks have
+     * settled and over enough runs that one slow run does not set the median.
+     */
+    static double time(CudaStream stream, int minReps, Supplier<Void> work) {
+        double[] ms;
         try (GpuTimer t = new GpuTimer(stream)) {
+            t.start();
+            work.get();
+            double once = t.stopMillis();
+            int reps = (int) Math.max(minReps, Math.min(200, Math.ceil(500 / Math.max(once, 1e-3))));
+            ms = new double[reps];
             for (int r = 0; r < reps; r++) {
                 t.start();
                 work.get();
@@ -229,7 +236,7 @@ public final class AttentionBenchmark {
             }
         }
         Arrays.sort(ms);
-        return ms[reps / 2];
+        return ms[ms.length / 2];
     }
 
     /** Median host wall time (for stages that synchronize inside, like plan building). */
