@@ -48,8 +48,17 @@
 //    form: every consumer thread, see EMPTY_ARRIVALS), O rescaled and P(j)
 //    packed to bf16 (only now: the product just retired read the previous P's registers, and a
 //    write to them while it ran would make ptxas serialise every wgmma).
-//  - Both sides walk the same TileCursor, so they agree on the tile count; the consumers need each
-//    tile's count and last key for the causal mask. Every tile is computed by both consumers (the
+//  - PAIR: the producer walks the item's TileCursor one tile ahead and writes, next to each
+//    stage's keys, the tile's WsTileInfo: its key count and last key (for the causal mask) and
+//    whether it is the item's last. The consumers walk no plan: the dependent global loads of a
+//    cursor (a slot's pointers and first range at an item's start, a gathered tile's last key)
+//    stay off their path. An item without keys is one stage with none. Measured (128K,
+//    alternating builds in one call): VS (1000, 6096) 31.64-31.68 ms against 31.82-31.84, A-shape
+//    (128, 4096) 20.53-20.56 against 20.70. Dense: the consumers count the tiles of the item's one
+//    range themselves (no load either), so that they read a stage only through wgmma, which its 8
+//    arrivals need (EMPTY_ARRIVALS; racecheck reported the descriptor's reads otherwise). Tried:
+//    the descriptor read by lane 0 alone and passed on by shuffles between the products: the
+//    dense kernel took 271-274 ms against 255-258. Every tile is computed by both consumers (the
 //    diagonal tile of a dense block is masked for consumer 0 above its rows; a tile of a pair plan
 //    that none of a block's keys has costs that block a masked product): skipping one would put
 //    the wgmma on a data-dependent path, which ptxas serialises. PAIR: the producer also writes,
@@ -80,8 +89,8 @@
 //    builds in one call; dense, which keeps one item per CTA, unchanged in the same call).
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
-// tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), then
-// the barriers (full[STAGES], empty[STAGES], qFull, qEmpty). Stages: 3 at D = 128 (226.6 KiB),
+// tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), a
+// WsTileInfo per stage, then the barriers (full[STAGES], empty[STAGES], qFull, qEmpty). Stages: 3 at D = 128 (226.7 KiB),
 // else 4.
 #pragma once
 #include "attention_wgmma.cuh"
@@ -104,10 +113,21 @@ struct WsLayout {
     static constexpr int OWN_WORDS = 2 * BN / 32;
     static constexpr int Q = 0, K = 2 * TB, V = K + S * HALVES * TB, KEYS = V + S * HALVES * TB;
     static constexpr int OWN = KEYS + S * BN * 4;
-    static constexpr int BARS = OWN + S * OWN_WORDS * 4;
+    // INFO: per stage the tile's WsTileInfo (16 bytes)
+    static constexpr int INFO = OWN + S * OWN_WORDS * 4;
+    static constexpr int BARS = INFO + S * 16;
     static constexpr int BYTES = BARS + (2 * S + 2) * 8;  // full[S], empty[S], qFull, qEmpty
     // dynamic shared memory of a launch: the layout + 1024 bytes of alignment slack
     static constexpr int SMEM = BYTES + 1024;
+};
+
+// What the consumers need of a stage's tile besides its keys, written by the producer next to them:
+// the consumers then walk no plan themselves (no global load on their path).
+struct alignas(16) WsTileInfo {
+    int count;    // keys in the tile (0: the one stage of an item without keys)
+    int lastKey;  // its largest key
+    int last;     // 1: the item's last tile
+    int pad;
 };
 
 #if defined(PK_WGMMA)
@@ -147,6 +167,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     constexpr int OW = L::OWN_WORDS;
     // [stage][block A, B][keys 0-31, 32-63, ...]: bit k of a word = the key in that block's own plan
     uint32_t* sOwn = reinterpret_cast<uint32_t*>(gen + L::OWN);
+    WsTileInfo* sInfo = reinterpret_cast<WsTileInfo*>(gen + L::INFO);
     const uint32_t full0 = base + L::BARS, empty0 = full0 + 8 * S, qFull = full0 + 16 * S, qEmpty = qFull + 8;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
     // Work items: (head, 128-row block). Dense: this CTA's one. PERSIST: items blockIdx.x,
@@ -222,7 +243,11 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
             }
             TileCursor<true, BN> cur = cursor(w);
             KeyTile t;
-            for (; cur.next(t); ++it) {
+            bool have = cur.next(t);
+            if (!have) t = KeyTile{0, 0, -1, false};  // no keys: one empty stage tells the consumers
+            for (bool more = true; more; ++it) {
+                KeyTile nt;
+                more = have && cur.next(nt);  // one tile ahead, to mark the item's last
                 const int s = it % S, use = it / S;
                 if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
 #pragma unroll
@@ -254,8 +279,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                         if (lane == 0) sOwn[OW * s + (warp >> 1) * (OW / 2) + 2 * hf + (warp & 1)] = bits;
                     }
                 }
+                if (PAIR && tid == 0) sInfo[s] = WsTileInfo{t.count, t.lastKey, more ? 0 : 1, 0};
                 mbar_arrive(full0 + 8 * s);
                 mbar_arrive_on_copies(full0 + 8 * s);
+                t = nt;
             }
         }
         cp_async_wait_all();
@@ -331,7 +358,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         };
         // sc becomes P (fp32, in place): masked where some key is not visible to some row (PAIR: or
         // not in this block's own plan)
-        auto softmax = [&](float* sc, const KeyTile& t, int s, float* alpha) {
+        auto softmax = [&](float* sc, const WsTileInfo& t, int s, float* alpha) {
             if (PAIR) {
                 const uint32_t* own = sOwn + OW * s + c * (OW / 2);
                 uint32_t all = ~0u;
@@ -351,26 +378,44 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         };
 
         // Every tile is computed: in dense, the last one (the diagonal, keys r0 .. r0 + 127) is
-        // masked for consumer 0 above its rows.
-        TileCursor<true, BN> cur = cursor(w);
-        KeyTile t;
-        const bool any = cur.next(t);
-        if (any) {
+        // masked for consumer 0 above its rows. The item's tiles come as the producer's stages,
+        // each with its WsTileInfo; an item without keys is one stage with none.
+        // Dense: the consumers count the item's one range [0, min(r0 + 128, n)) off themselves, so that
+        // they read nothing of a stage but through wgmma (see EMPTY_ARRIVALS)
+        int densePos = 0;
+        const int denseEnd = min(w.r0 + ATTN_WS_ROWS, n);
+        auto info = [&](int s) {
+            if (PAIR) return sInfo[s];
+            const int count = min(BN, denseEnd - densePos);
+            const WsTileInfo x{count, densePos + count - 1, densePos + count >= denseEnd ? 1 : 0, 0};
+            densePos += count;
+            return x;
+        };
+        WsTileInfo t;
+        bool any;
+        {
             const int s = it % S;
             mbar_wait(full0 + 8 * s, (it / S) & 1);
-            fence_proxy_async_smem();
-            float sc[BN / 2];
-            issue_s(sc, s);
-            wgmma_wait<0>();
-            float alpha[2];
-            softmax(sc, t, s, alpha);
-            OnlineSoftmax::pack<NT>(sc, pf);
-            pending = s;
+            t = info(s);
+            any = t.count > 0;
+            if (any) {
+                fence_proxy_async_smem();
+                float sc[BN / 2];
+                issue_s(sc, s);
+                wgmma_wait<0>();
+                float alpha[2];
+                softmax(sc, t, s, alpha);
+                OnlineSoftmax::pack<NT>(sc, pf);
+                pending = s;
+            } else {
+                release(s);
+            }
             ++it;
         }
-        for (; cur.next(t); ++it) {
+        for (; !t.last; ++it) {
             const int s = it % S;
             mbar_wait(full0 + 8 * s, (it / S) & 1);
+            t = info(s);
             fence_proxy_async_smem();
             float sc[BN / 2];
             issue_s(sc, s);

@@ -118,11 +118,11 @@ public final class AttentionKernels {
             // in flight, and 1024 bytes to align the tiles for the 128-byte swizzle (outside the
             // sm_90a build the launch takes the fallback body's size where larger: see launchSmem)
             // warp-specialised (attention_ws.cuh, WsLayout): Q (two 64 x d tiles), per stage K and V
-            // (wsKeys / 64 tiles each), the keys, two blocks' membership bits of the keys and a full
-            // and an empty mbarrier; a full and an empty mbarrier for Q
+            // (wsKeys / 64 tiles each), the keys, two blocks' membership bits of the keys, the tile's
+            // 16-byte descriptor and a full and an empty mbarrier; a full and an empty mbarrier for Q
             if (hopperOnly()) {
                 int tile = 64 * d * 2, halves = wsKeys / 64, stages = wsKeys == 128 && d == 128 ? 3 : 4;
-                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 2 * wsKeys / 8 + 16) + 16 + 1024;
+                return 2 * tile + stages * (2 * halves * tile + wsKeys * 4 + 2 * wsKeys / 8 + 16 + 16) + 16 + 1024;
             }
             if (wgmma()) return wgTiles * 64 * d * 2 + wgKeySlots * 64 * 4 + 1024;
             return rows() * d * 2 + 4 * 64 * d * 2 + 2 * 64 * 4 + 64;
