@@ -90,8 +90,8 @@
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
 // tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), a
-// WsTileInfo per stage, then the barriers (full[STAGES], empty[STAGES], qFull, qEmpty). Stages: 3 at D = 128 (226.7 KiB),
-// else 4.
+// WsTileInfo per stage (PAIR), then the barriers (full[STAGES], empty[STAGES], qFull, qEmpty).
+// Stages: 3 at D = 128 (226.7 KiB), else 4.
 #pragma once
 #include "attention_wgmma.cuh"
 #include "tma.cuh"
@@ -378,10 +378,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
         };
 
         // Every tile is computed: in dense, the last one (the diagonal, keys r0 .. r0 + 127) is
-        // masked for consumer 0 above its rows. The item's tiles come as the producer's stages,
-        // each with its WsTileInfo; an item without keys is one stage with none.
-        // Dense: the consumers count the item's one range [0, min(r0 + 128, n)) off themselves, so that
-        // they read nothing of a stage but through wgmma (see EMPTY_ARRIVALS)
+        // masked for consumer 0 above its rows. PAIR: the item's tiles come as the producer's
+        // stages, each with its WsTileInfo (an item without keys: one stage with none). Dense: the
+        // consumers count the tiles of the item's one range [0, min(r0 + 128, n)) themselves, so
+        // that they read nothing of a stage but through wgmma (see EMPTY_ARRIVALS).
         int densePos = 0;
         const int denseEnd = min(w.r0 + ATTN_WS_ROWS, n);
         auto info = [&](int s) {
