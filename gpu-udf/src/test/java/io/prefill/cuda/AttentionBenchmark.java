@@ -196,18 +196,26 @@ public final class AttentionBenchmark {
 
     /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */
     static VsSelection realisticSelection(int n, DeviceArena arena, CudaStream stream) {
+        int[][] cols = realisticColumns(n), offs = new int[HEADS][];
+        Arrays.fill(offs, realisticOffsets(n));
+        return VsSelection.upload(cols, offs, arena, stream);
+    }
+
+    /** The realistic plan's columns per head: sinks 0..29, the rest scattered (seeded by n). */
+    static int[][] realisticColumns(int n) {
         Random rnd = new Random(n);
-        int[][] cols = new int[HEADS][], offs = new int[HEADS][];
-        int[] o = java.util.stream.IntStream.range(0, Math.min(6096, n)).toArray();
+        int[][] cols = new int[HEADS][];
         for (int h = 0; h < HEADS; h++) {
             TreeSet<Integer> c = new TreeSet<>();
             for (int x = 0; x < Math.min(30, n); x++) c.add(x);
             while (c.size() < Math.min(1000, n)) c.add(30 + rnd.nextInt(n - 30));
             cols[h] = c.stream().mapToInt(Integer::intValue).toArray();
-            offs[h] = o;
         }
-        return VsSelection.upload(cols, offs, arena, stream);
+        return cols;
     }
+
+    /** The realistic plan's diagonals: offsets 0..6095. */
+    static int[] realisticOffsets(int n) { return java.util.stream.IntStream.range(0, Math.min(6096, n)).toArray(); }
 
     static String report(int n, String what, double ms, long entries, AttentionShape s, String note) {
         double tflops = entries > 0 ? s.flops(entries) / (ms * 1e-3) / 1e12 : 0;

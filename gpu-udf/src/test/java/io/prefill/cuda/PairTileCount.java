@@ -1,0 +1,101 @@
+package io.prefill.cuda;
+
+import io.prefill.sparse.BlockPlan;
+import io.prefill.sparse.RangePlan;
+import io.prefill.sparse.VerticalSlashIndex;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+
+/**
+ * The work PAIR_PLAN_WS does on AttentionBenchmark's plans, counted on the CPU (no GPU needed): per
+ * (head, pair of 64-row blocks) the union of the two blocks' keys as the pair plan holds it (the
+ * blocks' ranges merged where they overlap or touch, the columns no merged range holds), cut into
+ * 128-key tiles as the kernel's TileCursor cuts them. Against the kernel's time this gives its cost
+ * per tile, and against the 64-row plans' entries the share of the tiles' entries no row needs.
+ * Not a test: its figures go in BENCHMARKS.md ("Sparse attention kernels").
+ * <pre>
+ *   PairTileCount [--sizes 131072,524288]
+ * </pre>
+ */
+public final class PairTileCount {
+    static final int TILE = 128;
+
+    private PairTileCount() { }
+
+    /** Tiles of a pair plan over `plans` (one per head): all of them, the gathered ones, and the work items. */
+    public record Tiles(long tiles, long gathered, long items) {
+        Tiles plus(Tiles o) { return new Tiles(tiles + o.tiles, gathered + o.gathered, items + o.items); }
+    }
+
+    public static void main(String[] args) {
+        List<Integer> sizes = List.of(131072, 524288);
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--sizes")) sizes = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
+            else throw new IllegalArgumentException("unknown argument " + args[i]);
+        }
+        System.out.println("n\tplan\titems\ttiles\tgathered tiles\tplan entries\ttile entries / plan entries\tdense tiles");
+        for (int n : sizes) {
+            int[][] vsCols = AttentionBenchmark.realisticColumns(n);
+            int[] vsOffs = AttentionBenchmark.realisticOffsets(n);
+            int[] sinks = IntStream.range(0, Math.min(128, n)).toArray(), local = IntStream.range(0, Math.min(4096, n)).toArray();
+            row(n, "VS (1000, 6096), AttentionBenchmark's realistic plan", h -> vsCols[h], vsOffs);
+            row(n, "A-shape (128, 4096)", h -> sinks, local);
+        }
+    }
+
+    private static void row(int n, String what, java.util.function.IntFunction<int[]> columns, int[] offsets) {
+        List<BlockPlan> plans = new ArrayList<>();
+        long entries = 0;
+        for (int h = 0; h < AttentionBenchmark.HEADS; h++) {
+            RangePlan p = RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(columns.apply(h), offsets));
+            plans.add(p);
+            entries += p.computedEntries();
+        }
+        Tiles t = count(plans, n);
+        System.out.printf(Locale.ROOT, "%d\t%s\t%d\t%d\t%d\t%d\t%.4f\t%d%n", n, what, t.items(), t.tiles(), t.gathered(), entries,
+                t.tiles() * (double) (TILE * TILE) / entries, denseTiles(AttentionBenchmark.HEADS, n));
+    }
+
+    /** The pair plan's tiles over every head's 64-row plan. */
+    public static Tiles count(List<BlockPlan> plans, int n) {
+        Tiles all = new Tiles(0, 0, 0);
+        int blocks = BlockPlan.blocks(n);
+        for (BlockPlan p : plans)
+            for (int a = 0; a < blocks; a += 2) all = all.plus(pair(p, a, Math.min(a + 2, blocks)));
+        return all;
+    }
+
+    /** One item: 64-row blocks [first, end) of one head's plan. */
+    static Tiles pair(BlockPlan p, int first, int end) {
+        List<int[]> ranges = new ArrayList<>();
+        TreeSet<Integer> columns = new TreeSet<>();
+        for (int b = first; b < end; b++) {
+            int[] r = p.ranges(b);
+            for (int i = 0; i < r.length; i += 2) ranges.add(new int[] {r[i], r[i + 1]});
+            for (int c : p.columns(b)) columns.add(c);
+        }
+        ranges.sort((x, y) -> Integer.compare(x[0], y[0]));
+        List<int[]> merged = new ArrayList<>();
+        for (int[] r : ranges) {
+            int[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (last != null && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+            else merged.add(r.clone());
+        }
+        long tiles = 0;
+        for (int[] r : merged) tiles += (r[1] - r[0] + TILE - 1) / TILE;
+        long leftover = columns.stream().filter(c -> merged.stream().noneMatch(r -> c >= r[0] && c < r[1])).count();
+        long gathered = (leftover + TILE - 1) / TILE;
+        return new Tiles(tiles + gathered, gathered, 1);
+    }
+
+    /** The dense kernel's 128-key tiles: 128-row block q of a head walks q + 1 of them. */
+    static long denseTiles(int heads, int n) {
+        long blocks = (n + TILE - 1) / TILE;
+        return heads * blocks * (blocks + 1) / 2;
+    }
+}
