@@ -15,11 +15,21 @@ public final class CudaStream implements AutoCloseable {
         check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
     }
 
+    private LaunchTrace trace;
+
     public CUstream handle() { return stream; }
 
     public void synchronize() {
+        long t0 = trace == null ? 0 : System.nanoTime();
         check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier launch on this stream failed)");
+        if (trace != null) trace.synchronised(System.nanoTime() - t0);
     }
+
+    /** Traces this stream's launches and copies from now on ({@link LaunchTrace}); null stops. */
+    public void trace(LaunchTrace t) { this.trace = t; }
+
+    /** The trace this stream's operations go to, or null. */
+    LaunchTrace trace() { return trace; }
 
     @Override
     public void close() { JCudaDriver.cuStreamDestroy(stream); }

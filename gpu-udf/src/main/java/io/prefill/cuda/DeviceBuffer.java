@@ -74,14 +74,15 @@ public final class DeviceBuffer {
     /** Downloads ints starting at int index `offset` of this buffer. */
     public void withOffsetDownload(CudaStream s, long offset, int[] host) {
         if (4L * (offset + host.length) > bytes) throw new IllegalArgumentException(label + ": read past end");
-        check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(host), pointer.withByteOffset(4L * offset), 4L * host.length,
-                s.handle()), "download from " + label);
+        traced(s, "download " + label, () -> check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(host),
+                pointer.withByteOffset(4L * offset), 4L * host.length, s.handle()), "download from " + label));
         s.synchronize();
     }
 
     /** Fills with a 32-bit pattern (e.g. 0x7FC07FC0 = bf16 NaN pairs to poison an output). */
     public void fill32(CudaStream s, int pattern) {
-        check(JCudaDriver.cuMemsetD32Async(pointer, pattern, bytes / 4, s.handle()), "cuMemsetD32Async(" + label + ")");
+        traced(s, "fill " + label, () -> check(JCudaDriver.cuMemsetD32Async(pointer, pattern, bytes / 4, s.handle()),
+                "cuMemsetD32Async(" + label + ")"));
     }
 
     public void zero(CudaStream s) { fill32(s, 0); }
@@ -89,20 +90,33 @@ public final class DeviceBuffer {
     /** Copies all of src (no larger than this buffer) to the start of this one, on the device, in stream order. */
     public void copyFrom(CudaStream s, DeviceBuffer src) {
         fits(src.bytes);
-        check(JCudaDriver.cuMemcpyDtoDAsync(pointer, src.pointer, src.bytes, s.handle()),
-                "copy " + src.bytes + " bytes from " + src.label + " to " + label);
+        traced(s, "copy to " + label, () -> check(JCudaDriver.cuMemcpyDtoDAsync(pointer, src.pointer, src.bytes, s.handle()),
+                "copy " + src.bytes + " bytes from " + src.label + " to " + label));
     }
 
     private void copyIn(CudaStream s, Pointer host, long n) {
         fits(n);
-        check(JCudaDriver.cuMemcpyHtoDAsync(pointer, host, n, s.handle()), "upload " + n + " bytes to " + label);
+        traced(s, "upload " + label, () -> check(JCudaDriver.cuMemcpyHtoDAsync(pointer, host, n, s.handle()),
+                "upload " + n + " bytes to " + label));
         s.synchronize();  // the host array may be reused right after
     }
 
     private void copyOut(CudaStream s, Pointer host, long n) {
         fits(n);
-        check(JCudaDriver.cuMemcpyDtoHAsync(host, pointer, n, s.handle()), "download " + n + " bytes from " + label);
+        traced(s, "download " + label, () -> check(JCudaDriver.cuMemcpyDtoHAsync(host, pointer, n, s.handle()),
+                "download " + n + " bytes from " + label));
         s.synchronize();
+    }
+
+    /** Issues a copy or fill on s, between the events of s's launch trace when it has one. */
+    private static void traced(CudaStream s, String name, Runnable issue) {
+        LaunchTrace trace = s.trace();
+        if (trace != null) trace.before(name, s);
+        try {
+            issue.run();
+        } finally {
+            if (trace != null) trace.after(s);
+        }
     }
 
     private void fits(long n) {

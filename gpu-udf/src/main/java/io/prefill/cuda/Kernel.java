@@ -34,8 +34,14 @@ public final class Kernel {
         allowSharedMemory(smemBytes, shape);
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], i, shape);
-        check(JCudaDriver.cuLaunchKernel(function, grid.x(), grid.y(), grid.z(), threads, 1, 1, smemBytes,
-                stream.handle(), Pointer.to(params), null), "launch " + shape);
+        LaunchTrace trace = stream.trace();
+        if (trace != null) trace.before(name, stream);
+        try {
+            check(JCudaDriver.cuLaunchKernel(function, grid.x(), grid.y(), grid.z(), threads, 1, 1, smemBytes,
+                    stream.handle(), Pointer.to(params), null), "launch " + shape);
+        } finally {
+            if (trace != null) trace.after(stream);
+        }
         if (PrefillSettings.CUDA_SYNC_LAUNCHES.get()) {  // debugging: pin an async fault to its kernel
             check(JCudaDriver.cuStreamSynchronize(stream.handle()), "run " + shape);
         }

@@ -81,6 +81,12 @@ public final class PrefillSettings {
             Scope.JVM_PROPERTY, Audience.DEBUG,
             "synchronise after every kernel launch, so an asynchronous fault is reported at its kernel"));
 
+    public static final Setting<Boolean> CUDA_TRACE_GAPS = add(Setting.bool("prefill.cuda.traceGaps",
+            Scope.JVM_PROPERTY, Audience.DEBUG,
+            "after every pre-fill on the cuda backend, print where the device sat idle between its launches and "
+                    + "copies (a CUDA event before and after each; the operations with the most idle time before them "
+                    + "first): what shows a host step holding the device up"));
+
     public static final Setting<Integer> TEST_CUDA_DEVICE = add(Setting.index("prefill.cuda.device",
             Scope.JVM_PROPERTY, Audience.TEST, 0, "0", "GPU tests: the device they run on"));
 

@@ -9,6 +9,7 @@ import io.prefill.cuda.DeviceBuffer;
 import io.prefill.cuda.Gemm;
 import io.prefill.cuda.HeadWidth;
 import io.prefill.cuda.KernelModule;
+import io.prefill.cuda.LaunchTrace;
 import io.prefill.cuda.ModelKernels;
 import io.prefill.cuda.forward.StageClock.Stage;
 import io.prefill.engine.AttentionStats;
@@ -21,6 +22,7 @@ import io.prefill.model.ModelConfig;
 import io.prefill.model.ModelFormatException;
 import io.prefill.model.ModelWeights;
 import io.prefill.model.RopeFrequencies;
+import io.prefill.settings.PrefillSettings;
 import io.prefill.sparse.PatternConfig;
 
 import java.util.Map;
@@ -219,10 +221,20 @@ public final class CudaForwardPass implements ForwardBackend {
         lastPlan = plan;
         try (DeviceArena arena = new DeviceArena(device, plan.totalBytes() + observerBytes)) {
             lastDeviceBytesInUse = device.totalMemory() - device.freeMemory();
-            clock.start();
-            ForwardOutput out = run(tokens, plan, arena, snap, observer);
-            lastStageMillis = clock.totals();
-            return out;
+            LaunchTrace trace = PrefillSettings.CUDA_TRACE_GAPS.get() ? new LaunchTrace() : null;
+            stream.trace(trace);
+            try (trace) {
+                clock.start();
+                ForwardOutput out = run(tokens, plan, arena, snap, observer);
+                lastStageMillis = clock.totals();
+                if (trace != null) {
+                    System.err.printf("[cuda] where the device waited in the pre-fill of %,d tokens: %s", n,
+                            trace.drain().table(15));
+                }
+                return out;
+            } finally {
+                stream.trace(null);
+            }
         } finally {
             stream.synchronize();
         }

@@ -1,15 +1,12 @@
 package io.prefill.cuda.forward;
 
-import static io.prefill.cuda.CudaCheck.check;
-
 import io.prefill.cuda.CudaStream;
+import io.prefill.cuda.EventPool;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import jcuda.driver.CUevent;
-import jcuda.driver.JCudaDriver;
 
 /**
  * Per-stage device time of a pre-fill, from events recorded on the stream between stages (no
@@ -21,9 +18,8 @@ final class StageClock implements AutoCloseable {
 
     private final CudaStream stream;
     private final boolean enabled;
-    private final List<CUevent> pool = new ArrayList<>();
+    private final EventPool events = new EventPool();
     private final List<Stage> stages = new ArrayList<>();
-    private int used;
 
     StageClock(CudaStream stream, boolean enabled) {
         this.stream = stream;
@@ -31,7 +27,7 @@ final class StageClock implements AutoCloseable {
     }
 
     void start() {
-        used = 0;
+        events.reset();
         stages.clear();
         if (enabled) record(null);
     }
@@ -41,31 +37,20 @@ final class StageClock implements AutoCloseable {
     }
 
     private void record(Stage stage) {
-        if (used == pool.size()) {
-            CUevent e = new CUevent();
-            check(JCudaDriver.cuEventCreate(e, 0), "cuEventCreate");
-            pool.add(e);
-        }
-        check(JCudaDriver.cuEventRecord(pool.get(used++), stream.handle()), "cuEventRecord");
+        events.record(stream);
         stages.add(stage);
     }
 
     /** Milliseconds per stage since {@link #start()}; waits for the stream. Empty when disabled. */
     Map<Stage, Double> totals() {
         Map<Stage, Double> out = new EnumMap<>(Stage.class);
+        int used = events.size();
         if (!enabled || used < 2) return out;
-        check(JCudaDriver.cuEventSynchronize(pool.get(used - 1)), "cuEventSynchronize");
-        float[] ms = new float[1];
-        for (int i = 1; i < used; i++) {
-            check(JCudaDriver.cuEventElapsedTime(ms, pool.get(i - 1), pool.get(i)), "cuEventElapsedTime");
-            out.merge(stages.get(i), (double) ms[0], Double::sum);
-        }
+        events.synchronize(used - 1);
+        for (int i = 1; i < used; i++) out.merge(stages.get(i), events.millis(i - 1, i), Double::sum);
         return out;
     }
 
     @Override
-    public void close() {
-        for (CUevent e : pool) JCudaDriver.cuEventDestroy(e);
-        pool.clear();
-    }
+    public void close() { events.close(); }
 }
