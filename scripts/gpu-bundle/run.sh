@@ -16,7 +16,8 @@
 #                  given), io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py, then
 #                  bench/hf_prefill_bench.py (transformers on a random Llama-3-8B at $HF_SIZES, default
 #                  32768,131072 and a try at 262144: it needs minutes and memory beyond that); a
-#                  missing class or script is skipped
+#                  missing class or script is skipped. $MODEL_BENCH_PROPS go to PrefillBenchmark's JVM
+#                  (e.g. -Dprefill.cuda.traceGaps=true: where the device waited, per pre-fill)
 #     gemm         io.prefill.cuda.GemmBenchmark, bench/torch_gemm_bench.py at the same shapes, and
 #                  GemmGpuTest under compute-sanitizer memcheck
 #     search-bench io.prefill.cuda.search.SearchBenchmark: the pattern search of a Llama-3-8B-shaped
@@ -184,7 +185,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
       if msizes="$(next_sizes)"; then i=$((i + 1)); else msizes=""; fi
       if has_class io.prefill.cuda.forward.PrefillBenchmark; then
         patterns=(); [[ -f "$here/bench/llama3-8b-262k-patterns.json" ]] && patterns=(--patterns "$here/bench/llama3-8b-262k-patterns.json")
-        "$java" -Xmx24g -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark ${msizes:+--sizes "$msizes"} "${patterns[@]}" \
+        "$java" -Xmx24g ${MODEL_BENCH_PROPS:-} -cp "$cp_test" io.prefill.cuda.forward.PrefillBenchmark ${msizes:+--sizes "$msizes"} "${patterns[@]}" \
           --out "$results/prefill.tsv" 2>&1 | tee "$results/prefill.log"
         summary+=("prefill bench: exit ${PIPESTATUS[0]}")
       else
