@@ -3,6 +3,7 @@ package io.prefill.job.report;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.title.TextTitle;
 
@@ -38,6 +39,14 @@ final class ChartStyle {
                 axis.setLabelFont(AXIS_LABEL);
                 axis.setTickLabelFont(TICK_LABEL);
             }
+        } else if (chart.getPlot() instanceof CategoryPlot plot) {  // bars: categories named in axis-label size
+            plot.setBackgroundPaint(Color.WHITE);
+            plot.setRangeGridlinePaint(GRID);
+            plot.setRangeGridlineStroke(new BasicStroke(1f));
+            plot.setOutlinePaint(Color.GRAY);
+            plot.getDomainAxis().setTickLabelFont(AXIS_LABEL);
+            plot.getRangeAxis().setLabelFont(AXIS_LABEL);
+            plot.getRangeAxis().setTickLabelFont(TICK_LABEL);
         }
         if (chart.getLegend() != null) chart.getLegend().setItemFont(TICK_LABEL);
     }

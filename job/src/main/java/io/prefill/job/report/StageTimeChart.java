@@ -2,7 +2,6 @@ package io.prefill.job.report;
 
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
@@ -162,9 +161,6 @@ public final class StageTimeChart {
                 true, false, false);
         ChartStyle.apply(chart, "stage times from CUDA events between the stages; the label's total is the host's wall time");
         CategoryPlot plot = chart.getCategoryPlot();
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setRangeGridlinePaint(ChartStyle.GRID);
-        plot.setOutlinePaint(Color.GRAY);
         StackedBarRenderer renderer = new StackedBarRenderer();
         renderer.setBarPainter(new StandardBarPainter());
         renderer.setShadowVisible(false);
@@ -183,11 +179,7 @@ public final class StageTimeChart {
         renderer.setDefaultItemLabelPaint(Color.WHITE);
         for (Stage s : Stage.values()) renderer.setSeriesPaint(s.ordinal(), s.color);
         plot.setRenderer(renderer);
-        CategoryAxis categories = plot.getDomainAxis();
-        categories.setTickLabelFont(ChartStyle.AXIS_LABEL);
         NumberAxis seconds = (NumberAxis) plot.getRangeAxis();
-        seconds.setLabelFont(ChartStyle.AXIS_LABEL);
-        seconds.setTickLabelFont(ChartStyle.TICK_LABEL);
         if (!Double.isNaN(target)) {
             ValueMarker line = new ValueMarker(target, Color.BLACK, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
                     BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
