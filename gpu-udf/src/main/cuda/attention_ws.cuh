@@ -87,6 +87,21 @@
 //    tile's unpipelined S) and end weighed ~4% there: persistent, VS (1000, 6096) went 33.1-33.7
 //    -> 32.1-32.4 ms at 128K and A-shape (128, 4096) 22.0-22.2 -> 20.9-21.1 ms (alternating
 //    builds in one call; dense, which keeps one item per CTA, unchanged in the same call).
+//  - Bulk K/V (BULK_KV; DENSE_WS_TMA, PAIR_PLAN_WS_TMA, not yet a default: no measurement yet).
+//    A tile of consecutive keys is 2 x D / 64 boxes of 64 rows x 128 bytes in K and as many in V
+//    ([Hkv * n, D] row-major tensor maps), so one producer thread issues 8 copies (D = 128) where
+//    cp.async has every producer thread issue 32 (4096 of 16 bytes per tile), each after an address
+//    computation and a predicate, between the membership work of a pair plan. The bytes are the same
+//    (64 KiB per tile) and so are the consumers; what it can change is how far ahead the producer
+//    stays when its own work per tile is long (a pair plan's first tiles, its membership ballots).
+//    The full barrier keeps its 256 arrivals: thread 0 announces the tile's bytes with one of its
+//    two, the other producer threads arrive twice. The copies do not stop at the tile's end (the
+//    cp.async loader zero-fills past it): the rows there are the next keys, the next KV head's
+//    first keys or the tensor map's zeros past its last row, all finite values that the consumers
+//    mask by their key slot (INT_MAX past the end), so P is exactly 0 there and the outputs are the
+//    cp.async kernel's bit for bit (AttentionBulkLoadGpuTest). Gathered tiles keep cp.async (Hopper's
+//    tensor maps copy boxes, not lists of rows); a stage a gathered tile filled is fenced to the
+//    async proxy before the copy engine writes it again.
 //  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
 // tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), a
@@ -138,12 +153,16 @@ __device__ __forceinline__ void mbar_arrive_on_copies(uint32_t bar) {
 }
 
 // pair: the pair plan whose tiles the CTA walks, blk: the 64-row plan whose slots say which keys
-// each block's rows see (PAIR only).
-template <int D, bool PAIR>
+// each block's rows see (PAIR only). BULK_KV: a tile of consecutive keys (every dense tile, a pair
+// plan's range tiles) comes in as tensor-map copies of K and V (tmK, tmV: [Hkv * n, D] row-major,
+// boxes of 64 rows x 64 columns; io.prefill.cuda.TensorMap.rowMajor) issued by one producer
+// thread, instead of 32 cp.async per producer thread (see "Bulk K/V" above).
+template <int D, bool PAIR, bool BULK_KV = false>
 __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __restrict__ K,
                                    const bf16* __restrict__ V, bf16* __restrict__ O, int H, int Hkv, int n,
                                    float scaleLog2, CsrPlan pair, CsrPlan blk,
-                                   const unsigned char* __restrict__ pairColOwn, float* __restrict__ lse) {
+                                   const unsigned char* __restrict__ pairColOwn, float* __restrict__ lse,
+                                   const TmaDesc* tmK = nullptr, const TmaDesc* tmV = nullptr) {
     static_assert(D == 64 || D == 128, "head_dim 64 or 128");
     constexpr int BN = 128, NT = BN / 8;
     using L = WsLayout<D, BN>;
@@ -175,7 +194,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     // producer loads the next item's Q and first tiles while the consumers finish this one.
     const int nqb = PERSIST ? (n + ATTN_WS_ROWS - 1) / ATTN_WS_ROWS : 0;
     const int firstItem = PERSIST ? blockIdx.x : 0, items = PERSIST ? H * nqb : 1, step = PERSIST ? gridDim.x : 1;
-    struct Item { int h, qb, nqb, r0; const bf16 *Qh, *Kh, *Vh; };
+    struct Item { int h, qb, nqb, r0, kvh; const bf16 *Qh, *Kh, *Vh; };
     auto place = [&](int item) {
         Item w;
         if (PERSIST) {
@@ -185,10 +204,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
             w.nqb = cta_head_block<GridOrder::KV_GROUP_MAJOR>(H, Hkv, w.h, w.qb);
         }
         w.r0 = w.qb * ATTN_WS_ROWS;
-        const int kvh = w.h / (H / Hkv);
+        w.kvh = w.h / (H / Hkv);
         w.Qh = Q + (size_t)w.h * n * D;
-        w.Kh = K + (size_t)kvh * n * D;
-        w.Vh = V + (size_t)kvh * n * D;
+        w.Kh = K + (size_t)w.kvh * n * D;
+        w.Vh = V + (size_t)w.kvh * n * D;
         return w;
     };
     auto cursor = [&](const Item& w) {
@@ -205,7 +224,9 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
 
     if (tid == 0) {
         for (int s = 0; s < S; ++s) {
-            mbar_init(full0 + 8 * s, 256);  // 128 plain arrives + 128 arrives on landed copies
+            // 128 plain arrives + 128 arrives on landed copies (cp.async), or + 127 plain ones and one
+            // that announces the bulk copies' bytes (BULK_KV)
+            mbar_init(full0 + 8 * s, 256);
             mbar_init(empty0 + 8 * s, EMPTY_ARRIVALS);
         }
         mbar_init(qFull, 128);
@@ -216,6 +237,10 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
 
     if (wg == 0) {  // ---- producer
         setmaxnreg_dec<ATTN_WS_PRODUCER_REGS>();
+        if (BULK_KV && tid == 0) {
+            tma_prefetch_desc(tmK);
+            tma_prefetch_desc(tmV);
+        }
         int it = 0;  // tiles loaded so far, over all items: stage it % S, its use it / S
         for (int item = firstItem, k = 0; item < items; item += step, ++k) {
             const Item w = place(item);
@@ -250,13 +275,40 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                 more = have && cur.next(nt);  // one tile ahead, to mark the item's last
                 const int s = it % S, use = it / S;
                 if (use > 0) mbar_wait(empty0 + 8 * s, (use - 1) & 1);
+                const bool bulk = BULK_KV && !t.gather && t.count > 0;
+                if (bulk) {
+                    // keys t.start .. + 127 of KV head kvh are rows kvh * n + t.start .. of the maps: each
+                    // 64-key half as D / 64 boxes, one per 128-byte panel of the wgmma tile (swz_wg is
+                    // the hardware's 128-byte swizzle the maps write). Rows past the tile's end are
+                    // copied too (the next keys, the next head's, zeros past the tensor): the consumers
+                    // mask them by their key slot (INT_MAX), as they mask cp.async's zero rows.
+                    if (tid == 0) {
+                        const uint32_t bar = full0 + 8 * s;
+                        // a stage a gathered tile filled last was written by cp.async (the generic
+                        // proxy): order those writes before the copy engine's (tma.cuh, HOPPER)
+                        if (PAIR) fence_proxy_async_smem();
+                        mbar_arrive_expect_tx(bar, 2 * HALVES * TB);
+                        const int y = w.kvh * n + t.start;
 #pragma unroll
-                for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
-                    KeyTile sub = t;
-                    sub.start += 64 * hf;
-                    sub.count -= 64 * hf;
-                    load_kv_tile_keys_first<D, 4, true>(sub, pair.colData, w.Kh, w.Vh, sK0 + (s * HALVES + hf) * TB,
-                                                        sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
+                        for (int hf = 0; hf < HALVES; ++hf)
+#pragma unroll
+                            for (int p = 0; p < D / 64; ++p) {
+                                const uint32_t at = (s * HALVES + hf) * TB + p * (64 * 128);
+                                tma_load_2d(sK0 + at, tmK, 64 * p, y + 64 * hf, bar);
+                                tma_load_2d(sV0 + at, tmV, 64 * p, y + 64 * hf, bar);
+                            }
+                    }
+                    static_assert(BN == 128, "one key slot per producer thread");
+                    sKey[BN * s + tid] = tid < t.count ? t.start + tid : INT_MAX;
+                } else {
+#pragma unroll
+                    for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
+                        KeyTile sub = t;
+                        sub.start += 64 * hf;
+                        sub.count -= 64 * hf;
+                        load_kv_tile_keys_first<D, 4, true>(sub, pair.colData, w.Kh, w.Vh, sK0 + (s * HALVES + hf) * TB,
+                                                            sV0 + (s * HALVES + hf) * TB, sKey + BN * s + 64 * hf);
+                    }
                 }
                 if (PAIR) {
 #pragma unroll
@@ -281,7 +333,8 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                 }
                 if (PAIR && tid == 0) sInfo[s] = WsTileInfo{t.count, t.lastKey, more ? 0 : 1, 0};
                 mbar_arrive(full0 + 8 * s);
-                mbar_arrive_on_copies(full0 + 8 * s);
+                if (!bulk) mbar_arrive_on_copies(full0 + 8 * s);
+                else if (tid != 0) mbar_arrive(full0 + 8 * s);  // thread 0's second arrival announced the bytes
                 t = nt;
             }
         }

@@ -95,8 +95,11 @@ ATTENTION_WGMMA_KERNELS(128)
 #ifdef PK_WGMMA
 #define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, OWN, LSE) \
     attention_block_ws<D, PAIR>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, BLK, OWN, LSE)
+#define PK_ATTENTION_WS_BULK_BODY(D, PAIR, PLAN, BLK, OWN) \
+    attention_block_ws<D, PAIR, true>(Q, K, V, O, H, Hkv, n, scaleLog2, PLAN, BLK, OWN, nullptr, &tmK, &tmV)
 #else
 #define PK_ATTENTION_WS_BODY(D, PAIR, PLAN, BLK, OWN, LSE) __trap()
+#define PK_ATTENTION_WS_BULK_BODY(D, PAIR, PLAN, BLK, OWN) __trap()
 #endif
 #define ATTENTION_WS_KERNELS(D)                                                                     \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
@@ -114,11 +117,27 @@ ATTENTION_WGMMA_KERNELS(128)
                                     int Hkv, int n, float scaleLog2, CsrPlan pair, CsrPlan blk,     \
                                     const unsigned char* pairColOwn) {                              \
         PK_ATTENTION_WS_BODY(D, true, pair, blk, pairColOwn, nullptr);                              \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(384, 1)                                            \
+        attention_dense_ws_tma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
+                                    int Hkv, int n, float scaleLog2,                                \
+                                    const __grid_constant__ pk::TmaDesc tmK,                            \
+                                    const __grid_constant__ pk::TmaDesc tmV) {                          \
+        PK_ATTENTION_WS_BULK_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr);                         \
+    }                                                                                               \
+    extern "C" __global__ void __launch_bounds__(384, 1)                                            \
+        attention_pair_plan_ws_tma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O,       \
+                                        int H, int Hkv, int n, float scaleLog2, CsrPlan pair,       \
+                                        CsrPlan blk, const unsigned char* pairColOwn,               \
+                                        const __grid_constant__ pk::TmaDesc tmK,                        \
+                                        const __grid_constant__ pk::TmaDesc tmV) {                      \
+        PK_ATTENTION_WS_BULK_BODY(D, true, pair, blk, pairColOwn);                                  \
     }
 ATTENTION_WS_KERNELS(64)
 ATTENTION_WS_KERNELS(128)
 #undef ATTENTION_WS_KERNELS
 #undef PK_ATTENTION_WS_BODY
+#undef PK_ATTENTION_WS_BULK_BODY
 
 // The estimators' per-head_dim kernels (vertical_slash.cuh, kept_mass.cuh, block_sparse.cuh).
 #define ESTIMATOR_KERNELS(D)                                                                        \

@@ -20,7 +20,9 @@ public final class AttentionKernels {
      * PAIR_PLAN_MMA_HEAD_MAJOR ({@link #pairPlanPays}, {@link #pairKernel}: the pair kernels
      * pay on vertical-slash and A-shape plans and lose on block-sparse ones). BENCHMARKS.md
      * has the measurements behind each choice; the retired variants are kept as a patch in
-     * bench/results/retired-kernels/.
+     * bench/results/retired-kernels/. On trial, not yet measured against the kernels they would
+     * replace: DENSE_WS_TMA and PAIR_PLAN_WS_TMA (K/V by tensor-map copies); the one that loses is
+     * retired.
      */
     public enum Variant {
         DENSE_MMA("attention_dense_mma_d", 4, 2),
@@ -62,11 +64,21 @@ public final class AttentionKernels {
          * from the pair plan's column owners, a contiguous key's from the block's ranges).
          * Persistent: {@link #persistentGrid} CTAs walk the (head, 128-row block) items.
          */
-        PAIR_PLAN_WS("attention_pair_plan_ws_d", 128, true);
+        PAIR_PLAN_WS("attention_pair_plan_ws_d", 128, true),
+        /**
+         * DENSE_WS with each K/V tile brought in by tensor-map copies that one producer thread
+         * issues (attention_ws.cuh, "Bulk K/V"; sm_90a and a driver that makes tensor maps).
+         * Same outputs as DENSE_WS, bit for bit. Not a default until measured against DENSE_WS.
+         */
+        DENSE_WS_TMA("attention_dense_ws_tma_d", 128, false, true),
+        /** PAIR_PLAN_WS with its range tiles brought in as DENSE_WS_TMA's (gathered tiles: cp.async). */
+        PAIR_PLAN_WS_TMA("attention_pair_plan_ws_tma_d", 128, true, true);
 
         final String prefix;
         final int warps, mtiles;
         final boolean headMajor, pair;
+        /** Tiles of consecutive keys come in by tensor-map copies: the launch passes K's and V's maps. */
+        final boolean bulkKv;
         /** wgmma kernels: 64 x d tiles and 64-key index slots in shared memory; 0 otherwise. */
         final int wgTiles, wgKeySlots;
         /** Warp-specialised kernels (attention_ws.cuh): keys per K/V tile; 0 otherwise. */
@@ -85,10 +97,20 @@ public final class AttentionKernels {
         }
 
         /** A warp-specialised kernel: 8 consumer warps (128 rows) and 4 producer warps, tiles of wsKeys keys. */
-        Variant(String prefix, int wsKeys, boolean pair) { this(prefix, 8, 1, true, pair, 0, 0, wsKeys); }
+        Variant(String prefix, int wsKeys, boolean pair) { this(prefix, wsKeys, pair, false); }
+
+        Variant(String prefix, int wsKeys, boolean pair, boolean bulkKv) {
+            this(prefix, 8, 1, true, pair, 0, 0, wsKeys, bulkKv);
+        }
 
         private Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
                         int wsKeys) {
+            this(prefix, warps, mtiles, headMajor, pair, wgTiles, wgKeySlots, wsKeys, false);
+        }
+
+        private Variant(String prefix, int warps, int mtiles, boolean headMajor, boolean pair, int wgTiles, int wgKeySlots,
+                        int wsKeys, boolean bulkKv) {
+            this.bulkKv = bulkKv;
             this.wsKeys = wsKeys;
             this.prefix = prefix;
             this.warps = warps;
@@ -135,7 +157,7 @@ public final class AttentionKernels {
         String lsePrefix() {
             return switch (this) {
                 case PLAN_WGMMA -> "attention_plan_wgmma_lse_d";
-                case DENSE_WS -> "attention_dense_ws_lse_d";
+                case DENSE_WS, DENSE_WS_TMA -> "attention_dense_ws_lse_d";
                 case DENSE_MMA -> "attention_dense_mma_lse_d";
                 default -> "attention_plan_mma_lse_d";  // PLAN_MMA's body
             };
@@ -175,11 +197,21 @@ public final class AttentionKernels {
         return denseVariant;
     }
 
-    /** A Hopper-only variant where the sm_90a build does not run fails here, not in a trapped launch. */
+    /**
+     * A Hopper-only variant where the sm_90a build does not run fails here, not in a trapped launch;
+     * a bulk-copy variant fails here where the driver makes no tensor maps.
+     */
     private void requireBuild(Variant x) {
         if (x.hopperOnly() && !Gemm.wgmmaLoaded(module, stream))
             throw new IllegalStateException(x + " needs the sm_90a kernels (a Hopper GPU); the loaded build is "
                     + "another architecture's");
+        String noMaps = x.bulkKv ? TensorMap.unavailable() : null;
+        if (noMaps != null) throw new IllegalStateException(x + " needs tensor maps: " + noMaps);
+    }
+
+    /** A bulk-copy kernel's map of K or V: a [kvHeads * n, d] row-major tensor read 64 keys at a time. */
+    private static TensorMap kvMap(DeviceBuffer kv, AttentionShape s) {
+        return TensorMap.rowMajor(kv, TensorMap.Element.BF16, (long) s.kvHeads() * s.seqLen(), s.headDim(), 64);
     }
 
     public AttentionKernels(KernelModule module, CudaStream stream) {
@@ -220,8 +252,20 @@ public final class AttentionKernels {
         checkSizes(q, k, v, out, s);
         int d = s.headDim();
         Variant x = denseVariant();
+        if (x.bulkKv) {
+            denseBulk(x, q, k, v, out, s);
+            return;
+        }
         module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
                 x.threads(), launchSmem(x, d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d));
+    }
+
+    /** {@link #dense} with a bulk-copy variant: its launch also passes K's and V's tensor maps. */
+    private void denseBulk(Variant x, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, AttentionShape s) {
+        int d = s.headDim();
+        module.kernel(x.prefix + d).launch(stream, x.grid(s.heads(), (s.seqLen() + x.rows() - 1) / x.rows()),
+                x.threads(), x.smem(d), q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), kvMap(k, s),
+                kvMap(v, s));
     }
 
     /** out = softmax restricted to the plan's entries (causal), all heads. */
@@ -301,8 +345,20 @@ public final class AttentionKernels {
         int pairs = (s.queryBlocks() + 1) / 2;
         Dim3 grid = x.persistent() ? Dim3.of(persistentGrid(s.heads() * pairs, module.device().multiprocessors(),
                 s.heads() / s.kvHeads())) : x.grid(s.heads(), pairs);
+        if (x.bulkKv) {
+            pairBulk(x, grid, q, k, v, out, s, plan, pairPlan);
+            return;
+        }
         module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d),
                 q, k, v, out, s.heads(), s.kvHeads(), s.seqLen(), scaleLog2(d), pair, plan, pairPlan.columnOwners());
+    }
+
+    /** {@link #withPairPlan} with a bulk-copy variant: its launch also passes K's and V's tensor maps. */
+    private void pairBulk(Variant x, Dim3 grid, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out,
+                          AttentionShape s, DevicePlan plan, PairPlan pairPlan) {
+        int d = s.headDim();
+        module.kernel(x.prefix + d).launch(stream, grid, x.threads(), x.smem(d), q, k, v, out, s.heads(), s.kvHeads(),
+                s.seqLen(), scaleLog2(d), pairPlan.union(), plan, pairPlan.columnOwners(), kvMap(k, s), kvMap(v, s));
     }
 
     /**

@@ -21,6 +21,8 @@ import java.util.function.Supplier;
  *   AttentionBenchmark [--sizes 32768,131072,524288] [--out results.tsv] [--no-dense] [--no-estimated] [--dense-only]
  *                      [--plan-variants PLAN_MMA,PLAN_WGMMA,...] (64-row kernels timed on each plan, in order;
  *                      a variant named again is a second round, reported with "#2")
+ *                      [--dense-variants DENSE_WS,DENSE_WS_TMA,...] (dense kernels in order; default: the default twice)
+ *                      [--pair-variants PAIR_PLAN_WS,PAIR_PLAN_WS_TMA,...] (pair kernels in order)
  *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
  */
 public final class AttentionBenchmark {
@@ -28,6 +30,8 @@ public final class AttentionBenchmark {
     static boolean dense = true, estimated = true, denseOnly = false;
     static AttentionKernels.Variant[] planVariants = {AttentionKernels.Variant.PLAN_MMA,
             AttentionKernels.Variant.PLAN_WGMMA, AttentionKernels.Variant.PLAN_MMA, AttentionKernels.Variant.PLAN_WGMMA};
+    /** null: the default dense kernel twice; the pair kernels by build (see {@link #planBoth}). */
+    static AttentionKernels.Variant[] denseVariants, pairVariants;
 
     public static void main(String[] args) throws IOException {
         List<Integer> sizes = List.of(32768, 131072, 524288);
@@ -40,8 +44,9 @@ public final class AttentionBenchmark {
                 case "--no-dense" -> dense = false;
                 case "--no-estimated" -> estimated = false;
                 case "--dense-only" -> denseOnly = true;
-                case "--plan-variants" -> planVariants = Arrays.stream(args[++i].split(","))
-                        .map(AttentionKernels.Variant::valueOf).toArray(AttentionKernels.Variant[]::new);
+                case "--plan-variants" -> planVariants = variants(args[++i]);
+                case "--dense-variants" -> denseVariants = variants(args[++i]);
+                case "--pair-variants" -> pairVariants = variants(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -67,6 +72,11 @@ public final class AttentionBenchmark {
         }
     }
 
+    /** Variant names, comma-separated, in the order to time them (a name twice: a second round). */
+    static AttentionKernels.Variant[] variants(String names) {
+        return Arrays.stream(names.split(",")).map(AttentionKernels.Variant::valueOf).toArray(AttentionKernels.Variant[]::new);
+    }
+
     static List<String> runSize(KernelModule module, CudaStream stream, DeviceArena arena, int n) {
         AttentionShape s = new AttentionShape(HEADS, KV_HEADS, n, D);
         long mark = arena.mark();
@@ -83,7 +93,8 @@ public final class AttentionBenchmark {
         double denseMs = dense ? Double.MAX_VALUE : Double.NaN;
         // the default dense kernel, two rounds (the reference is cuDNN: bench/torch_attention_bench.py)
         AttentionKernels.Variant denseDefault = AttentionKernels.defaultDenseVariant(module, stream);
-        AttentionKernels.Variant[] denseRounds = {denseDefault, denseDefault};
+        AttentionKernels.Variant[] denseRounds = denseVariants != null ? denseVariants
+                : new AttentionKernels.Variant[] {denseDefault, denseDefault};
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0] : denseRounds) {
             attn.use(x, AttentionKernels.Variant.PLAN_MMA);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
@@ -171,7 +182,7 @@ public final class AttentionBenchmark {
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
         if (pairWork != null) {
             AttentionKernels.Variant keep = attn.pairVariant();
-            for (AttentionKernels.Variant x : Gemm.wgmmaLoaded(attn.module(), stream)
+            for (AttentionKernels.Variant x : pairVariants != null ? pairVariants : Gemm.wgmmaLoaded(attn.module(), stream)
                     ? new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR,
                             AttentionKernels.Variant.PAIR_PLAN_WS, AttentionKernels.Variant.PAIR_PLAN_WS}
                     : new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,

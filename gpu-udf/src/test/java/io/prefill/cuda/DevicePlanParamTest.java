@@ -54,6 +54,7 @@ class DevicePlanParamTest {
             want.put("attention_pair_plan_mma_d" + d, "CsrPlan pair CsrPlan blk");
             want.put("attention_pair_plan_mma_head_major_d" + d, "CsrPlan pair CsrPlan blk");
             want.put("attention_pair_plan_ws_d" + d, "CsrPlan pair CsrPlan blk");
+            want.put("attention_pair_plan_ws_tma_d" + d, "CsrPlan pair CsrPlan blk");
         }
         want.put("plan_entries_k", "CsrPlan plan");
         want.put("pair_plan_count_k", "CsrPlan plan");

@@ -44,20 +44,27 @@ final class GpuTestSupport {
 
     static AttentionKernels attention() { return new AttentionKernels(module(), stream()); }
 
-    /** Every dense kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */
+    /**
+     * Every dense kernel the loaded build can run: the warp-specialised ones only where the sm_90a
+     * build runs, the bulk-copy one only where the driver also makes tensor maps.
+     */
     static AttentionKernels.Variant[] denseVariants() {
-        return Gemm.wgmmaLoaded(module(), stream())
-                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WS}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA};
+        if (!Gemm.wgmmaLoaded(module(), stream())) return new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA};
+        return TensorMap.unavailable() == null
+                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WS,
+                        AttentionKernels.Variant.DENSE_WS_TMA}
+                : new AttentionKernels.Variant[] {AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.DENSE_WS};
     }
 
-    /** Every pair-plan kernel the loaded build can run: the warp-specialised one only where the sm_90a build runs. */
+    /** Every pair-plan kernel the loaded build can run (as {@link #denseVariants}). */
     static AttentionKernels.Variant[] pairVariants() {
-        return Gemm.wgmmaLoaded(module(), stream())
-                ? new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,
-                        AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR, AttentionKernels.Variant.PAIR_PLAN_WS}
-                : new AttentionKernels.Variant[] {AttentionKernels.Variant.PAIR_PLAN_MMA,
-                        AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR};
+        AttentionKernels.Variant[] mma = {AttentionKernels.Variant.PAIR_PLAN_MMA,
+                AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR};
+        if (!Gemm.wgmmaLoaded(module(), stream())) return mma;
+        return TensorMap.unavailable() == null
+                ? new AttentionKernels.Variant[] {mma[0], mma[1], AttentionKernels.Variant.PAIR_PLAN_WS,
+                        AttentionKernels.Variant.PAIR_PLAN_WS_TMA}
+                : new AttentionKernels.Variant[] {mma[0], mma[1], AttentionKernels.Variant.PAIR_PLAN_WS};
     }
 
     /** Random N(0, sigma) values already rounded to bf16, so CPU and GPU see the same inputs. */

@@ -64,7 +64,9 @@ class KernelLaunchSitesTest {
             "AttentionKernels.denseWithLse", Pattern.compile("attention_dense_(mma|wgmma|ws)_lse_d\\d+"),
             "AttentionKernels.withPlan", Pattern.compile("attention_plan_(mma|wgmma)_d\\d+"),
             "AttentionKernels.withPlanAndLse", Pattern.compile("attention_plan_(mma|wgmma)_lse_d\\d+"),
-            "AttentionKernels.withPairPlan", Pattern.compile("attention_pair_plan_(mma|mma_head_major|ws)_d\\d+"));
+            "AttentionKernels.withPairPlan", Pattern.compile("attention_pair_plan_(mma|mma_head_major|ws)_d\\d+"),
+            "AttentionKernels.denseBulk", Pattern.compile("attention_dense_ws_tma_d\\d+"),
+            "AttentionKernels.pairBulk", Pattern.compile("attention_pair_plan_ws_tma_d\\d+"));
 
     /** One launch in the sources: where, the kernels it may launch (empty: unknown), its arguments' Java types. */
     private record Site(String where, List<String> kernels, List<String> argTypes, boolean forwardsArray) {
@@ -87,9 +89,9 @@ class KernelLaunchSitesTest {
             if (s.passesPlan()) checkedWithPlan++;
         }
         assertTrue(failures.isEmpty(), String.join("\n", failures));
-        // the plan launches: withPlan, withPairPlan, withPlanAndLse, plan_entries_k, pair_plan_count/fill,
-        // kept_mass_d*, plan_pick_count/fill, vs_plan_fill_k
-        assertEquals(10, checkedWithPlan, "launches passing a plan: " + sites.stream().filter(Site::passesPlan).toList());
+        // the plan launches: withPlan, withPairPlan, pairBulk, withPlanAndLse, plan_entries_k,
+        // pair_plan_count/fill, kept_mass_d*, plan_pick_count/fill, vs_plan_fill_k
+        assertEquals(11, checkedWithPlan, "launches passing a plan: " + sites.stream().filter(Site::passesPlan).toList());
         assertTrue(checked >= 30, "only " + checked + " launches checked: " + sites);
     }
 
