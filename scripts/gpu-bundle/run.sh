@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the GPU test bundle on a GPU node (no Java needed there). From the bundle directory:
 #   ./run.sh [tests] [sanitize] [bench [SIZES]] [torch] [hf] [model-bench [SIZES]] [gemm] [search-bench [SIZES]]
-#            [estimate-cost [SIZES]]
+#            [estimate-cost [SIZES]] [kernel-profile [SIZE]]
 #            [semantics PEER_DIR] [minference-speed PEER_DIR [SIZES]] [minference-model PEER_DIR [SIZES]]
 #     tests        JUnit console launcher, tests tagged "gpu" in io.prefill (default when no argument)
 #     sanitize     the GPU tests again under compute-sanitizer memcheck and racecheck (small cases;
@@ -38,6 +38,12 @@
 #                  (bench/llama3-8b-adaptive.json): each run once as is (stage times), once under ncu
 #                  (each kernel's GPU time), then bench/kernel_times.py: per size, each kernel summed over
 #                  the layers and the estimate + plan total against the attention stage
+#     kernel-profile [SIZE]  Nsight Compute (--set full) on one launch of each warp-specialised attention
+#                  kernel at SIZE (default 131072): dense (DENSE_WS, DENSE_WS_TMA) and the vertical-slash
+#                  realistic plan's pair kernel (PAIR_PLAN_WS, PAIR_PLAN_WS_TMA), or the kernels named in
+#                  $PROFILE_KERNELS; per kernel the report, its details and SASS pages as CSV into
+#                  $RESULTS/profile, then bench/profile_summary.py: headline metrics, the share of stall
+#                  samples on the mbarrier waits, the most-sampled instructions
 #     stage N      (from the repository, not the bundle) unpacks part N of the Spark runtime packed by
 #                  pack-spark.sh (.bundle-spark/partN, sent with the repository) into $SPARK_RUNTIME
 #                  (default /tmp/prefill-stage); part 1 waits there until part 2 arrives, then both
@@ -268,6 +274,29 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         grep -E 'estimate \+ plan|attention' "$results/estimate-cost-$name.tsv"
         summary+=("estimate-cost $name: exit $rc; $(grep -F '/ attention' "$results/estimate-cost-$name.tsv" | cut -f2,4 | tr '\t' '=' | paste -sd ' ')")
       done ;;
+    kernel-profile)
+      psize=131072
+      if next_sizes > /dev/null; then psize="$(next_sizes)"; i=$((i + 1)); fi
+      mkdir -p "$results/profile"
+      for k in ${PROFILE_KERNELS:-attention_dense_ws_d128 attention_dense_ws_tma_d128 attention_pair_plan_ws_d128 attention_pair_plan_ws_tma_d128}; do
+        case "$k" in  # the AttentionBenchmark run whose first launch of $k is profiled
+          attention_dense_ws_tma_d*) bargs=(--dense-only --dense-variants DENSE_WS_TMA) ;;
+          attention_dense_*) bargs=(--dense-only --dense-variants DENSE_WS) ;;
+          attention_pair_plan_ws_tma_d*) bargs=(--no-dense --no-estimated --plan-variants PLAN_WGMMA --pair-variants PAIR_PLAN_WS_TMA) ;;
+          *) bargs=(--no-dense --no-estimated --plan-variants PLAN_WGMMA --pair-variants PAIR_PLAN_WS) ;;
+        esac
+        ncu --set full --clock-control none --import-source no -k "regex:^$k\$" -c 1 -f -o "$results/profile/$k" \
+          "$java" -Xmx8g -cp "$cp_test" io.prefill.cuda.AttentionBenchmark --sizes "$psize" "${bargs[@]}" \
+          > "$results/profile/$k.log" 2>&1
+        rc=$?
+        if [[ -f "$results/profile/$k.ncu-rep" ]]; then
+          ncu -i "$results/profile/$k.ncu-rep" --page details --csv > "$results/profile/$k-details.csv" 2>&1
+          ncu -i "$results/profile/$k.ncu-rep" --page source --print-source sass --csv > "$results/profile/$k-sass.csv" 2>&1
+        fi
+        summary+=("kernel-profile $k: exit $rc")
+      done
+      python3 "$here/bench/profile_summary.py" "$results/profile" > "$results/profile/summary.tsv"
+      summary+=("kernel-profile summary: exit $? ($results/profile/summary.tsv)") ;;
     minference-speed)
       if [[ $((i + 1)) -ge ${#args[@]} || ! -d "${args[$((i + 1))]}" ]]; then
         echo "minference-speed needs PEER_DIR, a folder with MInference's source"; exit 2
