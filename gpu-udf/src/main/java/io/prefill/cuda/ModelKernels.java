@@ -233,6 +233,15 @@ public final class ModelKernels {
                                     int row0, int rows, DeviceBuffer out) {
         String shape = "headsToRows(heads=" + heads + ", n=" + n + ", headDim=" + headDim + ", headStride=" + headStride
                 + ", row0=" + row0 + ", rows=" + rows + ")";
+        checkHeadsToRows(shape, o, heads, n, headDim, headStride, row0, rows);
+        need(out, 2L * rows * heads * headDim, "out", shape);
+        return new Launch("heads_to_rows_k", gridFor((long) rows * heads * (headDim / 8), maxBlocks), o, heads, n,
+                headDim, headStride, row0, rows, out);
+    }
+
+    /** What heads_to_rows_k and heads_to_rows_e4m3_k read: rows [row0, row0 + rows) of every head of o. */
+    private static void checkHeadsToRows(String shape, DeviceBuffer o, int heads, int n, int headDim, int headStride,
+                                         int row0, int rows) {
         positive(heads, "heads", shape);
         nonNegative(rows, "rows", shape);
         nonNegative(row0, "row0", shape);
@@ -242,9 +251,6 @@ public final class ModelKernels {
         if ((long) row0 + rows > n)
             throw new IllegalArgumentException(shape + ": rows [row0, row0 + rows) must lie inside [0, n)");
         need(o, 2L * heads * n * headStride, "o", shape);
-        need(out, 2L * rows * heads * headDim, "out", shape);
-        return new Launch("heads_to_rows_k", gridFor((long) rows * heads * (headDim / 8), maxBlocks), o, heads, n,
-                headDim, headStride, row0, rows, out);
     }
 
     /**
@@ -273,12 +279,61 @@ public final class ModelKernels {
     public void quantizeRowsE4m3(DeviceBuffer x, int rows, int cols, DeviceBuffer q, DeviceBuffer scale) {
         String shape = "quantizeRowsE4m3(rows=" + rows + ", cols=" + cols + ")";
         nonNegative(rows, "rows", shape);
-        if (cols <= 0 || cols % 16 != 0)
-            throw new IllegalArgumentException(shape + ": cols must be a positive multiple of 16 (16-byte FP8 rows)");
+        width16(cols, "cols", shape);
         need(x, 2L * rows * cols, "x", shape);
         need(q, (long) rows * cols, "q", shape);
         need(scale, 4L * rows, "scale", shape);
         launch("quantize_rows_e4m3_k", Dim3.of(Math.min(rows, maxBlocks)), x, rows, cols, q, scale);
+    }
+
+    /**
+     * The E4M3 codes and scales {@link #quantizeRowsE4m3} makes of {@link #rmsNormBf16}'s rows, bit
+     * for bit, without writing the bf16 rows (fp8.cuh, rmsnorm_e4m3_k).
+     *
+     * @param x     fp32 [rows, dim], dim a multiple of 16; weight fp32 [dim]
+     * @param q     E4M3 codes [rows, dim]; scale fp32 [rows]
+     */
+    public void rmsNormE4m3(DeviceBuffer x, DeviceBuffer weight, int rows, int dim, float eps, DeviceBuffer q,
+                            DeviceBuffer scale) {
+        launch(rmsNormE4m3Launch(maxBlocks, x, weight, rows, dim, eps, q, scale));
+    }
+
+    /** The checked launch of rmsnorm_e4m3_k: a block of THREADS per row, as rmsnorm_bf16_k's block rows (same sums). */
+    static Launch rmsNormE4m3Launch(int maxBlocks, DeviceBuffer x, DeviceBuffer weight, int rows, int dim, float eps,
+                                    DeviceBuffer q, DeviceBuffer scale) {
+        String shape = "rmsNormE4m3(rows=" + rows + ", dim=" + dim + ")";
+        nonNegative(rows, "rows", shape);
+        width16(dim, "dim", shape);
+        need(x, 4L * rows * dim, "x", shape);
+        need(weight, 4L * dim, "weight", shape);
+        need(q, (long) rows * dim, "q", shape);
+        need(scale, 4L * rows, "scale", shape);
+        return new Launch("rmsnorm_e4m3_k", Dim3.of(Math.min(rows, maxBlocks)), x, weight, rows, dim, eps, q, scale);
+    }
+
+    /**
+     * The E4M3 codes and scales {@link #quantizeRowsE4m3} makes of {@link #headsToRows}'s rows, bit
+     * for bit, without writing the bf16 rows (fp8.cuh, heads_to_rows_e4m3_k).
+     *
+     * @param o     bf16 [heads, n, headStride]
+     * @param q     E4M3 codes [rows, heads * headDim], heads * headDim a multiple of 16; scale fp32 [rows]
+     */
+    public void headsToRowsE4m3(DeviceBuffer o, int heads, int n, int headDim, int headStride, int row0, int rows,
+                                DeviceBuffer q, DeviceBuffer scale) {
+        launch(headsToRowsE4m3Launch(maxBlocks, o, heads, n, headDim, headStride, row0, rows, q, scale));
+    }
+
+    /** The checked launch of heads_to_rows_e4m3_k (headsToRows' checks, the codes' row width). */
+    static Launch headsToRowsE4m3Launch(int maxBlocks, DeviceBuffer o, int heads, int n, int headDim, int headStride,
+                                        int row0, int rows, DeviceBuffer q, DeviceBuffer scale) {
+        String shape = "headsToRowsE4m3(heads=" + heads + ", n=" + n + ", headDim=" + headDim + ", headStride="
+                + headStride + ", row0=" + row0 + ", rows=" + rows + ")";
+        checkHeadsToRows(shape, o, heads, n, headDim, headStride, row0, rows);
+        width16(heads * headDim, "heads * headDim", shape);
+        need(q, (long) rows * heads * headDim, "q", shape);
+        need(scale, 4L * rows, "scale", shape);
+        return new Launch("heads_to_rows_e4m3_k", Dim3.of(Math.min(rows, maxBlocks)), o, heads, n, headDim, headStride,
+                row0, rows, q, scale);
     }
 
     /**
@@ -381,6 +436,13 @@ public final class ModelKernels {
     private static void width8(int v, String what, String shape) {
         if (v <= 0 || v % 8 != 0)
             throw new IllegalArgumentException(shape + ": " + what + " must be a positive multiple of 8, got " + v);
+    }
+
+    /** The FP8 GEMM's rows are whole 16-byte units of codes. */
+    private static void width16(int v, String what, String shape) {
+        if (v <= 0 || v % 16 != 0)
+            throw new IllegalArgumentException(shape + ": " + what + " must be a positive multiple of 16 (16-byte FP8 rows), got "
+                    + v);
     }
 
     private static void positive(int v, String what, String shape) {

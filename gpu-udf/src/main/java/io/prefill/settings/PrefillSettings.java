@@ -72,6 +72,12 @@ public final class PrefillSettings {
                     + "when it gathers columns, else `PAIR_PLAN_MMA`), none where `prefill.cuda.plan` names `PLAN_WGMMA`; "
                     + "a name runs those plans over their pair plan with that kernel"));
 
+    public static final Setting<Boolean> CUDA_FUSED_FP8_QUANTISATION = add(Setting.bool(
+            "prefill.cuda.fusedFp8Quantisation", Scope.JVM_PROPERTY, Audience.DEBUG,
+            "FP8 projections: the E4M3 codes of the normed rows and of the attention output's rows come from the "
+                    + "kernel that forms those rows, without writing them as bf16 and reading them back (the same codes "
+                    + "bit for bit); on trial, off until measured"));
+
     public static final Setting<Boolean> CUDA_SEPARATE_ALLOCATIONS = add(Setting.bool(
             "prefill.cuda.separateAllocations", Scope.JVM_PROPERTY, Audience.DEBUG,
             "every device buffer gets its own cuMemAlloc instead of an arena slice, so compute-sanitizer "

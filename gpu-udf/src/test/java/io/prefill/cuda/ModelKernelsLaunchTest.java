@@ -8,7 +8,7 @@ import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;
 
 /**
- * The launches of rope_split_k and heads_to_rows_k without a GPU: argument checks of the padded
+ * The launches of rope_split_k, heads_to_rows_k and the fused FP8 row kernels without a GPU: argument checks of the padded
  * layout (head stride, Q factor) and argument lists that match the kernels' parameters in
  * model_ops.cuh, one by one (a wrong list would crash the GPU process, not fail a check).
  */
@@ -91,11 +91,45 @@ class ModelKernelsLaunchTest {
     }
 
     @Test
+    void theFusedFp8RowKernelsCheckTheirRowsAndCodes() {
+        int rows = 7, dim = 1040;
+        Launch rms = ModelKernels.rmsNormE4m3Launch(MAX_BLOCKS, fake(4L * rows * dim, "x"), fake(4L * dim, "w"), rows, dim,
+                1e-5f, fake((long) rows * dim, "q"), fake(4L * rows, "scale"));
+        assertEquals("rmsnorm_e4m3_k", rms.kernel());
+        assertEquals(rows, rms.grid().x(), "a block per row");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.rmsNormE4m3Launch(MAX_BLOCKS, fake(4L * rows * 40, "x"),
+                fake(4L * 40, "w"), rows, 40, 1e-5f, fake(rows * 40L, "q"), fake(4L * rows, "scale")), "dim % 16");
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class, () -> ModelKernels.rmsNormE4m3Launch(
+                MAX_BLOCKS, fake(4L * rows * dim, "x"), fake(4L * dim, "w"), rows, dim, 1e-5f, fake((long) rows * dim - 1, "q"),
+                fake(4L * rows, "scale")));
+        assertTrue(small.getMessage().contains("q (q)") && small.getMessage().contains("needs " + rows * dim), small.getMessage());
+
+        int heads = 3, n = 20;
+        Launch hr = ModelKernels.headsToRowsE4m3Launch(MAX_BLOCKS, fake(2L * heads * n * 128, "o"), heads, n, 96, 128, 2, rows,
+                fake((long) rows * heads * 96, "q"), fake(4L * rows, "scale"));
+        assertEquals("heads_to_rows_e4m3_k", hr.kernel());
+        assertEquals(128, hr.args()[4], "head stride");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsE4m3Launch(MAX_BLOCKS,
+                fake(2L * heads * n * 128, "o"), heads, n, 96, 128, 15, rows, fake((long) rows * heads * 96, "q"),
+                fake(4L * rows, "scale")), "rows past n");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsE4m3Launch(MAX_BLOCKS,
+                fake(2L * 1 * n * 8, "o"), 1, n, 8, 8, 0, rows, fake(rows * 8L, "q"), fake(4L * rows, "scale")),
+                "a row of 8 codes is not a 16-byte unit");
+        assertThrows(IllegalArgumentException.class, () -> ModelKernels.headsToRowsE4m3Launch(MAX_BLOCKS,
+                fake(2L * heads * n * 128, "o"), heads, n, 96, 128, 2, rows, fake((long) rows * heads * 96, "q"),
+                fake(4L * rows - 4, "scale")), "scale size");
+    }
+
+    @Test
     void argumentListsMatchTheKernelSignatures() {
         assertMatches(rope(5, 10, 4, 2, 96, 128, 1.1f, 2L * 4 * 10 * 128, true));
         assertMatches(rope(5, 10, 4, 2, 64, 64, 1f, 2L * 4 * 10 * 64, false));
         assertMatches(ModelKernels.headsToRowsLaunch(MAX_BLOCKS, fake(2L * 2 * 9 * 128, "o"), 2, 9, 80, 128, 0, 9,
                 fake(2L * 9 * 2 * 80, "out")));
+        assertMatches(ModelKernels.rmsNormE4m3Launch(MAX_BLOCKS, fake(4L * 3 * 64, "x"), fake(4L * 64, "w"), 3, 64, 1e-6f,
+                fake(3L * 64, "q"), fake(4L * 3, "scale")));
+        assertMatches(ModelKernels.headsToRowsE4m3Launch(MAX_BLOCKS, fake(2L * 2 * 9 * 128, "o"), 2, 9, 80, 128, 0, 9,
+                fake(9L * 2 * 80, "q"), fake(4L * 9, "scale")));
     }
 
     /** The launch's arguments against the kernel's parameters in model_ops.cuh ({@link KernelSignatures}). */

@@ -282,9 +282,7 @@ public final class CudaForwardPass implements ForwardBackend {
             for (int r0 = 0; r0 < n; r0 += c) {
                 int rows = Math.min(c, n - r0);
                 DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
-                ops.rmsNormBf16(xs, w.inputNorm(), rows, hidden, eps, normed);
-                clock.mark(Stage.OTHER);
-                project.run(normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32);
+                project.normed(xs, w.inputNorm(), normed, w.qkv(), qkv, rows, qkvRows, hidden, Gemm.Output.F32);
                 clock.mark(Stage.GEMM);
                 ops.ropeSplit(qkv, w.qkvBias(), invFreq, rotary, rows, r0, n, heads, kvHeads, d, dPad, width.qScale(),
                         q, k, v);
@@ -302,17 +300,16 @@ public final class CudaForwardPass implements ForwardBackend {
             for (int r0 = 0; r0 < n; r0 += c) {
                 int rows = Math.min(c, n - r0);
                 DeviceBuffer xs = x.slice(4L * r0 * hidden, 4L * rows * hidden, "residual chunk");
-                ops.headsToRows(q, heads, n, d, dPad, r0, rows, attnRows);
-                clock.mark(Stage.OTHER);
-                project.run(attnRows, w.o(), xs, rows, hidden, config.qDim(), Gemm.Output.ADD_F32);
+                project.headRows(q, heads, n, d, dPad, r0, attnRows, w.o(), xs, rows, hidden, config.qDim(),
+                        Gemm.Output.ADD_F32);
                 clock.mark(Stage.GEMM);
-                ops.rmsNormBf16(xs, w.postAttentionNorm(), rows, hidden, eps, normed);
-                clock.mark(Stage.OTHER);
                 if (model.gateUpInterleaved()) {  // silu(gate) * up in the product's epilogue
-                    project.run(normed, w.gateUp(), act, rows, 2 * inter, hidden, Gemm.Output.SWIGLU_BF16);
+                    project.normed(xs, w.postAttentionNorm(), normed, w.gateUp(), act, rows, 2 * inter, hidden,
+                            Gemm.Output.SWIGLU_BF16);
                     clock.mark(Stage.GEMM);
                 } else {
-                    project.run(normed, w.gateUp(), gateUp, rows, 2 * inter, hidden, Gemm.Output.BF16);
+                    project.normed(xs, w.postAttentionNorm(), normed, w.gateUp(), gateUp, rows, 2 * inter, hidden,
+                            Gemm.Output.BF16);
                     clock.mark(Stage.GEMM);
                     ops.swiglu(gateUp, rows, inter, act);
                     clock.mark(Stage.OTHER);
@@ -333,10 +330,14 @@ public final class CudaForwardPass implements ForwardBackend {
     /**
      * c (op)= x · W^T for a chunk of bf16 rows x [rows, in]: one bf16 GEMM, or, for FP8 weights,
      * the rows' E4M3 codes and scales first (per row, dynamic) and the FP8 GEMM on them. The
-     * quantisation is timed as OTHER, the GEMM as GEMM.
+     * kernels that make the rows are timed as OTHER, and so is the quantisation; the caller marks
+     * the GEMM. With {@link PrefillSettings#CUDA_FUSED_FP8_QUANTISATION}, the codes of a normed row
+     * or of the attention output's row come from the kernel that forms the row (fp8.cuh), the
+     * same codes without the bf16 rows in between.
      */
     private final class Projection {
         private final DeviceBuffer codes, scales;
+        private final boolean fused = PrefillSettings.CUDA_FUSED_FP8_QUANTISATION.get();
 
         Projection(DeviceBuffer codes, DeviceBuffer scales) {
             this.codes = codes;
@@ -350,8 +351,45 @@ public final class CudaForwardPass implements ForwardBackend {
             }
             ops.quantizeRowsE4m3(x, rows, in, codes, scales);
             clock.mark(Stage.OTHER);
+            onCodes(w, c, rows, out, in, op);
+        }
+
+        /** The projection of RMSNorm(xs) (fp32 rows, `norm` weights), through the bf16 rows `normed` unless fused. */
+        void normed(DeviceBuffer xs, DeviceBuffer norm, DeviceBuffer normed, DeviceLinear w, DeviceBuffer c, int rows,
+                    int out, int in, Gemm.Output op) {
+            if (fused && w.fp8()) {
+                ops.rmsNormE4m3(xs, norm, rows, in, eps(), codes, scales);
+                clock.mark(Stage.OTHER);
+                onCodes(w, c, rows, out, in, op);
+                return;
+            }
+            ops.rmsNormBf16(xs, norm, rows, in, eps(), normed);
+            clock.mark(Stage.OTHER);
+            run(normed, w, c, rows, out, in, op);
+        }
+
+        /**
+         * The projection of rows [r0, r0 + rows) of the head-major attention output o, through the
+         * token-major bf16 rows `attnRows` unless fused.
+         */
+        void headRows(DeviceBuffer o, int heads, int n, int d, int dPad, int r0, DeviceBuffer attnRows, DeviceLinear w,
+                      DeviceBuffer c, int rows, int out, int in, Gemm.Output op) {
+            if (fused && w.fp8()) {
+                ops.headsToRowsE4m3(o, heads, n, d, dPad, r0, rows, codes, scales);
+                clock.mark(Stage.OTHER);
+                onCodes(w, c, rows, out, in, op);
+                return;
+            }
+            ops.headsToRows(o, heads, n, d, dPad, r0, rows, attnRows);
+            clock.mark(Stage.OTHER);
+            run(attnRows, w, c, rows, out, in, op);
+        }
+
+        private void onCodes(DeviceLinear w, DeviceBuffer c, int rows, int out, int in, Gemm.Output op) {
             gemm.runFp8(codes, scales, w.weight(), w.rowScales(), c, rows, out, in, op, null);
         }
+
+        private float eps() { return (float) config.rmsNormEps(); }
     }
 
     @Override

@@ -105,6 +105,46 @@ class CudaForwardPassGpuTest {
         }
     }
 
+    /**
+     * The fused FP8 row kernels (-Dprefill.cuda.fusedFp8Quantisation) give the same codes as the
+     * bf16 rows quantised after them, so the whole pass gives the same logits, bit for bit: hidden
+     * widths on both sides of the RMSNorm's one-warp limit, chunks of several rows.
+     */
+    @Test
+    void fusedFp8QuantisationGivesTheSameLogits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue("9.0".equals(io.prefill.cuda.CudaDevice.open(0).computeCapability()),
+                "FP8 tensor cores: Hopper only");
+        String key = io.prefill.settings.PrefillSettings.CUDA_FUSED_FP8_QUANTISATION.key();
+        // hidden 256 (one warp per RMSNorm row) and 1280 (a block per row); q width 256 and 1280
+        TinyModelSpec wide = new TinyModelSpec(io.prefill.model.Architecture.LLAMA, 1280, 1536, 2, 10, 2, 128, 500000.0,
+                io.prefill.model.RopeScaling.NONE, false, io.prefill.model.DType.BF16, 1 << 20);
+        for (TinyModelSpec spec : new TinyModelSpec[] {llama64(), wide}) {
+            try (Checkpoint m = model(spec, 17)) {
+                PatternConfig dense = dense(spec);
+                io.prefill.model.ModelWeights w8 = io.prefill.model.Fp8ModelWeights.quantise(m.weights(), m.config().numLayers());
+                try (CudaForwardPass gpu = CudaForwardPass.create(m.config(), w8, dense, CudaBackendOptions.defaults())) {
+                    for (int n : new int[] {7, 1100}) {
+                        int[] t = tokens(n, m.config().vocabSize(), n + 1);
+                        float[] unfused, fused;
+                        try {
+                            System.setProperty(key, "false");
+                            unfused = gpu.forward(t).lastLogits();
+                            System.setProperty(key, "true");
+                            fused = gpu.forward(t).lastLogits();
+                        } finally {
+                            System.clearProperty(key);
+                        }
+                        for (int i = 0; i < unfused.length; i++) {
+                            final int at = i;
+                            assertEquals(Float.floatToRawIntBits(unfused[i]), Float.floatToRawIntBits(fused[i]),
+                                    () -> "hidden " + m.config().hiddenSize() + " n=" + n + ": logit " + at);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static double relL2(float[] ref, float[] got) {
         double num = 0, den = 0;
         for (int i = 0; i < ref.length; i++) {
