@@ -101,8 +101,10 @@
 //    mask by their key slot (INT_MAX past the end), so P is exactly 0 there and the outputs are the
 //    cp.async kernel's bit for bit (AttentionBulkLoadGpuTest). Gathered tiles keep cp.async (Hopper's
 //    tensor maps copy boxes, not lists of rows); a stage a gathered tile filled is fenced to the
-//    async proxy before the copy engine writes it again.
-//  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224.
+//    async proxy before the copy engine writes it again. Dense, every tile is a bulk copy, so the
+//    producer warpgroup drops to 24 registers and the consumers take 240 (FlashAttention-3's split).
+//  - Registers: 384 x 168 at launch (__launch_bounds__(384, 1)) = 128 x 56 + 256 x 224 (dense bulk
+//    copies: 128 x 24 + 256 x 240).
 // Shared memory (1024-byte aligned, WsLayout): Q (two 64 x D wgmma tiles), per stage BN / 64 K
 // tiles and as many V tiles, BN key indices per stage, 8 membership words per stage (PAIR), a
 // WsTileInfo per stage (PAIR), then the barriers (full[STAGES], empty[STAGES], qFull, qEmpty).
@@ -116,6 +118,11 @@ namespace pk {
 constexpr int ATTN_WS_THREADS = 384, ATTN_WS_ROWS = 128;
 constexpr int ATTN_WS_PRODUCER_REGS = 56, ATTN_WS_CONSUMER_REGS = 224;
 static_assert(128 * ATTN_WS_PRODUCER_REGS + 256 * ATTN_WS_CONSUMER_REGS <= ATTN_WS_THREADS * 168,
+              "the consumers' registers must come from the producer's");
+// A dense producer of bulk copies (BULK_KV, no plan) keeps only its loop state: FlashAttention-3's
+// split of 24 and 240 (ptxas: no spills on either side at d = 64 and 128).
+constexpr int ATTN_WS_LEAN_PRODUCER_REGS = 24, ATTN_WS_LEAN_CONSUMER_REGS = 240;
+static_assert(128 * ATTN_WS_LEAN_PRODUCER_REGS + 256 * ATTN_WS_LEAN_CONSUMER_REGS <= ATTN_WS_THREADS * 168,
               "the consumers' registers must come from the producer's");
 
 // BN keys per tile as BN / 64 wgmma tiles of 64 keys each in K and in V; stages: as many as fit
@@ -235,8 +242,11 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     }
     __syncthreads();
 
+    constexpr bool LEAN = BULK_KV && !PAIR;  // every tile a bulk copy: no cp.async path in the producer
+    constexpr int PRODUCER_REGS = LEAN ? ATTN_WS_LEAN_PRODUCER_REGS : ATTN_WS_PRODUCER_REGS;
+    constexpr int CONSUMER_REGS = LEAN ? ATTN_WS_LEAN_CONSUMER_REGS : ATTN_WS_CONSUMER_REGS;
     if (wg == 0) {  // ---- producer
-        setmaxnreg_dec<ATTN_WS_PRODUCER_REGS>();
+        setmaxnreg_dec<PRODUCER_REGS>();
         if (BULK_KV && tid == 0) {
             tma_prefetch_desc(tmK);
             tma_prefetch_desc(tmV);
@@ -300,7 +310,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
                     }
                     static_assert(BN == 128, "one key slot per producer thread");
                     sKey[BN * s + tid] = tid < t.count ? t.start + tid : INT_MAX;
-                } else {
+                } else if constexpr (!LEAN) {  // (a dense tile always has keys)
 #pragma unroll
                     for (int hf = 0; hf < HALVES; ++hf) {  // keys 64 hf .. 64 hf + 63 of the tile
                         KeyTile sub = t;
@@ -343,7 +353,7 @@ __device__ void attention_block_ws(const bf16* __restrict__ Q, const bf16* __res
     }
 
     // ---- consumers: warpgroup c = wg - 1 holds rows r0 + 64c .. r0 + 64c + 63
-    setmaxnreg_inc<ATTN_WS_CONSUMER_REGS>();
+    setmaxnreg_inc<CONSUMER_REGS>();
     const int c = wg - 1, wq = warp & 3;
     const int g = lane >> 2, cq = lane & 3;
     const uint64_t dK0 = wg_tile_desc_kmajor(sK0), dV0 = wg_tile_desc_mnmajor(sV0);
