@@ -27,9 +27,17 @@ public final class PairTileCount {
 
     private PairTileCount() { }
 
-    /** Tiles of a pair plan over `plans` (one per head): all of them, the gathered ones, and the work items. */
-    public record Tiles(long tiles, long gathered, long items) {
-        Tiles plus(Tiles o) { return new Tiles(tiles + o.tiles, gathered + o.gathered, items + o.items); }
+    /**
+     * Tiles of a pair plan over `plans` (one per head): all of them, the gathered ones, the work
+     * items, and the range tiles with a key that one of the two blocks must look up in its column
+     * list (outside that block's ranges, at or before its last row, the block having columns:
+     * attention_ws.cuh's producer binary-searches them for it, a chain of dependent loads, where
+     * every other key of a range tile is one comparison).
+     */
+    public record Tiles(long tiles, long gathered, long items, long searching) {
+        Tiles plus(Tiles o) {
+            return new Tiles(tiles + o.tiles, gathered + o.gathered, items + o.items, searching + o.searching);
+        }
     }
 
     public static void main(String[] args) {
@@ -38,7 +46,8 @@ public final class PairTileCount {
             if (args[i].equals("--sizes")) sizes = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
             else throw new IllegalArgumentException("unknown argument " + args[i]);
         }
-        System.out.println("n\tplan\titems\ttiles\tgathered tiles\tplan entries\ttile entries / plan entries\tdense tiles");
+        System.out.println("n\tplan\titems\ttiles\tgathered tiles\tplan entries\ttile entries / plan entries\tdense tiles"
+                + "\trange tiles with a column search");
         for (int n : sizes) {
             int[][] vsCols = AttentionBenchmark.realisticColumns(n);
             int[] vsOffs = AttentionBenchmark.realisticOffsets(n);
@@ -57,13 +66,13 @@ public final class PairTileCount {
             entries += p.computedEntries();
         }
         Tiles t = count(plans, n);
-        System.out.printf(Locale.ROOT, "%d\t%s\t%d\t%d\t%d\t%d\t%.4f\t%d%n", n, what, t.items(), t.tiles(), t.gathered(), entries,
-                t.tiles() * (double) (TILE * TILE) / entries, denseTiles(AttentionBenchmark.HEADS, n));
+        System.out.printf(Locale.ROOT, "%d\t%s\t%d\t%d\t%d\t%d\t%.4f\t%d\t%d%n", n, what, t.items(), t.tiles(), t.gathered(),
+                entries, t.tiles() * (double) (TILE * TILE) / entries, denseTiles(AttentionBenchmark.HEADS, n), t.searching());
     }
 
     /** The pair plan's tiles over every head's 64-row plan. */
     public static Tiles count(List<BlockPlan> plans, int n) {
-        Tiles all = new Tiles(0, 0, 0);
+        Tiles all = new Tiles(0, 0, 0, 0);
         int blocks = BlockPlan.blocks(n);
         for (BlockPlan p : plans)
             for (int a = 0; a < blocks; a += 2) all = all.plus(pair(p, a, Math.min(a + 2, blocks)));
@@ -86,11 +95,28 @@ public final class PairTileCount {
             if (last != null && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
             else merged.add(r.clone());
         }
-        long tiles = 0;
-        for (int[] r : merged) tiles += (r[1] - r[0] + TILE - 1) / TILE;
+        long tiles = 0, searching = 0;
+        for (int[] r : merged)
+            for (int s = r[0]; s < r[1]; s += TILE, tiles++) {
+                int e = Math.min(r[1], s + TILE);
+                for (int b = first; b < end; b++) {
+                    if (p.columns(b).length > 0
+                            && searches(p.ranges(b), s, Math.min(e, Math.min(b * BlockPlan.BLOCK + BlockPlan.BLOCK, p.seqLen())))) {
+                        searching++;
+                        break;
+                    }
+                }
+            }
         long leftover = columns.stream().filter(c -> merged.stream().noneMatch(r -> c >= r[0] && c < r[1])).count();
         long gathered = (leftover + TILE - 1) / TILE;
-        return new Tiles(tiles + gathered, gathered, 1);
+        return new Tiles(tiles + gathered, gathered, 1, searching);
+    }
+
+    /** Whether some key of [s, e) lies outside the block's ranges (disjoint, as a BlockPlan's are). */
+    static boolean searches(int[] ranges, int s, int e) {
+        long covered = 0;
+        for (int i = 0; i < ranges.length; i += 2) covered += Math.max(0, Math.min(e, ranges[i + 1]) - Math.max(s, ranges[i]));
+        return covered < e - s;
     }
 
     /** The dense kernel's 128-key tiles: 128-row block q of a head walks q + 1 of them. */
