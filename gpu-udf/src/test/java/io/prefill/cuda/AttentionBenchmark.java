@@ -98,7 +98,8 @@ public final class AttentionBenchmark {
         for (AttentionKernels.Variant x : !dense ? new AttentionKernels.Variant[0] : denseRounds) {
             attn.use(x, AttentionKernels.Variant.PLAN_MMA);
             double ms = time(stream, reps, () -> { attn.dense(q, k, v, o, s); return null; });
-            rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s, ""));
+            rows.add(report(n, "dense causal (ours, " + x + ")", ms, denseEntries, s,
+                    x.hopperOnly() ? perTile(ms, module.device().multiprocessors(), PairTileCount.denseTiles(HEADS, n)) : ""));
             denseMs = Math.min(denseMs, ms);
         }
         attn.use(AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.PLAN_MMA);
@@ -116,7 +117,8 @@ public final class AttentionBenchmark {
         PairPlan vsPair = attn.pairPlan(realistic, arena);
         planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
-                () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair));
+                () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair),
+                PairTileCount.count(PairTileCount.realisticVs(n), n).tiles());
         arena.reset(m2);
 
         int[] vb = new int[HEADS], sb = new int[HEADS];
@@ -151,7 +153,7 @@ public final class AttentionBenchmark {
         PairPlan bsPair = attn.pairPlan(bsPlan, arena);
         planBoth(rows, attn, stream, reps, n, "block-sparse top-100 attention", bsEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, bsPlan); return null; },
-                () -> attn.withPairPlan(q, k, v, o, s, bsPlan, bsPair));
+                () -> attn.withPairPlan(q, k, v, o, s, bsPlan, bsPair), 0);
         arena.reset(m2);
 
         double aPlanMs = wall(stream, 3, () -> {
@@ -167,7 +169,7 @@ public final class AttentionBenchmark {
         PairPlan aPair = attn.pairPlan(aPlan, arena);
         planBoth(rows, attn, stream, reps, n, "A-shape(128,4096) attention", aEntries, s, denseMs,
                 () -> { attn.withPlan(q, k, v, o, s, aPlan); return null; },
-                () -> attn.withPairPlan(q, k, v, o, s, aPlan, aPair));
+                () -> attn.withPairPlan(q, k, v, o, s, aPlan, aPair), PairTileCount.count(PairTileCount.aShape(n), n).tiles());
         arena.reset(mark);
         return rows;
     }
@@ -175,11 +177,17 @@ public final class AttentionBenchmark {
     /** Times a plan attention with the 64-row plan-kernel variants and the pair kernel. */
     static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
                          long entries, AttentionShape s, double denseMs, Supplier<Void> work) {
-        planBoth(rows, attn, stream, reps, n, what, entries, s, denseMs, work, null);
+        planBoth(rows, attn, stream, reps, n, what, entries, s, denseMs, work, null, 0);
     }
 
+    /**
+     * pairTiles: the 128-key tiles the warp-specialised pair kernel walks on this plan
+     * (PairTileCount, counted on the CPU from the same plans), 0 where not counted; with it the
+     * pair rows also say the kernel's time per tile per CTA.
+     */
     static void planBoth(List<String> rows, AttentionKernels attn, CudaStream stream, int reps, int n, String what,
-                         long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork) {
+                         long entries, AttentionShape s, double denseMs, Supplier<Void> work, Runnable pairWork,
+                         long pairTiles) {
         if (pairWork != null) {
             AttentionKernels.Variant keep = attn.pairVariant();
             for (AttentionKernels.Variant x : pairVariants != null ? pairVariants : Gemm.wgmmaLoaded(attn.module(), stream)
@@ -189,8 +197,11 @@ public final class AttentionBenchmark {
                             AttentionKernels.Variant.PAIR_PLAN_MMA_HEAD_MAJOR}) {
                 attn.usePair(x);
                 double ms = time(stream, reps, () -> { pairWork.run(); return null; });
+                int ctas = AttentionKernels.persistentGrid(HEADS * ((s.queryBlocks() + 1) / 2),
+                        attn.module().device().multiprocessors(), HEADS / KV_HEADS);
                 rows.add(report(n, what + " (" + x + ")", ms, entries, s,
-                        String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)));
+                        String.format(Locale.ROOT, "%.1fx faster than our dense", denseMs / ms)
+                                + (x.persistent() && pairTiles > 0 ? "; " + perTile(ms, ctas, pairTiles) : "")));
             }
             attn.usePair(keep);
         }
@@ -227,6 +238,12 @@ public final class AttentionBenchmark {
 
     /** The realistic plan's diagonals: offsets 0..6095. */
     static int[] realisticOffsets(int n) { return java.util.stream.IntStream.range(0, Math.min(6096, n)).toArray(); }
+
+    /** A warp-specialised kernel's time per 128-key tile on each CTA: ms x CTAs running at once / tiles. */
+    static String perTile(double ms, int ctas, long tiles) {
+        return String.format(Locale.ROOT, "%.3f us per 128-key tile per CTA (%d tiles, %d CTAs)", ms * 1e3 * ctas / tiles, tiles,
+                ctas);
+    }
 
     static String report(int n, String what, double ms, long entries, AttentionShape s, String note) {
         double tflops = entries > 0 ? s.flops(entries) / (ms * 1e-3) / 1e12 : 0;

@@ -49,22 +49,32 @@ public final class PairTileCount {
         System.out.println("n\tplan\titems\ttiles\tgathered tiles\tplan entries\ttile entries / plan entries\tdense tiles"
                 + "\trange tiles with a column search");
         for (int n : sizes) {
-            int[][] vsCols = AttentionBenchmark.realisticColumns(n);
-            int[] vsOffs = AttentionBenchmark.realisticOffsets(n);
-            int[] sinks = IntStream.range(0, Math.min(128, n)).toArray(), local = IntStream.range(0, Math.min(4096, n)).toArray();
-            row(n, "VS (1000, 6096), AttentionBenchmark's realistic plan", h -> vsCols[h], vsOffs);
-            row(n, "A-shape (128, 4096)", h -> sinks, local);
+            row(n, "VS (1000, 6096), AttentionBenchmark's realistic plan", realisticVs(n));
+            row(n, "A-shape (128, 4096)", aShape(n));
         }
     }
 
-    private static void row(int n, String what, java.util.function.IntFunction<int[]> columns, int[] offsets) {
+    /** AttentionBenchmark's realistic vertical-slash plans, one per head, built on the CPU. */
+    static List<BlockPlan> realisticVs(int n) {
+        int[][] cols = AttentionBenchmark.realisticColumns(n);
+        return plans(n, h -> cols[h], AttentionBenchmark.realisticOffsets(n));
+    }
+
+    /** AttentionBenchmark's A-shape (128 sinks, 4096 local keys) plans, one per head. */
+    static List<BlockPlan> aShape(int n) {
+        int[] sinks = IntStream.range(0, Math.min(128, n)).toArray(), local = IntStream.range(0, Math.min(4096, n)).toArray();
+        return plans(n, h -> sinks, local);
+    }
+
+    private static List<BlockPlan> plans(int n, java.util.function.IntFunction<int[]> columns, int[] offsets) {
         List<BlockPlan> plans = new ArrayList<>();
-        long entries = 0;
-        for (int h = 0; h < AttentionBenchmark.HEADS; h++) {
-            RangePlan p = RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(columns.apply(h), offsets));
-            plans.add(p);
-            entries += p.computedEntries();
-        }
+        for (int h = 0; h < AttentionBenchmark.HEADS; h++)
+            plans.add(RangePlan.fromVerticalSlash(n, new VerticalSlashIndex(columns.apply(h), offsets)));
+        return plans;
+    }
+
+    private static void row(int n, String what, List<BlockPlan> plans) {
+        long entries = plans.stream().mapToLong(BlockPlan::computedEntries).sum();
         Tiles t = count(plans, n);
         System.out.printf(Locale.ROOT, "%d\t%s\t%d\t%d\t%d\t%d\t%.4f\t%d\t%d%n", n, what, t.items(), t.tiles(), t.gathered(),
                 entries, t.tiles() * (double) (TILE * TILE) / entries, denseTiles(AttentionBenchmark.HEADS, n), t.searching());
