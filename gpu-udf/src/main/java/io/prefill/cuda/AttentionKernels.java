@@ -369,7 +369,7 @@ public final class AttentionKernels {
      * several times apart (MInference's Llama-3 config: (1000, 6096) next to (30, 800)), and the
      * CTAs that drew the costly heads would finish last.
      */
-    static int persistentGrid(int items, int multiprocessors, int groupSize) {
+    public static int persistentGrid(int items, int multiprocessors, int groupSize) {
         int grid = Math.max(1, Math.min(items, multiprocessors));
         while (grid > 1 && gcd(grid, groupSize) != 1) grid--;
         return grid;

@@ -90,7 +90,7 @@ public final class PairTileCount {
     }
 
     /** One item: 64-row blocks [first, end) of one head's plan. */
-    static Tiles pair(BlockPlan p, int first, int end) {
+    public static Tiles pair(BlockPlan p, int first, int end) {
         List<int[]> ranges = new ArrayList<>();
         TreeSet<Integer> columns = new TreeSet<>();
         for (int b = first; b < end; b++) {
