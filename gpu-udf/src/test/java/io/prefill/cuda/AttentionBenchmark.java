@@ -23,6 +23,7 @@ import java.util.function.Supplier;
  *                      a variant named again is a second round, reported with "#2")
  *                      [--dense-variants DENSE_WS,DENSE_WS_TMA,...] (dense kernels in order; default: the default twice)
  *                      [--pair-variants PAIR_PLAN_WS,PAIR_PLAN_WS_TMA,...] (pair kernels in order)
+ *                      [--vs-budgets 1000:6096,30:800,3500:100] (realistic vertical-slash plans to time; default 1000:6096)
  *   AttentionBenchmark --dump DIR   (writes a small dense case for bench/check_dense_vs_torch.py)
  */
 public final class AttentionBenchmark {
@@ -32,6 +33,13 @@ public final class AttentionBenchmark {
             AttentionKernels.Variant.PLAN_WGMMA, AttentionKernels.Variant.PLAN_MMA, AttentionKernels.Variant.PLAN_WGMMA};
     /** null: the default dense kernel twice; the pair kernels by build (see {@link #planBoth}). */
     static AttentionKernels.Variant[] denseVariants, pairVariants;
+    /**
+     * (vertical, slash) budgets of the realistic vertical-slash plans to time, each on the index
+     * shape trained models give (sinks, scattered columns, diagonals 0..slash-1). (1000, 6096) is
+     * the largest budget of MInference's Llama-3-8B config; its other common ones, (30, 800),
+     * (100, 800) and (3500, 100), make short items (a narrow band) or gathered ones (many columns).
+     */
+    static int[][] vsBudgets = {{1000, 6096}};
 
     public static void main(String[] args) throws IOException {
         List<Integer> sizes = List.of(32768, 131072, 524288);
@@ -47,6 +55,8 @@ public final class AttentionBenchmark {
                 case "--plan-variants" -> planVariants = variants(args[++i]);
                 case "--dense-variants" -> denseVariants = variants(args[++i]);
                 case "--pair-variants" -> pairVariants = variants(args[++i]);
+                case "--vs-budgets" -> vsBudgets = Arrays.stream(args[++i].split(",")).map(b -> b.split(":"))
+                        .map(b -> new int[] {Integer.parseInt(b[0]), Integer.parseInt(b[1])}).toArray(int[][]::new);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -110,16 +120,20 @@ public final class AttentionBenchmark {
 
         VerticalSlashGpu vs = new VerticalSlashGpu(module, stream, arena);
         long m2 = arena.mark();
-        DevicePlan realistic = vs.plan(realisticSelection(n, arena, stream), n);
-        long vsEntries = attn.computedEntries(realistic, arena);
-        double pairMs = wall(stream, 3, () -> { long m = arena.mark(); attn.pairPlan(realistic, arena); arena.reset(m); return null; });
-        rows.add(report(n, "VS realistic: pair plan build (wall)", pairMs, 0, s, ""));
-        PairPlan vsPair = attn.pairPlan(realistic, arena);
-        planBoth(rows, attn, stream, reps, n, "VS(1000,6096) attention, realistic plan", vsEntries, s, denseMs,
-                () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
-                () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair),
-                PairTileCount.count(PairTileCount.realisticVs(n), n).tiles());
-        arena.reset(m2);
+        for (int[] b : vsBudgets) {
+            boolean largest = b[0] == 1000 && b[1] == 6096;  // the labels earlier results carry
+            DevicePlan realistic = vs.plan(realisticSelection(n, b[0], b[1], arena, stream), n);
+            long vsEntries = attn.computedEntries(realistic, arena);
+            double pairMs = wall(stream, 3, () -> { long m = arena.mark(); attn.pairPlan(realistic, arena); arena.reset(m); return null; });
+            rows.add(report(n, "VS realistic" + (largest ? "" : " (" + b[0] + "," + b[1] + ")") + ": pair plan build (wall)", pairMs,
+                    0, s, ""));
+            PairPlan vsPair = attn.pairPlan(realistic, arena);
+            planBoth(rows, attn, stream, reps, n, "VS(" + b[0] + "," + b[1] + ") attention, realistic plan", vsEntries, s, denseMs,
+                    () -> { attn.withPlan(q, k, v, o, s, realistic); return null; },
+                    () -> attn.withPairPlan(q, k, v, o, s, realistic, vsPair),
+                    PairTileCount.count(PairTileCount.realisticVs(n, b[0], b[1]), n).tiles());
+            arena.reset(m2);
+        }
 
         int[] vb = new int[HEADS], sb = new int[HEADS];
         Arrays.fill(vb, 1000);
@@ -216,28 +230,28 @@ public final class AttentionBenchmark {
         attn.use(AttentionKernels.Variant.DENSE_MMA, AttentionKernels.Variant.PLAN_MMA);
     }
 
-    /** 30 sink columns + 970 scattered columns, diagonals 0..6095 (MInference's realistic index shape). */
-    static VsSelection realisticSelection(int n, DeviceArena arena, CudaStream stream) {
-        int[][] cols = realisticColumns(n), offs = new int[HEADS][];
-        Arrays.fill(offs, realisticOffsets(n));
+    /** Up to 30 sink columns + the rest of `vertical` scattered, diagonals 0..slash-1 (MInference's realistic index shape). */
+    static VsSelection realisticSelection(int n, int vertical, int slash, DeviceArena arena, CudaStream stream) {
+        int[][] cols = realisticColumns(n, vertical), offs = new int[HEADS][];
+        Arrays.fill(offs, realisticOffsets(n, slash));
         return VsSelection.upload(cols, offs, arena, stream);
     }
 
-    /** The realistic plan's columns per head: sinks 0..29, the rest scattered (seeded by n). */
-    static int[][] realisticColumns(int n) {
+    /** The realistic plan's columns per head: sinks 0..29, the rest of `vertical` scattered (seeded by n). */
+    static int[][] realisticColumns(int n, int vertical) {
         Random rnd = new Random(n);
         int[][] cols = new int[HEADS][];
         for (int h = 0; h < HEADS; h++) {
             TreeSet<Integer> c = new TreeSet<>();
-            for (int x = 0; x < Math.min(30, n); x++) c.add(x);
-            while (c.size() < Math.min(1000, n)) c.add(30 + rnd.nextInt(n - 30));
+            for (int x = 0; x < Math.min(Math.min(30, vertical), n); x++) c.add(x);
+            while (c.size() < Math.min(vertical, n)) c.add(30 + rnd.nextInt(n - 30));
             cols[h] = c.stream().mapToInt(Integer::intValue).toArray();
         }
         return cols;
     }
 
-    /** The realistic plan's diagonals: offsets 0..6095. */
-    static int[] realisticOffsets(int n) { return java.util.stream.IntStream.range(0, Math.min(6096, n)).toArray(); }
+    /** The realistic plan's diagonals: offsets 0..slash-1. */
+    static int[] realisticOffsets(int n, int slash) { return java.util.stream.IntStream.range(0, Math.min(slash, n)).toArray(); }
 
     /** A warp-specialised kernel's time per 128-key tile on each CTA: ms x CTAs running at once / tiles. */
     static String perTile(double ms, int ctas, long tiles) {

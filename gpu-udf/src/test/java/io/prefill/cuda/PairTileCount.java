@@ -51,13 +51,19 @@ public final class PairTileCount {
         for (int n : sizes) {
             row(n, "VS (1000, 6096), AttentionBenchmark's realistic plan", realisticVs(n));
             row(n, "A-shape (128, 4096)", aShape(n));
+            // MInference's Llama-3-8B config's other common budgets: short items, or gathered ones
+            for (int[] b : new int[][] {{30, 800}, {100, 800}, {3500, 100}})
+                row(n, "VS (" + b[0] + ", " + b[1] + "), realistic plan", realisticVs(n, b[0], b[1]));
         }
     }
 
-    /** AttentionBenchmark's realistic vertical-slash plans, one per head, built on the CPU. */
-    static List<BlockPlan> realisticVs(int n) {
-        int[][] cols = AttentionBenchmark.realisticColumns(n);
-        return plans(n, h -> cols[h], AttentionBenchmark.realisticOffsets(n));
+    /** AttentionBenchmark's realistic vertical-slash plans of the largest budget, one per head, built on the CPU. */
+    static List<BlockPlan> realisticVs(int n) { return realisticVs(n, 1000, 6096); }
+
+    /** AttentionBenchmark's realistic vertical-slash plans with these budgets, one per head. */
+    static List<BlockPlan> realisticVs(int n, int vertical, int slash) {
+        int[][] cols = AttentionBenchmark.realisticColumns(n, vertical);
+        return plans(n, h -> cols[h], AttentionBenchmark.realisticOffsets(n, slash));
     }
 
     /** AttentionBenchmark's A-shape (128 sinks, 4096 local keys) plans, one per head. */

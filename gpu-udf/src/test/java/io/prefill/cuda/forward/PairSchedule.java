@@ -57,10 +57,18 @@ public final class PairSchedule {
         PatternConfig patterns = PatternConfig.read(Path.of(patternsFile));
         int groups = patterns.numHeads() / PrefillBenchmark.LLAMA3_8B.numKvHeads();
         System.out.println("n\tlayer\titems\ttiles\tstatic ms\tdynamic ms\tideal ms\tstatic / ideal\tstatic / dynamic");
+        int[] edges = {4, 8, 16, 32, 64, 128, 256};  // tiles-per-item buckets: < 4, 4-7, ..., >= 256
         for (int n : sizes) {
             double[] sum = new double[3];
+            long[] buckets = new long[edges.length + 1];
             for (int l = 0; l < patterns.numLayers(); l++) {
                 double[] cost = itemCosts(patterns, l, n, groups, itemUs, tileUs);
+                for (double c : cost) {
+                    long t = Math.round((c - itemUs) / tileUs);
+                    int b = 0;
+                    while (b < edges.length && t >= edges[b]) b++;
+                    buckets[b]++;
+                }
                 int grid = AttentionKernels.persistentGrid(cost.length, sms, groups);
                 double[] ms = {staticMakespan(cost, grid) / 1e3, dynamicMakespan(cost, grid) / 1e3,
                         Arrays.stream(cost).sum() / grid / 1e3};
@@ -71,6 +79,12 @@ public final class PairSchedule {
             }
             System.out.printf(Locale.ROOT, "%d\tall\t\t\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f%n", n, sum[0], sum[1], sum[2], sum[0] / sum[2],
                     sum[0] / sum[1]);
+            long items = Arrays.stream(buckets).sum();
+            StringBuilder h = new StringBuilder(n + "\ttiles per item, share of all items:");
+            for (int b = 0; b < buckets.length; b++)
+                h.append(String.format(Locale.ROOT, " %s %.1f%%", b == 0 ? "<" + edges[0] : b == edges.length ? ">=" + edges[b - 1]
+                        : edges[b - 1] + "-" + (edges[b] - 1), 100.0 * buckets[b] / items));
+            System.out.println(h);
         }
     }
 
