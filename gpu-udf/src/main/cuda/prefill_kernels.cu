@@ -121,16 +121,16 @@ ATTENTION_WGMMA_KERNELS(128)
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_dense_ws_tma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O, int H,    \
                                     int Hkv, int n, float scaleLog2,                                \
-                                    const __grid_constant__ pk::TmaDesc tmK,                            \
-                                    const __grid_constant__ pk::TmaDesc tmV) {                          \
+                                    const __grid_constant__ pk::TmaDesc tmK,                        \
+                                    const __grid_constant__ pk::TmaDesc tmV) {                      \
         PK_ATTENTION_WS_BULK_BODY(D, false, CsrPlan{}, CsrPlan{}, nullptr);                         \
     }                                                                                               \
     extern "C" __global__ void __launch_bounds__(384, 1)                                            \
         attention_pair_plan_ws_tma_d##D(const bf16* Q, const bf16* K, const bf16* V, bf16* O,       \
                                         int H, int Hkv, int n, float scaleLog2, CsrPlan pair,       \
                                         CsrPlan blk, const unsigned char* pairColOwn,               \
-                                        const __grid_constant__ pk::TmaDesc tmK,                        \
-                                        const __grid_constant__ pk::TmaDesc tmV) {                      \
+                                        const __grid_constant__ pk::TmaDesc tmK,                    \
+                                        const __grid_constant__ pk::TmaDesc tmV) {                  \
         PK_ATTENTION_WS_BULK_BODY(D, true, pair, blk, pairColOwn);                                  \
     }
 ATTENTION_WS_KERNELS(64)
